@@ -1,0 +1,120 @@
+#include "link.h"
+
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <net/if_arp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "sys_error.h"
+
+namespace {
+int CtlSock() {
+  static int fd = -1;
+  if (fd < 0) fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  return fd;
+}
+
+bool NameArg(const Napi::CallbackInfo& info, struct ifreq& ifr) {
+  memset(&ifr, 0, sizeof ifr);
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(info.Env(), "interface name expected").ThrowAsJavaScriptException();
+    return false;
+  }
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.empty() || name.size() >= IFNAMSIZ) {
+    SysError(info.Env(), "ifname", EINVAL, "'" + name + "'").ThrowAsJavaScriptException();
+    return false;
+  }
+  strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  return true;
+}
+
+// linkInfo(name) -> { ifindex, flags, mtu, mac, type, speed, duplex, link }
+Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct ifreq ifr;
+  if (!NameArg(info, ifr)) return env.Undefined();
+  int s = CtlSock();
+  Napi::Object r = Napi::Object::New(env);
+  if (ioctl(s, SIOCGIFINDEX, &ifr) < 0) return ThrowSys(env, "ioctl", errno, std::string("SIOCGIFINDEX ") + ifr.ifr_name);
+  r.Set("ifindex", ifr.ifr_ifindex);
+  if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) return ThrowSys(env, "ioctl", errno, "SIOCGIFFLAGS");
+  r.Set("flags", Napi::Number::New(env, (unsigned short)ifr.ifr_flags));
+  if (ioctl(s, SIOCGIFMTU, &ifr) < 0) return ThrowSys(env, "ioctl", errno, "SIOCGIFMTU");
+  r.Set("mtu", ifr.ifr_mtu);
+  if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0) return ThrowSys(env, "ioctl", errno, "SIOCGIFHWADDR");
+  r.Set("type", ifr.ifr_hwaddr.sa_family);
+  auto mac = Napi::Uint8Array::New(env, 6);
+  memcpy(mac.Data(), ifr.ifr_hwaddr.sa_data, 6);
+  r.Set("mac", mac);
+
+  struct ethtool_cmd ecmd;
+  memset(&ecmd, 0, sizeof ecmd);
+  ecmd.cmd = ETHTOOL_GSET;
+  ifr.ifr_data = reinterpret_cast<char*>(&ecmd);
+  if (ioctl(s, SIOCETHTOOL, &ifr) == 0) {
+    uint32_t speed = ethtool_cmd_speed(&ecmd);
+    r.Set("speed", (speed == 0 || speed == (uint32_t)SPEED_UNKNOWN) ? -1 : (double)speed);
+    r.Set("duplex", ecmd.duplex == DUPLEX_FULL ? "full" : ecmd.duplex == DUPLEX_HALF ? "half" : "unknown");
+  } else {
+    r.Set("speed", -1);
+    r.Set("duplex", "unknown");
+  }
+  struct ethtool_value ev;
+  memset(&ev, 0, sizeof ev);
+  ev.cmd = ETHTOOL_GLINK;
+  ifr.ifr_data = reinterpret_cast<char*>(&ev);
+  if (ioctl(s, SIOCETHTOOL, &ifr) == 0) r.Set("link", Napi::Boolean::New(env, ev.data != 0));
+  else r.Set("link", env.Null());
+  return r;
+}
+
+Napi::Value SetMac(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct ifreq ifr;
+  if (!NameArg(info, ifr)) return env.Undefined();
+  auto mac = info[1].As<Napi::Uint8Array>();
+  if (mac.ByteLength() != 6) return ThrowSys(env, "setMac", EINVAL, "mac length");
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  memcpy(ifr.ifr_hwaddr.sa_data, mac.Data(), 6);
+  if (ioctl(CtlSock(), SIOCSIFHWADDR, &ifr) < 0) return ThrowSys(env, "ioctl", errno, std::string("SIOCSIFHWADDR ") + ifr.ifr_name);
+  return env.Undefined();
+}
+
+Napi::Value SetMtu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct ifreq ifr;
+  if (!NameArg(info, ifr)) return env.Undefined();
+  ifr.ifr_mtu = info[1].As<Napi::Number>().Int32Value();
+  if (ioctl(CtlSock(), SIOCSIFMTU, &ifr) < 0) return ThrowSys(env, "ioctl", errno, std::string("SIOCSIFMTU ") + ifr.ifr_name);
+  return env.Undefined();
+}
+
+Napi::Value SetFlags(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct ifreq ifr;
+  if (!NameArg(info, ifr)) return env.Undefined();
+  ifr.ifr_flags = (short)info[1].As<Napi::Number>().Uint32Value();
+  if (ioctl(CtlSock(), SIOCSIFFLAGS, &ifr) < 0) return ThrowSys(env, "ioctl", errno, std::string("SIOCSIFFLAGS ") + ifr.ifr_name);
+  return env.Undefined();
+}
+
+Napi::Value IfName(const Napi::CallbackInfo& info) {
+  char buf[IF_NAMESIZE];
+  if (!if_indextoname(info[0].As<Napi::Number>().Uint32Value(), buf)) return info.Env().Null();
+  return Napi::String::New(info.Env(), buf);
+}
+}  // namespace
+
+void InitLink(Napi::Env env, Napi::Object exports) {
+  exports.Set("linkInfo", Napi::Function::New(env, LinkInfo));
+  exports.Set("setMac", Napi::Function::New(env, SetMac));
+  exports.Set("setMtu", Napi::Function::New(env, SetMtu));
+  exports.Set("setFlags", Napi::Function::New(env, SetFlags));
+  exports.Set("ifName", Napi::Function::New(env, IfName));
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Namespace lab for tapbond: builds and removes its own topologies. Nothing is put in the root
+# namespace (no addresses, no links left behind); addresses come from 198.18.0.0/15 and
+# 2001:db8::/32 only.
+#
+#   lab.sh up   PREFIX N     bond topology with N slaves:
+#
+#     ns PREFIX-srv (bondd)            ns PREFIX-sw ("switch")          ns PREFIX-cli
+#     +----------------------+         +---------------------+          +----------------+
+#     | bond0 (TAP, by bondd)|         |        br0          |          |                |
+#     |  s0 ---------------- veth ---- p0                    |          |                |
+#     |  s1 ---------------- veth ---- p1          c0 ---------- veth ---- eth0          |
+#     |  ...                 |         |  ...                |          | 198.18.0.2/24  |
+#     +----------------------+         +---------------------+          | 2001:db8::2/64 |
+#                                                                       +----------------+
+#   lab.sh bare PREFIX       reference path: PREFIX-srv eth0 198.18.0.1 <-> PREFIX-cli eth0
+#   lab.sh down PREFIX       removes every namespace of PREFIX (and so every veth in them)
+set -euo pipefail
+
+cmd=${1:?usage: lab.sh up|bare|down PREFIX [N]}
+P=${2:?prefix}
+[[ $P =~ ^[a-z0-9-]{1,20}$ ]] || { echo "lab.sh: bad prefix '$P'" >&2; exit 2; }
+
+down() {
+  local ns
+  for ns in "$P-srv" "$P-sw" "$P-cli"; do
+    if ip netns pids "$ns" >/dev/null 2>&1; then
+      ip netns pids "$ns" 2>/dev/null | xargs -r kill -TERM 2>/dev/null || true
+    fi
+  done
+  sleep 0.2
+  for ns in "$P-srv" "$P-sw" "$P-cli"; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+mkns() {
+  ip netns add "$1"
+  ip -n "$1" link set lo up
+  ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+}
+
+case $cmd in
+  down) down ;;
+  up)
+    N=${3:?number of slaves}
+    trap 'down; exit 1' ERR
+    mkns "$P-srv"; mkns "$P-sw"; mkns "$P-cli"
+    ip -n "$P-sw" link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+    for ((i = 0; i < N; i++)); do
+      ip -n "$P-srv" link add "s$i" type veth peer name "p$i" netns "$P-sw"
+      ip -n "$P-sw" link set "p$i" master br0 up
+      ip -n "$P-srv" link set "s$i" up
+    done
+    ip -n "$P-sw" link add c0 type veth peer name eth0 netns "$P-cli"
+    ip -n "$P-sw" link set c0 master br0 up
+    ip -n "$P-sw" link set br0 up
+    ip -n "$P-cli" addr add 198.18.0.2/24 dev eth0
+    ip -n "$P-cli" addr add 2001:db8::2/64 dev eth0 nodad
+    ip -n "$P-cli" link set eth0 up
+    ;;
+  bare)
+    trap 'down; exit 1' ERR
+    mkns "$P-srv"; mkns "$P-cli"
+    ip -n "$P-srv" link add eth0 type veth peer name eth0 netns "$P-cli"
+    ip -n "$P-srv" addr add 198.18.0.1/24 dev eth0
+    ip -n "$P-cli" addr add 198.18.0.2/24 dev eth0
+    ip -n "$P-srv" link set eth0 up
+    ip -n "$P-cli" link set eth0 up
+    ;;
+  *) echo "lab.sh: unknown command '$cmd'" >&2; exit 2 ;;
+esac

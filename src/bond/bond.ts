@@ -1,0 +1,567 @@
+// The bond: owns the TAP master, the ports, the MII monitor and the mode; applies options;
+// enslaves and releases the kernel's way and restores every slave exactly. Control path only:
+// the datapath reads the plans the mode publishes through this object.
+import { Datapath, DpCtr } from '../datapath/datapath.js';
+import type { RxPlan, TxPlan } from '../datapath/plan.js';
+import { BondError } from '../errors.js';
+import { createMode, MODE_INFO, type Mode, type ModeContext } from '../modes/index.js';
+import { ARPHRD_ETHER, Ctr, IFF_ALLMULTI, IFF_PROMISC, IFF_RUNNING, IFF_UP, type LinkInfo } from '../native/types.js';
+import { gratuitousArp, unsolicitedNa } from '../net/frames.js';
+import { AF_INET, IFA_F_TENTATIVE, type LinkEvent } from '../net/rtnl.js';
+import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { formatMac, isZeroMac, macEquals } from '../util/mac.js';
+import type { Host } from './host.js';
+import { MII_STATUS_TEXT, type MiiState } from './port-link.js';
+import { Port, type SavedLink } from './port.js';
+
+const SOCKET_BUFFER_BYTES = 8 << 20; // lab note 12: 64 KiB GSO frames overflow the default
+const FILTER_SYNC_MS = 1000;
+const DEFAULT_MTU = 1500;
+
+export interface BondConfig {
+  name: string;
+  options: BondOptions;
+  /** Bond MTU, applied to the TAP and every slave. */
+  mtu?: number;
+  /** Bond MAC; default: the first slave's MAC (kernel behaviour). */
+  mac?: Uint8Array;
+  /** Bring the TAP up when it is created (default true). */
+  up?: boolean;
+}
+
+export interface BondDeps {
+  host: Host;
+  clock: Clock;
+  log: Logger;
+}
+
+export class Bond {
+  readonly name: string;
+  private options: BondOptions;
+  private readonly host: Host;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly datapath: Datapath;
+  private readonly ports: Port[] = [];
+  private mode: Mode;
+  private tapIfindex = 0;
+  private mac: Uint8Array | undefined;
+  private macFromSlave = false;
+  private readonly mtu: number;
+  private carrierOn: boolean | null = null;
+  private stopMiimon: (() => void) | null = null;
+  private stopFilterSync: (() => void) | null = null;
+  private stopPeerNotif: (() => void) | null = null;
+  private peerNotifications = 0;
+  private started = false;
+
+  constructor(private readonly config: BondConfig, deps: BondDeps) {
+    this.name = config.name;
+    this.options = structuredClone(config.options);
+    this.host = deps.host;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.mtu = config.mtu ?? DEFAULT_MTU;
+    this.mac = config.mac;
+    this.datapath = new Datapath(deps.host.binding);
+    this.mode = createMode(this.options.mode, this.modeContext());
+  }
+
+  private modeContext(): ModeContext {
+    return {
+      bondName: this.name,
+      clock: this.clock,
+      log: this.log,
+      ports: () => this.ports,
+      options: () => this.options,
+      publish: (tx: TxPlan, rx: RxPlan) => this.datapath.publish(tx, rx),
+      notifyPeers: (port: Port) => this.notifyPeers(port),
+    };
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  /** Creates the TAP master. Nothing else is touched until enslave(). */
+  start(): void {
+    const b = this.host.binding;
+    const tap = this.datapath.engine.openTap(this.name);
+    this.tapIfindex = tap.ifindex;
+    this.started = true;
+    try {
+      b.setMtu(this.name, this.mtu);
+      if (this.mac) b.setMac(this.name, this.mac);
+      this.datapath.engine.setTapCarrier(false);
+      this.carrierOn = false;
+      if (this.config.up !== false) b.setFlags(this.name, b.linkInfo(this.name).flags | IFF_UP);
+    } catch (e) {
+      this.datapath.close();
+      this.started = false;
+      throw e;
+    }
+    if (this.options.miimon === 0 && this.options.arp_interval === 0) {
+      this.log.warn(`${this.name}: miimon and arp_interval are both 0: link failures will not be detected`);
+    }
+    this.restartMiimon();
+    this.stopFilterSync = this.clock.every(FILTER_SYNC_MS, () => this.syncFilters());
+    this.datapath.onTrap(() => {});
+    this.log.info(`${this.name}: created, mode ${this.options.mode}, mtu ${this.mtu}`);
+  }
+
+  /** Releases every slave (restoring it) and removes the TAP. */
+  stop(): void {
+    if (!this.started) return;
+    for (const p of [...this.ports].reverse()) {
+      try {
+        this.release(p.name);
+      } catch (e) {
+        this.log.error(`${p.name}: release failed: ${(e as Error).message}`);
+      }
+    }
+    this.stopMiimon?.();
+    this.stopFilterSync?.();
+    this.stopPeerNotif?.();
+    this.datapath.close();
+    this.started = false;
+    this.log.info(`${this.name}: removed`);
+  }
+
+  get ifindex(): number {
+    return this.tapIfindex;
+  }
+
+  private restartMiimon(): void {
+    this.stopMiimon?.();
+    this.stopMiimon = null;
+    if (this.options.miimon > 0) this.stopMiimon = this.clock.every(this.options.miimon, () => this.miimonTick());
+  }
+
+  // ---- enslave / release --------------------------------------------------------------------
+
+  enslave(name: string): void {
+    const b = this.host.binding;
+    if (!this.started) throw new BondError('EPORT_INVALID', `${name}: bond ${this.name} is not running`);
+    if (name === this.name) throw new BondError('EPORT_INVALID', `${name}: cannot enslave the bond to itself`);
+    if (this.ports.some((p) => p.name === name)) throw new BondError('EPORT_EXISTS', `${name}: already a slave of ${this.name}`);
+    let info: LinkInfo;
+    try {
+      info = b.linkInfo(name);
+    } catch (e) {
+      throw new BondError('EPORT_UNKNOWN', `${name}: no such interface (${(e as Error).message})`, { cause: e });
+    }
+    if (info.type !== ARPHRD_ETHER) throw new BondError('EPORT_INVALID', `${name}: not an Ethernet interface (link type ${info.type})`);
+    if (MODE_INFO[this.options.mode].needsSpeed && info.speed < 0) {
+      this.log.warn(`${name}: speed unknown; mode ${this.options.mode} needs it`);
+    }
+    const index = this.freeIndex();
+    const ipv6Path = `net/ipv6/conf/${name}/disable_ipv6`;
+    const saved: SavedLink = { mac: Uint8Array.from(info.mac), mtu: info.mtu, flags: info.flags, disableIpv6: this.host.readSysctl(ipv6Path) };
+    if (!this.mac || (this.macFromSlave && this.ports.length === 0)) {
+      // kernel compat: the bond takes its first slave's MAC unless one was given
+      this.mac = Uint8Array.from(info.mac);
+      this.macFromSlave = true;
+      b.setMac(this.name, this.mac);
+    }
+    try {
+      if (saved.disableIpv6 !== null) this.host.writeSysctl(ipv6Path, '1');
+      for (const a of this.host.addresses(info.ifindex)) if (a.family === AF_INET) this.host.deleteAddress(a);
+      if (info.flags & IFF_UP) b.setFlags(name, info.flags & ~IFF_UP);
+      if (info.mtu !== this.mtu) b.setMtu(name, this.mtu);
+      if (!macEquals(info.mac, this.mac)) b.setMac(name, this.mac);
+      b.setFlags(name, b.linkInfo(name).flags | IFF_UP);
+      this.datapath.engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES);
+      saved.stackBlock = this.host.blockStack(info.ifindex);
+    } catch (e) {
+      this.restore(name, saved);
+      this.datapath.engine.closePort(index);
+      throw e;
+    }
+    const fresh = b.linkInfo(name);
+    const carrier = this.readCarrier(name, fresh);
+    let initial: MiiState = carrier ? 'up' : 'down';
+    if (carrier && this.options.miimon > 0 && this.options.updelay > 0) initial = 'back';
+    const port = new Port(index, name, info.ifindex, saved.mac, saved, initial);
+    port.carrier = carrier;
+    port.speed = fresh.speed;
+    port.duplex = fresh.duplex;
+    if (initial === 'back') port.link.since = this.clock.now();
+    this.ports.push(port);
+    this.syncFilters();
+    this.log.info(`${name}: enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${fresh.speed > 0 ? fresh.speed + ' Mbps' : 'speed unknown'})`);
+    this.mode.portAdded?.(port);
+    this.mode.update(`${name} enslaved`);
+    this.updateCarrier();
+  }
+
+  release(name: string): void {
+    const port = this.ports.find((p) => p.name === name);
+    if (!port) throw new BondError('EPORT_UNKNOWN', `${name}: not a slave of ${this.name}`);
+    const wasActive = this.mode.active() === port;
+    this.mode.portRemoved?.(port);
+    this.ports.splice(this.ports.indexOf(port), 1);
+    this.mode.update(wasActive ? `${name} released` : 'release');
+    this.updateCarrier();
+    this.datapath.engine.closePort(port.index);
+    this.restore(name, port.saved);
+    if (this.mac && macEquals(port.permMac, this.mac) && this.ports.length > 0) {
+      this.log.warn(`${this.name}: the permanent HWaddr of ${name} - ${formatMac(port.permMac)} - is still in use by ${this.name}; set the HWaddr of ${name} to a different address to avoid conflicts`);
+    }
+    this.log.info(`${name}: released from ${this.name}`);
+  }
+
+  /** Puts back MAC, MTU, up/down state and the IPv6 setting; each step is attempted. */
+  private restore(name: string, s: SavedLink): void {
+    const b = this.host.binding;
+    const steps: [string, () => void][] = [
+      ['ingress filter', () => s.stackBlock && this.host.unblockStack(s.stackBlock)],
+      ['down', () => b.setFlags(name, b.linkInfo(name).flags & ~IFF_UP)],
+      ['mac', () => b.setMac(name, s.mac)],
+      ['mtu', () => b.setMtu(name, s.mtu)],
+      ['ipv6', () => s.disableIpv6 !== null && this.host.writeSysctl(`net/ipv6/conf/${name}/disable_ipv6`, s.disableIpv6)],
+      ['flags', () => b.setFlags(name, (b.linkInfo(name).flags & ~IFF_UP) | (s.flags & IFF_UP))],
+    ];
+    for (const [what, fn] of steps) {
+      try {
+        fn();
+      } catch (e) {
+        this.log.error(`${name}: could not restore ${what}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private freeIndex(): number {
+    const max = this.host.binding.MAX_PORTS;
+    for (let i = 1; i < max; i++) if (!this.ports.some((p) => p.index === i)) return i;
+    throw new BondError('EPORT_INVALID', `${this.name}: no room for another slave (at most ${max - 1})`);
+  }
+
+  // ---- link monitoring ----------------------------------------------------------------------
+
+  private readCarrier(name: string, info?: LinkInfo): boolean {
+    const li = info ?? this.host.binding.linkInfo(name);
+    if (!(li.flags & IFF_UP)) return false;
+    if (this.options.use_carrier === 'off' && li.link !== null) return li.link;
+    return (li.flags & IFF_RUNNING) !== 0;
+  }
+
+  private miimonTick(): void {
+    for (const p of this.ports) this.inspect(p, 'miimon');
+    this.updateCarrier();
+  }
+
+  /** rtnetlink said something about an interface: a slave's carrier, or the TAP's flags. */
+  onLinkEvent(ev: LinkEvent): void {
+    if (ev.ifindex === this.tapIfindex) {
+      this.syncFilters();
+      return;
+    }
+    const port = this.ports.find((p) => p.ifindex === ev.ifindex);
+    if (!port) return;
+    if (ev.type === 'del') {
+      this.log.warn(`${port.name}: interface removed`);
+      try {
+        this.release(port.name);
+      } catch (e) {
+        this.log.error(`${port.name}: ${(e as Error).message}`);
+      }
+      return;
+    }
+    // kernel compat: with miimon=0 the kernel never looks at carrier; nor do we
+    if (this.options.miimon === 0) return;
+    this.inspect(port, 'event');
+    this.updateCarrier();
+  }
+
+  private inspect(port: Port, why: 'miimon' | 'event'): void {
+    let carrier: boolean;
+    try {
+      carrier = this.readCarrier(port.name);
+    } catch {
+      carrier = false;
+    }
+    const before = port.link.state;
+    port.carrier = carrier;
+    const o = this.options;
+    const noneUsable = !this.ports.some((p) => p.isUp);
+    const commit = port.link.inspect(carrier, this.clock.now(), o.updelay, o.downdelay, noneUsable);
+    const after = port.link.state;
+    if (before !== after && !commit) {
+      if (after === 'fail') this.log.info(`${port.name}: link status down for interface, disabling it in ${o.downdelay} ms`);
+      else if (after === 'back') this.log.info(`${port.name}: link status up, enabling it in ${o.updelay} ms`);
+      else if (before === 'fail' && after === 'up') this.log.info(`${port.name}: link status up again after ${Math.round(this.clock.now() - port.link.since)} ms`);
+      else if (before === 'back' && after === 'down') this.log.info(`${port.name}: link status down again after ${Math.round(this.clock.now() - port.link.since)} ms`);
+    }
+    if (commit === 'down') {
+      this.log.info(`${port.name}: link down (${why}, failure count ${port.link.failureCount})`);
+      this.mode.update(`${port.name} link failure`);
+    } else if (commit === 'up') {
+      try {
+        const li = this.host.binding.linkInfo(port.name);
+        port.speed = li.speed;
+        port.duplex = li.duplex;
+      } catch {
+        /* keep the last known speed */
+      }
+      this.log.info(`${port.name}: link up (${why}, ${port.speed > 0 ? port.speed + ' Mbps' : 'speed unknown'} ${port.duplex} duplex)`);
+      this.mode.update(`${port.name} link up`);
+    }
+  }
+
+  private updateCarrier(): void {
+    const on = this.mode.carrier();
+    if (on === this.carrierOn) return;
+    this.carrierOn = on;
+    try {
+      this.datapath.engine.setTapCarrier(on);
+    } catch (e) {
+      this.log.error(`${this.name}: could not set carrier: ${(e as Error).message}`);
+    }
+    this.log.info(`${this.name}: carrier ${on ? 'on' : 'off'}`);
+  }
+
+  // ---- multicast / promiscuous mirroring ----------------------------------------------------
+
+  /** Mirrors the TAP's promiscuous/allmulti state and multicast list onto every slave. */
+  private syncFilters(): void {
+    if (!this.started || this.ports.length === 0) return;
+    let flags = 0;
+    try {
+      flags = this.host.binding.linkInfo(this.name).flags;
+    } catch {
+      return;
+    }
+    const promisc = (flags & IFF_PROMISC) !== 0;
+    const allmulti = (flags & IFF_ALLMULTI) !== 0;
+    const wanted = new Set(this.host.multicastList(this.name));
+    const e = this.datapath.engine;
+    for (const p of this.ports) {
+      try {
+        if (p.promisc !== promisc) {
+          e.setMembership(p.index, promisc, 'promisc');
+          p.promisc = promisc;
+          this.log.info(`${p.name}: promiscuous mode ${promisc ? 'on' : 'off'} (following ${this.name})`);
+        }
+        if (p.allmulti !== allmulti) {
+          e.setMembership(p.index, allmulti, 'allmulti');
+          p.allmulti = allmulti;
+        }
+        for (const m of wanted) {
+          if (p.multicast.has(m)) continue;
+          e.setMembership(p.index, true, 'multicast', Buffer.from(m, 'hex'));
+          p.multicast.add(m);
+        }
+        for (const m of p.multicast) {
+          if (wanted.has(m)) continue;
+          e.setMembership(p.index, false, 'multicast', Buffer.from(m, 'hex'));
+          p.multicast.delete(m);
+        }
+      } catch (err) {
+        this.log.warn(`${p.name}: filter sync failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  // ---- peer notification --------------------------------------------------------------------
+
+  /**
+   * num_grat_arp notifications from `port`, spaced by peer_notif_delay (or one miimon interval):
+   * each is a gratuitous ARP per IPv4 address and an unsolicited NA per IPv6 address of the TAP.
+   */
+  private notifyPeers(port: Port): void {
+    this.stopPeerNotif?.();
+    this.stopPeerNotif = null;
+    const total = this.options.num_grat_arp;
+    if (total === 0) return;
+    let left = total;
+    const once = () => {
+      if (!this.ports.includes(port) || !port.isUp) return false;
+      this.sendPeerNotification(port);
+      return --left > 0;
+    };
+    if (!once()) return;
+    const every = Math.max(this.options.peer_notif_delay, this.options.miimon) || 100;
+    const cancel = this.clock.every(every, () => {
+      if (!once()) {
+        cancel();
+        if (this.stopPeerNotif === cancel) this.stopPeerNotif = null;
+      }
+    });
+    this.stopPeerNotif = cancel;
+  }
+
+  private sendPeerNotification(port: Port): void {
+    if (!this.mac) return;
+    let addrs;
+    try {
+      addrs = this.host.addresses(this.tapIfindex);
+    } catch (e) {
+      this.log.warn(`${this.name}: cannot list addresses for peer notification: ${(e as Error).message}`);
+      return;
+    }
+    for (const a of addrs) {
+      if (a.family === AF_INET) this.datapath.sendControl(port.index, gratuitousArp(this.mac, a.address));
+      else if (!(a.flags & IFA_F_TENTATIVE)) this.datapath.sendControl(port.index, unsolicitedNa(this.mac, a.address));
+    }
+    this.peerNotifications++;
+  }
+
+  // ---- options ------------------------------------------------------------------------------
+
+  facts(): BondFacts {
+    let isUp = false;
+    try {
+      isUp = (this.host.binding.linkInfo(this.name).flags & IFF_UP) !== 0;
+    } catch {
+      /* TAP gone */
+    }
+    return { hasPorts: this.ports.length > 0, isUp, running: true };
+  }
+
+  /** `bondctl set`: validated against the live bond, then applied without a restart. */
+  setOption(name: string, value: unknown): string[] {
+    if (name === 'active_slave') return this.setActiveSlave(String(value ?? ''));
+    const { options, notes } = changeOption(this.options, name, value, this.facts());
+    const prev = this.options;
+    this.options = options;
+    if (options.mode !== prev.mode) {
+      this.mode = createMode(options.mode, this.modeContext());
+      this.mode.update('mode change');
+    }
+    if (options.miimon !== prev.miimon) this.restartMiimon();
+    this.mode.update(`${name} changed`);
+    this.updateCarrier();
+    this.log.info(`${this.name}: ${name} set to ${String(this.options[name as keyof BondOptions])}`);
+    for (const n of notes) this.log.warn(`${this.name}: ${n}`);
+    return notes;
+  }
+
+  private setActiveSlave(name: string): string[] {
+    // validate like any option (mode check), then the kernel's own checks
+    changeOption(this.options, 'active_slave', name, this.facts());
+    if (!this.mode.setActive) throw new BondError('EOPT_MODE', `active_slave: not valid in mode ${this.options.mode}`);
+    if (name === '') {
+      this.mode.setActive(null);
+      this.mode.update('active_slave cleared');
+      return [];
+    }
+    const port = this.ports.find((p) => p.name === name);
+    if (!port) throw new BondError('EOPT_VALUE', `active_slave: invalid value '${name}' (not a slave of ${this.name}); allowed: ${this.ports.map((p) => p.name).join(', ') || 'no slaves'}`);
+    if (!port.isUp) throw new BondError('EOPT_VALUE', `active_slave: invalid value '${name}' (link is ${MII_STATUS_TEXT[port.link.state]}); the new active slave must be up`);
+    this.mode.setActive(port);
+    this.updateCarrier();
+    return [];
+  }
+
+  // ---- state --------------------------------------------------------------------------------
+
+  /** The state tree: `bondctl state --json` and the input of `bondctl show`. */
+  state(): BondState {
+    const dp = this.datapath;
+    let tapFlags = 0;
+    try {
+      tapFlags = this.host.binding.linkInfo(this.name).flags;
+    } catch {
+      /* gone */
+    }
+    for (const p of this.ports) dp.engine.readKernelStats(p.index);
+    const counters = (idx: number) => ({
+      rx_frames: dp.counter(idx, Ctr.RxFrames),
+      rx_bytes: dp.counter(idx, Ctr.RxBytes),
+      tx_frames: dp.counter(idx, Ctr.TxFrames),
+      tx_bytes: dp.counter(idx, Ctr.TxBytes),
+      tx_errors: dp.counter(idx, Ctr.TxErrors),
+      rx_truncated: dp.counter(idx, Ctr.RxTruncated),
+      rx_kernel_drops: dp.counter(idx, Ctr.RxKernelDrops),
+      rx_errors: dp.counter(idx, Ctr.RxErrors),
+      rx_malformed: dp.dpCounter(idx, DpCtr.Malformed),
+      rx_inactive_dropped: dp.dpCounter(idx, DpCtr.RxInactive),
+      rx_trapped: dp.dpCounter(idx, DpCtr.RxTrapped),
+    });
+    const active = this.mode.active();
+    return {
+      bond: {
+        name: this.name,
+        ifindex: this.tapIfindex,
+        mac: this.mac ? formatMac(this.mac) : null,
+        mtu: this.mtu,
+        up: (tapFlags & IFF_UP) !== 0,
+        promisc: (tapFlags & IFF_PROMISC) !== 0,
+        carrier: this.carrierOn === true,
+        mode: this.options.mode,
+        mode_id: MODE_INFO[this.options.mode].id,
+        active_slave: MODE_INFO[this.options.mode].usesPrimary ? active?.name ?? null : null,
+        peer_notifications: this.peerNotifications,
+        counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort) },
+      },
+      options: { ...this.options },
+      mode: this.mode.describe(),
+      ports: this.ports.map((p) => ({
+        name: p.name,
+        ifindex: p.ifindex,
+        engine_port: p.index,
+        perm_hwaddr: formatMac(p.permMac),
+        mii_status: MII_STATUS_TEXT[p.link.state],
+        carrier: p.carrier,
+        link_failure_count: p.link.failureCount,
+        speed: p.speed,
+        duplex: p.duplex,
+        state: this.mode.isActive(p) ? 'active' : 'backup',
+        queue_id: 0,
+        promisc: p.promisc,
+        multicast: [...p.multicast],
+        counters: counters(p.index),
+      })),
+    };
+  }
+
+  /** For tests and the datapath's owner. */
+  get dp(): Datapath {
+    return this.datapath;
+  }
+
+  get effectiveOptions(): Readonly<BondOptions> {
+    return this.options;
+  }
+
+  hasMac(): boolean {
+    return !!this.mac && !isZeroMac(this.mac);
+  }
+}
+
+export interface PortState {
+  name: string;
+  ifindex: number;
+  engine_port: number;
+  perm_hwaddr: string;
+  mii_status: string;
+  carrier: boolean;
+  link_failure_count: number;
+  speed: number;
+  duplex: string;
+  state: 'active' | 'backup';
+  queue_id: number;
+  promisc: boolean;
+  multicast: string[];
+  counters: Record<string, number>;
+}
+
+export interface BondState {
+  bond: {
+    name: string;
+    ifindex: number;
+    mac: string | null;
+    mtu: number;
+    up: boolean;
+    promisc: boolean;
+    carrier: boolean;
+    mode: string;
+    mode_id: number;
+    active_slave: string | null;
+    peer_notifications: number;
+    counters: Record<string, number>;
+  };
+  options: BondOptions;
+  mode: Record<string, unknown>;
+  ports: PortState[];
+}

@@ -1,0 +1,55 @@
+// What the bond needs from the machine besides the frame engine: link ioctls (through the
+// binding), addresses (rtnetlink), sysctls and the TAP's multicast list. Injected, so tests
+// can run a whole bond over the in-memory binding (src/native/fake.ts).
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { NativeBinding } from '../native/types.js';
+import { Rtnl, type IfAddr, type StackBlock } from '../net/rtnl.js';
+
+export interface Host {
+  readonly binding: NativeBinding;
+  addresses(ifindex: number): IfAddr[];
+  deleteAddress(a: IfAddr): void;
+  /** null when the file does not exist (no IPv6 on that interface, for instance). */
+  readSysctl(path: string): string | null;
+  writeSysctl(path: string, value: string): void;
+  /** Link-layer multicast addresses joined on `ifname` (hex "01005e000001"). */
+  multicastList(ifname: string): string[];
+  /** Stops the slave's own IP stack from receiving (the daemon still does); see Rtnl.blockStack. */
+  blockStack(ifindex: number): StackBlock;
+  unblockStack(b: StackBlock): void;
+  close(): void;
+}
+
+export function nativeHost(binding: NativeBinding): Host {
+  const rtnl = new Rtnl(binding);
+  return {
+    binding,
+    addresses: (ifindex) => rtnl.addresses(ifindex),
+    deleteAddress: (a) => rtnl.deleteAddress(a),
+    readSysctl(path) {
+      try {
+        return readFileSync(`/proc/sys/${path}`, 'utf8').trim();
+      } catch {
+        return null;
+      }
+    },
+    writeSysctl(path, value) {
+      writeFileSync(`/proc/sys/${path}`, value);
+    },
+    multicastList(ifname) {
+      // /proc/net/dev_mcast: "ifindex ifname users global address", per network namespace
+      try {
+        return readFileSync('/proc/net/dev_mcast', 'utf8')
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/))
+          .filter((f) => f.length >= 5 && f[1] === ifname)
+          .map((f) => f[4].toLowerCase());
+      } catch {
+        return [];
+      }
+    },
+    blockStack: (ifindex) => rtnl.blockStack(ifindex),
+    unblockStack: (b) => rtnl.unblockStack(b),
+    close: () => rtnl.close(),
+  };
+}

@@ -1,0 +1,43 @@
+// One enslaved interface, as the control path sees it. The hot path only knows `index`.
+import type { StackBlock } from '../net/rtnl.js';
+import { PortLink, type MiiState } from './port-link.js';
+
+/** What enslaving changed, so release and SIGTERM can put it back exactly. */
+export interface SavedLink {
+  mac: Uint8Array;
+  mtu: number;
+  flags: number;
+  /** /proc/sys/net/ipv6/conf/<if>/disable_ipv6 before enslaving; null when IPv6 is absent. */
+  disableIpv6: string | null;
+  /** The tc ingress drop that blinds the slave's own stack, to undo on release. */
+  stackBlock?: StackBlock;
+}
+
+export class Port {
+  readonly link: PortLink;
+  speed = -1;
+  duplex: 'full' | 'half' | 'unknown' = 'unknown';
+  /** Last raw carrier seen (miimon poll or rtnetlink event). */
+  carrier = false;
+  /** Multicast MACs joined on this port (hex), mirrored from the TAP. */
+  readonly multicast = new Set<string>();
+  promisc = false;
+  allmulti = false;
+
+  constructor(
+    /** Engine port index (1..31): bit `index` of a verdict. */
+    readonly index: number,
+    readonly name: string,
+    readonly ifindex: number,
+    /** The MAC the interface had when it was enslaved (kernel perm_hwaddr). */
+    readonly permMac: Uint8Array,
+    readonly saved: SavedLink,
+    initial: MiiState,
+  ) {
+    this.link = new PortLink(initial);
+  }
+
+  get isUp(): boolean {
+    return this.link.state === 'up';
+  }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// bondctl: talks to a running bondd over its control socket.
+import { Command } from 'commander';
+import type { BondState } from '../bond/bond.js';
+import { call } from '../control/client.js';
+import { DEFAULT_RUN_DIR, socketPath } from '../control/protocol.js';
+import { parseOptionWords } from '../options/parse.js';
+import { VERSION } from '../version.js';
+
+const program = new Command('bondctl').description('control a running tapbond daemon').version(VERSION).option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR);
+
+const path = (bond: string) => socketPath(program.opts<{ runDir: string }>().runDir, bond);
+const out = (s: string): void => void process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+
+program
+  .command('show')
+  .description('status in the /proc/net/bonding/<bond> layout')
+  .argument('<bond>')
+  .option('--stats', 'append per-port frame counters and drops')
+  .action(async (bond: string, o: { stats?: boolean }) => out((await call(path(bond), 'show', { stats: !!o.stats })) as string));
+
+program
+  .command('state')
+  .description('the state tree')
+  .argument('<bond>')
+  .option('--json', 'as JSON')
+  .action(async (bond: string, o: { json?: boolean }) => {
+    const s = (await call(path(bond), 'state.dump')) as BondState;
+    if (o.json) { out(JSON.stringify(s, null, 2)); return; }
+    out(`${s.bond.name}: mode ${s.bond.mode}, carrier ${s.bond.carrier ? 'up' : 'down'}${s.bond.active_slave ? `, active ${s.bond.active_slave}` : ''}`);
+    for (const p of s.ports) out(`  ${p.name}: ${p.state}, link ${p.mii_status}, failures ${p.link_failure_count}, rx ${p.counters.rx_frames} tx ${p.counters.tx_frames}`);
+  });
+
+program
+  .command('set')
+  .description('change options at runtime: bondctl set bond0 active_slave=s2')
+  .argument('<bond>')
+  .argument('<option=value...>')
+  .action(async (bond: string, words: string[]) => {
+    for (const [name, value] of Object.entries(parseOptionWords(words))) {
+      const r = (await call(path(bond), 'option.set', { name, value })) as { notes: string[] };
+      for (const n of r.notes) out(`note: ${n}`);
+    }
+  });
+
+program
+  .command('enslave')
+  .description('add slaves')
+  .argument('<bond>')
+  .argument('<ifname...>')
+  .action(async (bond: string, ifs: string[]) => {
+    for (const port of ifs) await call(path(bond), 'port.add', { port });
+  });
+
+program
+  .command('release')
+  .description('remove slaves (their MAC, MTU and flags are restored)')
+  .argument('<bond>')
+  .argument('<ifname...>')
+  .action(async (bond: string, ifs: string[]) => {
+    for (const port of ifs) await call(path(bond), 'port.remove', { port });
+  });
+
+try {
+  await program.parseAsync();
+} catch (e) {
+  const err = e as Error & { code?: string };
+  process.stderr.write(`bondctl: ${err.message}${err.code ? ` [${err.code}]` : ''}\n`);
+  process.exit(err.code === 'ECONTROL' ? 3 : 2);
+}

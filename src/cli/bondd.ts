@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// bondd: the bonding daemon. `bondd --name bond0 --slaves s1,s2 mode=active-backup miimon=100`
+import { Command } from 'commander';
+import { buildConfig, readConfigFile, type RawConfig } from '../config.js';
+import { DEFAULT_RUN_DIR } from '../control/protocol.js';
+import { startDaemon } from '../daemon.js';
+import { OPTIONS, describeAllowed } from '../options/table.js';
+import { parseOptionWords } from '../options/parse.js';
+import { consoleLogger } from '../util/logger.js';
+import { VERSION } from '../version.js';
+
+function optionHelp(): string {
+  const w = Math.max(...OPTIONS.map((o) => o.name.length));
+  return (
+    '\nBonding options (as modprobe bonding takes them: name=value, by name or number, or "default"):\n' +
+    OPTIONS.map((o) => {
+      const dflt = Array.isArray(o.default) ? (o.default.join(',') || 'none') : String(o.default) || 'none';
+      const flags = [o.supported ? '' : 'not supported yet', o.noSlaves ? 'no slaves' : '', o.ifDown ? 'bond down' : '', o.startOnly ? 'start only' : ''].filter(Boolean).join(', ');
+      return `  ${o.name.padEnd(w)}  ${o.desc}; default ${dflt}${flags ? ` [${flags}]` : ''}\n  ${''.padEnd(w)}  ${describeAllowed(o)}`;
+    }).join('\n') + '\n'
+  );
+}
+
+const program = new Command('bondd')
+  .description('tapbond daemon: a TAP bond master over AF_PACKET slaves, with the kernel bonding driver\'s modes and options')
+  .version(VERSION)
+  .option('--name <bond>', 'bond (TAP) interface name', undefined)
+  .option('--slaves <list>', 'comma-separated slave interfaces')
+  .option('--config <file>', 'JSON configuration (same option names)')
+  .option('--mtu <n>', 'bond MTU, applied to every slave')
+  .option('--mac <mac>', 'bond MAC (default: the first slave\'s)')
+  .option('--no-up', 'leave the bond down after creating it')
+  .option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR)
+  .option('--debug', 'debug logging')
+  .argument('[options...]', 'bonding options as name=value')
+  .addHelpText('after', optionHelp())
+  .showHelpAfterError(false);
+
+program.parse();
+const flags = program.opts<{ name?: string; slaves?: string; config?: string; mtu?: string; mac?: string; up: boolean; runDir: string; debug?: boolean }>();
+const log = consoleLogger({ debug: flags.debug });
+
+try {
+  const raw: RawConfig = flags.config ? readConfigFile(flags.config) : { options: {} };
+  Object.assign(raw.options, parseOptionWords(program.args));
+  if (flags.name !== undefined) raw.name = flags.name;
+  if (flags.slaves !== undefined) raw.slaves = flags.slaves;
+  if (flags.mtu !== undefined) raw.mtu = flags.mtu;
+  if (flags.mac !== undefined) raw.mac = flags.mac;
+  if (!flags.up) raw.up = false;
+  const cfg = buildConfig(raw);
+  const d = await startDaemon(cfg, flags.runDir, log);
+  const shutdown = (sig: string) => {
+    log.info(`${cfg.name}: ${sig}, restoring slaves`);
+    d.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGHUP', () => shutdown('SIGHUP'));
+  process.on('uncaughtException', (e) => {
+    log.error(`${cfg.name}: internal error: ${e.stack ?? e.message}`);
+    try {
+      d.stop();
+    } finally {
+      process.exit(70);
+    }
+  });
+} catch (e) {
+  const err = e as Error & { code?: string };
+  process.stderr.write(`bondd: ${err.message}${err.code ? ` [${err.code}]` : ''}\n`);
+  process.exit(2);
+}

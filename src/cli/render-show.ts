@@ -1,0 +1,60 @@
+// `bondctl show`: the /proc/net/bonding/<bond> layout of the kernel (bond_procfs.c), for the
+// modes this version implements. Pure: state in, text out.
+import type { BondState } from '../bond/bond.js';
+import { MODE_INFO, type ModeName } from '../modes/info.js';
+import { VERSION } from '../version.js';
+
+export function renderShow(s: BondState): string {
+  const o = s.options;
+  const mode = o.mode as ModeName;
+  const info = MODE_INFO[mode];
+  const L: string[] = [];
+  L.push(`Ethernet Channel Bonding Driver: tapbond v${VERSION}`);
+  L.push('');
+  L.push(`Bonding Mode: ${info.proc}${mode === 'active-backup' && o.fail_over_mac !== 'none' ? ` (fail_over_mac ${o.fail_over_mac})` : ''}`);
+  if (info.xmitHash && (mode === 'balance-xor' || mode === '802.3ad' || o.tlb_dynamic_lb === 'off')) {
+    const policies = ['layer2', 'layer3+4', 'layer2+3', 'encap2+3', 'encap3+4', 'vlan+srcmac'];
+    L.push(`Transmit Hash Policy: ${o.xmit_hash_policy} (${policies.indexOf(o.xmit_hash_policy)})`);
+  }
+  if (info.usesPrimary) {
+    const primary = o.primary && s.ports.some((p) => p.name === o.primary) ? o.primary : '';
+    L.push(`Primary Slave: ${primary || 'None'}${primary ? ` (primary_reselect ${o.primary_reselect})` : ''}`);
+    L.push(`Currently Active Slave: ${s.bond.active_slave ?? 'None'}`);
+  }
+  L.push(`MII Status: ${s.bond.carrier ? 'up' : 'down'}`);
+  L.push(`MII Polling Interval (ms): ${o.miimon}`);
+  L.push(`Up Delay (ms): ${o.updelay}`);
+  L.push(`Down Delay (ms): ${o.downdelay}`);
+  L.push(`Peer Notification Delay (ms): ${o.peer_notif_delay}`);
+  if (o.arp_interval > 0) {
+    L.push(`ARP Polling Interval (ms): ${o.arp_interval}`);
+    L.push(`ARP Missed Max: ${o.arp_missed_max}`);
+    L.push(`ARP IP target/s (n.n.n.n form):${o.arp_ip_target.map((t) => ' ' + t).join(',')}`);
+    L.push(`NS IPv6 target/s (xx::xx form):${o.ns_ip6_target.map((t) => ' ' + t).join(',')}`);
+  }
+  for (const p of s.ports) {
+    L.push('');
+    L.push(`Slave Interface: ${p.name}`);
+    L.push(`MII Status: ${p.mii_status}`);
+    L.push(`Speed: ${p.speed > 0 ? `${p.speed} Mbps` : 'Unknown'}`);
+    L.push(`Duplex: ${p.duplex === 'unknown' ? 'Unknown' : p.duplex}`);
+    L.push(`Link Failure Count: ${p.link_failure_count}`);
+    L.push(`Permanent HW addr: ${p.perm_hwaddr}`);
+    L.push(`Slave queue ID: ${p.queue_id}`);
+  }
+  return L.join('\n') + '\n';
+}
+
+/** `bondctl show --stats`: what the kernel never gave: per-port frame counters and drops. */
+export function renderStats(s: BondState): string {
+  const rows: string[][] = [['port', 'state', 'rx_frames', 'tx_frames', 'rx_bytes', 'tx_bytes', 'drops']];
+  const drops = (c: Record<string, number>) => (c.tx_errors ?? 0) + (c.rx_truncated ?? 0) + (c.rx_kernel_drops ?? 0) + (c.rx_malformed ?? 0);
+  const b = s.bond.counters;
+  rows.push([s.bond.name, s.bond.carrier ? 'up' : 'down', String(b.rx_frames), String(b.tx_frames), String(b.rx_bytes), String(b.tx_bytes), String(drops(b) + (b.tx_no_slave_dropped ?? 0))]);
+  for (const p of s.ports) {
+    const c = p.counters;
+    rows.push([p.name, `${p.state}/${p.mii_status}`, String(c.rx_frames), String(c.tx_frames), String(c.rx_bytes), String(c.tx_bytes), String(drops(c))]);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
+}

@@ -1,0 +1,77 @@
+// Daemon configuration: command-line words or a JSON file, validated completely before any
+// interface is touched.
+import { readFileSync } from 'node:fs';
+import { BondError } from './errors.js';
+import { OPTION_BY_NAME } from './options/table.js';
+import { resolveOptions, type BondOptions } from './options/parse.js';
+import { parseMac } from './util/mac.js';
+
+export interface DaemonConfig {
+  name: string;
+  slaves: string[];
+  options: BondOptions;
+  notes: string[];
+  mtu?: number;
+  mac?: Uint8Array;
+  up: boolean;
+}
+
+export interface RawConfig {
+  name?: unknown;
+  slaves?: unknown;
+  mtu?: unknown;
+  mac?: unknown;
+  up?: unknown;
+  options: Record<string, unknown>;
+}
+
+const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'options']);
+
+/** Reads a JSON config: bond keys plus option names, at top level or under "options". */
+export function readConfigFile(path: string): RawConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new BondError('EOPT_VALUE', `--config ${path}: ${(e as Error).message}`);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new BondError('EOPT_VALUE', `--config ${path}: expected a JSON object`);
+  const o = json as Record<string, unknown>;
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'options') {
+      if (!v || typeof v !== 'object') throw new BondError('EOPT_VALUE', `--config ${path}: "options" must be an object`);
+      Object.assign(options, v);
+    } else if (!NON_OPTION_KEYS.has(k)) {
+      if (!OPTION_BY_NAME.has(k)) throw new BondError('EOPT_UNKNOWN', `--config ${path}: unknown key '${k}'`);
+      options[k] = v;
+    }
+  }
+  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, options };
+}
+
+export function buildConfig(raw: RawConfig): DaemonConfig {
+  const name = String(raw.name ?? 'bond0');
+  if (!/^[^\s/:]{1,15}$/.test(name)) throw new BondError('EOPT_VALUE', `name: invalid interface name '${name}'`);
+  const slavesRaw = raw.slaves ?? [];
+  const slaves = (Array.isArray(slavesRaw) ? slavesRaw.map(String) : String(slavesRaw).split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const s of slaves) if (!/^[^\s/:]{1,15}$/.test(s)) throw new BondError('EOPT_VALUE', `slaves: invalid interface name '${s}'`);
+  if (new Set(slaves).size !== slaves.length) throw new BondError('EOPT_VALUE', `slaves: an interface is listed twice (${slaves.join(',')})`);
+  if (slaves.includes(name)) throw new BondError('EOPT_VALUE', `slaves: cannot enslave the bond ${name} to itself`);
+  let mtu: number | undefined;
+  if (raw.mtu !== undefined) {
+    mtu = Number(raw.mtu);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new BondError('EOPT_VALUE', `mtu: invalid value '${String(raw.mtu)}'; allowed: an integer from 68 to 65535`);
+  }
+  let mac: Uint8Array | undefined;
+  if (raw.mac !== undefined) {
+    mac = parseMac(String(raw.mac));
+    if (!mac || mac[0] & 1 || mac.every((b) => b === 0)) throw new BondError('EOPT_VALUE', `mac: invalid value '${String(raw.mac)}'; allowed: a unicast MAC address like 02:00:00:00:00:01`);
+  }
+  const { options, notes } = resolveOptions(raw.options);
+  if (options.primary && !slaves.includes(options.primary)) notes.push(`primary: ${options.primary} is not among the slaves yet`);
+  if (options.active_slave) {
+    throw new BondError('EOPT_VALUE', `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`);
+  }
+  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false' };
+}

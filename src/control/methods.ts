@@ -1,0 +1,32 @@
+// The control method table (teamd ctl / OVS unixctl style): name, parameter check, handler.
+// The transport (server.ts) knows nothing about the methods.
+import type { Bond } from '../bond/bond.js';
+import { renderShow, renderStats } from '../cli/render-show.js';
+import { BondError } from '../errors.js';
+
+export interface Method {
+  readonly name: string;
+  readonly help: string;
+  handler(bond: Bond, params: Record<string, unknown>): unknown;
+}
+
+function str(params: Record<string, unknown>, key: string): string {
+  const v = params[key];
+  if (typeof v !== 'string' || v === '') throw new BondError('ECONTROL', `parameter '${key}' (string) is required`);
+  return v;
+}
+
+export const METHODS: readonly Method[] = [
+  { name: 'state.dump', help: 'the whole state tree', handler: (b) => b.state() },
+  { name: 'show', help: '/proc/net/bonding layout', handler: (b, p) => (p.stats ? renderShow(b.state()) + '\n' + renderStats(b.state()) : renderShow(b.state())) },
+  {
+    name: 'option.set',
+    help: 'change an option at runtime',
+    handler: (b, p) => ({ notes: b.setOption(str(p, 'name'), p.value ?? '') }),
+  },
+  { name: 'port.add', help: 'enslave an interface', handler: (b, p) => (b.enslave(str(p, 'port')), {}) },
+  { name: 'port.remove', help: 'release an interface', handler: (b, p) => (b.release(str(p, 'port')), {}) },
+  { name: 'config.effective', help: 'effective options', handler: (b) => b.effectiveOptions },
+];
+
+export const METHOD_BY_NAME: ReadonlyMap<string, Method> = new Map(METHODS.map((m) => [m.name, m]));

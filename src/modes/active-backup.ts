@@ -1,0 +1,113 @@
+// active-backup (mode 1): one active slave carries everything; backups deliver nothing unless
+// all_slaves_active. Selection follows kernel bond_find_best_slave and
+// bond_choose_primary_or_current (primary, primary_reselect, updelay-pending fallback).
+import type { Port } from '../bond/port.js';
+import { TX_NONE, maskOf, rxPlan } from '../datapath/plan.js';
+import type { Mode, ModeContext } from './mode.js';
+
+const DUPLEX_RANK = { full: 2, half: 1, unknown: 0 } as const;
+
+export class ActiveBackup implements Mode {
+  readonly name = 'active-backup' as const;
+  private current: Port | null = null;
+  private forcePrimary = false;
+
+  constructor(private readonly ctx: ModeContext) {}
+
+  active(): Port | null {
+    return this.current;
+  }
+
+  carrier(): boolean {
+    return this.current !== null && this.current.isUp;
+  }
+
+  isActive(port: Port): boolean {
+    return port === this.current || (this.ctx.options().all_slaves_active === 'on' && port.isUp);
+  }
+
+  portAdded(port: Port): void {
+    // kernel compat (bond_main.c bond_enslave): enslaving the primary makes it active once
+    if (port.name === this.ctx.options().primary) this.forcePrimary = true;
+  }
+
+  portRemoved(port: Port): void {
+    if (port === this.current) this.current = null;
+  }
+
+  setActive(port: Port | null): void {
+    if (port && port !== this.current) this.change(port, 'manual');
+    this.publish();
+  }
+
+  update(reason: string): void {
+    const best = this.findBest();
+    if (best !== this.current) this.change(best, reason);
+    this.publish();
+  }
+
+  private primary(): Port | undefined {
+    const name = this.ctx.options().primary;
+    return name ? this.ctx.ports().find((p) => p.name === name) : undefined;
+  }
+
+  private choosePrimaryOrCurrent(): Port | null {
+    const prim = this.primary();
+    const curr = this.current && this.ctx.ports().includes(this.current) ? this.current : null;
+    if (!prim || !prim.isUp) return curr && curr.isUp ? curr : null;
+    if (this.forcePrimary) {
+      this.forcePrimary = false;
+      return prim;
+    }
+    if (!curr || !curr.isUp) return prim;
+    switch (this.ctx.options().primary_reselect) {
+      case 'always':
+        return prim;
+      case 'better':
+        if (prim.speed < curr.speed) return curr;
+        if (prim.speed === curr.speed && DUPLEX_RANK[prim.duplex] <= DUPLEX_RANK[curr.duplex]) return curr;
+        return prim;
+      case 'failure':
+        return curr;
+    }
+  }
+
+  private findBest(): Port | null {
+    const chosen = this.choosePrimaryOrCurrent();
+    if (chosen) return chosen;
+    const up = this.ctx.ports().find((p) => p.isUp);
+    if (up) return up;
+    // nothing is up: take the link whose updelay would end first (kernel: "making interface
+    // the new active one N ms earlier")
+    const now = this.ctx.clock.now();
+    const updelay = this.ctx.options().updelay;
+    let best: Port | null = null;
+    for (const p of this.ctx.ports()) {
+      if (p.link.state === 'back' && (!best || p.link.remaining(now, updelay) < best.link.remaining(now, updelay))) best = p;
+    }
+    return best;
+  }
+
+  private change(next: Port | null, reason: string): void {
+    const prev = this.current;
+    if (next && next.link.state === 'back') {
+      this.ctx.log.info(`${next.name}: making interface the new active one ${Math.round(next.link.remaining(this.ctx.clock.now(), this.ctx.options().updelay))} ms earlier`);
+      next.link.forceUp();
+    }
+    this.current = next;
+    if (next) this.ctx.log.info(`${this.ctx.bondName}: active ${prev ? prev.name : 'none'} -> ${next.name} (${reason})`);
+    else this.ctx.log.warn(`${this.ctx.bondName}: now running without any active interface!`);
+    if (next) this.ctx.notifyPeers(next);
+  }
+
+  private publish(): void {
+    const cur = this.current;
+    const asa = this.ctx.options().all_slaves_active === 'on';
+    const deliver = asa ? this.ctx.ports().filter((p) => p.isUp).map((p) => p.index) : cur ? [cur.index] : [];
+    this.ctx.publish(cur ? { kind: 'single', mask: maskOf([cur.index]) } : TX_NONE, rxPlan(deliver));
+  }
+
+  describe(): Record<string, unknown> {
+    return { active_slave: this.current?.name ?? null, primary: this.ctx.options().primary || null };
+  }
+}

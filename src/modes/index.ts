@@ -1,0 +1,22 @@
+// Mode registry: the only place that maps a mode name to its implementation.
+import { BondError } from '../errors.js';
+import { ActiveBackup } from './active-backup.js';
+import { BalanceRr } from './balance-rr.js';
+import { Broadcast } from './broadcast.js';
+import type { ModeName } from './info.js';
+import type { Mode, ModeContext } from './mode.js';
+
+export { MODE_INFO, MODE_NAMES, type ModeName } from './info.js';
+export type { Mode, ModeContext } from './mode.js';
+
+const FACTORIES: Partial<Record<ModeName, (ctx: ModeContext) => Mode>> = {
+  'balance-rr': (ctx) => new BalanceRr(ctx),
+  'active-backup': (ctx) => new ActiveBackup(ctx),
+  broadcast: (ctx) => new Broadcast(ctx),
+};
+
+export function createMode(name: ModeName, ctx: ModeContext): Mode {
+  const f = FACTORIES[name];
+  if (!f) throw new BondError('EOPT_UNSUPPORTED', `mode: '${name}' is not supported yet`);
+  return f(ctx);
+}

@@ -1,0 +1,44 @@
+// The Mode contract: control-path policy. A mode never touches sockets; it publishes plans
+// through its context and asks the bond for side effects (peer notification).
+import type { Port } from '../bond/port.js';
+import type { TxPlan, RxPlan } from '../datapath/plan.js';
+import type { BondOptions } from '../options/parse.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { ModeName } from './info.js';
+
+export interface ModeContext {
+  readonly bondName: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Ports in enslave order. */
+  ports(): readonly Port[];
+  options(): Readonly<BondOptions>;
+  /** The only way a mode affects the datapath. */
+  publish(tx: TxPlan, rx: RxPlan): void;
+  /** Peer notification (gratuitous ARP / unsolicited NA) from `port` after an active change. */
+  notifyPeers(port: Port): void;
+}
+
+export interface Mode {
+  readonly name: ModeName;
+  /** Recomputes after any change of ports, links or options, and publishes plans. */
+  update(reason: string): void;
+  /** A slave was enslaved (before update()). */
+  portAdded?(port: Port): void;
+  /** A slave is being released (before update()). */
+  portRemoved?(port: Port): void;
+  /** The active slave, for modes that have one (kernel curr_active_slave). */
+  active(): Port | null;
+  /** Manual active_slave: the bond has checked that the port is up. null = automatic. */
+  setActive?(port: Port | null): void;
+  /** Bond carrier: kernel "at least one usable slave". */
+  carrier(): boolean;
+  /** True when this port passes received frames up the bond. */
+  isActive(port: Port): boolean;
+  describe(): Record<string, unknown>;
+}
+
+export function usablePorts(ctx: ModeContext): Port[] {
+  return ctx.ports().filter((p) => p.isUp);
+}

@@ -1,0 +1,97 @@
+// The whole C++ boundary, typed. Everything the addon exports is declared here; nothing else
+// in src/ may assume more of it. src/native/binding.ts is the only loader.
+
+/** Counter slots per engine port, in the shared Float64Array (native/src/engine.h `Counter`). */
+export const Ctr = {
+  RxFrames: 0,
+  RxBytes: 1,
+  TxFrames: 2,
+  TxBytes: 3,
+  TxErrors: 4,
+  RxTruncated: 5,
+  RxKernelDrops: 6,
+  RxErrors: 7,
+} as const;
+export type Ctr = (typeof Ctr)[keyof typeof Ctr];
+
+export interface EngineOptions {
+  /** batchMax slots of slotSize bytes; a frame (vnet header first) sits at offsets[i]. */
+  arena: ArrayBuffer;
+  offsets: Uint32Array;
+  lengths: Uint32Array;
+  /** Written by JS in onBatch: bit p set = send frame i to engine port p (port 0 = TAP). */
+  verdicts: Uint32Array;
+  /** sockaddr_ll pkttype of each received frame (PACKET_HOST, BROADCAST, ...; TAP: OUTGOING). */
+  pkttypes: Uint8Array;
+  /** MAX_PORTS * COUNTERS slots, see Ctr. */
+  counters: Float64Array;
+  slotSize: number;
+  batchMax: number;
+  /** One call per drained batch from engine port `port`, `count` frames. Synchronous. */
+  onBatch(port: number, count: number): void;
+}
+
+export interface NativeEngine {
+  /** Creates (or attaches to) TAP `name` as engine port 0. */
+  openTap(name: string): { ifindex: number; name: string };
+  /** AF_PACKET socket on `ifindex` as engine port `index` (1..MAX_PORTS-1). */
+  openPacket(index: number, ifindex: number, bufBytes: number): void;
+  closePort(index: number): void;
+  /** A control frame (no vnet header: the native side prepends a zero one). */
+  send(index: number, frame: Uint8Array): boolean;
+  setTapCarrier(on: boolean): void;
+  setMembership(index: number, add: boolean, type: 'promisc' | 'allmulti' | 'multicast', mac?: Uint8Array): void;
+  readKernelStats(index: number): void;
+  close(): void;
+}
+
+export interface LinkInfo {
+  ifindex: number;
+  flags: number;
+  mtu: number;
+  mac: Uint8Array;
+  /** ARPHRD_* (1 = Ethernet). */
+  type: number;
+  /** Mbit/s, -1 when unknown. */
+  speed: number;
+  duplex: 'full' | 'half' | 'unknown';
+  /** ethtool link state, null when the driver does not say. */
+  link: boolean | null;
+}
+
+export interface NativeNetlinkSocket {
+  /** Sends one message and returns every reply datagram up to DONE/ACK. Blocking (2 s timeout). */
+  request(msg: Uint8Array): Uint8Array[];
+  close(): void;
+}
+
+export interface NativeBinding {
+  Engine: new (o: EngineOptions) => NativeEngine;
+  NetlinkSocket: new (groups?: number, onMessage?: (datagram: Uint8Array) => void) => NativeNetlinkSocket;
+  linkInfo(name: string): LinkInfo;
+  setMac(name: string, mac: Uint8Array): void;
+  setMtu(name: string, mtu: number): void;
+  setFlags(name: string, flags: number): void;
+  ifName(ifindex: number): string | null;
+  readonly COUNTERS: number;
+  readonly MAX_PORTS: number;
+  readonly VNET_HDR_LEN: number;
+  readonly HEADROOM: number;
+}
+
+/** Errors thrown by the addon: shaped like Node's SystemError. */
+export interface NativeError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export const IFF_UP = 0x1;
+export const IFF_BROADCAST = 0x2;
+export const IFF_RUNNING = 0x40;
+export const IFF_NOARP = 0x80;
+export const IFF_PROMISC = 0x100;
+export const IFF_ALLMULTI = 0x200;
+export const IFF_MULTICAST = 0x1000;
+export const IFF_LOWER_UP = 0x10000;
+export const ARPHRD_ETHER = 1;

@@ -1,0 +1,320 @@
+// rtnetlink message encoding and parsing (NETLINK_ROUTE), over the addon's raw NetlinkSocket.
+// Control path only: link events (carrier), address dumps and deletions.
+import { constants as osConstants } from 'node:os';
+import type { NativeBinding, NativeNetlinkSocket } from '../native/types.js';
+
+const NLMSG_HDRLEN = 16;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+const NLM_F_REQUEST = 0x1;
+const NLM_F_ACK = 0x4;
+const NLM_F_DUMP = 0x300;
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+const RTM_GETLINK = 18;
+export const RTM_NEWADDR = 20;
+export const RTM_DELADDR = 21;
+const RTM_GETADDR = 22;
+const RTM_NEWQDISC = 36;
+const RTM_DELQDISC = 37;
+const RTM_NEWTFILTER = 44;
+const RTM_DELTFILTER = 45;
+const NLM_F_EXCL = 0x200;
+const NLM_F_CREATE = 0x400;
+const TCA_KIND = 1;
+const TCA_OPTIONS = 2;
+const TCA_BPF_OPS_LEN = 4;
+const TCA_BPF_OPS = 5;
+const TCA_BPF_FLAGS = 8;
+const TCA_BPF_FLAG_ACT_DIRECT = 1;
+const TC_H_CLSACT = 0xfffffff1;
+const TC_H_CLSACT_INGRESS = 0xfffffff2;
+/** Filter priority of our drop filter, and its handle. */
+const STACK_DROP_PREF = 1;
+const STACK_DROP_HANDLE = 0x7b01;
+export const RTMGRP_LINK = 0x1;
+export const RTMGRP_IPV4_IFADDR = 0x10;
+export const RTMGRP_IPV6_IFADDR = 0x100;
+const IFLA_ADDRESS = 1;
+const IFLA_IFNAME = 3;
+const IFLA_MTU = 4;
+const IFLA_OPERSTATE = 16;
+const IFLA_CARRIER = 33;
+const IFA_ADDRESS = 1;
+const IFA_LOCAL = 2;
+const IFA_FLAGS = 8;
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+/** IFA_F_TENTATIVE: an IPv6 address still doing DAD. */
+export const IFA_F_TENTATIVE = 0x40;
+
+export interface LinkEvent {
+  type: 'new' | 'del';
+  ifindex: number;
+  flags: number;
+  name?: string;
+  mtu?: number;
+  mac?: Uint8Array;
+  carrier?: boolean;
+  operstate?: number;
+}
+
+export interface IfAddr {
+  ifindex: number;
+  family: typeof AF_INET | typeof AF_INET6;
+  prefixlen: number;
+  scope: number;
+  flags: number;
+  /** 4 or 16 bytes. */
+  address: Uint8Array;
+}
+
+const errnoNames = new Map<number, string>(Object.entries(osConstants.errno).map(([k, v]) => [v, k]));
+
+/** An rtnetlink request that the kernel refused, shaped like a SystemError. */
+export function netlinkError(errno: number, what: string): Error & { code: string; errno: number; syscall: string } {
+  const code = errnoNames.get(errno) ?? 'EUNKNOWN';
+  const e = new Error(`${what} failed: ${code}`) as Error & { code: string; errno: number; syscall: string };
+  e.code = code;
+  e.errno = -errno;
+  e.syscall = what;
+  return e;
+}
+
+let seq = 1;
+
+function message(type: number, flags: number, body: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(NLMSG_HDRLEN + body.length);
+  const dv = new DataView(buf.buffer);
+  dv.setUint32(0, buf.length, true);
+  dv.setUint16(4, type, true);
+  dv.setUint16(6, flags, true);
+  dv.setUint32(8, seq++, true);
+  dv.setUint32(12, 0, true);
+  buf.set(body, NLMSG_HDRLEN);
+  return buf;
+}
+
+function attr(type: number, payload: Uint8Array): Uint8Array {
+  const len = 4 + payload.length;
+  const out = new Uint8Array((len + 3) & ~3);
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, len, true);
+  dv.setUint16(2, type, true);
+  out.set(payload, 4);
+  return out;
+}
+
+function u16(v: number): Uint8Array {
+  const b = new Uint8Array(2);
+  new DataView(b.buffer).setUint16(0, v, true);
+  return b;
+}
+
+function u32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  return b;
+}
+
+function cstr(s: string): Uint8Array {
+  return Buffer.from(s + '\0', 'latin1');
+}
+
+/** struct tcmsg */
+function tcmsg(ifindex: number, handle: number, parent: number, info: number): Uint8Array {
+  const b = new Uint8Array(20);
+  const dv = new DataView(b.buffer);
+  dv.setInt32(4, ifindex, true);
+  dv.setUint32(8, handle >>> 0, true);
+  dv.setUint32(12, parent >>> 0, true);
+  dv.setUint32(16, info >>> 0, true);
+  return b;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+interface RawMsg {
+  type: number;
+  body: DataView;
+}
+
+/** Splits datagrams into messages. */
+export function* messages(datagram: Uint8Array): Generator<RawMsg> {
+  const dv = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= datagram.length) {
+    const len = dv.getUint32(off, true);
+    if (len < NLMSG_HDRLEN || off + len > datagram.length) return;
+    yield { type: dv.getUint16(off + 4, true), body: new DataView(datagram.buffer, datagram.byteOffset + off + NLMSG_HDRLEN, len - NLMSG_HDRLEN) };
+    off += (len + 3) & ~3;
+  }
+}
+
+function* attrs(dv: DataView, start: number): Generator<{ type: number; data: Uint8Array }> {
+  let off = start;
+  while (off + 4 <= dv.byteLength) {
+    const len = dv.getUint16(off, true);
+    if (len < 4 || off + len > dv.byteLength) return;
+    yield { type: dv.getUint16(off + 2, true) & 0x3fff, data: new Uint8Array(dv.buffer, dv.byteOffset + off + 4, len - 4) };
+    off += (len + 3) & ~3;
+  }
+}
+
+/** Parses an RTM_NEWLINK / RTM_DELLINK message body (struct ifinfomsg + attributes). */
+export function parseLink(type: number, body: DataView): LinkEvent | undefined {
+  if ((type !== RTM_NEWLINK && type !== RTM_DELLINK) || body.byteLength < 16) return undefined;
+  const ev: LinkEvent = { type: type === RTM_NEWLINK ? 'new' : 'del', ifindex: body.getInt32(4, true), flags: body.getUint32(8, true) };
+  for (const a of attrs(body, 16)) {
+    if (a.type === IFLA_IFNAME) ev.name = Buffer.from(a.data).toString('latin1').replace(/\0.*$/, '');
+    else if (a.type === IFLA_MTU && a.data.length >= 4) ev.mtu = new DataView(a.data.buffer, a.data.byteOffset).getUint32(0, true);
+    else if (a.type === IFLA_ADDRESS && a.data.length === 6) ev.mac = Uint8Array.from(a.data);
+    else if (a.type === IFLA_CARRIER && a.data.length >= 1) ev.carrier = a.data[0] !== 0;
+    else if (a.type === IFLA_OPERSTATE && a.data.length >= 1) ev.operstate = a.data[0];
+  }
+  return ev;
+}
+
+function parseAddr(body: DataView): IfAddr | undefined {
+  if (body.byteLength < 8) return undefined;
+  const family = body.getUint8(0);
+  if (family !== AF_INET && family !== AF_INET6) return undefined;
+  const a: IfAddr = { family, prefixlen: body.getUint8(1), flags: body.getUint8(2), scope: body.getUint8(3), ifindex: body.getUint32(4, true), address: new Uint8Array(0) };
+  let address: Uint8Array | undefined;
+  let local: Uint8Array | undefined;
+  for (const at of attrs(body, 8)) {
+    if (at.type === IFA_ADDRESS) address = Uint8Array.from(at.data);
+    else if (at.type === IFA_LOCAL) local = Uint8Array.from(at.data);
+    else if (at.type === IFA_FLAGS && at.data.length >= 4) a.flags = new DataView(at.data.buffer, at.data.byteOffset).getUint32(0, true);
+  }
+  // IFA_LOCAL is the interface's own address on point-to-point links; prefer it when present.
+  a.address = local ?? address ?? new Uint8Array(0);
+  return a.address.length ? a : undefined;
+}
+
+function checkAck(replies: Uint8Array[], what: string): void {
+  for (const d of replies) {
+    for (const m of messages(d)) {
+      if (m.type === NLMSG_ERROR && m.body.byteLength >= 4) {
+        const err = -m.body.getInt32(0, true);
+        if (err !== 0) throw netlinkError(err, what);
+      }
+    }
+  }
+}
+
+/** Request side of rtnetlink: dumps and changes, blocking with a short timeout. */
+export class Rtnl {
+  private readonly sock: NativeNetlinkSocket;
+  constructor(binding: NativeBinding) {
+    this.sock = new binding.NetlinkSocket(0);
+  }
+
+  /** Every IPv4/IPv6 address of one interface (or of all with ifindex 0). */
+  addresses(ifindex = 0): IfAddr[] {
+    const body = new Uint8Array(8); // struct ifaddrmsg, family AF_UNSPEC
+    const replies = this.sock.request(message(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, body));
+    checkAck(replies, 'RTM_GETADDR');
+    const out: IfAddr[] = [];
+    for (const d of replies) for (const m of messages(d)) {
+      if (m.type !== RTM_NEWADDR) continue;
+      const a = parseAddr(m.body);
+      if (a && (ifindex === 0 || a.ifindex === ifindex)) out.push(a);
+    }
+    return out;
+  }
+
+  deleteAddress(a: IfAddr): void {
+    const hdr = new Uint8Array(8);
+    const dv = new DataView(hdr.buffer);
+    dv.setUint8(0, a.family);
+    dv.setUint8(1, a.prefixlen);
+    dv.setUint8(3, a.scope);
+    dv.setUint32(4, a.ifindex, true);
+    const body = concat([hdr, attr(IFA_LOCAL, a.address), attr(IFA_ADDRESS, a.address)]);
+    checkAck(this.sock.request(message(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, body)), 'RTM_DELADDR');
+  }
+
+  /** One link's current state as the kernel reports it (flags incl. IFF_LOWER_UP, carrier). */
+  link(ifindex: number): LinkEvent | undefined {
+    const body = new Uint8Array(16);
+    new DataView(body.buffer).setInt32(4, ifindex, true);
+    const replies = this.sock.request(message(RTM_GETLINK, NLM_F_REQUEST, body));
+    checkAck(replies, 'RTM_GETLINK');
+    for (const d of replies) for (const m of messages(d)) {
+      const ev = parseLink(m.type, m.body);
+      if (ev) return ev;
+    }
+    return undefined;
+  }
+
+  /**
+   * Makes a slave's own IP stack blind, as a kernel bond's rx_handler does: a clsact ingress
+   * filter whose classic BPF program returns TC_ACT_SHOT. AF_PACKET taps see frames before tc
+   * ingress, so the daemon still gets every frame; the slave's stack (which would otherwise
+   * answer for the bond's addresses and duplicate them) gets none. Returns what to undo.
+   */
+  blockStack(ifindex: number): StackBlock {
+    let createdQdisc = true;
+    try {
+      checkAck(this.sock.request(message(RTM_NEWQDISC, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        concat([tcmsg(ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]))), 'RTM_NEWQDISC clsact');
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      createdQdisc = false; // someone else's clsact: add only our filter, remove only our filter
+    }
+    // sock_filter { code = BPF_RET|BPF_K, jt, jf, k = TC_ACT_SHOT }
+    const ops = new Uint8Array(8);
+    new DataView(ops.buffer).setUint16(0, 0x06, true);
+    new DataView(ops.buffer).setUint32(4, 2, true);
+    const options = concat([attr(TCA_BPF_OPS_LEN, u16(1)), attr(TCA_BPF_OPS, ops), attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT))]);
+    const info = (STACK_DROP_PREF << 16) | 0x0300; // protocol ETH_P_ALL in network byte order
+    try {
+      checkAck(this.sock.request(message(RTM_NEWTFILTER, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+        concat([tcmsg(ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, info), attr(TCA_KIND, cstr('bpf')), attr(TCA_OPTIONS, options)]))), 'RTM_NEWTFILTER bpf');
+    } catch (e) {
+      if (createdQdisc) this.unblockStack({ ifindex, createdQdisc });
+      throw e;
+    }
+    return { ifindex, createdQdisc };
+  }
+
+  unblockStack(b: StackBlock): void {
+    if (b.createdQdisc) {
+      checkAck(this.sock.request(message(RTM_DELQDISC, NLM_F_REQUEST | NLM_F_ACK, concat([tcmsg(b.ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]))), 'RTM_DELQDISC clsact');
+    } else {
+      const info = (STACK_DROP_PREF << 16) | 0x0300;
+      checkAck(this.sock.request(message(RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK, concat([tcmsg(b.ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, info), attr(TCA_KIND, cstr('bpf'))]))), 'RTM_DELTFILTER bpf');
+    }
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+}
+
+export interface StackBlock {
+  ifindex: number;
+  createdQdisc: boolean;
+}
+
+/** Subscribes to link (and optionally address) events; each parsed event reaches `onLink`. */
+export function watchLinks(binding: NativeBinding, onLink: (ev: LinkEvent) => void, onAddr?: () => void): { close(): void } {
+  const groups = RTMGRP_LINK | (onAddr ? RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR : 0);
+  const sock = new binding.NetlinkSocket(groups, (d) => {
+    for (const m of messages(d)) {
+      const ev = parseLink(m.type, m.body);
+      if (ev) onLink(ev);
+      else if (onAddr && (m.type === RTM_NEWADDR || m.type === RTM_DELADDR)) onAddr();
+    }
+  });
+  return { close: () => sock.close() };
+}

@@ -1,0 +1,227 @@
+// Option parsing and validation: parse (names, numbers, `default`) -> validate (row type,
+// modes, bond state preconditions, cross-option RULES) -> normalize (kernel rounding, reported).
+// Every error names the option, the value and what is allowed.
+import { isIPv4, isIPv6 } from 'node:net';
+import { BondError } from '../errors.js';
+import { MODE_INFO, type ModeName } from '../modes/info.js';
+import { parseMac } from '../util/mac.js';
+import { OPTIONS, OPTION_BY_NAME, describeAllowed, type OptionDef, type OptionValue } from './table.js';
+
+export interface BondOptions {
+  mode: ModeName;
+  miimon: number;
+  updelay: number;
+  downdelay: number;
+  peer_notif_delay: number;
+  use_carrier: 'off' | 'on';
+  arp_interval: number;
+  arp_ip_target: string[];
+  ns_ip6_target: string[];
+  arp_validate: string;
+  arp_all_targets: 'any' | 'all';
+  arp_missed_max: number;
+  primary: string;
+  primary_reselect: 'always' | 'better' | 'failure';
+  active_slave: string;
+  fail_over_mac: 'none' | 'active' | 'follow';
+  xmit_hash_policy: string;
+  resend_igmp: number;
+  num_grat_arp: number;
+  num_unsol_na: number;
+  all_slaves_active: 'off' | 'on';
+  min_links: number;
+  lp_interval: number;
+  packets_per_slave: number;
+  lacp_rate: 'slow' | 'fast';
+  lacp_active: 'off' | 'on';
+  ad_select: string;
+  ad_actor_sys_prio: number;
+  ad_user_port_key: number;
+  ad_actor_system: string;
+  tlb_dynamic_lb: 'off' | 'on';
+  coupled_control: 'off' | 'on';
+  broadcast_neighbor: 'off' | 'on';
+  lacp_strict: 'off' | 'on';
+  max_bonds: number;
+  tx_queues: number;
+}
+
+export type OptionName = keyof BondOptions;
+
+export function defaultOptions(): BondOptions {
+  const o: Record<string, OptionValue> = {};
+  for (const d of OPTIONS) o[d.name] = Array.isArray(d.default) ? [...d.default] : d.default;
+  return o as unknown as BondOptions;
+}
+
+function fail(def: OptionDef, raw: unknown, why?: string): never {
+  const shown = Array.isArray(raw) ? raw.join(',') : String(raw);
+  throw new BondError('EOPT_VALUE', `${def.name}: invalid value '${shown}'${why ? ` (${why})` : ''}; allowed: ${describeAllowed(def)}`);
+}
+
+const IFNAME_RE = /^[^\s/:]{1,15}$/;
+
+/** Parses one raw value (string from a command line, or a JSON value) for an option row. */
+export function parseValue(def: OptionDef, raw: unknown): OptionValue {
+  if (raw === 'default') return Array.isArray(def.default) ? [...def.default] : def.default;
+  switch (def.kind) {
+    case 'enum': {
+      const s = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw).trim();
+      const v = /^\d+$/.test(s) ? def.values!.find((x) => x.value === Number(s)) : def.values!.find((x) => x.name === s);
+      if (!v) fail(def, raw);
+      if (def.unsupportedValues?.includes(v.name)) {
+        throw new BondError('EOPT_UNSUPPORTED', `${def.name}: value '${v.name}' is not supported yet; allowed: ${describeAllowed(def)}`);
+      }
+      return v.name;
+    }
+    case 'int': {
+      const s = String(raw).trim();
+      if (!/^\d+$/.test(s)) fail(def, raw);
+      const n = Number(s);
+      if (n < def.min! || n > def.max!) fail(def, raw, 'out of range');
+      return n;
+    }
+    case 'ifname': {
+      const s = String(raw ?? '').trim();
+      if (s !== '' && !IFNAME_RE.test(s)) fail(def, raw);
+      return s;
+    }
+    case 'mac': {
+      const m = parseMac(String(raw));
+      if (!m || (m[0] & 1)) fail(def, raw, m ? 'multicast' : undefined);
+      return String(raw).toLowerCase();
+    }
+    case 'ipv4-list':
+    case 'ipv6-list': {
+      const items = (Array.isArray(raw) ? raw.map(String) : String(raw).split(/[\s,]+/)).map((s) => s.trim()).filter(Boolean);
+      if (items.length > def.max!) fail(def, raw, `more than ${def.max}`);
+      for (const it of items) {
+        const ok = def.kind === 'ipv4-list' ? isIPv4(it) && !it.startsWith('0.') && it !== '255.255.255.255' : isIPv6(it) && it !== '::' && it !== '::1' && !/^ff/i.test(it);
+        if (!ok) fail(def, it);
+      }
+      return items;
+    }
+  }
+}
+
+export function optionDef(name: string): OptionDef {
+  const def = OPTION_BY_NAME.get(name);
+  if (!def) throw new BondError('EOPT_UNKNOWN', `unknown option '${name}'; known options: ${OPTIONS.map((o) => o.name).join(', ')}`);
+  return def;
+}
+
+function sameValue(a: OptionValue, b: OptionValue): boolean {
+  return Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => x === b[i]) : a === b;
+}
+
+/** The live facts an option change is checked against (kernel NOSLAVES / IFDOWN). */
+export interface BondFacts {
+  hasPorts: boolean;
+  isUp: boolean;
+  running: boolean;
+}
+
+function checkSettable(def: OptionDef, value: OptionValue, mode: ModeName, facts: BondFacts): void {
+  if (!def.supported && !sameValue(value, def.default)) {
+    throw new BondError('EOPT_UNSUPPORTED', `${def.name}: not supported yet in this version of tapbond (value '${String(value)}')`);
+  }
+  if (def.modes && !def.modes.includes(mode)) {
+    throw new BondError('EOPT_MODE', `${def.name}: not valid in mode ${mode} (${MODE_INFO[mode].id}); allowed in modes: ${def.modes.join(', ')}`);
+  }
+  if (facts.running && def.startOnly) throw new BondError('EOPT_READONLY', `${def.name}: may only be given when the daemon starts`);
+  if (def.noSlaves && facts.hasPorts) throw new BondError('EOPT_HAS_PORTS', `${def.name}: may only change while the bond has no slaves (release them first)`);
+  if (def.ifDown && facts.isUp) throw new BondError('EOPT_BUSY', `${def.name}: may only change while the bond is down (ip link set <bond> down)`);
+}
+
+/** Cross-option constraints, checked on the whole candidate configuration. */
+const RULES: { why: string; ok: (o: BondOptions) => boolean }[] = [
+  { why: 'miimon and arp_interval are mutually exclusive: set one of them to 0', ok: (o) => !(o.miimon > 0 && o.arp_interval > 0) },
+  { why: 'arp_interval needs at least one arp_ip_target or ns_ip6_target', ok: (o) => o.arp_interval === 0 || o.arp_ip_target.length + o.ns_ip6_target.length > 0 },
+];
+
+function checkRules(o: BondOptions): void {
+  for (const r of RULES) if (!r.ok(o)) throw new BondError('EOPT_CONFLICT', r.why);
+}
+
+/**
+ * Kernel behaviour made explicit: modes that need a link monitor get miimon=100 when none is
+ * set; delays are rounded down to multiples of miimon. Each change is reported.
+ */
+export function normalize(o: BondOptions): string[] {
+  const notes: string[] = [];
+  if (MODE_INFO[o.mode].needsSpeed && o.miimon === 0 && o.arp_interval === 0) {
+    o.miimon = 100; // kernel compat: bond_check_params() forces miimon for 802.3ad/tlb/alb
+    notes.push(`miimon: set to 100 ms, mode ${o.mode} needs a link monitor`);
+  }
+  for (const k of ['updelay', 'downdelay', 'peer_notif_delay'] as const) {
+    if (o[k] === 0) continue;
+    if (o.miimon === 0) {
+      notes.push(`${k}: ${o[k]} ms has no effect without miimon`);
+      continue;
+    }
+    const r = Math.floor(o[k] / o.miimon) * o.miimon; // kernel compat: stored as miimon ticks
+    if (r !== o[k]) {
+      notes.push(`${k}: ${o[k]} ms is not a multiple of miimon ${o.miimon}, rounded to ${r} ms`);
+      o[k] = r;
+    }
+  }
+  return notes;
+}
+
+export interface Resolved {
+  options: BondOptions;
+  notes: string[];
+}
+
+/**
+ * Builds a bond's options from raw name=value pairs (command line or JSON), in the order the
+ * kernel applies them: mode first, so mode restrictions are checked against the final mode.
+ */
+export function resolveOptions(raw: Record<string, unknown>, facts: BondFacts = { hasPorts: false, isUp: false, running: false }): Resolved {
+  const o = defaultOptions() as unknown as Record<string, OptionValue>;
+  const entries = Object.entries(raw);
+  for (const [name] of entries) optionDef(name);
+  const modeRaw = raw.mode;
+  if (modeRaw !== undefined) o.mode = parseValue(optionDef('mode'), modeRaw);
+  const mode = o.mode as ModeName;
+  for (const [name, value] of entries) {
+    if (name === 'mode') continue;
+    const def = optionDef(name);
+    const v = parseValue(def, value);
+    checkSettable(def, v, mode, facts);
+    o[def.aliasOf ?? name] = v;
+    if (def.aliasOf) o[name] = v;
+    else if (name === 'num_grat_arp') o.num_unsol_na = v;
+  }
+  checkSettable(optionDef('mode'), mode, mode, facts);
+  const options = o as unknown as BondOptions;
+  checkRules(options);
+  const notes = normalize(options);
+  return { options, notes };
+}
+
+/** One runtime change (`bondctl set`): returns the new options, or throws without side effects. */
+export function changeOption(current: BondOptions, name: string, raw: unknown, facts: BondFacts): Resolved {
+  const def = optionDef(name);
+  const v = parseValue(def, raw);
+  const next = structuredClone(current) as unknown as Record<string, OptionValue>;
+  const mode = (name === 'mode' ? v : current.mode) as ModeName;
+  checkSettable(def, v, mode, facts);
+  next[def.aliasOf ?? name] = v;
+  if (def.aliasOf) next[name] = v;
+  else if (name === 'num_grat_arp') next.num_unsol_na = v;
+  const options = next as unknown as BondOptions;
+  checkRules(options);
+  return { options, notes: normalize(options) };
+}
+
+/** Splits `key=value` words as modprobe takes them. */
+export function parseOptionWords(words: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const w of words) {
+    const i = w.indexOf('=');
+    if (i <= 0) throw new BondError('EOPT_VALUE', `'${w}': expected option=value (for example mode=active-backup)`);
+    out[w.slice(0, i).trim()] = w.slice(i + 1).trim();
+  }
+  return out;
+}

@@ -1,0 +1,108 @@
+// THE option table: one row per kernel bonding option (kernel-reference §1.2), with its values
+// by name and number, default, range, the modes that allow it and when it may change. The
+// command line, the JSON config, `bondctl set` and the help text are all driven from here.
+import { MODE_NAMES, modesWhere, type ModeName } from '../modes/info.js';
+
+export type OptionKind = 'enum' | 'int' | 'ifname' | 'mac' | 'ipv4-list' | 'ipv6-list';
+export type OptionValue = string | number | string[];
+
+export interface EnumValue {
+  readonly name: string;
+  readonly value: number;
+}
+
+export interface OptionDef {
+  readonly name: string;
+  readonly desc: string;
+  readonly kind: OptionKind;
+  readonly values?: readonly EnumValue[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly unit?: 'ms' | 's';
+  readonly default: OptionValue;
+  /** Modes in which the option may be set; undefined = every mode. */
+  readonly modes?: readonly ModeName[];
+  /** Kernel NOSLAVES: only while the bond has no slaves. */
+  readonly noSlaves?: boolean;
+  /** Kernel IFDOWN: only while the bond is down. */
+  readonly ifDown?: boolean;
+  /** Module parameter only: set at start, never at runtime. */
+  readonly startOnly?: boolean;
+  /** Aliases share one value (num_grat_arp / num_unsol_na). */
+  readonly aliasOf?: string;
+  /** Implemented in this version. A non-default value of an unimplemented option is refused. */
+  readonly supported: boolean;
+  /** Values of an enum that this version does not implement yet. */
+  readonly unsupportedValues?: readonly string[];
+}
+
+const enumOf = (...names: string[]): EnumValue[] => names.map((name, value) => ({ name, value }));
+const OFF_ON = enumOf('off', 'on');
+const INT_MAX = 2 ** 31 - 1;
+
+const USES_PRIMARY = modesWhere((m) => m.usesPrimary);
+const ARP_MODES = modesWhere((m) => m.arpMonitor);
+const HASH_MODES: ModeName[] = ['balance-xor', '802.3ad', 'balance-tlb', 'balance-alb'];
+const LB_MODES: ModeName[] = ['balance-tlb', 'balance-alb'];
+const AD: ModeName[] = ['802.3ad'];
+const PEER_NOTIF_MODES: ModeName[] = ['active-backup', '802.3ad'];
+
+export const OPTIONS: readonly OptionDef[] = [
+  { name: 'mode', desc: 'bonding policy', kind: 'enum', values: MODE_NAMES.map((name, value) => ({ name, value })), default: 'balance-rr', noSlaves: true, ifDown: true, supported: true, unsupportedValues: ['balance-xor', '802.3ad', 'balance-tlb', 'balance-alb'] },
+  { name: 'miimon', desc: 'MII link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
+  { name: 'updelay', desc: 'delay before enabling a slave after link recovery (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
+  { name: 'downdelay', desc: 'delay before disabling a slave after link failure (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
+  { name: 'peer_notif_delay', desc: 'delay between peer notifications after a failover (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: 300000, default: 0, supported: true },
+  { name: 'use_carrier', desc: 'use netif_carrier (1) or ethtool link state (0) for MII', kind: 'enum', values: OFF_ON, default: 'on', supported: true },
+  { name: 'arp_interval', desc: 'ARP link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, modes: ARP_MODES, supported: false },
+  { name: 'arp_ip_target', desc: 'IPv4 addresses to ARP-probe (up to 16)', kind: 'ipv4-list', max: 16, default: [], modes: ARP_MODES, supported: false },
+  { name: 'ns_ip6_target', desc: 'IPv6 addresses to NS-probe (up to 16)', kind: 'ipv6-list', max: 16, default: [], modes: ARP_MODES, supported: false },
+  { name: 'arp_validate', desc: 'validate ARP probe replies', kind: 'enum', values: enumOf('none', 'active', 'backup', 'all', 'filter', 'filter_active', 'filter_backup'), default: 'none', modes: ARP_MODES, supported: false },
+  { name: 'arp_all_targets', desc: 'slave is up when any / all ARP targets answer', kind: 'enum', values: enumOf('any', 'all'), default: 'any', modes: ARP_MODES, supported: false },
+  { name: 'arp_missed_max', desc: 'missed ARP intervals before a slave goes down', kind: 'int', min: 1, max: 255, default: 2, modes: ARP_MODES, supported: false },
+  { name: 'primary', desc: 'preferred slave (active-backup, tlb, alb)', kind: 'ifname', default: '', modes: USES_PRIMARY, supported: true },
+  { name: 'primary_reselect', desc: 'when the primary becomes active again', kind: 'enum', values: enumOf('always', 'better', 'failure'), default: 'always', modes: USES_PRIMARY, supported: true },
+  { name: 'active_slave', desc: 'the active slave (runtime; empty = automatic)', kind: 'ifname', default: '', modes: USES_PRIMARY, supported: true },
+  { name: 'fail_over_mac', desc: 'MAC policy on failover', kind: 'enum', values: enumOf('none', 'active', 'follow'), default: 'none', modes: ['active-backup'], noSlaves: true, supported: true, unsupportedValues: ['active', 'follow'] },
+  { name: 'xmit_hash_policy', desc: 'transmit hash policy', kind: 'enum', values: [{ name: 'layer2', value: 0 }, { name: 'layer3+4', value: 1 }, { name: 'layer2+3', value: 2 }, { name: 'encap2+3', value: 3 }, { name: 'encap3+4', value: 4 }, { name: 'vlan+srcmac', value: 5 }], default: 'layer2', modes: HASH_MODES, supported: false },
+  { name: 'resend_igmp', desc: 'IGMP membership reports sent after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: ['balance-rr', 'active-backup', 'balance-tlb', 'balance-alb'], supported: false },
+  { name: 'num_grat_arp', desc: 'peer notifications (gratuitous ARP / unsolicited NA) after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, supported: true },
+  { name: 'num_unsol_na', desc: 'alias of num_grat_arp', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, aliasOf: 'num_grat_arp', supported: true },
+  { name: 'all_slaves_active', desc: 'deliver frames received on inactive slaves', kind: 'enum', values: OFF_ON, default: 'off', supported: true },
+  { name: 'min_links', desc: 'minimum links for carrier (802.3ad)', kind: 'int', min: 0, max: INT_MAX, default: 0, modes: AD, supported: false },
+  { name: 'lp_interval', desc: 'seconds between learning packets (tlb, alb)', kind: 'int', unit: 's', min: 1, max: INT_MAX, default: 1, modes: LB_MODES, supported: false },
+  { name: 'packets_per_slave', desc: 'packets per slave before moving on (balance-rr; 0 = random)', kind: 'int', min: 0, max: 65535, default: 1, modes: ['balance-rr'], supported: true },
+  { name: 'lacp_rate', desc: 'LACPDU rate asked of the partner', kind: 'enum', values: enumOf('slow', 'fast'), default: 'slow', modes: AD, ifDown: true, supported: false },
+  { name: 'lacp_active', desc: 'send LACPDUs unprompted', kind: 'enum', values: OFF_ON, default: 'on', modes: AD, ifDown: true, supported: false },
+  { name: 'ad_select', desc: 'aggregator selection policy', kind: 'enum', values: enumOf('stable', 'bandwidth', 'count', 'actor_port_prio'), default: 'stable', modes: AD, ifDown: true, supported: false },
+  { name: 'ad_actor_sys_prio', desc: 'LACP system priority', kind: 'int', min: 1, max: 65535, default: 65535, modes: AD, supported: false },
+  { name: 'ad_user_port_key', desc: 'upper 10 bits of the LACP port key', kind: 'int', min: 0, max: 1023, default: 0, modes: AD, ifDown: true, supported: false },
+  { name: 'ad_actor_system', desc: 'LACP system MAC (00:00:00:00:00:00 = bond MAC)', kind: 'mac', default: '00:00:00:00:00:00', modes: AD, supported: false },
+  { name: 'tlb_dynamic_lb', desc: 'dynamic (load based) transmit balancing', kind: 'enum', values: OFF_ON, default: 'on', modes: LB_MODES, ifDown: true, supported: false },
+  { name: 'coupled_control', desc: 'coupled collecting/distributing mux', kind: 'enum', values: [{ name: 'off', value: 0 }, { name: 'on', value: 1 }], default: 'on', modes: AD, ifDown: true, supported: false },
+  { name: 'broadcast_neighbor', desc: 'ARP/ND on every usable port (802.3ad)', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: false },
+  { name: 'lacp_strict', desc: 'carrier down without an LACP partner', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: false },
+  { name: 'max_bonds', desc: 'bonds created at start (module parameter)', kind: 'int', min: 0, max: INT_MAX, default: 1, startOnly: true, supported: false },
+  { name: 'tx_queues', desc: 'transmit queues (module parameter)', kind: 'int', min: 1, max: 255, default: 16, startOnly: true, supported: false },
+];
+
+export const OPTION_BY_NAME: ReadonlyMap<string, OptionDef> = new Map(OPTIONS.map((o) => [o.name, o]));
+
+/** The value as the kernel shows it in /proc and sysfs: "name number" for enums. */
+export function describeAllowed(def: OptionDef): string {
+  switch (def.kind) {
+    case 'enum':
+      return def.values!.filter((v) => !def.unsupportedValues?.includes(v.name)).map((v) => `${v.name} (${v.value})`).join(', ') +
+        (def.unsupportedValues?.length ? `; not supported yet: ${def.unsupportedValues.join(', ')}` : '');
+    case 'int':
+      return `an integer from ${def.min} to ${def.max}${def.unit ? ` (${def.unit})` : ''}`;
+    case 'ifname':
+      return 'an interface name, or empty for none';
+    case 'mac':
+      return 'a MAC address like 02:00:00:00:00:01';
+    case 'ipv4-list':
+      return `up to ${def.max} IPv4 addresses, comma separated`;
+    case 'ipv6-list':
+      return `up to ${def.max} IPv6 addresses, comma separated`;
+  }
+}

@@ -1,0 +1,42 @@
+// MAC and IP address helpers (formatting, parsing). Pure.
+export type Mac = Uint8Array;
+
+export function formatMac(m: Uint8Array): string {
+  return Array.from(m.subarray(0, 6), (b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+export function parseMac(s: string): Mac | undefined {
+  const m = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(s.trim());
+  return m ? Uint8Array.from(m.slice(1).map((h) => parseInt(h, 16))) : undefined;
+}
+
+export function macEquals(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function isMulticastMac(m: Uint8Array): boolean {
+  return (m[0] & 1) === 1;
+}
+
+export function isZeroMac(m: Uint8Array): boolean {
+  return m.every((b) => b === 0);
+}
+
+export function formatIp(a: Uint8Array): string {
+  if (a.length === 4) return Array.from(a).join('.');
+  const words: string[] = [];
+  for (let i = 0; i < 16; i += 2) words.push(((a[i] << 8) | a[i + 1]).toString(16));
+  // compress the longest run of zero words, as inet_ntop does
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && words[j] === '0') j++;
+    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (best < 0) return words.join(':');
+  return `${words.slice(0, best).join(':')}::${words.slice(best + bestLen).join(':')}`;
+}
