@@ -283,7 +283,9 @@ export class Bond {
     const before = port.link.state;
     port.carrier = carrier;
     const o = this.options;
-    const noneUsable = !this.ports.some((p) => p.isUp);
+    // kernel compat (bond_miimon_inspect): updelay is skipped only when nothing is usable: no
+    // active slave at all in the primary-using modes, an empty usable array in the others
+    const noneUsable = MODE_INFO[o.mode].usesPrimary ? this.mode.active() === null : !this.ports.some((p) => p.isUp);
     const commit = port.link.inspect(carrier, this.clock.now(), o.updelay, o.downdelay, noneUsable);
     const after = port.link.state;
     if (before !== after && !commit) {

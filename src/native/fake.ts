@@ -1,0 +1,207 @@
+// An in-memory NativeBinding (and Host) for tests and non-Linux development: links are plain
+// records, the engine copies injected frames into the shared arena, calls onBatch exactly as
+// the native engine does, and records where each verdict sent them.
+import type { Host } from '../bond/host.js';
+import type { IfAddr, StackBlock } from '../net/rtnl.js';
+import { ARPHRD_ETHER, IFF_RUNNING, IFF_UP, type EngineOptions, type LinkInfo, type NativeBinding, type NativeEngine } from './types.js';
+
+const MAX_PORTS = 32;
+const COUNTERS = 8;
+const VNET = 10;
+const HEADROOM = 4;
+
+export interface FakeLink {
+  ifindex: number;
+  name: string;
+  flags: number;
+  mtu: number;
+  mac: Uint8Array;
+  type: number;
+  speed: number;
+  duplex: 'full' | 'half' | 'unknown';
+  carrier: boolean;
+}
+
+export class FakeEngine implements NativeEngine {
+  readonly ports = new Map<number, { ifindex: number; name: string }>();
+  /** Frames that left through each engine port (control sends and verdicts), without vnet header. */
+  readonly out = new Map<number, Uint8Array[]>();
+  readonly memberships: string[] = [];
+  tapCarrier = false;
+  closed = false;
+
+  constructor(private readonly net: FakeNet, private readonly o: EngineOptions) {}
+
+  openTap(name: string): { ifindex: number; name: string } {
+    const l = this.net.addLink(name, { type: ARPHRD_ETHER });
+    this.ports.set(0, { ifindex: l.ifindex, name });
+    return { ifindex: l.ifindex, name };
+  }
+
+  openPacket(index: number, ifindex: number): void {
+    const l = [...this.net.links.values()].find((x) => x.ifindex === ifindex);
+    if (!l) throw Object.assign(new Error('bind failed: ENODEV'), { code: 'ENODEV' });
+    this.ports.set(index, { ifindex, name: l.name });
+  }
+
+  closePort(index: number): void {
+    this.ports.delete(index);
+  }
+
+  send(index: number, frame: Uint8Array): boolean {
+    if (!this.ports.has(index)) return false;
+    this.record(index, Uint8Array.from(frame));
+    return true;
+  }
+
+  setTapCarrier(on: boolean): void {
+    this.tapCarrier = on;
+  }
+
+  setMembership(index: number, add: boolean, type: string, mac?: Uint8Array): void {
+    this.memberships.push(`${index} ${add ? '+' : '-'}${type}${mac ? ' ' + Buffer.from(mac).toString('hex') : ''}`);
+  }
+
+  readKernelStats(): void {}
+
+  close(): void {
+    this.closed = true;
+    const tap = this.ports.get(0);
+    if (tap) this.net.links.delete(tap.name);
+    this.ports.clear();
+  }
+
+  /** Frames arrive on engine port `port` (0 = written by the kernel to the TAP, i.e. transmit). */
+  inject(port: number, frames: readonly Uint8Array[]): void {
+    const o = this.o;
+    const bytes = new Uint8Array(o.arena);
+    for (let start = 0; start < frames.length; start += o.batchMax) {
+      const batch = frames.slice(start, start + o.batchMax);
+      batch.forEach((f, i) => {
+        const off = i * o.slotSize + HEADROOM;
+        bytes.fill(0, off, off + VNET);
+        bytes.set(f, off + VNET);
+        o.offsets[i] = off;
+        o.lengths[i] = VNET + f.length;
+        o.pkttypes[i] = 0;
+        o.counters[port * COUNTERS] += 1;
+        o.counters[port * COUNTERS + 1] += VNET + f.length;
+      });
+      o.onBatch(port, batch.length);
+      for (let i = 0; i < batch.length; i++) {
+        for (let q = 0; q < MAX_PORTS; q++) {
+          if (!((o.verdicts[i] >>> q) & 1) || !this.ports.has(q)) continue;
+          this.record(q, bytes.slice(o.offsets[i] + VNET, o.offsets[i] + o.lengths[i]));
+        }
+      }
+    }
+  }
+
+  /** Takes (and forgets) what left through a port. */
+  take(port: number): Uint8Array[] {
+    const f = this.out.get(port) ?? [];
+    this.out.set(port, []);
+    return f;
+  }
+
+  private record(port: number, frame: Uint8Array): void {
+    if (!this.out.has(port)) this.out.set(port, []);
+    this.out.get(port)!.push(frame);
+    this.o.counters[port * COUNTERS + 2] += 1;
+    this.o.counters[port * COUNTERS + 3] += frame.length + VNET;
+  }
+}
+
+/** The fake machine: links, addresses, sysctls. */
+export class FakeNet {
+  readonly links = new Map<string, FakeLink>();
+  readonly addrs: IfAddr[] = [];
+  readonly sysctls = new Map<string, string>();
+  readonly multicast = new Map<string, string[]>();
+  readonly blocked = new Set<number>();
+  engine: FakeEngine | undefined;
+  private nextIfindex = 2;
+
+  addLink(name: string, p: Partial<FakeLink> = {}): FakeLink {
+    const ifindex = this.nextIfindex++;
+    const l: FakeLink = {
+      ifindex,
+      name,
+      flags: 0x1002, // BROADCAST|MULTICAST, down
+      mtu: 1500,
+      mac: Uint8Array.of(0x02, 0, 0, 0, 0, ifindex),
+      type: ARPHRD_ETHER,
+      speed: 10000,
+      duplex: 'full',
+      carrier: true,
+      ...p,
+    };
+    this.links.set(name, l);
+    this.sysctls.set(`net/ipv6/conf/${name}/disable_ipv6`, '0');
+    return l;
+  }
+
+  setCarrier(name: string, on: boolean): void {
+    this.link(name).carrier = on;
+  }
+
+  link(name: string): FakeLink {
+    const l = this.links.get(name);
+    if (!l) throw Object.assign(new Error(`ioctl SIOCGIFINDEX ${name} failed: No such device (ENODEV)`), { code: 'ENODEV', errno: -19, syscall: 'ioctl' });
+    return l;
+  }
+
+  binding(): NativeBinding {
+    const net = this;
+    class Engine extends FakeEngine {
+      constructor(o: EngineOptions) {
+        super(net, o);
+        net.engine = this;
+      }
+    }
+    class NetlinkSocket {
+      request(): Uint8Array[] {
+        return [];
+      }
+      close(): void {}
+    }
+    return {
+      Engine,
+      NetlinkSocket,
+      linkInfo: (name: string): LinkInfo => {
+        const l = net.link(name);
+        const running = l.flags & IFF_UP && l.carrier ? IFF_RUNNING : 0;
+        return { ifindex: l.ifindex, flags: (l.flags & ~IFF_RUNNING) | running, mtu: l.mtu, mac: Uint8Array.from(l.mac), type: l.type, speed: l.speed, duplex: l.duplex, link: l.carrier };
+      },
+      setMac: (name: string, mac: Uint8Array) => void (net.link(name).mac = Uint8Array.from(mac)),
+      setMtu: (name: string, mtu: number) => void (net.link(name).mtu = mtu),
+      setFlags: (name: string, flags: number) => void (net.link(name).flags = flags & 0xffff),
+      ifName: (i: number) => [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null,
+      COUNTERS,
+      MAX_PORTS,
+      VNET_HDR_LEN: VNET,
+      HEADROOM,
+    };
+  }
+
+  host(): Host {
+    const binding = this.binding();
+    return {
+      binding,
+      addresses: (ifindex) => this.addrs.filter((a) => a.ifindex === ifindex),
+      deleteAddress: (a) => {
+        const i = this.addrs.indexOf(a);
+        if (i >= 0) this.addrs.splice(i, 1);
+      },
+      readSysctl: (p) => this.sysctls.get(p) ?? null,
+      writeSysctl: (p, v) => void this.sysctls.set(p, v),
+      multicastList: (n) => this.multicast.get(n) ?? [],
+      blockStack: (ifindex): StackBlock => {
+        this.blocked.add(ifindex);
+        return { ifindex, createdQdisc: true };
+      },
+      unblockStack: (b) => void this.blocked.delete(b.ifindex),
+      close: () => {},
+    };
+  }
+}

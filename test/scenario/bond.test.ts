@@ -1,0 +1,277 @@
+// Whole bonds over the in-memory binding, under a ManualClock: failover, delivery rules,
+// spreading, peer notification, enslave/release hygiene and the show layout.
+import { describe, expect, it } from 'vitest';
+import { renderShow } from '../../src/cli/render-show.js';
+import { AF_INET, AF_INET6 } from '../../src/net/rtnl.js';
+import { eth, ipv4 } from '../helpers/frames.js';
+import { fakeBond } from '../helpers/fake-bond.js';
+
+const data = (n: number) => Array.from({ length: n }, (_, i) => ipv4(17, '02:00:00:00:00:aa', `02:00:00:00:01:${(i % 256).toString(16).padStart(2, '0')}`));
+
+describe('active-backup', () => {
+  it('sends through the active slave only and fails over on carrier loss', () => {
+    const { net, clock, bond, engine, portOf, log } = fakeBond({ mode: 'active-backup', miimon: 100 });
+    expect(bond.state().bond.active_slave).toBe('s0');
+    engine.inject(0, data(10));
+    expect(engine.take(portOf('s0'))).toHaveLength(10);
+    expect(engine.take(portOf('s1'))).toHaveLength(0);
+    net.setCarrier('s0', false);
+    clock.advance(100);
+    expect(bond.state().bond.active_slave).toBe('s1');
+    expect(bond.state().ports[0]).toMatchObject({ mii_status: 'down', link_failure_count: 1 });
+    engine.inject(0, data(4));
+    expect(engine.take(portOf('s1')).filter((f) => f[12] === 0x08 && f[13] === 0x00)).toHaveLength(4);
+    expect(log.lines).toContain('info bond0: active s0 -> s1 (s0 link failure)');
+  });
+
+  it('event-driven: a link event fails over without waiting for the next miimon tick', () => {
+    const { net, bond } = fakeBond({ mode: 'active-backup', miimon: 100 });
+    net.setCarrier('s0', false);
+    bond.onLinkEvent({ type: 'new', ifindex: net.link('s0').ifindex, flags: 0 });
+    expect(bond.state().bond.active_slave).toBe('s1');
+  });
+
+  it('delivers nothing from backups unless all_slaves_active', () => {
+    const { engine, portOf } = fakeBond({ mode: 'active-backup', miimon: 100 });
+    engine.inject(portOf('s1'), data(3));
+    engine.inject(portOf('s0'), data(2));
+    expect(engine.take(0)).toHaveLength(2);
+    const b = fakeBond({ mode: 'active-backup', miimon: 100, all_slaves_active: 1 });
+    b.engine.inject(b.portOf('s1'), data(3));
+    expect(b.engine.take(0)).toHaveLength(3);
+  });
+
+  it('honours downdelay and updelay (rounded to miimon)', () => {
+    const { net, clock, bond } = fakeBond({ mode: 'active-backup', miimon: 100, downdelay: 300, updelay: 200 });
+    clock.advance(300); // initial updelay of the backups
+    expect(bond.state().ports.map((p) => p.mii_status)).toEqual(['up', 'up', 'up']);
+    net.setCarrier('s0', false);
+    clock.advance(100);
+    expect(bond.state().ports[0].mii_status).toBe('going down');
+    clock.advance(200);
+    expect(bond.state().bond.active_slave).toBe('s0');
+    clock.advance(100);
+    expect(bond.state().bond.active_slave).toBe('s1');
+    net.setCarrier('s0', true);
+    clock.advance(100);
+    expect(bond.state().ports[0].mii_status).toBe('going back');
+    clock.advance(300);
+    expect(bond.state().ports[0].mii_status).toBe('up');
+  });
+
+  it('takes a returning link at once when no slave is usable (mode-1 recovery)', () => {
+    const { net, clock, bond } = fakeBond({ mode: 'active-backup', miimon: 100, updelay: 10000 }, ['s0', 's1']);
+    clock.advance(10100); // both finish their initial updelay
+    for (const s of ['s0', 's1']) net.setCarrier(s, false);
+    clock.advance(100);
+    expect(bond.state().bond.carrier).toBe(false);
+    net.setCarrier('s1', true);
+    clock.advance(100);
+    expect(bond.state().bond.active_slave).toBe('s1');
+    expect(bond.state().bond.carrier).toBe(true);
+  });
+
+  it('follows primary and primary_reselect', () => {
+    const always = fakeBond({ mode: 'active-backup', miimon: 100, primary: 's1' });
+    expect(always.bond.state().bond.active_slave).toBe('s1');
+    always.net.setCarrier('s1', false);
+    always.clock.advance(100);
+    expect(always.bond.state().bond.active_slave).toBe('s0');
+    always.net.setCarrier('s1', true);
+    always.clock.advance(100);
+    expect(always.bond.state().bond.active_slave).toBe('s1');
+
+    const failure = fakeBond({ mode: 'active-backup', miimon: 100, primary: 's1', primary_reselect: 'failure' });
+    failure.net.setCarrier('s1', false);
+    failure.clock.advance(100);
+    failure.net.setCarrier('s1', true);
+    failure.clock.advance(100);
+    expect(failure.bond.state().bond.active_slave).toBe('s0');
+
+    const better = fakeBond({ mode: 'active-backup', miimon: 100, primary: 's1', primary_reselect: 'better' });
+    better.net.setCarrier('s1', false);
+    better.clock.advance(100);
+    better.net.link('s1').speed = 1000; // primary comes back slower: keep the current one
+    better.net.setCarrier('s1', true);
+    better.clock.advance(100);
+    expect(better.bond.state().bond.active_slave).toBe('s0');
+  });
+
+  it('sends num_grat_arp notifications spaced by peer_notif_delay from the new active slave', () => {
+    const { net, clock, bond, engine, portOf } = fakeBond({ mode: 'active-backup', miimon: 100, num_grat_arp: 3, peer_notif_delay: 200 });
+    net.addrs.push({ ifindex: bond.ifindex, family: AF_INET, prefixlen: 24, scope: 0, flags: 0, address: Uint8Array.of(198, 18, 0, 1) });
+    net.addrs.push({ ifindex: bond.ifindex, family: AF_INET6, prefixlen: 64, scope: 0, flags: 0, address: Uint8Array.from(Buffer.from('20010db8000000000000000000000001', 'hex')) });
+    clock.advance(1000);
+    engine.take(portOf('s1'));
+    net.setCarrier('s0', false);
+    clock.advance(100);
+    const garp = () => engine.take(portOf('s1')).filter((f) => f[12] === 0x08 && f[13] === 0x06);
+    expect(garp()).toHaveLength(1);
+    clock.advance(199);
+    expect(garp()).toHaveLength(0);
+    clock.advance(1);
+    expect(garp()).toHaveLength(1);
+    clock.advance(1000);
+    expect(garp()).toHaveLength(1);
+    expect(bond.state().bond.peer_notifications).toBeGreaterThanOrEqual(3);
+  });
+
+  it('switches on a manual active_slave and refuses a slave whose link is down', () => {
+    const { net, clock, bond } = fakeBond({ mode: 'active-backup', miimon: 100 });
+    bond.setOption('active_slave', 's2');
+    expect(bond.state().bond.active_slave).toBe('s2');
+    net.setCarrier('s1', false);
+    clock.advance(100);
+    expect(() => bond.setOption('active_slave', 's1')).toThrow(/must be up/);
+    expect(() => bond.setOption('active_slave', 'nope')).toThrow(/not a slave of bond0/);
+  });
+});
+
+describe('balance-rr', () => {
+  it('spreads one frame per slave by default', () => {
+    const { engine, portOf } = fakeBond({ mode: 'balance-rr', miimon: 100 });
+    engine.inject(0, data(30));
+    for (const s of ['s0', 's1', 's2']) expect(engine.take(portOf(s))).toHaveLength(10);
+  });
+
+  it('sends runs of packets_per_slave', () => {
+    const { engine, portOf } = fakeBond({ mode: 'balance-rr', miimon: 100, packets_per_slave: 3 }, ['s0', 's1']);
+    const frames = data(12).map((f, i) => (f.set([i], 20), f));
+    engine.inject(0, frames);
+    const on0 = engine.take(portOf('s0')).map((f) => f[20]);
+    expect(on0).toEqual([0, 1, 2, 6, 7, 8]);
+  });
+
+  it('packets_per_slave=0 picks slaves at random', () => {
+    const { engine, portOf } = fakeBond({ mode: 'balance-rr', miimon: 100, packets_per_slave: 0 }, ['s0', 's1']);
+    engine.inject(0, data(2000));
+    const n0 = engine.take(portOf('s0')).length;
+    expect(n0).toBeGreaterThan(850);
+    expect(n0).toBeLessThan(1150);
+  });
+
+  it('pins IGMP to one slave and skips down slaves', () => {
+    const { net, clock, engine, portOf } = fakeBond({ mode: 'balance-rr', miimon: 100 });
+    engine.inject(0, Array.from({ length: 6 }, () => ipv4(2)));
+    expect(engine.take(portOf('s0'))).toHaveLength(6);
+    net.setCarrier('s1', false);
+    clock.advance(100);
+    engine.inject(0, data(10));
+    expect(engine.take(portOf('s1'))).toHaveLength(0);
+    expect(engine.take(portOf('s0')).length + engine.take(portOf('s2')).length).toBe(10);
+  });
+
+  it('delivers from every slave, counts and drops malformed frames', () => {
+    const { bond, engine, portOf } = fakeBond({ mode: 'balance-rr', miimon: 100 });
+    engine.inject(portOf('s1'), [...data(3), new Uint8Array(8)]);
+    expect(engine.take(0)).toHaveLength(3);
+    expect(bond.state().ports[1].counters.rx_malformed).toBe(1);
+  });
+});
+
+describe('broadcast', () => {
+  it('sends every frame once on every usable slave', () => {
+    const { net, clock, engine, portOf } = fakeBond({ mode: 'broadcast', miimon: 100 });
+    engine.inject(0, data(5));
+    for (const s of ['s0', 's1', 's2']) expect(engine.take(portOf(s))).toHaveLength(5);
+    net.setCarrier('s2', false);
+    clock.advance(100);
+    engine.inject(0, data(5));
+    expect(engine.take(portOf('s2'))).toHaveLength(0);
+    expect(engine.take(portOf('s0'))).toHaveLength(5);
+  });
+});
+
+describe('enslave and release', () => {
+  it('gives slaves the bond MAC and MTU, blinds their stack, and restores everything on release', () => {
+    const { net, bond } = fakeBond({ mode: 'active-backup', miimon: 100 });
+    const s1 = net.link('s1');
+    const bondMac = Buffer.from(net.link('bond0').mac).toString('hex');
+    expect(Buffer.from(net.link('s0').mac).toString('hex')).toBe(bondMac); // bond took the first slave's MAC
+    expect(Buffer.from(s1.mac).toString('hex')).toBe(bondMac);
+    expect(net.sysctls.get('net/ipv6/conf/s1/disable_ipv6')).toBe('1');
+    expect(net.blocked.has(s1.ifindex)).toBe(true);
+    bond.release('s1');
+    expect(Buffer.from(s1.mac).toString('hex')).toBe('02000000000' + s1.ifindex.toString(16));
+    expect(net.sysctls.get('net/ipv6/conf/s1/disable_ipv6')).toBe('0');
+    expect(net.blocked.has(s1.ifindex)).toBe(false);
+    expect(s1.flags & 1).toBe(1);
+    expect(() => bond.release('s1')).toThrow(/not a slave/);
+    expect(() => bond.enslave('s0')).toThrow(/already a slave/);
+    expect(() => bond.enslave('nope')).toThrow(/no such interface/);
+  });
+
+  it('stop() restores every slave and removes the TAP', () => {
+    const { net, bond } = fakeBond({ mode: 'balance-rr', miimon: 100 });
+    net.link('s2').mtu = 1500;
+    bond.stop();
+    expect(net.links.has('bond0')).toBe(false);
+    for (const s of ['s0', 's1', 's2']) expect(net.blocked.has(net.link(s).ifindex)).toBe(false);
+    expect(Buffer.from(net.link('s1').mac).toString('hex')).toBe('02000000000' + net.link('s1').ifindex.toString(16));
+  });
+
+  it('mirrors the TAP multicast list and promiscuous state onto the slaves', () => {
+    const { net, clock, engine } = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0']);
+    net.multicast.set('bond0', ['333300000001']);
+    net.link('bond0').flags |= 0x100;
+    clock.advance(1000);
+    expect(engine.memberships).toContain('1 +multicast 333300000001');
+    expect(engine.memberships).toContain('1 +promisc');
+    net.multicast.set('bond0', []);
+    clock.advance(1000);
+    expect(engine.memberships).toContain('1 -multicast 333300000001');
+  });
+});
+
+describe('show', () => {
+  it('prints the /proc/net/bonding layout', () => {
+    const { bond } = fakeBond({ mode: 'active-backup', miimon: 100, primary: 's1' }, ['s0', 's1']);
+    const text = renderShow(bond.state()).replace(/HW addr: .*/g, 'HW addr: <mac>').replace(/tapbond v\S+/, 'tapbond vX');
+    expect(text).toBe(`Ethernet Channel Bonding Driver: tapbond vX
+
+Bonding Mode: fault-tolerance (active-backup)
+Primary Slave: s1 (primary_reselect always)
+Currently Active Slave: s1
+MII Status: up
+MII Polling Interval (ms): 100
+Up Delay (ms): 0
+Down Delay (ms): 0
+Peer Notification Delay (ms): 0
+
+Slave Interface: s0
+MII Status: up
+Speed: 10000 Mbps
+Duplex: full
+Link Failure Count: 0
+Permanent HW addr: <mac>
+Slave queue ID: 0
+
+Slave Interface: s1
+MII Status: up
+Speed: 10000 Mbps
+Duplex: full
+Link Failure Count: 0
+Permanent HW addr: <mac>
+Slave queue ID: 0
+`);
+  });
+
+  it('has no primary lines in balance-rr', () => {
+    const { bond } = fakeBond({ mode: 'balance-rr', miimon: 100 }, ['s0']);
+    const text = renderShow(bond.state());
+    expect(text).toContain('Bonding Mode: load balancing (round-robin)\nMII Status: up');
+    expect(text).not.toContain('Primary Slave');
+  });
+});
+
+// keep the helper used (eth) for tagged frames
+describe('VLAN-tagged IGMP', () => {
+  it('is recognised behind one 802.1Q tag', () => {
+    const { engine, portOf } = fakeBond({ mode: 'balance-rr', miimon: 100 }, ['s0', 's1']);
+    const p = new Uint8Array(50);
+    p.set([0x00, 0x05, 0x08, 0x00, 0x45], 0);
+    p[4 + 9] = 2;
+    engine.inject(0, [eth('01:00:5e:00:00:01', '02:00:00:00:00:01', 0x8100, p), eth('01:00:5e:00:00:01', '02:00:00:00:00:01', 0x8100, p)]);
+    expect(engine.take(portOf('s0'))).toHaveLength(2);
+  });
+});

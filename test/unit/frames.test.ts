@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { gratuitousArp, unsolicitedNa } from '../../src/net/frames.js';
+import { formatIp } from '../../src/util/mac.js';
+
+const mac = Uint8Array.of(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
+
+describe('peer notification frames', () => {
+  it('builds a gratuitous ARP request with sip = tip', () => {
+    const f = gratuitousArp(mac, Uint8Array.of(198, 18, 0, 1));
+    expect(f.length).toBe(60);
+    expect(Buffer.from(f.subarray(0, 14)).toString('hex')).toBe('ffffffffffff0211223344550806');
+    expect(Buffer.from(f.subarray(14, 22)).toString('hex')).toBe('0001080006040001');
+    expect(formatIp(f.subarray(28, 32))).toBe('198.18.0.1');
+    expect(formatIp(f.subarray(38, 42))).toBe('198.18.0.1');
+    expect(f.subarray(32, 38).every((b) => b === 0)).toBe(true);
+  });
+
+  it('builds an unsolicited NA whose ICMPv6 checksum verifies', () => {
+    const ip6 = Uint8Array.from(Buffer.from('20010db8000000000000000000000001', 'hex'));
+    const f = unsolicitedNa(mac, ip6);
+    expect(Buffer.from(f.subarray(0, 6)).toString('hex')).toBe('333300000001');
+    expect(f[14 + 6]).toBe(58);
+    expect(f[14 + 7]).toBe(255);
+    expect(f[54]).toBe(136);
+    expect(f[58] & 0x20).toBe(0x20); // override
+    // independent check: the one's complement sum over pseudo-header + ICMPv6 is 0xffff
+    const icmp = f.subarray(54);
+    const words: number[] = [];
+    const push = (b: Uint8Array) => { for (let i = 0; i < b.length; i += 2) words.push((b[i] << 8) | (b[i + 1] ?? 0)); };
+    push(f.subarray(22, 38)); // src
+    push(f.subarray(38, 54)); // dst
+    words.push(0, icmp.length, 0, 58);
+    push(icmp);
+    let s = words.reduce((a, b) => a + b, 0);
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    expect(s).toBe(0xffff);
+  });
+
+  it('formats IPv6 like inet_ntop', () => {
+    expect(formatIp(Uint8Array.from(Buffer.from('20010db8000000000000000000000001', 'hex')))).toBe('2001:db8::1');
+    expect(formatIp(Uint8Array.from(Buffer.from('fe800000000000000000000000000000', 'hex')))).toBe('fe80::');
+  });
+});

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { messages, netlinkError, parseLink, RTM_NEWLINK } from '../../src/net/rtnl.js';
+
+function newlink(ifindex: number, flags: number, name: string, carrier: number): Uint8Array {
+  const nameAttr = Buffer.alloc(4 + ((name.length + 1 + 3) & ~3));
+  nameAttr.writeUInt16LE(4 + name.length + 1, 0);
+  nameAttr.writeUInt16LE(3, 2);
+  nameAttr.write(name, 4, 'latin1');
+  const carrierAttr = Buffer.from([5, 0, 33, 0, carrier, 0, 0, 0]);
+  const ifi = Buffer.alloc(16);
+  ifi.writeInt32LE(ifindex, 4);
+  ifi.writeUInt32LE(flags, 8);
+  const body = Buffer.concat([ifi, nameAttr, carrierAttr]);
+  const hdr = Buffer.alloc(16);
+  hdr.writeUInt32LE(16 + body.length, 0);
+  hdr.writeUInt16LE(RTM_NEWLINK, 4);
+  return Uint8Array.from(Buffer.concat([hdr, body]));
+}
+
+describe('rtnetlink parsing', () => {
+  it('parses RTM_NEWLINK with name and carrier', () => {
+    const d = newlink(7, 0x11043, 's0', 0);
+    const [m] = [...messages(d)];
+    const ev = parseLink(m.type, m.body)!;
+    expect(ev).toMatchObject({ type: 'new', ifindex: 7, flags: 0x11043, name: 's0', carrier: false });
+  });
+
+  it('stops at a truncated message instead of throwing', () => {
+    const d = newlink(7, 1, 's0', 1).subarray(0, 20);
+    expect([...messages(d)]).toHaveLength(0);
+  });
+
+  it('turns a netlink errno into a SystemError-shaped error', () => {
+    const e = netlinkError(17, 'RTM_NEWQDISC');
+    expect(e.code).toBe('EEXIST');
+    expect(e.errno).toBe(-17);
+    expect(e.syscall).toBe('RTM_NEWQDISC');
+  });
+});
