@@ -1,0 +1,138 @@
+// Integration-test lab: one namespace topology per test file (scripts/netns/lab.sh), bondd in
+// the server namespace, observers on the switch side. Always torn down, also on failure.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..', '..');
+const LAB = join(ROOT, 'scripts', 'netns', 'lab.sh');
+const BONDD = join(ROOT, 'dist', 'cli', 'bondd.js');
+const BONDCTL = join(ROOT, 'dist', 'cli', 'bondctl.js');
+
+export function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+}
+
+/** Why integration tests cannot run here, or '' when they can. */
+export function skipReason(): string {
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces): run as root, or in Docker with NET_ADMIN';
+  if (!existsSync(join(ROOT, 'build', 'Release', 'tapbond.node'))) return 'native addon not built: run `npm run build`';
+  if (!existsSync(BONDD)) return 'dist/ not built: run `npm run build`';
+  for (const c of ['ip', 'tc', 'ping']) if (!have(c)) return `needs ${c}`;
+  return '';
+}
+
+export interface Bondd {
+  proc: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+export class Lab {
+  readonly prefix: string;
+  readonly srv: string;
+  readonly sw: string;
+  readonly cli: string;
+  readonly runDir: string;
+  private bondd: Bondd | undefined;
+
+  constructor(tag: string) {
+    this.prefix = `tb${tag}${process.pid % 100000}`;
+    this.srv = `${this.prefix}-srv`;
+    this.sw = `${this.prefix}-sw`;
+    this.cli = `${this.prefix}-cli`;
+    this.runDir = mkdtempSync(join(tmpdir(), 'tapbond-run-'));
+  }
+
+  up(slaves: number): void {
+    execFileSync('bash', [LAB, 'up', this.prefix, String(slaves)], { stdio: 'pipe' });
+  }
+
+  down(): void {
+    this.bondd?.proc.kill('SIGKILL');
+    execFileSync('bash', [LAB, 'down', this.prefix], { stdio: 'pipe' });
+    rmSync(this.runDir, { recursive: true, force: true });
+  }
+
+  /** Runs a shell command in a namespace; returns stdout. */
+  sh(ns: string, cmd: string, opts: { allowFail?: boolean; timeoutMs?: number } = {}): string {
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'sh', '-c', cmd], { encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000 });
+    if (r.status !== 0 && !opts.allowFail) throw new Error(`${ns}: ${cmd}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+    return r.stdout + (opts.allowFail ? r.stderr : '');
+  }
+
+  /** Starts bondd in the server namespace and waits until its control socket answers. */
+  async startBondd(args: string[], bond = 'bond0'): Promise<Bondd> {
+    let out = '';
+    const proc = spawn('ip', ['netns', 'exec', this.srv, process.execPath, BONDD, '--run-dir', this.runDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    const b: Bondd = { proc, log: () => out, exited };
+    this.bondd = b;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (out.includes(`${bond}: ready`)) return b;
+      if (proc.exitCode !== null) throw new Error(`bondd exited ${proc.exitCode}:\n${out}`);
+      await sleep(50);
+    }
+    throw new Error(`bondd did not become ready:\n${out}`);
+  }
+
+  async stopBondd(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+    const b = this.bondd;
+    if (!b) return null;
+    b.proc.kill(signal);
+    const code = await b.exited;
+    this.bondd = undefined;
+    return code;
+  }
+
+  bondctl(args: string[], allowFail = false): { code: number | null; out: string } {
+    const r = spawnSync('ip', ['netns', 'exec', this.srv, process.execPath, BONDCTL, '--run-dir', this.runDir, ...args], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0 && !allowFail) throw new Error(`bondctl ${args.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+    return { code: r.status, out: r.stdout + r.stderr };
+  }
+
+  state(bond = 'bond0'): any {
+    return JSON.parse(this.bondctl(['state', bond, '--json']).out);
+  }
+
+  /** Interface statistics as the kernel counts them (an observer independent of bondd). */
+  stats(ns: string, ifname: string): { rx_packets: number; tx_packets: number; rx_bytes: number; tx_bytes: number } {
+    const j = JSON.parse(this.sh(ns, `ip -s -j link show ${ifname}`))[0];
+    const s = j.stats64 ?? j.stats;
+    return { rx_packets: s.rx.packets, tx_packets: s.tx.packets, rx_bytes: s.rx.bytes, tx_bytes: s.tx.bytes };
+  }
+
+  link(ns: string, ifname: string): { address: string; mtu: number; flags: string[]; operstate: string } {
+    return JSON.parse(this.sh(ns, `ip -j link show ${ifname}`))[0];
+  }
+
+  /** Adds the bond's addresses and waits for carrier. */
+  async addressBond(bond = 'bond0'): Promise<void> {
+    this.sh(this.srv, `ip addr add 198.18.0.1/24 dev ${bond} && ip addr add 2001:db8::1/64 dev ${bond} nodad`);
+    await waitFor(() => this.link(this.srv, bond).operstate === 'UP', 5000, `${bond} carrier`);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (pred()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Parses `ping` summary: transmitted, received, duplicates. */
+export function pingSummary(out: string): { sent: number; received: number; dups: number } {
+  const m = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?/.exec(out);
+  if (!m) throw new Error(`no ping summary in:\n${out}`);
+  return { sent: Number(m[1]), received: Number(m[2]), dups: Number(m[3] ?? 0) };
+}

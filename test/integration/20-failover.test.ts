@@ -1,0 +1,73 @@
+// active-backup failover by taking the active link's peer down on the switch side: loss is
+// measured with a ping stream from the client, the gratuitous ARPs are counted by tcpdump on
+// the new active's switch port, and the failure shows in `bondctl show`.
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+
+const reason = skipReason() || (have('tcpdump') ? '' : 'needs tcpdump');
+
+describe.skipIf(!!reason)('active-backup failover', () => {
+  const lab = new Lab('f');
+  beforeAll(() => lab.up(2));
+  afterAll(() => lab.down());
+
+  it('moves to the backup on carrier loss with little loss, and announces it N times', async () => {
+    const N = 3;
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', `num_grat_arp=${N}`, 'peer_notif_delay=200']);
+    try {
+      await lab.addressBond();
+      lab.sh(lab.srv, 'ping -c 3 -i 0.05 198.18.0.2');
+      expect(lab.state().bond.active_slave).toBe('s0');
+      await sleep(N * 200 + 300); // let the first activation's notifications finish
+      // observer on the backup's switch port
+      let cap = '';
+      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '6', 'tcpdump', '-i', 'p1', '-nn', '-e', '-l', 'arp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      tcpdump.stdout.on('data', (d) => (cap += d));
+      tcpdump.stderr.on('data', (d) => (cap += d));
+      await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');
+      // 1000 pings at 5 ms from the client; the active link fails after ~1 s
+      const ping = spawn('ip', ['netns', 'exec', lab.cli, 'ping', '-c', '600', '-i', '0.005', '-W', '1', '198.18.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let pout = '';
+      ping.stdout.on('data', (d) => (pout += d));
+      await sleep(1000);
+      lab.sh(lab.sw, 'ip link set p0 down');
+      await new Promise((r) => ping.on('exit', r));
+      await new Promise((r) => tcpdump.on('exit', r));
+      const p = pingSummary(pout);
+      const lost = p.sent - p.received;
+      expect(lost).toBeLessThanOrEqual(20); // <= 100 ms of a 5 ms stream
+      const s = lab.state();
+      expect(s.bond.active_slave).toBe('s1');
+      expect(s.ports[0]).toMatchObject({ name: 's0', mii_status: 'down', link_failure_count: 1 });
+      const garps = cap.split('\n').filter((l) => /Request who-has 198\.18\.0\.1 tell 198\.18\.0\.1/.test(l));
+      expect(garps, cap).toHaveLength(N);
+      const show = lab.bondctl(['show', 'bond0']).out;
+      expect(show).toContain('Currently Active Slave: s1');
+      expect(show).toMatch(/Slave Interface: s0\nMII Status: down\n[\s\S]*?Link Failure Count: 1/);
+      // the link comes back: it becomes a backup again (no primary), traffic keeps flowing
+      lab.sh(lab.sw, 'ip link set p0 up');
+      await waitFor(() => lab.state().ports[0].mii_status === 'up', 3000, 's0 back up');
+      expect(lab.state().bond.active_slave).toBe('s1');
+      expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 198.18.0.1')).received).toBe(5);
+    } finally {
+      await lab.stopBondd();
+    }
+  });
+
+  it('returns to the primary when it comes back (primary_reselect=always)', async () => {
+    lab.sh(lab.sw, 'ip link set p0 up; ip link set p1 up');
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=50', 'primary=s1']);
+    try {
+      await lab.addressBond();
+      expect(lab.state().bond.active_slave).toBe('s1');
+      lab.sh(lab.sw, 'ip link set p1 down');
+      await waitFor(() => lab.state().bond.active_slave === 's0', 2000, 'failover to s0');
+      lab.sh(lab.sw, 'ip link set p1 up');
+      await waitFor(() => lab.state().bond.active_slave === 's1', 2000, 'back to primary s1');
+      expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 198.18.0.1')).received).toBe(5);
+    } finally {
+      await lab.stopBondd();
+    }
+  });
+});
