@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+// tapbond benchmark: builds its own namespaces and measures, in ONE run so ratios compare:
+//   bare veth pair | veth + bridge (no bond) | bondd active-backup | bondd balance-rr (2 slaves)
+// TCP 1 and 4 streams (iperf3), 64-byte UDP frames/s, ping RTT, failover outage on carrier
+// loss (UDP probe at 20 kpps, 3 runs, median), bondd RSS. Prints a table and writes JSON.
+// Every traffic generator is bounded in time; the lab is removed also on failure.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const LAB = join(ROOT, 'scripts/netns/lab.sh');
+const PROBE = join(ROOT, 'scripts/lib/udp-probe.mjs');
+const node = process.execPath;
+const SECS = Number(process.env.BENCH_SECONDS ?? 4);
+const P = `bench${process.pid % 100000}`;
+const [SRV, SW, CLI] = [`${P}-srv`, `${P}-sw`, `${P}-cli`];
+const RUN = mkdtempSync(join(tmpdir(), 'tapbond-bench-'));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sh = (ns, cmd, timeout = 60_000) => execFileSync('ip', ['netns', 'exec', ns, 'sh', '-c', cmd], { encoding: 'utf8', timeout });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+let bondd;
+
+function labDown() {
+  if (bondd && bondd.exitCode === null) bondd.kill('SIGKILL');
+  spawnSync('bash', [LAB, 'down', P]);
+}
+function cleanup() {
+  labDown();
+  rmSync(RUN, { recursive: true, force: true });
+}
+process.on('SIGINT', () => { cleanup(); process.exit(130); });
+
+function iperf(streams, reverse = false) {
+  sh(CLI, 'timeout 30 iperf3 -s -1 -D -p 5201');
+  execFileSync('sleep', ['0.3']);
+  const j = JSON.parse(sh(SRV, `timeout 30 iperf3 -c 198.18.0.2 -p 5201 -t ${SECS} -P ${streams} ${reverse ? '-R' : ''} -J`));
+  return j.end.sum_received.bits_per_second / 1e9;
+}
+
+function smallFrames() {
+  // 18-byte payload: 14 + 20 + 8 + 18 = 60 bytes + FCS = a 64-byte frame on the wire
+  sh(CLI, 'timeout 30 iperf3 -s -1 -D -p 5202');
+  execFileSync('sleep', ['0.3']);
+  const j = JSON.parse(sh(SRV, `timeout 30 iperf3 -c 198.18.0.2 -p 5202 -u -l 18 -b 0 -t ${SECS} -J`));
+  const s = j.end.sum;
+  return (s.packets - s.lost_packets) / s.seconds / 1000;
+}
+
+function rtt() {
+  const out = sh(SRV, 'ping -c 300 -i 0.005 -q 198.18.0.2');
+  const m = /= [\d.]+\/([\d.]+)\//.exec(out);
+  return Number(m[1]) * 1000;
+}
+
+async function outage(failIf, restoreIf) {
+  const recv = spawn('ip', ['netns', 'exec', SRV, node, PROBE, 'recv', '9000', '4', '20000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  recv.stdout.on('data', (d) => (out += d));
+  await sleep(300);
+  const send = spawn('ip', ['netns', 'exec', CLI, node, PROBE, 'send', '198.18.0.1', '9000', '20000', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let sent = '';
+  send.stdout.on('data', (d) => (sent += d));
+  await sleep(1200);
+  sh(SW, `ip link set ${failIf} down`);
+  await new Promise((r) => send.on('exit', r));
+  await new Promise((r) => recv.on('exit', r));
+  sh(SW, `ip link set ${restoreIf} up`);
+  const r = JSON.parse(out);
+  return { ...r, sent: JSON.parse(sent).sent };
+}
+
+async function startBondd(mode) {
+  let log = '';
+  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  bondd.stderr.on('data', (d) => (log += d));
+  for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
+  if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
+  sh(SRV, 'ip addr add 198.18.0.1/24 dev bond0');
+  await sleep(500);
+  return () => log;
+}
+
+function activeSlave() {
+  const s = JSON.parse(sh(SRV, `${node} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${RUN} state bond0 --json`));
+  return s.bond.active_slave ?? 's0';
+}
+
+function rssMb(pid) {
+  // bondd runs under `ip netns exec`, which execs node in place: the spawned pid is bondd
+  const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(st)[1]) / 1024;
+}
+
+async function measure(name, setup) {
+  process.stderr.write(`-- ${name}\n`);
+  const r = { name };
+  const ctx = await setup();
+  r.tcp1 = iperf(1);
+  r.tcp1_rev = iperf(1, true);
+  r.tcp4 = iperf(4);
+  r.kpps64 = smallFrames();
+  r.rtt_us = rtt();
+  if (ctx?.failover) {
+    const runs = [];
+    for (let i = 0; i < 3; i++) {
+      const act = ctx.mode === 'active-backup' ? activeSlave() : 's0';
+      const port = act.replace('s', 'p');
+      runs.push(await outage(port, port));
+      await sleep(1500); // the link returns and settles before the next run
+    }
+    r.failover_ms = runs.map((x) => x.outage_ms);
+    r.failover_median_ms = median(r.failover_ms);
+    r.failover_lost = runs.map((x) => x.lost);
+    r.probe_sent = runs.map((x) => x.sent);
+  }
+  if (bondd) r.rss_mb = rssMb(bondd.pid);
+  if (bondd) {
+    bondd.kill('SIGTERM');
+    await new Promise((res) => bondd.on('exit', res));
+    bondd = undefined;
+  }
+  labDown();
+  return r;
+}
+
+async function main() {
+  if (process.getuid() !== 0) throw new Error('run as root: the benchmark builds network namespaces');
+  for (const c of ['iperf3', 'ping']) if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) throw new Error(`needs ${c} (apt-get install iperf3 iputils-ping)`);
+  if (!existsSync(join(ROOT, 'dist/cli/bondd.js'))) throw new Error('not built: run `npm run build`');
+  const results = [];
+  results.push(await measure('bare veth', async () => execFileSync('bash', [LAB, 'bare', P])));
+  results.push(await measure('veth+bridge', async () => {
+    execFileSync('bash', [LAB, 'up', P, '1']);
+    sh(SRV, 'ip addr add 198.18.0.1/24 dev s0');
+    await sleep(300);
+  }));
+  for (const mode of ['active-backup', 'balance-rr']) {
+    results.push(await measure(`bondd ${mode}`, async () => {
+      execFileSync('bash', [LAB, 'up', P, '2']);
+      await startBondd(mode);
+      return { failover: true, mode };
+    }));
+  }
+  const bare = results[0];
+  const rows = [['path', 'TCP1 Gb/s', 'x bare', 'TCP1 rev', 'TCP4 Gb/s', 'x bare', '64B kpps', 'RTT us', '+RTT us', 'failover ms (median)', 'RSS MB']];
+  for (const r of results) {
+    rows.push([r.name, r.tcp1.toFixed(2), (r.tcp1 / bare.tcp1).toFixed(2), r.tcp1_rev.toFixed(2), r.tcp4.toFixed(2), (r.tcp4 / bare.tcp4).toFixed(2), r.kpps64.toFixed(0), r.rtt_us.toFixed(0), (r.rtt_us - bare.rtt_us).toFixed(0),
+      r.failover_ms ? `${r.failover_median_ms.toFixed(2)} (${r.failover_ms.map((x) => x.toFixed(2)).join(', ')})` : '-', r.rss_mb ? r.rss_mb.toFixed(0) : '-']);
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
+  const table = rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n');
+  process.stdout.write(table + '\n');
+  mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+  const file = join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), seconds: SECS, results }, null, 2));
+  process.stdout.write(`\nJSON: ${file}\n`);
+}
+
+main()
+  .catch((e) => {
+    process.stderr.write(`bench failed: ${e.stack ?? e.message}\n`);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);
