@@ -14,6 +14,7 @@ export interface DaemonConfig {
   mtu?: number;
   mac?: Uint8Array;
   up: boolean;
+  busyPollUs?: number;
 }
 
 export interface RawConfig {
@@ -22,10 +23,11 @@ export interface RawConfig {
   mtu?: unknown;
   mac?: unknown;
   up?: unknown;
+  busy_poll?: unknown;
   options: Record<string, unknown>;
 }
 
-const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'options']);
+const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'busy_poll', 'options']);
 
 /** Reads a JSON config: bond keys plus option names, at top level or under "options". */
 export function readConfigFile(path: string): RawConfig {
@@ -47,7 +49,7 @@ export function readConfigFile(path: string): RawConfig {
       options[k] = v;
     }
   }
-  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, options };
+  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, options };
 }
 
 export function buildConfig(raw: RawConfig): DaemonConfig {
@@ -68,10 +70,15 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
     mac = parseMac(String(raw.mac));
     if (!mac || mac[0] & 1 || mac.every((b) => b === 0)) throw new BondError('EOPT_VALUE', `mac: invalid value '${String(raw.mac)}'; allowed: a unicast MAC address like 02:00:00:00:00:01`);
   }
+  let busyPollUs: number | undefined;
+  if (raw.busy_poll !== undefined) {
+    busyPollUs = Number(raw.busy_poll);
+    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1000) throw new BondError('EOPT_VALUE', `busy_poll: invalid value '${String(raw.busy_poll)}'; allowed: microseconds from 0 (off) to 1000`);
+  }
   const { options, notes } = resolveOptions(raw.options);
   if (options.primary && !slaves.includes(options.primary)) notes.push(`primary: ${options.primary} is not among the slaves yet`);
   if (options.active_slave) {
     throw new BondError('EOPT_VALUE', `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`);
   }
-  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false' };
+  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs };
 }

@@ -39,7 +39,7 @@ export async function startDaemon(cfg: DaemonConfig, runDir: string, log: Logger
   preflight(cfg);
   const binding = loadBinding();
   const host = nativeHost(binding);
-  const bond = new Bond({ name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up }, { host, clock: systemClock, log });
+  const bond = new Bond({ name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs }, { host, clock: systemClock, log });
   for (const n of cfg.notes) log.warn(`${cfg.name}: ${n}`);
   bond.start();
   const watcher = watchLinks(binding, (ev) => bond.onLinkEvent(ev));

@@ -8,8 +8,11 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <string.h>
+
+#include <algorithm>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sys_error.h"
@@ -49,6 +52,7 @@ Napi::Function Engine::Init(Napi::Env env) {
     InstanceMethod("setTapCarrier", &Engine::SetTapCarrier),
     InstanceMethod("setMembership", &Engine::SetMembership),
     InstanceMethod("readKernelStats", &Engine::ReadKernelStats),
+    InstanceMethod("setBusyPoll", &Engine::SetBusyPoll),
     InstanceMethod("close", &Engine::Close),
   });
 }
@@ -285,14 +289,51 @@ void Engine::OnPoll(uv_poll_t* handle, int status, int events) {
   port->engine->Drain(*port);
 }
 
-void Engine::Drain(Port& port) {
-  if (inCallback_) return;  // never re-enter JS from inside its own callback
-  Napi::HandleScope scope(Env());
+namespace {
+int64_t NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+constexpr int64_t kBusyPollCapFactor = 8;  // at most 8 windows of busy polling per wake
+}  // namespace
+
+// setBusyPoll(microseconds)
+Napi::Value Engine::SetBusyPoll(const Napi::CallbackInfo& info) {
+  double us = info[0].As<Napi::Number>().DoubleValue();
+  busyPollNs_ = us > 0 ? int64_t(us * 1000) : 0;
+  return info.Env().Undefined();
+}
+
+// Returns the number of frames handled.
+int Engine::DrainOnce(Port& port) {
+  int total = 0;
   for (int round = 0; round < kMaxRoundsPerWake && port.fd >= 0 && !closed_; round++) {
     int n = port.isTap ? ReadTap(port) : ReadPacket(port);
     if (n <= 0) break;
     Dispatch(port.index, n);
+    total += n;
     if (uint32_t(n) < batchMax_) break;
+  }
+  return total;
+}
+
+void Engine::Drain(Port& port) {
+  if (inCallback_) return;  // never re-enter JS from inside its own callback
+  Napi::HandleScope scope(Env());
+  if (DrainOnce(port) > 0 && busyPollNs_ > 0) BusyPoll();
+}
+
+void Engine::BusyPoll() {
+  const int64_t start = NowNs();
+  int64_t deadline = start + busyPollNs_;
+  const int64_t cap = start + busyPollNs_ * kBusyPollCapFactor;
+  for (int64_t now = start; now < deadline && !closed_; now = NowNs()) {
+    bool got = false;
+    for (int i = 0; i < kMaxPorts && !closed_; i++) {
+      if (ports_[i].fd >= 0 && DrainOnce(ports_[i]) > 0) got = true;
+    }
+    if (got) deadline = std::min(cap, NowNs() + busyPollNs_);
   }
 }
 

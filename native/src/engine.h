@@ -48,10 +48,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value SetTapCarrier(const Napi::CallbackInfo& info);
   Napi::Value SetMembership(const Napi::CallbackInfo& info);
   Napi::Value ReadKernelStats(const Napi::CallbackInfo& info);
+  Napi::Value SetBusyPoll(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);
   void Drain(Port& port);
+  int DrainOnce(Port& port);
+  void BusyPoll();
   int ReadTap(Port& port);
   int ReadPacket(Port& port);
   void Dispatch(int srcIndex, int count);
@@ -73,6 +76,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   uint32_t batchMax_ = 0;
   bool closed_ = false;
   bool inCallback_ = false;
+  // After a batch, keep polling every fd for this long (ns) before going back to epoll, so a
+  // reply that follows within microseconds needs no wake-up; capped per wake. 0 = off.
+  int64_t busyPollNs_ = 0;
   // Reused scratch for recvmmsg/sendmmsg; sized to batchMax_ once.
   std::vector<struct mmsghdr> msgs_;
   std::vector<struct iovec> iovs_;

@@ -2,8 +2,8 @@
 // Sequence-numbered UDP probe for failover outage measurement, bounded in time.
 //   udp-probe.mjs send HOST PORT RATE_PPS SECONDS
 //   udp-probe.mjs recv PORT SECONDS RATE_PPS     -> prints JSON {received, lost, max_gap_ms, ...}
-// The outage is the longest run of missing sequence numbers times the send interval, and the
-// longest silence between two arrivals; both are reported.
+// The outage is the longest run of sequence numbers that never arrived, times the send
+// interval (reordering does not count); the longest silence between arrivals is also reported.
 import dgram from 'node:dgram';
 
 const [mode, ...a] = process.argv.slice(2);
@@ -13,7 +13,6 @@ if (mode === 'send') {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const start = performance.now();
   let seq = 0;
-  const buf = Buffer.alloc(64);
   const tick = () => {
     const elapsed = (performance.now() - start) / 1000;
     if (elapsed >= seconds) {
@@ -23,6 +22,8 @@ if (mode === 'send') {
     }
     const due = Math.min(Math.floor(elapsed * rate), seq + 2000);
     while (seq < due) {
+      // dgram.send is asynchronous: every datagram needs its own buffer
+      const buf = Buffer.alloc(64);
       buf.writeUInt32BE(seq++, 0);
       sock.send(buf, port, host);
     }
@@ -32,28 +33,40 @@ if (mode === 'send') {
 } else if (mode === 'recv') {
   const [port, seconds, rate] = [Number(a[0]), Number(a[1]), Number(a[2])];
   const sock = dgram.createSocket('udp4');
+  const seen = new Uint8Array(Math.ceil(rate * seconds * 2) + 1);
   let received = 0;
   let maxSeq = -1;
-  let lastSeq = -1;
-  let maxSeqGap = 0;
   let lastAt = 0;
   let maxSilence = 0;
   sock.on('message', (m) => {
     const s = m.readUInt32BE(0);
     const now = performance.now();
+    if (s >= seen.length || seen[s]) return;
+    seen[s] = 1;
     received++;
-    if (lastSeq >= 0 && s > lastSeq + 1) maxSeqGap = Math.max(maxSeqGap, s - lastSeq - 1);
     if (lastAt) maxSilence = Math.max(maxSilence, now - lastAt);
     lastAt = now;
-    lastSeq = Math.max(lastSeq, s);
     maxSeq = Math.max(maxSeq, s);
   });
+  // Stop once `seconds` have passed and the socket has been quiet for 300 ms (everything queued
+  // is counted), or at seconds + 5 at the latest.
+  const started = performance.now();
   sock.bind(port, () => {
-    setTimeout(() => {
+    const check = setInterval(() => {
+      const now = performance.now();
+      const quiet = lastAt ? now - lastAt : now - started;
+      if (!(now - started >= seconds * 1000 && quiet >= 300) && now - started < (seconds + 5) * 1000) return;
+      clearInterval(check);
       sock.close();
+      let run = 0;
+      let maxRun = 0;
+      for (let i = 0; i <= maxSeq; i++) {
+        run = seen[i] ? 0 : run + 1;
+        if (run > maxRun) maxRun = run;
+      }
       const lost = maxSeq + 1 - received;
-      process.stdout.write(JSON.stringify({ received, last_seq: maxSeq, lost: Math.max(0, lost), outage_ms: (maxSeqGap * 1000) / rate, max_silence_ms: maxSilence }) + '\n');
-    }, seconds * 1000);
+      process.stdout.write(JSON.stringify({ received, last_seq: maxSeq, lost, outage_ms: (maxRun * 1000) / rate, max_silence_ms: maxSilence }) + '\n');
+    }, 50);
   });
 } else {
   process.stderr.write('usage: udp-probe.mjs send HOST PORT RATE SECONDS | recv PORT SECONDS RATE\n');

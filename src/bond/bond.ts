@@ -29,7 +29,12 @@ export interface BondConfig {
   mac?: Uint8Array;
   /** Bring the TAP up when it is created (default true). */
   up?: boolean;
+  /** Busy-poll window after each batch, microseconds (default DEFAULT_BUSY_POLL_US; 0 = off). */
+  busyPollUs?: number;
 }
+
+/** Measured with `npm run bench`: saves one wake-up per request/response round trip. */
+export const DEFAULT_BUSY_POLL_US = 50;
 
 export interface BondDeps {
   host: Host;
@@ -93,6 +98,7 @@ export class Bond {
       b.setMtu(this.name, this.mtu);
       if (this.mac) b.setMac(this.name, this.mac);
       this.datapath.engine.setTapCarrier(false);
+      this.datapath.engine.setBusyPoll(this.config.busyPollUs ?? DEFAULT_BUSY_POLL_US);
       this.carrierOn = false;
       if (this.config.up !== false) b.setFlags(this.name, b.linkInfo(this.name).flags | IFF_UP);
     } catch (e) {

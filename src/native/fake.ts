@@ -64,6 +64,8 @@ export class FakeEngine implements NativeEngine {
 
   readKernelStats(): void {}
 
+  setBusyPoll(): void {}
+
   close(): void {
     this.closed = true;
     const tap = this.ports.get(0);

@@ -42,6 +42,8 @@ export interface NativeEngine {
   setTapCarrier(on: boolean): void;
   setMembership(index: number, add: boolean, type: 'promisc' | 'allmulti' | 'multicast', mac?: Uint8Array): void;
   readKernelStats(index: number): void;
+  /** After each batch keep polling every fd for `us` microseconds (0 = off). */
+  setBusyPoll(us: number): void;
   close(): void;
 }
 
