@@ -6,7 +6,7 @@
 // Every traffic generator is bounded in time; the lab is removed also on failure.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,9 +72,9 @@ async function outage(failIf, restoreIf) {
   return { ...r, sent: JSON.parse(sent).sent };
 }
 
-async function startBondd(mode) {
+async function startBondd(mode, extra = []) {
   let log = '';
-  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', ...extra, `mode=${mode}`, 'miimon=100'], { stdio: ['ignore', 'ignore', 'pipe'] });
   bondd.stderr.on('data', (d) => (log += d));
   for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
   if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
@@ -137,11 +137,17 @@ async function main() {
     sh(SRV, 'ip addr add 198.18.0.1/24 dev s0');
     await sleep(300);
   }));
-  for (const mode of ['active-backup', 'balance-rr']) {
-    results.push(await measure(`bondd ${mode}`, async () => {
+  // bondd pinned to the last CPU (--cpu), as a deployment would place it; and unpinned
+  const last = String(cpus().length - 1);
+  for (const [mode, extra, label, failover] of [
+    ['active-backup', ['--cpu', last], `bondd active-backup --cpu ${last}`, true],
+    ['balance-rr', ['--cpu', last], `bondd balance-rr --cpu ${last}`, true],
+    ['active-backup', [], 'bondd active-backup unpinned', false],
+  ]) {
+    results.push(await measure(label, async () => {
       execFileSync('bash', [LAB, 'up', P, '2']);
-      await startBondd(mode);
-      return { failover: true, mode };
+      await startBondd(mode, extra);
+      return { failover, mode };
     }));
   }
   const bare = results[0];

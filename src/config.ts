@@ -15,6 +15,7 @@ export interface DaemonConfig {
   mac?: Uint8Array;
   up: boolean;
   busyPollUs?: number;
+  cpus?: number[];
 }
 
 export interface RawConfig {
@@ -24,10 +25,11 @@ export interface RawConfig {
   mac?: unknown;
   up?: unknown;
   busy_poll?: unknown;
+  cpu?: unknown;
   options: Record<string, unknown>;
 }
 
-const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'busy_poll', 'options']);
+const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'busy_poll', 'cpu', 'options']);
 
 /** Reads a JSON config: bond keys plus option names, at top level or under "options". */
 export function readConfigFile(path: string): RawConfig {
@@ -49,7 +51,7 @@ export function readConfigFile(path: string): RawConfig {
       options[k] = v;
     }
   }
-  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, options };
+  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, cpu: o.cpu, options };
 }
 
 export function buildConfig(raw: RawConfig): DaemonConfig {
@@ -75,10 +77,16 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
     busyPollUs = Number(raw.busy_poll);
     if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1000) throw new BondError('EOPT_VALUE', `busy_poll: invalid value '${String(raw.busy_poll)}'; allowed: microseconds from 0 (off) to 1000`);
   }
+  let cpus: number[] | undefined;
+  if (raw.cpu !== undefined) {
+    const list = Array.isArray(raw.cpu) ? raw.cpu.map(String) : String(raw.cpu).split(',');
+    cpus = list.map((c) => Number(c.trim()));
+    if (!cpus.length || cpus.some((c) => !Number.isInteger(c) || c < 0 || c > 1023)) throw new BondError('EOPT_VALUE', `cpu: invalid value '${String(raw.cpu)}'; allowed: CPU numbers, comma separated (e.g. 1 or 2,3)`);
+  }
   const { options, notes } = resolveOptions(raw.options);
   if (options.primary && !slaves.includes(options.primary)) notes.push(`primary: ${options.primary} is not among the slaves yet`);
   if (options.active_slave) {
     throw new BondError('EOPT_VALUE', `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`);
   }
-  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs };
+  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs, cpus };
 }

@@ -38,6 +38,7 @@ export function preflight(cfg: DaemonConfig): void {
 export async function startDaemon(cfg: DaemonConfig, runDir: string, log: Logger): Promise<RunningDaemon> {
   preflight(cfg);
   const binding = loadBinding();
+  if (cfg.cpus) binding.setAffinity(cfg.cpus);
   const host = nativeHost(binding);
   const bond = new Bond({ name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs }, { host, clock: systemClock, log });
   for (const n of cfg.notes) log.warn(`${cfg.name}: ${n}`);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "sys_error.h"
@@ -104,6 +105,21 @@ Napi::Value SetFlags(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// setAffinity([cpu, ...]): pins the calling (main, datapath) thread.
+Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto list = info[0].As<Napi::Array>();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    int c = list.Get(i).As<Napi::Number>().Int32Value();
+    if (c < 0 || c >= CPU_SETSIZE) return ThrowSys(env, "sched_setaffinity", EINVAL, "cpu " + std::to_string(c));
+    CPU_SET(c, &set);
+  }
+  if (sched_setaffinity(0, sizeof set, &set) < 0) return ThrowSys(env, "sched_setaffinity", errno);
+  return env.Undefined();
+}
+
 Napi::Value IfName(const Napi::CallbackInfo& info) {
   char buf[IF_NAMESIZE];
   if (!if_indextoname(info[0].As<Napi::Number>().Uint32Value(), buf)) return info.Env().Null();
@@ -117,4 +133,5 @@ void InitLink(Napi::Env env, Napi::Object exports) {
   exports.Set("setMtu", Napi::Function::New(env, SetMtu));
   exports.Set("setFlags", Napi::Function::New(env, SetFlags));
   exports.Set("ifName", Napi::Function::New(env, IfName));
+  exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
 }

@@ -30,6 +30,7 @@ const program = new Command('bondd')
   .option('--mtu <n>', 'bond MTU, applied to every slave')
   .option('--mac <mac>', 'bond MAC (default: the first slave\'s)')
   .option('--no-up', 'leave the bond down after creating it')
+  .option('--cpu <list>', 'pin the datapath (main) thread to these CPUs, e.g. 1 or 2,3')
   .option('--busy-poll <us>', 'after each batch keep polling the sockets this many microseconds (0 = off)')
   .option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR)
   .option('--debug', 'debug logging')
@@ -38,7 +39,7 @@ const program = new Command('bondd')
   .showHelpAfterError(false);
 
 program.parse();
-const flags = program.opts<{ name?: string; slaves?: string; config?: string; mtu?: string; mac?: string; busyPoll?: string; up: boolean; runDir: string; debug?: boolean }>();
+const flags = program.opts<{ name?: string; slaves?: string; config?: string; mtu?: string; mac?: string; busyPoll?: string; cpu?: string; up: boolean; runDir: string; debug?: boolean }>();
 const log = consoleLogger({ debug: flags.debug });
 
 try {
@@ -50,6 +51,7 @@ try {
   if (flags.mac !== undefined) raw.mac = flags.mac;
   if (!flags.up) raw.up = false;
   if (flags.busyPoll !== undefined) raw.busy_poll = flags.busyPoll;
+  if (flags.cpu !== undefined) raw.cpu = flags.cpu;
   const cfg = buildConfig(raw);
   const d = await startDaemon(cfg, flags.runDir, log);
   const shutdown = (sig: string) => {

@@ -178,6 +178,7 @@ export class FakeNet {
       setMac: (name: string, mac: Uint8Array) => void (net.link(name).mac = Uint8Array.from(mac)),
       setMtu: (name: string, mtu: number) => void (net.link(name).mtu = mtu),
       setFlags: (name: string, flags: number) => void (net.link(name).flags = flags & 0xffff),
+      setAffinity: () => {},
       ifName: (i: number) => [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null,
       COUNTERS,
       MAX_PORTS,

@@ -75,6 +75,8 @@ export interface NativeBinding {
   setMtu(name: string, mtu: number): void;
   setFlags(name: string, flags: number): void;
   ifName(ifindex: number): string | null;
+  /** Pins the main (datapath) thread to these CPUs. */
+  setAffinity(cpus: number[]): void;
   readonly COUNTERS: number;
   readonly MAX_PORTS: number;
   readonly VNET_HDR_LEN: number;
