@@ -500,7 +500,7 @@ export class Bond {
         mode_id: MODE_INFO[this.options.mode].id,
         active_slave: MODE_INFO[this.options.mode].usesPrimary ? active?.name ?? null : null,
         peer_notifications: this.peerNotifications,
-        counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort) },
+        counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort), tap_queue_drops: this.tapQueueDrops() },
       },
       options: { ...this.options },
       mode: this.mode.describe(),
@@ -521,6 +521,14 @@ export class Bond {
         counters: counters(p.index),
       })),
     };
+  }
+
+  private tapQueueDrops(): number {
+    try {
+      return this.host.tapDrops(this.tapIfindex);
+    } catch {
+      return 0;
+    }
   }
 
   /** For tests and the datapath's owner. */

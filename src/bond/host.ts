@@ -14,6 +14,8 @@ export interface Host {
   writeSysctl(path: string, value: string): void;
   /** Link-layer multicast addresses joined on `ifname` (hex "01005e000001"). */
   multicastList(ifname: string): string[];
+  /** The TAP's transmit drops (frames the kernel dropped because the daemon lagged). */
+  tapDrops(ifindex: number): number;
   /** Stops the slave's own IP stack from receiving (the daemon still does); see Rtnl.blockStack. */
   blockStack(ifindex: number): StackBlock;
   unblockStack(b: StackBlock): void;
@@ -48,6 +50,7 @@ export function nativeHost(binding: NativeBinding): Host {
         return [];
       }
     },
+    tapDrops: (ifindex) => rtnl.link(ifindex)?.txDropped ?? 0,
     blockStack: (ifindex) => rtnl.blockStack(ifindex),
     unblockStack: (b) => rtnl.unblockStack(b),
     close: () => rtnl.close(),

@@ -50,7 +50,7 @@ export function renderStats(s: BondState): string {
   const rows: string[][] = [['port', 'state', 'rx_frames', 'tx_frames', 'rx_bytes', 'tx_bytes', 'drops']];
   const drops = (c: Record<string, number>) => (c.tx_errors ?? 0) + (c.rx_truncated ?? 0) + (c.rx_kernel_drops ?? 0) + (c.rx_malformed ?? 0);
   const b = s.bond.counters;
-  rows.push([s.bond.name, s.bond.carrier ? 'up' : 'down', String(b.rx_frames), String(b.tx_frames), String(b.rx_bytes), String(b.tx_bytes), String(drops(b) + (b.tx_no_slave_dropped ?? 0))]);
+  rows.push([s.bond.name, s.bond.carrier ? 'up' : 'down', String(b.rx_frames), String(b.tx_frames), String(b.rx_bytes), String(b.tx_bytes), String(drops(b) + (b.tx_no_slave_dropped ?? 0) + (b.tap_queue_drops ?? 0))]);
   for (const p of s.ports) {
     const c = p.counters;
     rows.push([p.name, `${p.state}/${p.mii_status}`, String(c.rx_frames), String(c.tx_frames), String(c.rx_bytes), String(c.tx_bytes), String(drops(c))]);

@@ -10,15 +10,8 @@ const COUNTERS = 8;
 const VNET = 10;
 const HEADROOM = 4;
 
-export interface FakeLink {
-  ifindex: number;
+export interface FakeLink extends Omit<LinkInfo, 'link'> {
   name: string;
-  flags: number;
-  mtu: number;
-  mac: Uint8Array;
-  type: number;
-  speed: number;
-  duplex: 'full' | 'half' | 'unknown';
   carrier: boolean;
 }
 
@@ -199,6 +192,7 @@ export class FakeNet {
       readSysctl: (p) => this.sysctls.get(p) ?? null,
       writeSysctl: (p, v) => void this.sysctls.set(p, v),
       multicastList: (n) => this.multicast.get(n) ?? [],
+      tapDrops: () => 0,
       blockStack: (ifindex): StackBlock => {
         this.blocked.add(ifindex);
         return { ifindex, createdQdisc: true };

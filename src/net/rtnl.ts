@@ -39,6 +39,7 @@ const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
 const IFLA_OPERSTATE = 16;
+const IFLA_STATS64 = 23;
 const IFLA_CARRIER = 33;
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
@@ -57,6 +58,8 @@ export interface LinkEvent {
   mac?: Uint8Array;
   carrier?: boolean;
   operstate?: number;
+  /** rtnl_link_stats64.tx_dropped: for a TAP, frames the kernel dropped because we lagged. */
+  txDropped?: number;
 }
 
 export interface IfAddr {
@@ -179,6 +182,7 @@ export function parseLink(type: number, body: DataView): LinkEvent | undefined {
     else if (a.type === IFLA_ADDRESS && a.data.length === 6) ev.mac = Uint8Array.from(a.data);
     else if (a.type === IFLA_CARRIER && a.data.length >= 1) ev.carrier = a.data[0] !== 0;
     else if (a.type === IFLA_OPERSTATE && a.data.length >= 1) ev.operstate = a.data[0];
+    else if (a.type === IFLA_STATS64 && a.data.length >= 64) ev.txDropped = Number(new DataView(a.data.buffer, a.data.byteOffset).getBigUint64(56, true));
   }
   return ev;
 }

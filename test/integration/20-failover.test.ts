@@ -22,7 +22,7 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       await sleep(N * 200 + 300); // let the first activation's notifications finish
       // observer on the backup's switch port
       let cap = '';
-      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '6', 'tcpdump', '-i', 'p1', '-nn', '-e', '-l', 'arp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '6', 'tcpdump', '-i', 'p1', '-nn', '-e', '-l', 'arp or (icmp6 and ip6[40] == 136)'], { stdio: ['ignore', 'pipe', 'pipe'] });
       tcpdump.stdout.on('data', (d) => (cap += d));
       tcpdump.stderr.on('data', (d) => (cap += d));
       await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');
@@ -42,6 +42,9 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       expect(s.ports[0]).toMatchObject({ name: 's0', mii_status: 'down', link_failure_count: 1 });
       const garps = cap.split('\n').filter((l) => /Request who-has 198\.18\.0\.1 tell 198\.18\.0\.1/.test(l));
       expect(garps, cap).toHaveLength(N);
+      // and one unsolicited NA per notification for the IPv6 address, to all-nodes
+      const nas = cap.split('\n').filter((l) => /> 33:33:00:00:00:01.*2001:db8::1 > ff02::1: ICMP6, neighbor advertisement, tgt is 2001:db8::1/.test(l));
+      expect(nas, cap).toHaveLength(N);
       const show = lab.bondctl(['show', 'bond0']).out;
       expect(show).toContain('Currently Active Slave: s1');
       expect(show).toMatch(/Slave Interface: s0\nMII Status: down\n[\s\S]*?Link Failure Count: 1/);

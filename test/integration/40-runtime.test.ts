@@ -42,6 +42,7 @@ describe.skipIf(!!reason)('runtime control and restoration', () => {
       // live option change and the errors a user sees
       lab.bondctl(['set', 'bond0', 'num_grat_arp=4', 'miimon=50']);
       expect(lab.state().options).toMatchObject({ num_grat_arp: 4, num_unsol_na: 4, miimon: 50 });
+      expect(typeof lab.state().bond.counters.tap_queue_drops).toBe('number');
       const bad = lab.bondctl(['set', 'bond0', 'miimon=fast'], true);
       expect(bad.code).not.toBe(0);
       expect(bad.out).toContain("miimon: invalid value 'fast'");
