@@ -11,8 +11,8 @@ export function renderShow(s: BondState): string {
   const L: string[] = [];
   L.push(`Ethernet Channel Bonding Driver: tapbond v${VERSION}`);
   L.push('');
-  L.push(`Bonding Mode: ${info.proc}${mode === 'active-backup' && o.fail_over_mac !== 'none' ? ` (fail_over_mac ${o.fail_over_mac})` : ''}`);
-  if (info.xmitHash && (mode === 'balance-xor' || mode === '802.3ad' || o.tlb_dynamic_lb === 'off')) {
+  L.push(`Bonding Mode: ${info.proc}${info.failOverMac && o.fail_over_mac !== 'none' ? ` (fail_over_mac ${o.fail_over_mac})` : ''}`);
+  if (info.hashLine === 'always' || (info.hashLine === 'static-tlb' && o.tlb_dynamic_lb === 'off')) {
     const policies = ['layer2', 'layer3+4', 'layer2+3', 'encap2+3', 'encap3+4', 'vlan+srcmac'];
     L.push(`Transmit Hash Policy: ${o.xmit_hash_policy} (${policies.indexOf(o.xmit_hash_policy)})`);
   }
