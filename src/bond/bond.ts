@@ -2,6 +2,7 @@
 // enslaves and releases the kernel's way and restores every slave exactly. Control path only:
 // the datapath reads the plans the mode publishes through this object.
 import { Datapath, DpCtr } from '../datapath/datapath.js';
+import { xmitHash } from '../datapath/hash.js';
 import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
 import { createMode, MODE_INFO, type Mode, type ModeContext } from '../modes/index.js';
@@ -528,6 +529,29 @@ export class Bond {
       return this.host.tapDrops(this.tapIfindex);
     } catch {
       return 0;
+    }
+  }
+
+  /**
+   * Where the datapath would send `frame` now (`bondctl hash`, like OVS bond/hash): the hash
+   * and the port for hashing plans, the fixed port(s) otherwise.
+   */
+  placement(frame: Uint8Array): { plan: string; hash?: number; index?: number; usable: string[]; port: string | null } {
+    const plan = this.datapath.txPlan;
+    const byMask = (m: number) => this.ports.filter((p) => (m >>> p.index) & 1).map((p) => p.name);
+    switch (plan.kind) {
+      case 'none':
+        return { plan: plan.kind, usable: [], port: null };
+      case 'single':
+      case 'all':
+        return { plan: plan.kind, usable: byMask(plan.mask), port: byMask(plan.mask).join(',') };
+      case 'round-robin':
+        return { plan: plan.kind, usable: Array.from(plan.masks, (m) => byMask(m)[0]), port: null };
+      case 'hash': {
+        const hash = xmitHash(frame, 0, frame.length, plan.policy);
+        const index = hash % plan.masks.length;
+        return { plan: plan.kind, hash, index, usable: Array.from(plan.masks, (m) => byMask(m)[0]), port: byMask(plan.masks[index])[0] ?? null };
+      }
     }
   }
 

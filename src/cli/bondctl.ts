@@ -44,6 +44,23 @@ program
   });
 
 program
+  .command('hash')
+  .description('which slave a frame would take: bondctl hash bond0 sip=198.18.0.1 dip=198.18.0.2 proto=udp sport=53 dport=5353 (or --hex)')
+  .argument('<bond>')
+  .argument('[spec...]', 'smac= dmac= vlan= type= sip= dip= proto= sport= dport= icmp_type= icmp_code= icmp_id=')
+  .option('--hex <frame>', 'an Ethernet frame in hex')
+  .option('--json', 'as JSON')
+  .action(async (bond: string, spec: string[], o: { hex?: string; json?: boolean }) => {
+    const r = (await call(path(bond), 'debug.hash', o.hex ? { hex: o.hex } : { spec })) as { plan: string; hash?: number; index?: number; usable: string[]; port: string | null };
+    if (o.json) {
+      out(JSON.stringify(r, null, 2));
+      return;
+    }
+    if (r.hash !== undefined) out(`hash 0x${r.hash.toString(16).padStart(8, '0')} (${r.hash}) % ${r.usable.length} = ${r.index}: ${r.port}  [usable: ${r.usable.join(', ')}]`);
+    else out(`${r.plan}: ${r.port ?? (r.usable.length ? `any of ${r.usable.join(', ')}` : 'no usable slave')}`);
+  });
+
+program
   .command('enslave')
   .description('add slaves')
   .argument('<bond>')

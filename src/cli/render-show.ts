@@ -1,6 +1,7 @@
 // `bondctl show`: the /proc/net/bonding/<bond> layout of the kernel (bond_procfs.c), for the
 // modes this version implements. Pure: state in, text out.
 import type { BondState } from '../bond/bond.js';
+import { policyId } from '../datapath/hash.js';
 import { MODE_INFO, type ModeName } from '../modes/info.js';
 import { VERSION } from '../version.js';
 
@@ -13,8 +14,7 @@ export function renderShow(s: BondState): string {
   L.push('');
   L.push(`Bonding Mode: ${info.proc}${info.failOverMac && o.fail_over_mac !== 'none' ? ` (fail_over_mac ${o.fail_over_mac})` : ''}`);
   if (info.hashLine === 'always' || (info.hashLine === 'static-tlb' && o.tlb_dynamic_lb === 'off')) {
-    const policies = ['layer2', 'layer3+4', 'layer2+3', 'encap2+3', 'encap3+4', 'vlan+srcmac'];
-    L.push(`Transmit Hash Policy: ${o.xmit_hash_policy} (${policies.indexOf(o.xmit_hash_policy)})`);
+    L.push(`Transmit Hash Policy: ${o.xmit_hash_policy} (${policyId(o.xmit_hash_policy)})`);
   }
   if (info.usesPrimary) {
     const primary = o.primary && s.ports.some((p) => p.name === o.primary) ? o.primary : '';

@@ -3,6 +3,7 @@
 import type { Bond } from '../bond/bond.js';
 import { renderShow, renderStats } from '../cli/render-show.js';
 import { BondError } from '../errors.js';
+import { frameFromHex, frameFromSpec } from '../net/frame-spec.js';
 
 export interface Method {
   readonly name: string;
@@ -26,6 +27,11 @@ export const METHODS: readonly Method[] = [
   },
   { name: 'port.add', help: 'enslave an interface', handler: (b, p) => (b.enslave(str(p, 'port')), {}) },
   { name: 'port.remove', help: 'release an interface', handler: (b, p) => (b.release(str(p, 'port')), {}) },
+  {
+    name: 'debug.hash',
+    help: 'which slave a frame would take',
+    handler: (b, p) => b.placement(typeof p.hex === 'string' ? frameFromHex(p.hex) : frameFromSpec(Array.isArray(p.spec) ? p.spec.map(String) : [])),
+  },
   { name: 'config.effective', help: 'effective options', handler: (b) => b.effectiveOptions },
 ];
 

@@ -2,6 +2,7 @@
 // transmitted by the TxPlan, frames from a slave are delivered by the RxPlan. No allocation,
 // closures, Map lookups or async per frame; one switch on plan.kind (kernel __bond_start_xmit).
 import { type Ctr, type NativeBinding, type NativeEngine } from '../native/types.js';
+import { xmitHash } from './hash.js';
 import { ETHERTYPE_CONSUME, ETHERTYPE_NORMAL, TX_NONE, rxPlan, type RxPlan, type TxPlan } from './plan.js';
 
 export const SLOT_SIZE = 65664; // 4 headroom + 10 vnet header + 65535 + 14 + 4, rounded up
@@ -103,6 +104,19 @@ export class Datapath {
       case 'all':
         for (let i = 0; i < count; i++) v[i] = this.lengths[i] >= VNET + ETH_MIN ? plan.mask : 0;
         return;
+      case 'hash': {
+        const n = plan.masks.length;
+        for (let i = 0; i < count; i++) {
+          const len = this.lengths[i];
+          if (len < VNET + ETH_MIN) {
+            v[i] = 0;
+            this.dpCounters[DpCtr.Malformed]++;
+            continue;
+          }
+          v[i] = plan.masks[xmitHash(this.bytes, this.offsets[i] + VNET, len - VNET, plan.policy) % n];
+        }
+        return;
+      }
       case 'round-robin': {
         const n = plan.masks.length;
         const per = plan.perPort;

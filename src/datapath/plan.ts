@@ -9,7 +9,9 @@ export type TxPlan =
   /** balance-rr over the usable ports; IGMP always through `igmpMask` (kernel compat). */
   | { readonly kind: 'round-robin'; readonly masks: Uint32Array; readonly perPort: number; readonly igmpMask: number }
   /** broadcast: one copy per usable port. */
-  | { readonly kind: 'all'; readonly mask: number };
+  | { readonly kind: 'all'; readonly mask: number }
+  /** balance-xor (and later 802.3ad, tlb): masks[xmit_hash % masks.length] (kernel usable_slaves). */
+  | { readonly kind: 'hash'; readonly masks: Uint32Array; readonly policy: number };
 
 export const ETHERTYPE_NORMAL = 0;
 /** Handed to the mode only (slow-protocol frames in 802.3ad). */

@@ -2,6 +2,7 @@
 import { BondError } from '../errors.js';
 import { ActiveBackup } from './active-backup.js';
 import { BalanceRr } from './balance-rr.js';
+import { BalanceXor } from './balance-xor.js';
 import { Broadcast } from './broadcast.js';
 import type { ModeName } from './info.js';
 import type { Mode, ModeContext } from './mode.js';
@@ -12,6 +13,7 @@ export type { Mode, ModeContext } from './mode.js';
 const FACTORIES: Partial<Record<ModeName, (ctx: ModeContext) => Mode>> = {
   'balance-rr': (ctx) => new BalanceRr(ctx),
   'active-backup': (ctx) => new ActiveBackup(ctx),
+  'balance-xor': (ctx) => new BalanceXor(ctx),
   broadcast: (ctx) => new Broadcast(ctx),
 };
 

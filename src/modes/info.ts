@@ -5,7 +5,7 @@
 export const MODE_INFO = {
   'balance-rr': { id: 0, proc: 'load balancing (round-robin)', usesPrimary: false, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, implemented: true },
   'active-backup': { id: 1, proc: 'fault-tolerance (active-backup)', usesPrimary: true, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: true, implemented: true },
-  'balance-xor': { id: 2, proc: 'load balancing (xor)', usesPrimary: false, xmitHash: true, arpMonitor: true, needsSpeed: false, hashLine: 'always', failOverMac: false, implemented: false },
+  'balance-xor': { id: 2, proc: 'load balancing (xor)', usesPrimary: false, xmitHash: true, arpMonitor: true, needsSpeed: false, hashLine: 'always', failOverMac: false, implemented: true },
   broadcast: { id: 3, proc: 'fault-tolerance (broadcast)', usesPrimary: false, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, implemented: true },
   '802.3ad': { id: 4, proc: 'IEEE 802.3ad Dynamic link aggregation', usesPrimary: false, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'always', failOverMac: false, implemented: false },
   'balance-tlb': { id: 5, proc: 'transmit load balancing', usesPrimary: true, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, implemented: false },

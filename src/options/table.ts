@@ -1,6 +1,7 @@
 // THE option table: one row per kernel bonding option (kernel-reference §1.2), with its values
 // by name and number, default, range, the modes that allow it and when it may change. The
 // command line, the JSON config, `bondctl set` and the help text are all driven from here.
+import { HASH_POLICIES } from '../datapath/hash.js';
 import { MODE_NAMES, modesWhere, type ModeName } from '../modes/info.js';
 
 export type OptionKind = 'enum' | 'int' | 'ifname' | 'mac' | 'ipv4-list' | 'ipv6-list';
@@ -48,7 +49,7 @@ const AD: ModeName[] = ['802.3ad'];
 const PEER_NOTIF_MODES: ModeName[] = ['active-backup', '802.3ad'];
 
 export const OPTIONS: readonly OptionDef[] = [
-  { name: 'mode', desc: 'bonding policy', kind: 'enum', values: MODE_NAMES.map((name, value) => ({ name, value })), default: 'balance-rr', noSlaves: true, ifDown: true, supported: true, unsupportedValues: ['balance-xor', '802.3ad', 'balance-tlb', 'balance-alb'] },
+  { name: 'mode', desc: 'bonding policy', kind: 'enum', values: MODE_NAMES.map((name, value) => ({ name, value })), default: 'balance-rr', noSlaves: true, ifDown: true, supported: true, unsupportedValues: ['802.3ad', 'balance-tlb', 'balance-alb'] },
   { name: 'miimon', desc: 'MII link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
   { name: 'updelay', desc: 'delay before enabling a slave after link recovery (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
   { name: 'downdelay', desc: 'delay before disabling a slave after link failure (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
@@ -64,7 +65,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'primary_reselect', desc: 'when the primary becomes active again', kind: 'enum', values: enumOf('always', 'better', 'failure'), default: 'always', modes: USES_PRIMARY, supported: true },
   { name: 'active_slave', desc: 'the active slave (runtime; empty = automatic)', kind: 'ifname', default: '', modes: USES_PRIMARY, supported: true },
   { name: 'fail_over_mac', desc: 'MAC policy on failover', kind: 'enum', values: enumOf('none', 'active', 'follow'), default: 'none', modes: ['active-backup'], noSlaves: true, supported: true, unsupportedValues: ['active', 'follow'] },
-  { name: 'xmit_hash_policy', desc: 'transmit hash policy', kind: 'enum', values: [{ name: 'layer2', value: 0 }, { name: 'layer3+4', value: 1 }, { name: 'layer2+3', value: 2 }, { name: 'encap2+3', value: 3 }, { name: 'encap3+4', value: 4 }, { name: 'vlan+srcmac', value: 5 }], default: 'layer2', modes: HASH_MODES, supported: false },
+  { name: 'xmit_hash_policy', desc: 'transmit hash policy', kind: 'enum', values: HASH_POLICIES.map((name, value) => ({ name, value })), default: 'layer2', modes: HASH_MODES, supported: true },
   { name: 'resend_igmp', desc: 'IGMP membership reports sent after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: ['balance-rr', 'active-backup', 'balance-tlb', 'balance-alb'], supported: false },
   { name: 'num_grat_arp', desc: 'peer notifications (gratuitous ARP / unsolicited NA) after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, supported: true },
   { name: 'num_unsol_na', desc: 'alias of num_grat_arp', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, aliasOf: 'num_grat_arp', supported: true },

@@ -268,3 +268,38 @@ describe('VLAN-tagged IGMP', () => {
     expect(engine.take(portOf('s0'))).toHaveLength(2);
   });
 });
+
+describe('balance-xor', () => {
+  it('places each frame on usable[hash % count] and remaps when a slave goes down', async () => {
+    const { xmitHash, policyId } = await import('../../src/datapath/hash.js');
+    const { frameFromSpec } = await import('../../src/net/frame-spec.js');
+    const { net, clock, bond, engine, portOf } = fakeBond({ mode: 'balance-xor', miimon: 100, xmit_hash_policy: 'layer3+4' });
+    const flows = Array.from({ length: 40 }, (_, i) => frameFromSpec(['proto=udp', `sport=${1000 + i}`, 'dport=53']));
+    const place = (names: string[]) => {
+      engine.inject(0, flows);
+      const got = new Map<string, Uint8Array[]>(names.map((n) => [n, engine.take(portOf(n))]));
+      flows.forEach((f, i) => {
+        const want = names[xmitHash(f, 0, f.length, policyId('layer3+4')) % names.length];
+        const sport = 1000 + i;
+        const on = [...got].find(([, fs]) => fs.some((x) => ((x[34] << 8) | x[35]) === sport))?.[0];
+        expect(on, `flow ${sport}`).toBe(want);
+      });
+      return got;
+    };
+    const three = place(['s0', 's1', 's2']);
+    expect([...three.values()].every((fs) => fs.length > 0)).toBe(true); // 40 flows use every slave
+    net.setCarrier('s1', false);
+    clock.advance(100);
+    place(['s0', 's2']);
+    expect(bond.placement(flows[0]).usable).toEqual(['s0', 's2']);
+    bond.setOption('xmit_hash_policy', 'layer2');
+    engine.inject(0, flows);
+    // layer2 hashes MACs only: every flow between the same two hosts takes one slave
+    expect([engine.take(portOf('s0')).length, engine.take(portOf('s2')).length].sort((a, b) => a - b)).toEqual([0, 40]);
+  });
+
+  it('shows the transmit hash policy line', () => {
+    const { bond } = fakeBond({ mode: 'balance-xor', miimon: 100, xmit_hash_policy: '2' }, ['s0']);
+    expect(renderShow(bond.state())).toContain('Bonding Mode: load balancing (xor)\nTransmit Hash Policy: layer2+3 (2)\nMII Status: up');
+  });
+});
