@@ -3,12 +3,15 @@
 // can run a whole bond over the in-memory binding (src/native/fake.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { NativeBinding } from '../native/types.js';
-import { Rtnl, type IfAddr, type StackBlock } from '../net/rtnl.js';
+import { isIPv4 } from 'node:net';
+import { AF_INET, AF_INET6, Rtnl, type IfAddr, type StackBlock } from '../net/rtnl.js';
+import { ipBytes } from '../util/mac.js';
 
 export interface Host {
   readonly binding: NativeBinding;
   addresses(ifindex: number): IfAddr[];
   deleteAddress(a: IfAddr): void;
+  addAddress(ifindex: number, address: string, prefixlen: number): void;
   /** null when the file does not exist (no IPv6 on that interface, for instance). */
   readSysctl(path: string): string | null;
   writeSysctl(path: string, value: string): void;
@@ -28,6 +31,7 @@ export function nativeHost(binding: NativeBinding): Host {
     binding,
     addresses: (ifindex) => rtnl.addresses(ifindex),
     deleteAddress: (a) => rtnl.deleteAddress(a),
+    addAddress: (ifindex, address, prefixlen) => rtnl.addAddress(ifindex, isIPv4(address) ? AF_INET : AF_INET6, ipBytes(address), prefixlen),
     readSysctl(path) {
       try {
         return readFileSync(`/proc/sys/${path}`, 'utf8').trim();

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // bondd: the bonding daemon. `bondd --name bond0 --slaves s1,s2 mode=active-backup miimon=100`
 import { Command } from 'commander';
-import { buildConfig, readConfigFile, type RawConfig } from '../config.js';
+import { buildConfig, buildFromSystemFiles, readConfigFile, type DaemonConfig, type RawConfig } from '../config/index.js';
+import { readIfcfgDir } from '../config/ifcfg.js';
+import { parseModprobe } from '../config/modprobe.js';
+import { readFileSync } from 'node:fs';
 import { DEFAULT_RUN_DIR } from '../control/protocol.js';
 import { startDaemon } from '../daemon.js';
 import { OPTIONS, describeAllowed } from '../options/table.js';
@@ -27,6 +30,8 @@ const program = new Command('bondd')
   .option('--name <bond>', 'bond (TAP) interface name', undefined)
   .option('--slaves <list>', 'comma-separated slave interfaces')
   .option('--config <file>', 'JSON configuration (same option names)')
+  .option('--modprobe-conf <file>', 'read bonds and options from a modprobe configuration (alias bondN bonding, options ...)')
+  .option('--ifcfg-dir <dir>', 'read bonds, slaves, options and addresses from RedHat network-scripts (ifcfg-*)')
   .option('--mtu <n>', 'bond MTU, applied to every slave')
   .option('--mac <mac>', 'bond MAC (default: the first slave\'s)')
   .option('--no-up', 'leave the bond down after creating it')
@@ -39,7 +44,7 @@ const program = new Command('bondd')
   .showHelpAfterError(false);
 
 program.parse();
-const flags = program.opts<{ name?: string; slaves?: string; config?: string; mtu?: string; mac?: string; busyPoll?: string; cpu?: string; up: boolean; runDir: string; debug?: boolean }>();
+const flags = program.opts<{ name?: string; slaves?: string; config?: string; modprobeConf?: string; ifcfgDir?: string; mtu?: string; mac?: string; busyPoll?: string; cpu?: string; up: boolean; runDir: string; debug?: boolean }>();
 const log = consoleLogger({ debug: flags.debug });
 
 try {
@@ -52,10 +57,32 @@ try {
   if (!flags.up) raw.up = false;
   if (flags.busyPoll !== undefined) raw.busy_poll = flags.busyPoll;
   if (flags.cpu !== undefined) raw.cpu = flags.cpu;
-  const cfg = buildConfig(raw);
-  const d = await startDaemon(cfg, flags.runDir, log);
+  let cfgs: DaemonConfig[];
+  if (flags.modprobeConf || flags.ifcfgDir) {
+    if (flags.config || flags.name || flags.slaves) throw new Error('--modprobe-conf/--ifcfg-dir describe the bonds: do not combine them with --config, --name or --slaves');
+    let modprobeText = '';
+    if (flags.modprobeConf) {
+      try {
+        modprobeText = readFileSync(flags.modprobeConf, 'utf8');
+      } catch (e) {
+        throw new Error(`--modprobe-conf ${flags.modprobeConf}: ${(e as Error).message}`);
+      }
+    }
+    const { configs, notes } = buildFromSystemFiles(flags.modprobeConf ? parseModprobe(modprobeText, flags.modprobeConf) : [], flags.ifcfgDir ? readIfcfgDir(flags.ifcfgDir) : []);
+    for (const n of notes) log.warn(n);
+    // process-wide flags (--busy-poll, --cpu) apply to every bond from the files
+    const common = buildConfig({ ...raw, name: 'bond0', slaves: [], options: {} });
+    for (const c of configs) Object.assign(c, { busyPollUs: common.busyPollUs, cpus: common.cpus });
+    if (Object.keys(raw.options).length) throw new Error('bonding options come from the files with --modprobe-conf/--ifcfg-dir; change them at runtime with bondctl set');
+    cfgs = configs;
+    if (!cfgs.length) throw new Error('the configuration files describe no bond to start');
+  } else {
+    cfgs = [buildConfig(raw)];
+  }
+  const d = await startDaemon(cfgs, flags.runDir, log);
+  const names = cfgs.map((c) => c.name).join(', ');
   const shutdown = (sig: string) => {
-    log.info(`${cfg.name}: ${sig}, restoring slaves`);
+    log.info(`${names}: ${sig}, restoring slaves`);
     d.stop();
     process.exit(0);
   };
@@ -63,7 +90,7 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => shutdown('SIGHUP'));
   process.on('uncaughtException', (e) => {
-    log.error(`${cfg.name}: internal error: ${e.stack ?? e.message}`);
+    log.error(`${names}: internal error: ${e.stack ?? e.message}`);
     try {
       d.stop();
     } finally {

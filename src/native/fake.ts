@@ -3,6 +3,7 @@
 // the native engine does, and records where each verdict sent them.
 import type { Host } from '../bond/host.js';
 import type { IfAddr, StackBlock } from '../net/rtnl.js';
+import { ipBytes } from '../util/mac.js';
 import { ARPHRD_ETHER, IFF_RUNNING, IFF_UP, type EngineOptions, type LinkInfo, type NativeBinding, type NativeEngine } from './types.js';
 
 const MAX_PORTS = 32;
@@ -188,6 +189,10 @@ export class FakeNet {
       deleteAddress: (a) => {
         const i = this.addrs.indexOf(a);
         if (i >= 0) this.addrs.splice(i, 1);
+      },
+      addAddress: (ifindex, address, prefixlen) => {
+        const bytes = ipBytes(address);
+        this.addrs.push({ ifindex, family: bytes.length === 4 ? 2 : 10, prefixlen, scope: 0, flags: 0, address: bytes });
       },
       readSysctl: (p) => this.sysctls.get(p) ?? null,
       writeSysctl: (p, v) => void this.sysctls.set(p, v),

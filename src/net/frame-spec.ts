@@ -3,21 +3,12 @@
 // Only the fields the transmit hashes read are meaningful. Pure.
 import { isIPv4, isIPv6 } from 'node:net';
 import { BondError } from '../errors.js';
-import { parseMac } from '../util/mac.js';
+import { ipBytes, parseMac } from '../util/mac.js';
 
 const KEYS = ['smac', 'dmac', 'vlan', 'type', 'sip', 'dip', 'proto', 'sport', 'dport', 'icmp_type', 'icmp_code', 'icmp_id'];
 
-function ip4(s: string): number[] {
-  return s.split('.').map(Number);
-}
-
-function ip6(s: string): number[] {
-  const [head, tail] = s.includes('::') ? s.split('::') : [s, ''];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const words = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((w) => parseInt(w || '0', 16));
-  return words.flatMap((w) => [w >> 8, w & 0xff]);
-}
+const ip4 = (s: string): number[] => Array.from(ipBytes(s));
+const ip6 = ip4;
 
 function num(k: string, v: string, max: number): number {
   const n = /^0x[0-9a-f]+$/i.test(v) ? parseInt(v, 16) : Number(v);

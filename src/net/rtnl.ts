@@ -247,6 +247,28 @@ export class Rtnl {
     checkAck(this.sock.request(message(RTM_DELADDR, NLM_F_REQUEST | NLM_F_ACK, body)), 'RTM_DELADDR');
   }
 
+  /** Every link of this network namespace (name, MAC, flags). */
+  links(): LinkEvent[] {
+    const replies = this.sock.request(message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, new Uint8Array(16)));
+    checkAck(replies, 'RTM_GETLINK');
+    const out: LinkEvent[] = [];
+    for (const d of replies) for (const m of messages(d)) {
+      const ev = parseLink(m.type, m.body);
+      if (ev) out.push(ev);
+    }
+    return out;
+  }
+
+  addAddress(ifindex: number, family: typeof AF_INET | typeof AF_INET6, address: Uint8Array, prefixlen: number): void {
+    const hdr = new Uint8Array(8);
+    const dv = new DataView(hdr.buffer);
+    dv.setUint8(0, family);
+    dv.setUint8(1, prefixlen);
+    dv.setUint32(4, ifindex, true);
+    const body = concat([hdr, attr(IFA_LOCAL, address), attr(IFA_ADDRESS, address)]);
+    checkAck(this.sock.request(message(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body)), 'RTM_NEWADDR');
+  }
+
   /** One link's current state as the kernel reports it (flags incl. IFF_LOWER_UP, carrier). */
   link(ifindex: number): LinkEvent | undefined {
     const body = new Uint8Array(16);

@@ -83,7 +83,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'coupled_control', desc: 'coupled collecting/distributing mux', kind: 'enum', values: [{ name: 'off', value: 0 }, { name: 'on', value: 1 }], default: 'on', modes: AD, ifDown: true, supported: false },
   { name: 'broadcast_neighbor', desc: 'ARP/ND on every usable port (802.3ad)', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: false },
   { name: 'lacp_strict', desc: 'carrier down without an LACP partner', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: false },
-  { name: 'max_bonds', desc: 'bonds created at start (module parameter)', kind: 'int', min: 0, max: INT_MAX, default: 1, startOnly: true, supported: false },
+  { name: 'max_bonds', desc: 'bonds created at start (module parameter; --modprobe-conf)', kind: 'int', min: 0, max: INT_MAX, default: 1, startOnly: true, supported: true },
   { name: 'tx_queues', desc: 'transmit queues (module parameter)', kind: 'int', min: 1, max: 255, default: 16, startOnly: true, supported: false },
 ];
 

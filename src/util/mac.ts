@@ -40,3 +40,13 @@ export function formatIp(a: Uint8Array): string {
   if (best < 0) return words.join(':');
   return `${words.slice(0, best).join(':')}::${words.slice(best + bestLen).join(':')}`;
 }
+
+/** An IPv4 or IPv6 address in text form to its 4 or 16 bytes. */
+export function ipBytes(s: string): Uint8Array {
+  if (!s.includes(':')) return Uint8Array.from(s.split('.').map(Number));
+  const [head, tail] = s.includes('::') ? s.split('::') : [s, ''];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const words = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((w) => parseInt(w || '0', 16));
+  return Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff]));
+}

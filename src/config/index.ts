@@ -1,14 +1,20 @@
 // Daemon configuration: command-line words or a JSON file, validated completely before any
 // interface is touched.
 import { readFileSync } from 'node:fs';
-import { BondError } from './errors.js';
-import { OPTION_BY_NAME } from './options/table.js';
-import { resolveOptions, type BondOptions } from './options/parse.js';
-import { parseMac } from './util/mac.js';
+import { BondError } from '../errors.js';
+import { OPTION_BY_NAME } from '../options/table.js';
+import { resolveOptions, type BondOptions } from '../options/parse.js';
+import { parseMac } from '../util/mac.js';
+import type { IfcfgBond } from './ifcfg.js';
+import type { ModprobeBond } from './modprobe.js';
 
 export interface DaemonConfig {
   name: string;
   slaves: string[];
+  /** Slave name -> MAC it must have (ifcfg HWADDR): the interface with that MAC is enslaved. */
+  slaveMacs?: Record<string, string>;
+  /** Addresses put on the TAP once it exists (ifcfg IPADDR/PREFIX, IPV6ADDR). */
+  addresses?: { address: string; prefixlen: number }[];
   options: BondOptions;
   notes: string[];
   mtu?: number;
@@ -54,6 +60,43 @@ export function readConfigFile(path: string): RawConfig {
   return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, cpu: o.cpu, options };
 }
 
+/**
+ * Bonds from the seed's configuration files: modprobe options (module-wide and per alias) and
+ * ifcfg files (BONDING_OPTS override modprobe options; ONBOOT=no bonds are not started).
+ */
+export function buildFromSystemFiles(modprobe: ModprobeBond[], ifcfg: IfcfgBond[]): { configs: DaemonConfig[]; notes: string[] } {
+  const notes: string[] = [];
+  const names = [...modprobe.map((b) => b.name)];
+  for (const b of ifcfg) if (!names.includes(b.name)) names.push(b.name);
+  const configs: DaemonConfig[] = [];
+  for (const name of names) {
+    const m = modprobe.find((b) => b.name === name);
+    const f = ifcfg.find((b) => b.name === name);
+    if (f && !f.onboot) {
+      notes.push(`${name}: ONBOOT=no, not started`);
+      continue;
+    }
+    const strict = { ...(m?.options ?? {}), ...(f?.options ?? {}) };
+    const moduleWide = { ...(m?.moduleOptions ?? {}) };
+    // kernel compat (bond_check_params): a module parameter without effect in the bond's mode
+    // is ignored with a warning
+    const mode = resolveOptions({ mode: strict.mode ?? moduleWide.mode ?? 'default' }).options.mode;
+    for (const k of Object.keys(moduleWide)) {
+      const def = OPTION_BY_NAME.get(k);
+      if (def?.modes && !def.modes.includes(mode) && !(k in strict)) {
+        notes.push(`${name}: ${k}=${moduleWide[k]} has no effect in mode ${mode}, ignored (module-wide option)`);
+        delete moduleWide[k];
+      }
+    }
+    const cfg = buildConfig({ name, slaves: f?.slaves.map((s) => s.device) ?? [], mtu: f?.mtu, mac: f?.mac, options: { ...moduleWide, ...strict } });
+    const macs = Object.fromEntries((f?.slaves ?? []).filter((s) => s.hwaddr).map((s) => [s.device, s.hwaddr!]));
+    if (Object.keys(macs).length) cfg.slaveMacs = macs;
+    if (f?.addresses.length) cfg.addresses = f.addresses;
+    configs.push(cfg);
+  }
+  return { configs, notes };
+}
+
 export function buildConfig(raw: RawConfig): DaemonConfig {
   const name = String(raw.name ?? 'bond0');
   if (!/^[^\s/:]{1,15}$/.test(name)) throw new BondError('EOPT_VALUE', `name: invalid interface name '${name}'`);
@@ -83,7 +126,8 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
     cpus = list.map((c) => Number(c.trim()));
     if (!cpus.length || cpus.some((c) => !Number.isInteger(c) || c < 0 || c > 1023)) throw new BondError('EOPT_VALUE', `cpu: invalid value '${String(raw.cpu)}'; allowed: CPU numbers, comma separated (e.g. 1 or 2,3)`);
   }
-  const { options, notes } = resolveOptions(raw.options);
+  const { max_bonds: _maxBonds, ...optionWords } = raw.options; // module-wide: handled by the readers
+  const { options, notes } = resolveOptions(optionWords);
   if (options.primary && !slaves.includes(options.primary)) notes.push(`primary: ${options.primary} is not among the slaves yet`);
   if (options.active_slave) {
     throw new BondError('EOPT_VALUE', `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`);
