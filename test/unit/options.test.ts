@@ -74,7 +74,8 @@ describe('option table', () => {
     expect(err(() => changeOption(cur, 'mode', 'balance-rr', { hasPorts: true, isUp: false, running: true })).code).toBe('EOPT_HAS_PORTS');
     expect(err(() => changeOption(cur, 'mode', 'balance-rr', { hasPorts: false, isUp: true, running: true })).code).toBe('EOPT_BUSY');
     expect(changeOption(cur, 'mode', 'balance-rr', { hasPorts: false, isUp: false, running: true }).options.mode).toBe('balance-rr');
-    expect(err(() => changeOption(cur, 'max_bonds', 2, { hasPorts: false, isUp: false, running: true })).code).toBe('EOPT_UNSUPPORTED');
+    expect(err(() => changeOption(cur, 'max_bonds', 2, { hasPorts: false, isUp: false, running: true })).code).toBe('EOPT_READONLY');
+    expect(err(() => changeOption(cur, 'tx_queues', 8, { hasPorts: false, isUp: false, running: true })).code).toBe('EOPT_UNSUPPORTED');
   });
 
   it('rounds delays to miimon multiples and reports it', () => {
