@@ -90,9 +90,15 @@ export async function startDaemon(cfgsIn: DaemonConfig[], runDir: string, log: L
   const host = nativeHost(binding);
   const bonds: Bond[] = [];
   const servers: ControlServer[] = [];
-  const watcher = watchLinks(binding, (ev) => {
-    for (const b of bonds) b.onLinkEvent(ev);
-  });
+  const watcher = watchLinks(
+    binding,
+    (ev) => {
+      for (const b of bonds) b.onLinkEvent(ev);
+    },
+    (a, added) => {
+      for (const b of bonds) if (added && a.ifindex === b.ifindex) b.onAddressAdded(a);
+    },
+  );
   const stop = () => {
     for (const s of servers) s.close();
     watcher.close();

@@ -8,11 +8,11 @@ import { BondError } from '../errors.js';
 import { createMode, MODE_INFO, type Mode, type ModeContext } from '../modes/index.js';
 import { ARPHRD_ETHER, Ctr, IFF_ALLMULTI, IFF_PROMISC, IFF_RUNNING, IFF_UP, type LinkInfo } from '../native/types.js';
 import { gratuitousArp, unsolicitedNa } from '../net/frames.js';
-import { AF_INET, IFA_F_TENTATIVE, type LinkEvent } from '../net/rtnl.js';
+import { AF_INET, IFA_F_TENTATIVE, type IfAddr, type LinkEvent } from '../net/rtnl.js';
 import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { formatMac, isZeroMac, macEquals } from '../util/mac.js';
+import { formatMac, isZeroMac, macEquals, randomMac } from '../util/mac.js';
 import type { Host } from './host.js';
 import { MII_STATUS_TEXT, type MiiState } from './port-link.js';
 import { Port, type SavedLink } from './port.js';
@@ -84,6 +84,7 @@ export class Bond {
       options: () => this.options,
       publish: (tx: TxPlan, rx: RxPlan) => this.datapath.publish(tx, rx),
       notifyPeers: (port: Port) => this.notifyPeers(port),
+      activeChanged: (prev: Port | null, next: Port | null) => this.failOverMac(prev, next),
     };
   }
 
@@ -175,7 +176,11 @@ export class Bond {
       for (const a of this.host.addresses(info.ifindex)) if (a.family === AF_INET) this.host.deleteAddress(a);
       if (info.flags & IFF_UP) b.setFlags(name, info.flags & ~IFF_UP);
       if (info.mtu !== this.mtu) b.setMtu(name, this.mtu);
-      if (!macEquals(info.mac, this.mac)) b.setMac(name, this.mac);
+      if (this.keepsOwnMac()) {
+        // kernel compat (bond_enslave): with fail_over_mac follow, a new slave that already has
+        // the bond's MAC gets a random one so two slaves never share it
+        if (this.options.fail_over_mac === 'follow' && this.ports.length > 0 && macEquals(info.mac, this.mac)) b.setMac(name, randomMac());
+      } else if (!macEquals(info.mac, this.mac)) b.setMac(name, this.mac);
       b.setFlags(name, b.linkInfo(name).flags | IFF_UP);
       this.datapath.engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES);
       saved.stackBlock = this.host.blockStack(info.ifindex);
@@ -189,6 +194,7 @@ export class Bond {
     let initial: MiiState = carrier ? 'up' : 'down';
     if (carrier && this.options.miimon > 0 && this.options.updelay > 0) initial = 'back';
     const port = new Port(index, name, info.ifindex, saved.mac, saved, initial);
+    port.mac = Uint8Array.from(fresh.mac);
     port.carrier = carrier;
     port.speed = fresh.speed;
     port.duplex = fresh.duplex;
@@ -241,6 +247,53 @@ export class Bond {
     const max = this.host.binding.MAX_PORTS;
     for (let i = 1; i < max; i++) if (!this.ports.some((p) => p.index === i)) return i;
     throw new BondError('EPORT_INVALID', `${this.name}: no room for another slave (at most ${max - 1})`);
+  }
+
+  /** fail_over_mac active/follow in active-backup: slaves keep their own MACs when enslaved. */
+  private keepsOwnMac(): boolean {
+    return this.options.mode === 'active-backup' && this.options.fail_over_mac !== 'none';
+  }
+
+  /** Sets a slave's MAC, taking the link down for it if the driver cannot change it live. */
+  private setPortMac(port: Port, mac: Uint8Array): void {
+    const b = this.host.binding;
+    try {
+      b.setMac(port.name, mac);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EBUSY') throw e;
+      const flags = b.linkInfo(port.name).flags;
+      b.setFlags(port.name, flags & ~IFF_UP);
+      b.setMac(port.name, mac);
+      b.setFlags(port.name, flags);
+    }
+    port.mac = Uint8Array.from(mac);
+  }
+
+  /** kernel compat (bond_do_fail_over_mac): the MAC moves of fail_over_mac on an active change. */
+  private failOverMac(prev: Port | null, next: Port | null): void {
+    if (!this.keepsOwnMac() || !next || !this.mac) return;
+    try {
+      if (this.options.fail_over_mac === 'active') {
+        if (macEquals(this.mac, next.mac)) return;
+        this.mac = Uint8Array.from(next.mac); // the bond takes the new active slave's MAC
+        this.host.binding.setMac(this.name, this.mac);
+        this.log.info(`${this.name}: MAC ${formatMac(this.mac)} from ${next.name} (fail_over_mac active)`);
+        return;
+      }
+      // follow: the new active slave takes the bond's MAC; the old one gets the new one's
+      const old = prev ?? this.ports.find((p) => p !== next && macEquals(p.mac, this.mac!)) ?? null;
+      if (!old) {
+        if (!macEquals(next.mac, this.mac)) this.setPortMac(next, this.mac);
+        return;
+      }
+      const theirs = macEquals(old.mac, next.mac) ? next.permMac : next.mac;
+      const bondMac = Uint8Array.from(old.mac);
+      this.setPortMac(next, bondMac);
+      this.setPortMac(old, theirs);
+      this.log.info(`${next.name}: takes ${formatMac(bondMac)} from ${old.name}, which gets ${formatMac(theirs)} (fail_over_mac follow)`);
+    } catch (e) {
+      this.log.error(`${this.name}: fail_over_mac ${this.options.fail_over_mac}: ${(e as Error).message}`);
+    }
   }
 
   // ---- link monitoring ----------------------------------------------------------------------
@@ -397,6 +450,18 @@ export class Bond {
       }
     });
     this.stopPeerNotif = cancel;
+  }
+
+  /**
+   * An address was added to the bond: announce it once from the active slave, so peers whose
+   * cache still holds an older MAC for it (a restart, fail_over_mac=active) learn the current
+   * one (the arp_notify idea; the kernel bond itself only notifies on failover).
+   */
+  onAddressAdded(a: IfAddr): void {
+    const port = this.mode.active();
+    if (!port || !port.isUp || !this.mac || !this.carrierOn) return;
+    if (a.family === AF_INET) this.datapath.sendControl(port.index, gratuitousArp(this.mac, a.address));
+    else if (!(a.flags & IFA_F_TENTATIVE)) this.datapath.sendControl(port.index, unsolicitedNa(this.mac, a.address));
   }
 
   private sendPeerNotification(port: Port): void {

@@ -23,6 +23,8 @@ export class Port {
   readonly multicast = new Set<string>();
   promisc = false;
   allmulti = false;
+  /** The MAC the interface has now (the bond's, its own, or a swapped one with fail_over_mac). */
+  mac: Uint8Array;
 
   constructor(
     /** Engine port index (1..31): bit `index` of a verdict. */
@@ -35,6 +37,7 @@ export class Port {
     initial: MiiState,
   ) {
     this.link = new PortLink(initial);
+    this.mac = Uint8Array.from(permMac);
   }
 
   get isUp(): boolean {

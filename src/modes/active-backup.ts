@@ -95,6 +95,7 @@ export class ActiveBackup implements Mode {
       next.link.forceUp();
     }
     this.current = next;
+    this.ctx.activeChanged(prev, next);
     if (next) this.ctx.log.info(`${this.ctx.bondName}: active ${prev ? prev.name : 'none'} -> ${next.name} (${reason})`);
     else this.ctx.log.warn(`${this.ctx.bondName}: now running without any active interface!`);
     if (next) this.ctx.notifyPeers(next);

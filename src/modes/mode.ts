@@ -18,6 +18,8 @@ export interface ModeContext {
   publish(tx: TxPlan, rx: RxPlan): void;
   /** Peer notification (gratuitous ARP / unsolicited NA) from `port` after an active change. */
   notifyPeers(port: Port): void;
+  /** The active slave changed (before peers are notified): fail_over_mac MAC moves. */
+  activeChanged(prev: Port | null, next: Port | null): void;
 }
 
 export interface Mode {

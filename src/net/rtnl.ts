@@ -333,13 +333,16 @@ export interface StackBlock {
 }
 
 /** Subscribes to link (and optionally address) events; each parsed event reaches `onLink`. */
-export function watchLinks(binding: NativeBinding, onLink: (ev: LinkEvent) => void, onAddr?: () => void): { close(): void } {
+export function watchLinks(binding: NativeBinding, onLink: (ev: LinkEvent) => void, onAddr?: (a: IfAddr, added: boolean) => void): { close(): void } {
   const groups = RTMGRP_LINK | (onAddr ? RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR : 0);
   const sock = new binding.NetlinkSocket(groups, (d) => {
     for (const m of messages(d)) {
       const ev = parseLink(m.type, m.body);
       if (ev) onLink(ev);
-      else if (onAddr && (m.type === RTM_NEWADDR || m.type === RTM_DELADDR)) onAddr();
+      else if (onAddr && (m.type === RTM_NEWADDR || m.type === RTM_DELADDR)) {
+        const a = parseAddr(m.body);
+        if (a) onAddr(a, m.type === RTM_NEWADDR);
+      }
     }
   });
   return { close: () => sock.close() };

@@ -10,6 +10,13 @@ export function parseMac(s: string): Mac | undefined {
   return m ? Uint8Array.from(m.slice(1).map((h) => parseInt(h, 16))) : undefined;
 }
 
+/** A random locally administered unicast MAC (kernel eth_random_addr). */
+export function randomMac(): Mac {
+  const m = Uint8Array.from({ length: 6 }, () => Math.floor(Math.random() * 256));
+  m[0] = (m[0] & 0xfe) | 0x02;
+  return m;
+}
+
 export function macEquals(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
   return true;

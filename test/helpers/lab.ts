@@ -112,6 +112,7 @@ export class Lab {
 
   /** Adds the bond's addresses and waits for carrier. */
   async addressBond(bond = 'bond0'): Promise<void> {
+    this.sh(this.cli, 'ip neigh flush all'); // no stale entry from an earlier bond in this lab
     this.sh(this.srv, `ip addr add 198.18.0.1/24 dev ${bond} && ip addr add 2001:db8::1/64 dev ${bond} nodad`);
     await waitFor(() => this.link(this.srv, bond).operstate === 'UP', 5000, `${bond} carrier`);
   }

@@ -73,4 +73,53 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       await lab.stopBondd();
     }
   });
+
+  for (const fom of ['active', 'follow'] as const) {
+    it(`fail_over_mac=${fom}: the kernel's MAC moves, seen by ip link and the client's ARP cache`, async () => {
+      lab.sh(lab.sw, 'ip link set p0 up; ip link set p1 up');
+      const own = ['s0', 's1'].map((s) => lab.link(lab.srv, s).address);
+      await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=50', `fail_over_mac=${fom}`]);
+      try {
+        await lab.addressBond();
+        expect(pingSummary(lab.sh(lab.cli, 'ping -c 3 -i 0.05 198.18.0.1')).received).toBe(3);
+        expect(lab.link(lab.srv, 's1').address).toBe(own[1]); // slaves keep their MACs when enslaved
+        lab.sh(lab.sw, 'ip link set p0 down');
+        await waitFor(() => lab.state().bond.active_slave === 's1', 2000, 'failover');
+        await sleep(300);
+        const neigh = () => lab.sh(lab.cli, 'ip neigh show 198.18.0.1');
+        if (fom === 'active') {
+          expect(lab.link(lab.srv, 'bond0').address).toBe(own[1]);
+          await waitFor(() => neigh().includes(own[1]), 2000, 'client learns the new bond MAC from the gratuitous ARP');
+        } else {
+          expect(lab.link(lab.srv, 's1').address).toBe(own[0]);
+          expect(lab.link(lab.srv, 's0').address).toBe(own[1]);
+          expect(lab.link(lab.srv, 'bond0').address).toBe(own[0]);
+          expect(neigh()).toContain(own[0]);
+        }
+        expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 -W 1 198.18.0.1')).received).toBe(5);
+        expect(lab.bondctl(['show', 'bond0']).out).toContain(`(fail_over_mac ${fom})`);
+      } finally {
+        await lab.stopBondd();
+        lab.sh(lab.sw, 'ip link set p0 up');
+      }
+      expect(['s0', 's1'].map((s) => lab.link(lab.srv, s).address)).toEqual(own);
+    });
+  }
+
+  it('announces an address added to the bond from the active slave', async () => {
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100']);
+    try {
+      await lab.addressBond();
+      let cap = '';
+      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '3', 'tcpdump', '-i', 'p0', '-nn', '-l', 'arp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      tcpdump.stdout.on('data', (d) => (cap += d));
+      tcpdump.stderr.on('data', (d) => (cap += d));
+      await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');
+      lab.sh(lab.srv, 'ip addr add 198.18.0.5/24 dev bond0');
+      await new Promise((r) => tcpdump.on('exit', r));
+      expect(cap.split('\n').filter((l) => /Request who-has 198\.18\.0\.5 tell 198\.18\.0\.5/.test(l)), cap).toHaveLength(1);
+    } finally {
+      await lab.stopBondd();
+    }
+  });
 });

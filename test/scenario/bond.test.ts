@@ -303,3 +303,44 @@ describe('balance-xor', () => {
     expect(renderShow(bond.state())).toContain('Bonding Mode: load balancing (xor)\nTransmit Hash Policy: layer2+3 (2)\nMII Status: up');
   });
 });
+
+describe('fail_over_mac', () => {
+  const hex = (m: Uint8Array) => Buffer.from(m).toString('hex');
+
+  it('active: slaves keep their MACs, the bond takes the active slave\'s', () => {
+    const { net, clock, bond } = fakeBond({ mode: 'active-backup', miimon: 100, fail_over_mac: 'active' }, ['s0', 's1']);
+    const own = ['s0', 's1'].map((s) => hex(net.link(s).mac));
+    expect(hex(net.link('bond0').mac)).toBe(own[0]);
+    expect(hex(net.link('s1').mac)).toBe(own[1]); // not given the bond's MAC
+    net.setCarrier('s0', false);
+    clock.advance(100);
+    expect(bond.state().bond.active_slave).toBe('s1');
+    expect(hex(net.link('bond0').mac)).toBe(own[1]);
+    expect(renderShow(bond.state())).toContain('Bonding Mode: fault-tolerance (active-backup) (fail_over_mac active)');
+  });
+
+  it('follow: the new active slave takes the bond MAC and the old one gets the new one\'s', () => {
+    const { net, clock, bond } = fakeBond({ mode: 'active-backup', miimon: 100, fail_over_mac: 'follow' }, ['s0', 's1']);
+    const [m0, m1] = ['s0', 's1'].map((s) => hex(net.link(s).mac));
+    const bondMac = hex(net.link('bond0').mac);
+    expect(bondMac).toBe(m0);
+    net.setCarrier('s0', false);
+    clock.advance(100);
+    expect(bond.state().bond.active_slave).toBe('s1');
+    expect(hex(net.link('s1').mac)).toBe(bondMac);
+    expect(hex(net.link('s0').mac)).toBe(m1);
+    expect(hex(net.link('bond0').mac)).toBe(bondMac);
+    net.setCarrier('s0', true);
+    clock.advance(100);
+    bond.setOption('active_slave', 's0');
+    expect(hex(net.link('s0').mac)).toBe(bondMac);
+    expect(hex(net.link('s1').mac)).toBe(m1);
+    bond.stop(); // release puts every slave's own MAC back
+    expect([hex(net.link('s0').mac), hex(net.link('s1').mac)]).toEqual([m0, m1]);
+  });
+
+  it('may only change while the bond has no slaves', () => {
+    const { bond } = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0']);
+    expect(() => bond.setOption('fail_over_mac', 'active')).toThrow(/fail_over_mac: may only change while the bond has no slaves/);
+  });
+});
