@@ -74,7 +74,8 @@ async function outage(failIf, restoreIf) {
 
 async function startBondd(mode, extra = []) {
   let log = '';
-  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', ...extra, `mode=${mode}`, 'miimon=100'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const hash = mode === 'balance-xor' ? ['xmit_hash_policy=layer3+4'] : [];
+  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', ...extra, `mode=${mode}`, 'miimon=100', ...hash], { stdio: ['ignore', 'ignore', 'pipe'] });
   bondd.stderr.on('data', (d) => (log += d));
   for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
   if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
@@ -142,6 +143,7 @@ async function main() {
   for (const [mode, extra, label, failover] of [
     ['active-backup', ['--cpu', last], `bondd active-backup --cpu ${last}`, true],
     ['balance-rr', ['--cpu', last], `bondd balance-rr --cpu ${last}`, true],
+    ['balance-xor', ['--cpu', last], `bondd balance-xor --cpu ${last}`, false],
     ['active-backup', [], 'bondd active-backup unpinned', false],
   ]) {
     results.push(await measure(label, async () => {
