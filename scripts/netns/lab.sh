@@ -13,6 +13,8 @@
 #     |  ...                 |         |  ...                |          | 198.18.0.2/24  |
 #     +----------------------+         +---------------------+          | 2001:db8::2/64 |
 #                                                                       +----------------+
+#   lab.sh pair PREFIX N     back to back, for a bond on each side (bondd<->bondd, bondd<->OVS):
+#     PREFIX-srv s0..s{N-1} <-- veth --> q0..q{N-1} PREFIX-cli
 #   lab.sh bare PREFIX       reference path: PREFIX-srv eth0 198.18.0.1 <-> PREFIX-cli eth0
 #   lab.sh down PREFIX       removes every namespace of PREFIX (and so every veth in them)
 set -euo pipefail
@@ -59,6 +61,16 @@ case $cmd in
     ip -n "$P-cli" addr add 198.18.0.2/24 dev eth0
     ip -n "$P-cli" addr add 2001:db8::2/64 dev eth0 nodad
     ip -n "$P-cli" link set eth0 up
+    ;;
+  pair)
+    N=${3:?number of links}
+    trap 'down; exit 1' ERR
+    mkns "$P-srv"; mkns "$P-cli"
+    for ((i = 0; i < N; i++)); do
+      ip -n "$P-srv" link add "s$i" type veth peer name "q$i" netns "$P-cli"
+      ip -n "$P-srv" link set "s$i" up
+      ip -n "$P-cli" link set "q$i" up
+    done
     ;;
   bare)
     trap 'down; exit 1' ERR

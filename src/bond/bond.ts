@@ -19,6 +19,7 @@ import { Port, type SavedLink } from './port.js';
 
 const SOCKET_BUFFER_BYTES = 8 << 20; // lab note 12: 64 KiB GSO frames overflow the default
 const FILTER_SYNC_MS = 1000;
+const MODE_TICK_MS = 100; // kernel: the 802.3ad and ALB machines run every 100 ms
 const DEFAULT_MTU = 1500;
 
 export interface BondConfig {
@@ -58,6 +59,7 @@ export class Bond {
   private readonly mtu: number;
   private carrierOn: boolean | null = null;
   private stopMiimon: (() => void) | null = null;
+  private stopModeTick: (() => void) | null = null;
   private stopFilterSync: (() => void) | null = null;
   private stopPeerNotif: (() => void) | null = null;
   private peerNotifications = 0;
@@ -85,6 +87,9 @@ export class Bond {
       publish: (tx: TxPlan, rx: RxPlan) => this.datapath.publish(tx, rx),
       notifyPeers: (port: Port) => this.notifyPeers(port),
       activeChanged: (prev: Port | null, next: Port | null) => this.failOverMac(prev, next),
+      sendControl: (port: Port, frame: Uint8Array) => void this.datapath.sendControl(port.index, frame),
+      updateCarrier: () => this.updateCarrier(),
+      bondMac: () => this.mac ?? new Uint8Array(6),
     };
   }
 
@@ -112,8 +117,12 @@ export class Bond {
       this.log.warn(`${this.name}: miimon and arp_interval are both 0: link failures will not be detected`);
     }
     this.restartMiimon();
+    this.restartModeTick();
     this.stopFilterSync = this.clock.every(FILTER_SYNC_MS, () => this.syncFilters());
-    this.datapath.onTrap(() => {});
+    this.datapath.onTrap((index, frame) => {
+      const port = this.ports.find((p) => p.index === index);
+      if (port) this.mode.trapped?.(port, frame);
+    });
     this.log.info(`${this.name}: created, mode ${this.options.mode}, mtu ${this.mtu}`);
   }
 
@@ -128,6 +137,7 @@ export class Bond {
       }
     }
     this.stopMiimon?.();
+    this.stopModeTick?.();
     this.stopFilterSync?.();
     this.stopPeerNotif?.();
     this.datapath.close();
@@ -137,6 +147,12 @@ export class Bond {
 
   get ifindex(): number {
     return this.tapIfindex;
+  }
+
+  private restartModeTick(): void {
+    this.stopModeTick?.();
+    this.stopModeTick = null;
+    if (this.mode.tick) this.stopModeTick = this.clock.every(MODE_TICK_MS, () => this.mode.tick!());
   }
 
   private restartMiimon(): void {
@@ -395,7 +411,7 @@ export class Bond {
     }
     const promisc = (flags & IFF_PROMISC) !== 0;
     const allmulti = (flags & IFF_ALLMULTI) !== 0;
-    const wanted = new Set(this.host.multicastList(this.name));
+    const wanted = new Set([...this.host.multicastList(this.name), ...(this.mode.multicast?.() ?? [])]);
     const e = this.datapath.engine;
     for (const p of this.ports) {
       try {
@@ -500,6 +516,7 @@ export class Bond {
     this.options = options;
     if (options.mode !== prev.mode) {
       this.mode = createMode(options.mode, this.modeContext());
+      this.restartModeTick();
       this.mode.update('mode change');
     }
     if (options.miimon !== prev.miimon) this.restartMiimon();
@@ -585,6 +602,7 @@ export class Bond {
         promisc: p.promisc,
         multicast: [...p.multicast],
         counters: counters(p.index),
+        ...(this.mode.describePort ? { lacp: this.mode.describePort(p) } : {}),
       })),
     };
   }
@@ -649,6 +667,7 @@ export interface PortState {
   promisc: boolean;
   multicast: string[];
   counters: Record<string, number>;
+  lacp?: Record<string, unknown>;
 }
 
 export interface BondState {

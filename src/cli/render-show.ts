@@ -32,6 +32,27 @@ export function renderShow(s: BondState): string {
     L.push(`ARP IP target/s (n.n.n.n form):${o.arp_ip_target.map((t) => ' ' + t).join(',')}`);
     L.push(`NS IPv6 target/s (xx::xx form):${o.ns_ip6_target.map((t) => ' ' + t).join(',')}`);
   }
+  if (mode === '802.3ad') {
+    const m = s.mode as { lacp_active: string; lacp_rate: string; system_priority: number; system_mac: string; active_aggregator: { id: number; ports: number; actor_key: number; partner_key: number; partner_mac: string } | null };
+    L.push('');
+    L.push('802.3ad info');
+    L.push(`LACP active: ${m.lacp_active}`);
+    L.push(`LACP rate: ${m.lacp_rate}`);
+    L.push(`Min links: ${o.min_links}`);
+    L.push(`Aggregator selection policy (ad_select): ${o.ad_select}`);
+    L.push(`System priority: ${m.system_priority}`);
+    L.push(`System MAC address: ${m.system_mac}`);
+    const a = m.active_aggregator;
+    if (!a) L.push(`bond ${s.bond.name} has no active aggregator`);
+    else {
+      L.push('Active Aggregator Info:');
+      L.push(`\tAggregator ID: ${a.id}`);
+      L.push(`\tNumber of ports: ${a.ports}`);
+      L.push(`\tActor Key: ${a.actor_key}`);
+      L.push(`\tPartner Key: ${a.partner_key}`);
+      L.push(`\tPartner Mac Address: ${a.partner_mac}`);
+    }
+  }
   for (const p of s.ports) {
     L.push('');
     L.push(`Slave Interface: ${p.name}`);
@@ -41,6 +62,7 @@ export function renderShow(s: BondState): string {
     L.push(`Link Failure Count: ${p.link_failure_count}`);
     L.push(`Permanent HW addr: ${p.perm_hwaddr}`);
     L.push(`Slave queue ID: ${p.queue_id}`);
+    if (mode === '802.3ad') L.push(...lacpPortLines(p.lacp));
   }
   return L.join('\n') + '\n';
 }
@@ -57,4 +79,41 @@ export function renderStats(s: BondState): string {
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+interface LacpInfoView {
+  systemPriority: number;
+  system: string;
+  key: number;
+  portPriority: number;
+  port: number;
+  state: number;
+}
+
+/** The per-slave 802.3ad block of bond_procfs.c. */
+function lacpPortLines(l: Record<string, unknown> | undefined): string[] {
+  if (!l || l.aggregator_id === null) return ['Aggregator ID: N/A'];
+  const a = l.actor as LacpInfoView;
+  const p = l.partner as LacpInfoView;
+  return [
+    `Aggregator ID: ${String(l.aggregator_id)}`,
+    `Actor Churn State: ${String(l.actor_churn_state)}`,
+    `Partner Churn State: ${String(l.partner_churn_state)}`,
+    `Actor Churned Count: ${String(l.actor_churned_count)}`,
+    `Partner Churned Count: ${String(l.partner_churned_count)}`,
+    'details actor lacp pdu:',
+    `    system priority: ${a.systemPriority}`,
+    `    system mac address: ${a.system}`,
+    `    port key: ${a.key}`,
+    `    port priority: ${a.portPriority}`,
+    `    port number: ${a.port}`,
+    `    port state: ${a.state}`,
+    'details partner lacp pdu:',
+    `    system priority: ${p.systemPriority}`,
+    `    system mac address: ${p.system}`,
+    `    oper key: ${p.key}`,
+    `    port priority: ${p.portPriority}`,
+    `    port number: ${p.port}`,
+    `    port state: ${p.state}`,
+  ];
 }

@@ -1,5 +1,6 @@
 // Mode registry: the only place that maps a mode name to its implementation.
 import { BondError } from '../errors.js';
+import { Mode8023ad } from './8023ad.js';
 import { ActiveBackup } from './active-backup.js';
 import { BalanceRr } from './balance-rr.js';
 import { BalanceXor } from './balance-xor.js';
@@ -15,6 +16,7 @@ const FACTORIES: Partial<Record<ModeName, (ctx: ModeContext) => Mode>> = {
   'active-backup': (ctx) => new ActiveBackup(ctx),
   'balance-xor': (ctx) => new BalanceXor(ctx),
   broadcast: (ctx) => new Broadcast(ctx),
+  '802.3ad': (ctx) => new Mode8023ad(ctx),
 };
 
 export function createMode(name: ModeName, ctx: ModeContext): Mode {

@@ -7,7 +7,7 @@ export const MODE_INFO = {
   'active-backup': { id: 1, proc: 'fault-tolerance (active-backup)', usesPrimary: true, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: true, implemented: true },
   'balance-xor': { id: 2, proc: 'load balancing (xor)', usesPrimary: false, xmitHash: true, arpMonitor: true, needsSpeed: false, hashLine: 'always', failOverMac: false, implemented: true },
   broadcast: { id: 3, proc: 'fault-tolerance (broadcast)', usesPrimary: false, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, implemented: true },
-  '802.3ad': { id: 4, proc: 'IEEE 802.3ad Dynamic link aggregation', usesPrimary: false, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'always', failOverMac: false, implemented: false },
+  '802.3ad': { id: 4, proc: 'IEEE 802.3ad Dynamic link aggregation', usesPrimary: false, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'always', failOverMac: false, implemented: true },
   'balance-tlb': { id: 5, proc: 'transmit load balancing', usesPrimary: true, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, implemented: false },
   'balance-alb': { id: 6, proc: 'adaptive load balancing', usesPrimary: true, xmitHash: false, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, implemented: false },
 } as const;

@@ -20,6 +20,12 @@ export interface ModeContext {
   notifyPeers(port: Port): void;
   /** The active slave changed (before peers are notified): fail_over_mac MAC moves. */
   activeChanged(prev: Port | null, next: Port | null): void;
+  /** Sends a control frame (LACPDU, marker response) on a port. */
+  sendControl(port: Port, frame: Uint8Array): void;
+  /** The mode's view of the carrier may have changed. */
+  updateCarrier(): void;
+  /** The bond's MAC (the default LACP system id). */
+  bondMac(): Uint8Array;
 }
 
 export interface Mode {
@@ -39,6 +45,14 @@ export interface Mode {
   /** True when this port passes received frames up the bond. */
   isActive(port: Port): boolean;
   describe(): Record<string, unknown>;
+  /** Per-port details for `state` and `show` (802.3ad: LACP actor/partner, churn). */
+  describePort?(port: Port): Record<string, unknown> | undefined;
+  /** 100 ms cadence, for modes that run protocol machines. */
+  tick?(): void;
+  /** A frame of an EtherType the mode's RxPlan consumes or observes arrived on `port`. */
+  trapped?(port: Port, frame: Uint8Array): void;
+  /** Extra multicast MACs (hex) every slave must receive, e.g. the slow-protocols address. */
+  multicast?(): string[];
 }
 
 export function usablePorts(ctx: ModeContext): Port[] {

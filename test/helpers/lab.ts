@@ -36,6 +36,7 @@ export class Lab {
   readonly cli: string;
   readonly runDir: string;
   private bondd: Bondd | undefined;
+  private extra: Bondd[] = [];
 
   constructor(tag: string) {
     this.prefix = `tb${tag}${process.pid % 100000}`;
@@ -49,8 +50,14 @@ export class Lab {
     execFileSync('bash', [LAB, 'up', this.prefix, String(slaves)], { stdio: 'pipe' });
   }
 
+  /** Back-to-back links s0.. (srv) <-> q0.. (cli), for a bond on each side. */
+  pair(links: number): void {
+    execFileSync('bash', [LAB, 'pair', this.prefix, String(links)], { stdio: 'pipe' });
+  }
+
   down(): void {
     this.bondd?.proc.kill('SIGKILL');
+    for (const b of this.extra) b.proc.kill('SIGKILL');
     execFileSync('bash', [LAB, 'down', this.prefix], { stdio: 'pipe' });
     rmSync(this.runDir, { recursive: true, force: true });
   }
@@ -62,15 +69,17 @@ export class Lab {
     return r.stdout + (opts.allowFail ? r.stderr : '');
   }
 
-  /** Starts bondd in the server namespace and waits until its control socket answers. */
-  async startBondd(args: string[], bond = 'bond0'): Promise<Bondd> {
+  /** Starts bondd in the server namespace (or `ns`) and waits until its control socket answers. */
+  async startBondd(args: string[], bond = 'bond0', ns?: string): Promise<Bondd> {
     let out = '';
-    const proc = spawn('ip', ['netns', 'exec', this.srv, process.execPath, BONDD, '--run-dir', this.runDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const runDir = ns ? `${this.runDir}/${ns}` : this.runDir;
+    const proc = spawn('ip', ['netns', 'exec', ns ?? this.srv, process.execPath, BONDD, '--run-dir', runDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
     const b: Bondd = { proc, log: () => out, exited };
-    this.bondd = b;
+    if (ns) this.extra.push(b);
+    else this.bondd = b;
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       if (out.includes(`${bond}: ready`)) return b;
@@ -89,14 +98,22 @@ export class Lab {
     return code;
   }
 
-  bondctl(args: string[], allowFail = false): { code: number | null; out: string } {
-    const r = spawnSync('ip', ['netns', 'exec', this.srv, process.execPath, BONDCTL, '--run-dir', this.runDir, ...args], { encoding: 'utf8', timeout: 10_000 });
+  async stopAll(): Promise<void> {
+    for (const b of this.extra.splice(0)) {
+      b.proc.kill('SIGTERM');
+      await b.exited;
+    }
+    await this.stopBondd();
+  }
+
+  bondctl(args: string[], allowFail = false, ns?: string): { code: number | null; out: string } {
+    const r = spawnSync('ip', ['netns', 'exec', ns ?? this.srv, process.execPath, BONDCTL, '--run-dir', ns ? `${this.runDir}/${ns}` : this.runDir, ...args], { encoding: 'utf8', timeout: 10_000 });
     if (r.status !== 0 && !allowFail) throw new Error(`bondctl ${args.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`);
     return { code: r.status, out: r.stdout + r.stderr };
   }
 
-  state(bond = 'bond0'): any {
-    return JSON.parse(this.bondctl(['state', bond, '--json']).out);
+  state(bond = 'bond0', ns?: string): any {
+    return JSON.parse(this.bondctl(['state', bond, '--json'], false, ns).out);
   }
 
   /** Interface statistics as the kernel counts them (an observer independent of bondd). */

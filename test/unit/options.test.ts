@@ -61,7 +61,8 @@ describe('option table', () => {
   });
 
   it('refuses what is not implemented yet instead of ignoring it', () => {
-    expect(err(() => resolveOptions({ mode: '802.3ad' })).code).toBe('EOPT_UNSUPPORTED');
+    expect(err(() => resolveOptions({ mode: 'balance-alb' })).code).toBe('EOPT_UNSUPPORTED');
+    expect(err(() => resolveOptions({ mode: '802.3ad', coupled_control: 'off' })).code).toBe('EOPT_UNSUPPORTED');
     const e = err(() => resolveOptions({ mode: 'balance-rr', arp_interval: 100, arp_ip_target: '198.18.0.2' }));
     expect(e.code).toBe('EOPT_UNSUPPORTED');
     expect(e.message).toContain('arp_interval');

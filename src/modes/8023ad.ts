@@ -1,0 +1,169 @@
+// 802.3ad (mode 4): the adapter between the sans-I/O LacpEngine and the bond. The only code
+// that turns engine output into frames (LACPDUs from each port's own MAC, marker responses) and
+// engine state into plans: frames leave through distributing[xmit_hash % count] and only
+// distributing ports deliver (kernel: ports enabled by the mux machine); slow-protocol frames
+// (0x8809) are consumed here and never reach the TAP.
+import type { Port } from '../bond/port.js';
+import { policyId } from '../datapath/hash.js';
+import { ETHERTYPE_CONSUME, TX_NONE, rxPlan } from '../datapath/plan.js';
+import { LacpEngine, type ActorSettings, type PortSettings } from '../lacp/engine.js';
+import { encodeLacpdu, encodeMarker, ETHERTYPE_SLOW, parseSlowPdu } from '../lacp/pdu.js';
+import { formatMac, isZeroMac, parseMac } from '../util/mac.js';
+import { portMasks } from './all-active.js';
+import type { Mode, ModeContext } from './mode.js';
+
+/** Ports enslaved this long after the mode started count as present at "bond open" (kernel:
+ * aggregator selection after 1 tick, instead of the 8 s wait for a port joining later). */
+const OPEN_GRACE_MS = 1000;
+
+export class Mode8023ad implements Mode {
+  readonly name = '802.3ad' as const;
+  private readonly engine: LacpEngine;
+  private readonly started: number;
+  private actorKey = '';
+  private readonly linkKey = new Map<Port, string>();
+  private readonly warnedSpeed = new Set<Port>();
+
+  constructor(private readonly ctx: ModeContext) {
+    this.started = ctx.clock.now();
+    this.engine = new LacpEngine(this.actorSettings());
+    this.actorKey = JSON.stringify(this.actorSettings(), (k, v) => (v instanceof Uint8Array ? formatMac(v) : v));
+  }
+
+  private actorSettings(): ActorSettings {
+    const o = this.ctx.options();
+    const configured = parseMac(o.ad_actor_system);
+    return {
+      system: configured && !isZeroMac(configured) ? configured : Uint8Array.from(this.ctx.bondMac()),
+      systemPriority: o.ad_actor_sys_prio,
+      active: o.lacp_active === 'on',
+      fast: o.lacp_rate === 'fast',
+      adSelect: o.ad_select === 'count' ? 'count' : o.ad_select === 'bandwidth' ? 'bandwidth' : 'stable',
+      minLinks: o.min_links,
+    };
+  }
+
+  private portSettings(p: Port): PortSettings {
+    return { speed: p.speed, fullDuplex: p.duplex === 'full', userKey: this.ctx.options().ad_user_port_key, portPriority: 255 };
+  }
+
+  portAdded(port: Port): void {
+    const s = this.portSettings(port);
+    this.engine.addPort(port.index, s, port.isUp, this.ctx.clock.now() - this.started > OPEN_GRACE_MS);
+    this.linkKey.set(port, `${port.isUp}/${s.speed}/${s.fullDuplex}/${s.userKey}`);
+  }
+
+  portRemoved(port: Port): void {
+    const last = this.engine.removePort(port.index);
+    if (last) this.ctx.sendControl(port, encodeLacpdu(port.permMac, last));
+    this.linkKey.delete(port);
+  }
+
+  update(): void {
+    const key = JSON.stringify(this.actorSettings(), (k, v) => (v instanceof Uint8Array ? formatMac(v) : v));
+    if (key !== this.actorKey) {
+      this.actorKey = key;
+      this.engine.setActor(this.actorSettings());
+    }
+    for (const p of this.ctx.ports()) {
+      const s = this.portSettings(p);
+      const k = `${p.isUp}/${s.speed}/${s.fullDuplex}/${s.userKey}`;
+      if (p.isUp && (s.speed <= 0 || !s.fullDuplex) && !this.warnedSpeed.has(p)) {
+        this.warnedSpeed.add(p);
+        this.ctx.log.warn(`${p.name}: ${s.speed <= 0 ? 'speed unknown' : 'half duplex'}: LACP is disabled on this port (802.3ad needs speed and full duplex)`);
+      }
+      if (this.linkKey.get(p) !== k) {
+        this.linkKey.set(p, k);
+        this.engine.setLink(p.index, p.isUp, s);
+      }
+    }
+    this.publish();
+  }
+
+  tick(): void {
+    const r = this.engine.tick();
+    for (const s of r.sends) {
+      const port = this.ctx.ports().find((p) => p.index === s.port);
+      if (port) this.ctx.sendControl(port, encodeLacpdu(port.permMac, s.pdu));
+    }
+    if (r.changed) {
+      const names = this.distributingPorts().map((p) => p.name);
+      this.ctx.log.info(`${this.ctx.bondName}: distributing on ${names.length ? names.join(', ') : 'no port'}`);
+      this.publish();
+      this.ctx.updateCarrier();
+    }
+  }
+
+  trapped(port: Port, frame: Uint8Array): void {
+    let off = 14;
+    if (((frame[12] << 8) | frame[13]) !== ETHERTYPE_SLOW) off = 18; // tagged slow-protocols frame
+    const r = parseSlowPdu(frame.subarray(off));
+    switch (r.kind) {
+      case 'lacp':
+        this.engine.receive(port.index, r.pdu);
+        return;
+      case 'marker': {
+        const answer = this.engine.marker(port.index, r.pdu);
+        if (answer) this.ctx.sendControl(port, encodeMarker(port.permMac, answer));
+        return;
+      }
+      case 'unknown':
+        this.engine.countIllegal(port.index, true);
+        return;
+      case 'illegal':
+        this.engine.countIllegal(port.index, false);
+        this.ctx.log.debug(`${port.name}: malformed slow-protocols frame dropped: ${r.reason}`);
+        return;
+    }
+  }
+
+  private distributingPorts(): Port[] {
+    const ids = new Set(this.engine.distributing());
+    return this.ctx.ports().filter((p) => ids.has(p.index));
+  }
+
+  private publish(): void {
+    const dist = this.distributingPorts();
+    const tx = dist.length ? { kind: 'hash' as const, masks: portMasks(dist), policy: policyId(this.ctx.options().xmit_hash_policy) } : TX_NONE;
+    this.ctx.publish(tx, rxPlan(dist.map((p) => p.index), [[ETHERTYPE_SLOW, ETHERTYPE_CONSUME]]));
+  }
+
+  active(): Port | null {
+    return null;
+  }
+
+  carrier(): boolean {
+    return this.engine.carrier();
+  }
+
+  isActive(port: Port): boolean {
+    return this.engine.distributing().includes(port.index);
+  }
+
+  multicast(): string[] {
+    return ['0180c2000002'];
+  }
+
+  usable(): Port[] {
+    return this.distributingPorts();
+  }
+
+  describe(): Record<string, unknown> {
+    const a = this.engine.activeAggregator();
+    const actor = this.actorSettings();
+    return {
+      lacp_active: actor.active ? 'on' : 'off',
+      lacp_rate: actor.fast ? 'fast' : 'slow',
+      system_priority: actor.systemPriority,
+      system_mac: formatMac(actor.system),
+      active_aggregator: a ? { id: a.id, ports: a.ports, actor_key: a.actor_key, partner_key: a.partner_key, partner_mac: formatMac(a.partner_mac) } : null,
+      distributing: this.distributingPorts().map((p) => p.name),
+    };
+  }
+
+  describePort(port: Port): Record<string, unknown> | undefined {
+    const d = this.engine.describePort(port.index);
+    if (!d) return undefined;
+    return { ...d, actor: { ...d.actor, system: formatMac(d.actor.system) }, partner: { ...d.partner, system: formatMac(d.partner.system) } };
+  }
+}

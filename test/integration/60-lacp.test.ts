@@ -1,0 +1,132 @@
+// 802.3ad against independent partners, on real veths:
+//   srv: bondd bond0 (s0,s1, 198.18.0.1)  <-- veth pairs -->  cli: Open vSwitch bond0 on br0
+//   (userspace datapath, lacp=active, balance-tcp, 198.18.0.2)  or  a second bondd.
+// Observers: ovs-appctl lacp/show, the partner's kernel interface counters, nftables (cuts
+// LACPDUs while carrier stays up), tcpdump + tshark (dissection of our LACPDUs).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { haveOvs, Ovs } from '../helpers/ovs.js';
+
+const reason = skipReason() || (haveOvs() ? '' : 'needs openvswitch-switch') || (have('nft') ? '' : 'needs nftables') || (have('python3') ? '' : 'needs python3');
+
+const FAST_STATE = 63; // activity, short timeout, aggregation, sync, collecting, distributing
+const SLOW_STATE = 61;
+
+describe.skipIf(!!reason)('802.3ad with Open vSwitch and with bondd as partners', () => {
+  let lab: Lab;
+  let ovs: Ovs | undefined;
+  const labs: Lab[] = [];
+  beforeEach(() => {
+    lab = new Lab('l');
+    labs.push(lab);
+    lab.pair(2);
+  });
+  afterEach(async () => {
+    await lab.stopAll().catch(() => {});
+    ovs?.stop();
+    ovs = undefined;
+    lab.down();
+  });
+  afterAll(() => labs.forEach((l) => l.down()));
+
+  const portStates = (ns?: string) => lab.state('bond0', ns).ports.map((p: { lacp: { actor: { state: number } } }) => p.lacp.actor.state);
+  const distributing = (ns?: string) => lab.state('bond0', ns).mode.distributing as string[];
+
+  function startOvs(time: 'fast' | 'slow'): Ovs {
+    ovs = new Ovs(lab.cli);
+    ovs.start();
+    ovs.lacpBond(['q0', 'q1'], { time });
+    lab.sh(lab.cli, 'ip addr add 198.18.0.2/24 dev br0 && ip link set br0 up');
+    return ovs;
+  }
+
+  it('fast: negotiates with OVS within 3 s, spreads traffic, expires and defaults without LACPDUs, follows link state', async () => {
+    const o = startOvs('fast');
+    const t0 = Date.now();
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4']);
+    await waitFor(() => distributing().length === 2, 6000, 'both ports distributing');
+    const took = (Date.now() - t0) / 1000;
+    expect(took).toBeLessThanOrEqual(3.5); // includes daemon start-up
+    await waitFor(() => portStates().every((s: number) => s === FAST_STATE), 3000, 'actor state 63');
+    await waitFor(() => { const s = o.lacpShow(); return s.negotiated && Object.values(s.members).every((m) => m.status === 'current attached'); }, 5000, 'OVS: negotiated, members current');
+    for (const m of Object.values(o.lacpShow().members)) expect(m.partnerState).toBe('activity timeout aggregation synchronized collecting distributing');
+    const show = lab.bondctl(['show', 'bond0']).out;
+    expect(show).toMatch(/Active Aggregator Info:\n\tAggregator ID: \d+\n\tNumber of ports: 2\n\tActor Key: 15/);
+    expect(show).toContain('    port state: 63');
+
+    // traffic over both links, counted by the partner's kernel
+    lab.sh(lab.srv, 'ip addr add 198.18.0.1/24 dev bond0');
+    await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP', 3000, 'bond carrier');
+    expect(pingSummary(lab.sh(lab.srv, 'ping -c 3 -i 0.1 -W 1 198.18.0.2')).received).toBe(3);
+    const rx = () => [lab.stats(lab.cli, 'q0').rx_packets, lab.stats(lab.cli, 'q1').rx_packets];
+    const before = rx();
+    lab.sh(lab.srv, `python3 -c "import socket
+for sp in range(20000, 20032):
+    s=socket.socket(2,2); s.bind(('198.18.0.1',sp)); [s.sendto(b'x'*20,('198.18.0.2',9)) for _ in range(20)]"`);
+    const after = rx();
+    expect(after[0] - before[0]).toBeGreaterThanOrEqual(40);
+    expect(after[1] - before[1]).toBeGreaterThanOrEqual(40);
+
+    // cut the partner's LACPDUs on q0 while carrier stays up: expired after 3 s, defaulted after 3 more
+    lab.sh(lab.cli, 'nft add table netdev cut && nft add chain netdev cut out "{ type filter hook egress device q0 priority 0; }" && nft add rule netdev cut out ether type 0x8809 drop');
+    const cutAt = Date.now();
+    await waitFor(() => lab.state().ports[0].lacp.rx_state === 'expired', 5000, 's0 expired');
+    expect((Date.now() - cutAt) / 1000).toBeGreaterThanOrEqual(2.5);
+    expect(distributing()).toEqual(['s1']);
+    await waitFor(() => lab.state().ports[0].lacp.rx_state === 'defaulted', 5000, 's0 defaulted');
+    expect(lab.state().ports[0].lacp.actor.state & 0x40).toBe(0x40);
+    expect(lab.link(lab.srv, 's0').operstate).toBe('UP'); // carrier never went away
+    expect(pingSummary(lab.sh(lab.srv, 'ping -c 3 -i 0.1 -W 1 198.18.0.2')).received).toBe(3);
+    lab.sh(lab.cli, 'nft delete table netdev cut');
+    await waitFor(() => distributing().length === 2, 8000, 's0 back in distribution');
+
+    // a link going down and up is removed and restored
+    lab.sh(lab.cli, 'ip link set q1 down');
+    await waitFor(() => distributing().join() === 's0', 3000, 's1 out');
+    lab.sh(lab.cli, 'ip link set q1 up');
+    await waitFor(() => distributing().length === 2, 8000, 's1 back');
+    await waitFor(() => o.lacpShow().members.q1?.status === 'current attached', 5000, 'OVS sees q1 current again');
+  });
+
+  it('slow: negotiates with OVS at the slow rate (state 61) and tshark dissects our LACPDUs cleanly', async () => {
+    const o = startOvs('slow');
+    const pcap = join(mkdtempSync(join(tmpdir(), 'tapbond-pcap-')), 'lacp.pcap');
+    const cap = spawn('ip', ['netns', 'exec', lab.cli, 'timeout', '8', 'tcpdump', '-i', 'q0', '-U', '-w', pcap, 'ether proto 0x8809'], { stdio: 'ignore' });
+    await sleep(500);
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=slow']);
+    await waitFor(() => distributing().length === 2, 8000, 'both ports distributing');
+    await waitFor(() => portStates().every((s: number) => s === SLOW_STATE), 5000, 'actor state 61');
+    await waitFor(() => o.lacpShow().negotiated, 5000, 'OVS negotiated');
+    await new Promise((r) => cap.on('exit', r));
+    if (have('tshark')) {
+      const out = spawnSyncText('tshark', ['-r', pcap, '-V', '-Y', 'lacp']);
+      expect(out).toContain('Link Aggregation Control Protocol');
+      expect(out).toMatch(/Actor System ID: [0-9a-f:]{17}/i);
+      expect(out).toMatch(/Actor State: 0x3d, LACP Activity, Aggregation, Synchronization, Collecting, Distributing/);
+      expect(out).not.toMatch(/Malformed|Expert Info \((Warning|Error)/);
+    }
+    rmSync(pcap, { force: true });
+  });
+
+  it('bondd is the partner of bondd: both sides reach 63 and traffic flows', async () => {
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast']);
+    await lab.startBondd(['--name', 'bond0', '--slaves', 'q0,q1', 'mode=802.3ad', 'lacp_rate=fast'], 'bond0', lab.cli);
+    await waitFor(() => distributing().length === 2 && distributing(lab.cli).length === 2, 8000, 'both sides distributing');
+    await waitFor(() => [...portStates(), ...portStates(lab.cli)].every((s: number) => s === FAST_STATE), 3000, 'state 63 on all four ports');
+    lab.sh(lab.srv, 'ip addr add 198.18.0.1/24 dev bond0');
+    lab.sh(lab.cli, 'ip addr add 198.18.0.2/24 dev bond0');
+    await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP' && lab.link(lab.cli, 'bond0').operstate === 'UP', 3000, 'carriers');
+    expect(pingSummary(lab.sh(lab.srv, 'ping -c 5 -i 0.05 -W 1 198.18.0.2')).received).toBe(5);
+    const partner = lab.state('bond0', lab.cli).ports[0].lacp.partner;
+    expect(partner.system).toBe(lab.state().mode.system_mac);
+  });
+});
+
+function spawnSyncText(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.stdout + r.stderr;
+}
