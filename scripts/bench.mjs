@@ -25,6 +25,8 @@ let bondd;
 
 function labDown() {
   if (bondd && bondd.exitCode === null) bondd.kill('SIGKILL');
+  for (const p of lacpBondds) if (p.exitCode === null) p.kill('SIGKILL');
+  stopOvs();
   spawnSync('bash', [LAB, 'down', P]);
 }
 function cleanup() {
@@ -95,6 +97,118 @@ function rssMb(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(st)[1]) / 1024;
 }
 
+// ---- 802.3ad section ---------------------------------------------------------------------
+
+const ovsDirs = [];
+function startOvs(ns, ports) {
+  const d = mkdtempSync(join(tmpdir(), 'tapbond-bench-ovs-'));
+  ovsDirs.push(d);
+  const env = { ...process.env, OVS_RUNDIR: d, OVS_LOGDIR: d, OVS_DBDIR: d, OVS_SYSCONFDIR: d };
+  const x = (cmd, args, inNs) => execFileSync(inNs ? 'ip' : cmd, inNs ? ['netns', 'exec', inNs, cmd, ...args] : args, { env, encoding: 'utf8', timeout: 20_000 });
+  const vsctl = (...a) => x('ovs-vsctl', [`--db=unix:${d}/db.sock`, '--timeout=10', ...a]);
+  x('ovsdb-tool', ['create', `${d}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
+  x('ovsdb-server', [`${d}/conf.db`, `--remote=punix:${d}/db.sock`, `--pidfile=${d}/ovsdb-server.pid`, `--unixctl=${d}/ovsdb-server.ctl`, '--detach', `--log-file=${d}/ovsdb-server.log`]);
+  vsctl('--no-wait', 'init');
+  vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
+  x('ovs-vswitchd', [`unix:${d}/db.sock`, `--pidfile=${d}/ovs-vswitchd.pid`, `--unixctl=${d}/ovs-vswitchd.ctl`, '--detach', `--log-file=${d}/ovs-vswitchd.log`], ns);
+  vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
+  vsctl('add-bond', 'br0', 'bond0', ...ports, 'lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast');
+  return { appctl: (...a) => x('ovs-appctl', ['-t', `${d}/ovs-vswitchd.ctl`, ...a]) };
+}
+
+function stopOvs() {
+  for (const d of ovsDirs.splice(0)) {
+    for (const f of ['ovs-vswitchd', 'ovsdb-server']) {
+      const pid = join(d, `${f}.pid`);
+      if (existsSync(pid)) spawnSync('kill', [readFileSync(pid, 'utf8').trim()]);
+    }
+    rmSync(d, { recursive: true, force: true });
+  }
+}
+
+const lacpBondds = [];
+async function startLacpBondd(ns, slaves, runDir, cpu) {
+  mkdirSync(runDir, { recursive: true });
+  let log = '';
+  const p = spawn('ip', ['netns', 'exec', ns, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', runDir, '--name', 'bond0', '--slaves', slaves, '--cpu', String(cpu), 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  lacpBondds.push(p);
+  p.stderr.on('data', (d) => (log += d));
+  return () => log;
+}
+
+async function waitUntil(pred, ms) {
+  const t0 = Date.now();
+  while (Date.now() - t0 < ms) {
+    if (pred()) return (Date.now() - t0) / 1000;
+    await sleep(50);
+  }
+  return null;
+}
+
+/** Client ports for `streams` iperf3 streams that the bond's hash spreads evenly over 2 links. */
+function evenClientPorts(runDir, streams) {
+  for (let base = 40000; base < 41000; base += streams) {
+    const out = sh(SRV, Array.from({ length: streams }, (_, i) => `${node} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${runDir} hash bond0 --json sip=198.18.0.1 dip=198.18.0.2 proto=tcp sport=${base + i} dport=5201`).join(' && '));
+    const ports = [...out.matchAll(/"port": "(\w+)"/g)].map((m) => m[1]);
+    if (ports.filter((p) => p === ports[0]).length === streams / 2) return base;
+  }
+  return 40000;
+}
+
+function iperfTo(streams, cport) {
+  sh(CLI, 'timeout 30 iperf3 -s -1 -D -p 5201');
+  execFileSync('sleep', ['0.3']);
+  const j = JSON.parse(sh(SRV, `timeout 30 iperf3 -c 198.18.0.2 -p 5201 -t ${SECS} -P ${streams} ${cport ? `--cport ${cport}` : ''} -J`));
+  return j.end.sum_received.bits_per_second / 1e9;
+}
+
+async function lacpRow(name, side) {
+  process.stderr.write(`-- ${name}\n`);
+  execFileSync('bash', [LAB, 'pair', P, '2']);
+  sh(SRV, 'sysctl -qw net.ipv4.conf.all.arp_ignore=1');
+  const r = { name };
+  const t0 = Date.now();
+  const srvRun = join(RUN, 'srv');
+  const cliRun = join(RUN, 'cli');
+  const ready = [];
+  if (side.srv === 'ovs') {
+    const o = startOvs(SRV, ['s0', 's1']);
+    sh(SRV, 'ip addr add 198.18.0.1/24 dev br0 && ip link set br0 up');
+    ready.push(() => /status: active negotiated/.test(o.appctl('lacp/show', 'bond0')));
+  } else {
+    await startLacpBondd(SRV, 's0,s1', srvRun, cpus().length - 1);
+    ready.push(() => { try { return JSON.parse(sh(SRV, `${node} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${srvRun} state bond0 --json`)).mode.distributing.length === 2; } catch { return false; } });
+  }
+  if (side.cli === 'ovs') {
+    const o = startOvs(CLI, ['q0', 'q1']);
+    sh(CLI, 'ip addr add 198.18.0.2/24 dev br0 && ip link set br0 up');
+    ready.push(() => /status: active negotiated/.test(o.appctl('lacp/show', 'bond0')));
+  } else {
+    await startLacpBondd(CLI, 'q0,q1', cliRun, 0);
+    ready.push(() => { try { return JSON.parse(sh(CLI, `${node} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${cliRun} state bond0 --json`)).mode.distributing.length === 2; } catch { return false; } });
+  }
+  const took = await waitUntil(() => ready.every((f) => f()), 15_000);
+  r.lacp_s = took === null ? null : (Date.now() - t0) / 1000;
+  if (side.srv !== 'ovs') sh(SRV, 'ip addr add 198.18.0.1/24 dev bond0');
+  if (side.cli !== 'ovs') sh(CLI, 'ip addr add 198.18.0.2/24 dev bond0');
+  await sleep(800);
+  sh(SRV, 'ping -c 3 -i 0.1 -W 1 198.18.0.2 >/dev/null');
+  r.tcp1 = iperfTo(1);
+  r.tcp4 = iperfTo(4);
+  if (side.shaped) {
+    for (const d of ['s0', 's1']) sh(SRV, `tc qdisc add dev ${d} root tbf rate 1gbit burst 512kb latency 20ms`);
+    r.shaped_cport = evenClientPorts(srvRun, 4);
+    r.shaped_tcp4 = iperfTo(4, r.shaped_cport);
+  }
+  for (const p of lacpBondds.splice(0)) {
+    p.kill('SIGTERM');
+    await new Promise((res) => p.on('exit', res));
+  }
+  stopOvs();
+  labDown();
+  return r;
+}
+
 async function measure(name, setup) {
   process.stderr.write(`-- ${name}\n`);
   const r = { name };
@@ -131,39 +245,58 @@ async function main() {
   if (process.getuid() !== 0) throw new Error('run as root: the benchmark builds network namespaces');
   for (const c of ['iperf3', 'ping']) if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) throw new Error(`needs ${c} (apt-get install iperf3 iputils-ping)`);
   if (!existsSync(join(ROOT, 'dist/cli/bondd.js'))) throw new Error('not built: run `npm run build`');
+  const sections = (process.env.BENCH_SECTIONS ?? 'basic,lacp').split(',');
   const results = [];
-  results.push(await measure('bare veth', async () => execFileSync('bash', [LAB, 'bare', P])));
-  results.push(await measure('veth+bridge', async () => {
-    execFileSync('bash', [LAB, 'up', P, '1']);
-    sh(SRV, 'ip addr add 198.18.0.1/24 dev s0');
-    await sleep(300);
-  }));
-  // bondd pinned to the last CPU (--cpu), as a deployment would place it; and unpinned
-  const last = String(cpus().length - 1);
-  for (const [mode, extra, label, failover] of [
-    ['active-backup', ['--cpu', last], `bondd active-backup --cpu ${last}`, true],
-    ['balance-rr', ['--cpu', last], `bondd balance-rr --cpu ${last}`, true],
-    ['balance-xor', ['--cpu', last], `bondd balance-xor --cpu ${last}`, false],
-    ['active-backup', [], 'bondd active-backup unpinned', false],
-  ]) {
-    results.push(await measure(label, async () => {
-      execFileSync('bash', [LAB, 'up', P, '2']);
-      await startBondd(mode, extra);
-      return { failover, mode };
+  if (sections.includes('basic')) {
+    results.push(await measure('bare veth', async () => execFileSync('bash', [LAB, 'bare', P])));
+    results.push(await measure('veth+bridge', async () => {
+      execFileSync('bash', [LAB, 'up', P, '1']);
+      sh(SRV, 'ip addr add 198.18.0.1/24 dev s0');
+      await sleep(300);
     }));
+    // bondd pinned to the last CPU (--cpu), as a deployment would place it; and unpinned
+    const last = String(cpus().length - 1);
+    for (const [mode, extra, label, failover] of [
+      ['active-backup', ['--cpu', last], `bondd active-backup --cpu ${last}`, true],
+      ['balance-rr', ['--cpu', last], `bondd balance-rr --cpu ${last}`, true],
+      ['balance-xor', ['--cpu', last], `bondd balance-xor --cpu ${last}`, false],
+      ['active-backup', [], 'bondd active-backup unpinned', false],
+    ]) {
+      results.push(await measure(label, async () => {
+        execFileSync('bash', [LAB, 'up', P, '2']);
+        await startBondd(mode, extra);
+        return { failover, mode };
+      }));
+    }
+  }
+  const lacp = [];
+  if (sections.includes('lacp')) {
+    if (!existsSync('/usr/sbin/ovs-vswitchd')) throw new Error('the 802.3ad section needs openvswitch-switch (or BENCH_SECTIONS=basic)');
+    lacp.push(await lacpRow('OVS <-> OVS balance-tcp (TSO on)', { srv: 'ovs', cli: 'ovs' }));
+    lacp.push(await lacpRow('bondd <-> OVS', { srv: 'bondd', cli: 'ovs' }));
+    lacp.push(await lacpRow('bondd <-> bondd', { srv: 'bondd', cli: 'bondd' }));
+    lacp.push(await lacpRow('bondd <-> bondd, 2 x 1 Gbit/s tbf', { srv: 'bondd', cli: 'bondd', shaped: true }));
   }
   const bare = results[0];
-  const rows = [['path', 'TCP1 Gb/s', 'x bare', 'TCP1 rev', 'TCP4 Gb/s', 'x bare', '64B kpps', 'RTT us', '+RTT us', 'failover ms (median)', 'RSS MB']];
+  const rows = !results.length ? [] : [['path', 'TCP1 Gb/s', 'x bare', 'TCP1 rev', 'TCP4 Gb/s', 'x bare', '64B kpps', 'RTT us', '+RTT us', 'failover ms (median)', 'RSS MB']];
   for (const r of results) {
     rows.push([r.name, r.tcp1.toFixed(2), (r.tcp1 / bare.tcp1).toFixed(2), r.tcp1_rev.toFixed(2), r.tcp4.toFixed(2), (r.tcp4 / bare.tcp4).toFixed(2), r.kpps64.toFixed(0), r.rtt_us.toFixed(0), (r.rtt_us - bare.rtt_us).toFixed(0),
       r.failover_ms ? `${r.failover_median_ms.toFixed(2)} (${r.failover_ms.map((x) => x.toFixed(2)).join(', ')})` : '-', r.rss_mb ? r.rss_mb.toFixed(0) : '-']);
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
-  const table = rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n');
-  process.stdout.write(table + '\n');
+  if (rows.length) {
+    const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
+    process.stdout.write(rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n') + '\n');
+  }
+  if (lacp.length) {
+    const ovs = lacp[0];
+    const lrows = [['802.3ad (2 links, lacp_rate fast)', 'LACP up s', 'TCP1 Gb/s', 'TCP4 Gb/s', 'x OVS<->OVS (TCP4)', 'shaped TCP4 Gb/s']];
+    for (const r of lacp) lrows.push([r.name, r.lacp_s === null ? 'no' : r.lacp_s.toFixed(1), r.tcp1.toFixed(2), r.tcp4.toFixed(2), (r.tcp4 / ovs.tcp4).toFixed(2), r.shaped_tcp4 ? `${r.shaped_tcp4.toFixed(2)} (${(r.shaped_tcp4 / 2).toFixed(2)} x 2 Gb/s)` : '-']);
+    const lw = lrows[0].map((_, i) => Math.max(...lrows.map((x) => x[i].length)));
+    process.stdout.write('\n' + lrows.map((x) => '| ' + x.map((c, i) => c.padEnd(lw[i])).join(' | ') + ' |').join('\n') + '\n');
+  }
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
   const file = join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), seconds: SECS, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), seconds: SECS, results, lacp }, null, 2));
   process.stdout.write(`\nJSON: ${file}\n`);
 }
 

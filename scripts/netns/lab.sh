@@ -66,6 +66,9 @@ case $cmd in
     N=${3:?number of links}
     trap 'down; exit 1' ERR
     mkns "$P-srv"; mkns "$P-cli"
+    # the partner's member ports are kernel interfaces too: only the interface that holds an
+    # address may answer ARP for it (otherwise q0 answers for br0's address with its own MAC)
+    ip netns exec "$P-cli" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.default.arp_ignore=1
     for ((i = 0; i < N; i++)); do
       ip -n "$P-srv" link add "s$i" type veth peer name "q$i" netns "$P-cli"
       ip -n "$P-srv" link set "s$i" up

@@ -63,6 +63,8 @@ export interface PortStats {
   illegalRx: number;
   unknownRx: number;
   loopbackRx: number;
+  /** Times the partner's information expired (no LACPDU within the timeout). */
+  expired: number;
 }
 
 interface PortSm {
@@ -163,7 +165,7 @@ export class LacpEngine {
       periodic: 'no_periodic', periodicTimer: 0, selected: 'unselected', agg: null, mux: 'detached', waitWhile: 0, ntt: false,
       txCooldown: 0, begin: true, actorChurn: 'monitoring', partnerChurn: 'monitoring', actorChurnTimer: CHURN_DETECTION,
       partnerChurnTimer: CHURN_DETECTION, actorChurnCount: 0, partnerChurnCount: 0,
-      stats: { lacpduRx: 0, lacpduTx: 0, markerRx: 0, markerResponseTx: 0, illegalRx: 0, unknownRx: 0, loopbackRx: 0 },
+      stats: { lacpduRx: 0, lacpduTx: 0, markerRx: 0, markerResponseTx: 0, illegalRx: 0, unknownRx: 0, loopbackRx: 0, expired: 0 },
     };
     this.applySettings(p, s);
     this.ports.set(id, p);
@@ -294,7 +296,10 @@ export class LacpEngine {
         } else this.enterExpired(p);
         return;
       case 'current':
-        if (--p.currentWhile <= 0) this.enterExpired(p);
+        if (--p.currentWhile <= 0) {
+          p.stats.expired++;
+          this.enterExpired(p);
+        }
         return;
       case 'expired':
         if (--p.currentWhile <= 0) {
@@ -531,6 +536,12 @@ export class LacpEngine {
     if (!a) return [];
     const partner = this.hasPartner(a);
     return a.ports.filter((p) => p.enabled && (partner ? p.mux === 'collecting_distributing' : p.mux !== 'detached')).map((p) => p.id).sort((x, y) => x - y);
+  }
+
+  /** Is an LACP partner speaking on any port now (receive machine CURRENT)? */
+  partnerHeard(): boolean {
+    for (const p of this.ports.values()) if (p.enabled && p.rx === 'current') return true;
+    return false;
   }
 
   /** Bond carrier: an active aggregator with at least max(1, min_links) distributing ports. */

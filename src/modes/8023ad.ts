@@ -44,7 +44,13 @@ export class Mode8023ad implements Mode {
   }
 
   private portSettings(p: Port): PortSettings {
-    return { speed: p.speed, fullDuplex: p.duplex === 'full', userKey: this.ctx.options().ad_user_port_key, portPriority: 255 };
+    const o = this.ctx.options();
+    // ad_speed_override (tapbond): a driver that reports no speed (virtio-net, some TAPs)
+    // would leave LACP disabled on the port, silently; assume the configured speed instead
+    const unknown = p.speed <= 0;
+    const speed = unknown && o.ad_speed_override > 0 ? o.ad_speed_override : p.speed;
+    const fullDuplex = p.duplex === 'full' || (unknown && o.ad_speed_override > 0 && p.duplex === 'unknown');
+    return { speed, fullDuplex, userKey: o.ad_user_port_key, portPriority: 255 };
   }
 
   portAdded(port: Port): void {
@@ -70,13 +76,14 @@ export class Mode8023ad implements Mode {
       const k = `${p.isUp}/${s.speed}/${s.fullDuplex}/${s.userKey}`;
       if (p.isUp && (s.speed <= 0 || !s.fullDuplex) && !this.warnedSpeed.has(p)) {
         this.warnedSpeed.add(p);
-        this.ctx.log.warn(`${p.name}: ${s.speed <= 0 ? 'speed unknown' : 'half duplex'}: LACP is disabled on this port (802.3ad needs speed and full duplex)`);
+        this.ctx.log.warn(`${p.name}: ${s.speed <= 0 ? 'speed unknown' : 'half duplex'}: LACP is disabled on this port (802.3ad needs speed and full duplex)${s.speed <= 0 ? '; set ad_speed_override=<Mbit/s> to assume one' : ''}`);
       }
       if (this.linkKey.get(p) !== k) {
         this.linkKey.set(p, k);
         this.engine.setLink(p.index, p.isUp, s);
       }
     }
+    this.refreshFallback();
     this.publish();
   }
 
@@ -86,7 +93,8 @@ export class Mode8023ad implements Mode {
       const port = this.ctx.ports().find((p) => p.index === s.port);
       if (port) this.ctx.sendControl(port, encodeLacpdu(port.permMac, s.pdu));
     }
-    if (r.changed) {
+    const fbChanged = this.refreshFallback();
+    if (r.changed || fbChanged) {
       const names = this.distributingPorts().map((p) => p.name);
       this.ctx.log.info(`${this.ctx.bondName}: distributing on ${names.length ? names.join(', ') : 'no port'}`);
       this.publish();
@@ -117,7 +125,34 @@ export class Mode8023ad implements Mode {
     }
   }
 
+  private inFallback = false;
+  private fallbackPort: Port | null = null;
+
+  /**
+   * lacp_fallback (tapbond): while no port hears an LACP partner, one up port carries everything
+   * (active-backup, with peer notification when it changes). Decided here only, on tick and
+   * update; returns whether the decision changed.
+   */
+  private refreshFallback(): boolean {
+    const on = this.ctx.options().lacp_fallback === 'on' && !this.engine.partnerHeard();
+    let port: Port | null = null;
+    if (on) {
+      const cur = this.fallbackPort;
+      port = cur && cur.isUp && this.ctx.ports().includes(cur) ? cur : this.ctx.ports().find((p) => p.isUp) ?? null;
+    }
+    const changed = on !== this.inFallback || port !== this.fallbackPort;
+    if (changed) {
+      if (on) this.ctx.log.info(`${this.ctx.bondName}: no LACP partner, active-backup fallback on ${port?.name ?? 'no port'}`);
+      else this.ctx.log.info(`${this.ctx.bondName}: LACP partner heard, leaving the active-backup fallback`);
+      if (port && port !== this.fallbackPort) this.ctx.notifyPeers(port);
+    }
+    this.inFallback = on;
+    this.fallbackPort = port;
+    return changed;
+  }
+
   private distributingPorts(): Port[] {
+    if (this.inFallback) return this.fallbackPort ? [this.fallbackPort] : [];
     const ids = new Set(this.engine.distributing());
     return this.ctx.ports().filter((p) => ids.has(p.index));
   }
@@ -133,11 +168,11 @@ export class Mode8023ad implements Mode {
   }
 
   carrier(): boolean {
-    return this.engine.carrier();
+    return this.inFallback ? this.fallbackPort !== null : this.engine.carrier();
   }
 
   isActive(port: Port): boolean {
-    return this.engine.distributing().includes(port.index);
+    return this.distributingPorts().includes(port);
   }
 
   multicast(): string[] {

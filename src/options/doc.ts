@@ -15,6 +15,9 @@ export function optionsMarkdown(): string {
   L.push('with `bondctl set <bond> name=value`. Enumerations accept the name or the number, and every');
   L.push('option accepts `default`.');
   L.push('');
+  L.push('Options marked *(tapbond)* are not in the kernel driver: they cover what a userspace bond');
+  L.push('needs that the kernel never did.');
+  L.push('');
   L.push('| option | values | default | modes | may change | status |');
   L.push('|---|---|---|---|---|---|');
   for (const o of OPTIONS) {
@@ -22,7 +25,7 @@ export function optionsMarkdown(): string {
     const modes = o.modes ? (o.modes.length === MODE_NAMES.length ? 'all' : o.modes.map((m) => `${m} (${MODE_INFO[m].id})`).join(', ')) : 'all';
     const when = o.startOnly ? 'at start only' : [o.noSlaves ? 'with no slaves' : '', o.ifDown ? 'with the bond down' : ''].filter(Boolean).join(', ') || 'any time';
     const status = !o.supported ? 'not supported yet (the default is accepted)' : o.unsupportedValues?.length ? `not yet: ${o.unsupportedValues.join(', ')}` : 'supported';
-    L.push(`| \`${o.name}\` | ${describeAllowed(o).replace(/; not supported yet: .*$/, '').replace(/\|/g, '\\|')} | ${dflt} | ${modes} | ${when} | ${status} |`);
+    L.push(`| \`${o.name}\`${o.extension ? ' *(tapbond)*' : ''} | ${describeAllowed(o).replace(/; not supported yet: .*$/, '').replace(/\|/g, '\\|')} | ${dflt} | ${modes} | ${when} | ${status} |`);
   }
   L.push('');
   L.push('## Descriptions');

@@ -42,6 +42,8 @@ export interface BondOptions {
   coupled_control: 'off' | 'on';
   broadcast_neighbor: 'off' | 'on';
   lacp_strict: 'off' | 'on';
+  ad_speed_override: number;
+  lacp_fallback: 'off' | 'on';
   max_bonds: number;
   tx_queues: number;
 }

@@ -35,6 +35,8 @@ export interface OptionDef {
   readonly supported: boolean;
   /** Values of an enum that this version does not implement yet. */
   readonly unsupportedValues?: readonly string[];
+  /** Not a kernel option: something tapbond adds (listed separately in the docs). */
+  readonly extension?: boolean;
 }
 
 const enumOf = (...names: string[]): EnumValue[] => names.map((name, value) => ({ name, value }));
@@ -83,6 +85,8 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'coupled_control', desc: 'coupled collecting/distributing mux', kind: 'enum', values: [{ name: 'off', value: 0 }, { name: 'on', value: 1 }], default: 'on', modes: AD, ifDown: true, supported: true, unsupportedValues: ['off'] },
   { name: 'broadcast_neighbor', desc: 'ARP/ND on every usable port (802.3ad)', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: false },
   { name: 'lacp_strict', desc: 'carrier down without an LACP partner', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: false },
+  { name: 'ad_speed_override', desc: 'speed (Mbit/s) assumed for a slave whose driver reports none, so LACP can build a key (0 = off)', kind: 'int', min: 0, max: 800000, default: 0, modes: modesWhere((m) => m.needsSpeed), supported: true, extension: true },
+  { name: 'lacp_fallback', desc: 'while no port hears an LACP partner, carry traffic active-backup on one port at once (with gratuitous ARPs); LACP takes over when a partner speaks', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: true, extension: true },
   { name: 'max_bonds', desc: 'bonds created at start (module parameter; --modprobe-conf)', kind: 'int', min: 0, max: INT_MAX, default: 1, startOnly: true, supported: true },
   { name: 'tx_queues', desc: 'transmit queues (module parameter)', kind: 'int', min: 1, max: 255, default: 16, startOnly: true, supported: false },
 ];

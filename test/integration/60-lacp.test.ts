@@ -130,3 +130,18 @@ function spawnSyncText(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   return r.stdout + r.stderr;
 }
+
+describe.skipIf(!!reason || !have('iperf3') || !have('tcpdump'))('LACPDU timing under load', () => {
+  it('keeps the gap between LACPDUs under 1.5 s while iperf3 saturates the bond (15 s; scripts/lacp-soak.mjs)', () => {
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'lacp-soak.mjs')], { encoding: 'utf8', env: { ...process.env, SOAK_SECONDS: '15' }, timeout: 90_000 });
+    const result = JSON.parse(r.stdout);
+    expect(result.iperf3_gbps).toBeGreaterThan(0.5);
+    for (const p of ['s0', 's1']) {
+      expect(result.lacpdu[p].pdus).toBeGreaterThanOrEqual(12);
+      expect(result.lacpdu[p].max_gap_s).toBeLessThan(1.5);
+    }
+    expect(result.ovs_member_not_current).toEqual([]);
+    expect(result.bondd_partner_expired).toEqual([0, 0]);
+    expect(r.status).toBe(0);
+  }, 120_000);
+});

@@ -344,3 +344,51 @@ describe('fail_over_mac', () => {
     expect(() => bond.setOption('fail_over_mac', 'active')).toThrow(/fail_over_mac: may only change while the bond has no slaves/);
   });
 });
+
+describe('802.3ad over the in-memory binding', () => {
+  const lacpFrames = (fs: Uint8Array[]) => fs.filter((f) => f[12] === 0x88 && f[13] === 0x09);
+
+  it('sends LACPDUs from each port\'s own MAC to the slow-protocols address and joins it', async () => {
+    const { clock, engine, portOf, net } = fakeBond({ mode: '802.3ad', lacp_rate: 'fast' }, ['s0', 's1']);
+    clock.advance(1000);
+    const f = lacpFrames(engine.take(portOf('s1')));
+    expect(f.length).toBeGreaterThan(0);
+    expect(Buffer.from(f[0].subarray(0, 6)).toString('hex')).toBe('0180c2000002');
+    expect(engine.memberships).toContain(`${portOf('s1')} +multicast 0180c2000002`);
+    expect(net.link('s0')).toBeDefined();
+  });
+
+  it('warns about a slave without speed and uses ad_speed_override when set', () => {
+    const net0 = fakeBond({ mode: '802.3ad' }, []);
+    net0.net.addLink('v0', { flags: 0x1003, speed: -1, duplex: 'unknown' });
+    net0.bond.enslave('v0');
+    net0.clock.advance(200);
+    expect(net0.log.lines.join('\n')).toMatch(/v0: speed unknown: LACP is disabled on this port .*set ad_speed_override/);
+    expect(net0.bond.state().ports[0].lacp).toMatchObject({ lacp_enabled: false });
+    const b = fakeBond({ mode: '802.3ad', ad_speed_override: 10000 }, []);
+    b.net.addLink('v0', { flags: 0x1003, speed: -1, duplex: 'unknown' });
+    b.bond.enslave('v0');
+    b.clock.advance(200);
+    expect(b.bond.state().ports[0].lacp).toMatchObject({ lacp_enabled: true, actor: { key: 15 } });
+  });
+
+  it('lacp_fallback: without a partner one port carries traffic at once; a partner takes it back', async () => {
+    const { encodeLacpdu } = await import('../../src/lacp/pdu.js');
+    const { clock, bond, engine, portOf, net, log } = fakeBond({ mode: '802.3ad', lacp_rate: 'fast', lacp_fallback: 'on' }, ['s0', 's1']);
+    clock.advance(100);
+    expect(bond.state().mode.distributing).toEqual(['s0']);
+    expect(bond.state().bond.carrier).toBe(true);
+    engine.inject(0, data(4));
+    expect(engine.take(portOf('s0')).filter((f) => f[12] === 0x08 && f[13] === 0x00)).toHaveLength(4);
+    net.setCarrier('s0', false);
+    clock.advance(200);
+    expect(bond.state().mode.distributing).toEqual(['s1']);
+    // a partner speaks on s1: LACP takes over (the port will distribute after LACP converges)
+    const partner = { systemPriority: 1, system: Uint8Array.of(2, 9, 9, 9, 9, 9), key: 33, portPriority: 255, port: 7, state: 0x3d };
+    const frame = encodeLacpdu(Uint8Array.of(2, 9, 9, 9, 9, 8), { actor: partner, partner: { ...partner, system: new Uint8Array(6), state: 0 }, collectorMaxDelay: 0 });
+    engine.inject(portOf('s1'), [frame]);
+    clock.advance(100);
+    expect(bond.state().ports[1].lacp).toMatchObject({ rx_state: 'current', partner: { system: '02:09:09:09:09:09' } });
+    expect(log.lines.join('\n')).toContain('bond0: LACP partner heard, leaving the active-backup fallback');
+  });
+});
