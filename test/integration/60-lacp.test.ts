@@ -123,6 +123,42 @@ for sp in range(20000, 20032):
     expect(pingSummary(lab.sh(lab.srv, 'ping -c 5 -i 0.05 -W 1 198.18.0.2')).received).toBe(5);
     const partner = lab.state('bond0', lab.cli).ports[0].lacp.partner;
     expect(partner.system).toBe(lab.state().mode.system_mac);
+    // the partner's LACPDUs on q0 cut while carrier stays up: expired, then defaulted, then back
+    lab.sh(lab.cli, 'nft add table netdev cut && nft add chain netdev cut out "{ type filter hook egress device q0 priority 0; }" && nft add rule netdev cut out ether type 0x8809 drop');
+    await waitFor(() => lab.state().ports[0].lacp.rx_state === 'expired', 5000, 's0 expired');
+    await waitFor(() => lab.state().ports[0].lacp.rx_state === 'defaulted', 5000, 's0 defaulted');
+    expect(distributing()).toEqual(['s1']);
+    // our next LACPDU (Sync cleared) takes the link out on the partner's side too
+    await waitFor(() => distributing(lab.cli).join() === 'q1', 3000, 'partner stops distributing on q0');
+    expect(pingSummary(lab.sh(lab.srv, 'ping -c 3 -i 0.1 -W 1 198.18.0.2')).received).toBe(3);
+    lab.sh(lab.cli, 'nft delete table netdev cut');
+    await waitFor(() => distributing().length === 2, 8000, 's0 back');
+    lab.sh(lab.cli, 'ip link set q1 down');
+    await waitFor(() => distributing().join() === 's0' && distributing(lab.cli).join() === 'q0', 3000, 'link 1 out on both sides');
+    lab.sh(lab.cli, 'ip link set q1 up');
+    await waitFor(() => distributing().length === 2 && distributing(lab.cli).length === 2, 8000, 'link 1 back on both sides');
+  });
+
+  it('answers a Marker Information PDU with a Marker Response that tshark dissects cleanly', async () => {
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast']);
+    const pcap = join(mkdtempSync(join(tmpdir(), 'tapbond-pcap-')), 'marker.pcap');
+    const cap = spawn('ip', ['netns', 'exec', lab.cli, 'timeout', '3', 'tcpdump', '-i', 'q0', '-U', '-w', pcap, 'ether proto 0x8809 and ether[14] == 2'], { stdio: 'ignore' });
+    await sleep(500);
+    lab.sh(lab.cli, `python3 -c "
+import socket, struct
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('q0', 0))
+src = bytes.fromhex(open('/sys/class/net/q0/address').read().strip().replace(':', ''))
+body = bytes([2, 1, 1, 16]) + struct.pack('>H', 7) + src + struct.pack('>I', 0x1234abcd) + bytes(2) + bytes(2) + bytes(90)
+s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`);
+    await new Promise((r) => cap.on('exit', r));
+    expect(lab.state().ports[0].lacp.stats).toMatchObject({ markerRx: 1, markerResponseTx: 1 });
+    if (have('tshark')) {
+      const out = spawnSyncText('tshark', ['-r', pcap, '-V']);
+      expect(out).toMatch(/Marker Response Information/);
+      expect(out).toMatch(/Requester Transaction ID: 305441741/);
+      expect(out).not.toMatch(/Malformed|Expert Info \((Warning|Error)/);
+    }
+    rmSync(pcap, { force: true });
   });
 });
 

@@ -134,3 +134,37 @@ describe('LACP engine', () => {
     expect(sent.A).toBeLessThanOrEqual(2 * 3 * 2 + 2);
   });
 });
+
+describe('aggregator selection (ad_select) with two partners', () => {
+  // A has three ports: port 1 to partner B (one 10G link), ports 2-3 to partner C (two 1G links)
+  function twoPartners(adSelect: 'stable' | 'bandwidth' | 'count') {
+    const base: ActorSettings = { system: mac(1), systemPriority: 65535, active: true, fast: true, adSelect, minLinks: 0 };
+    const A = new LacpEngine(base);
+    const B = new LacpEngine({ ...base, system: mac(2) });
+    const C = new LacpEngine({ ...base, system: mac(3) });
+    const g1 = { speed: 1000, fullDuplex: true, userKey: 0, portPriority: 255 };
+    A.addPort(1, port, true, false);
+    A.addPort(2, g1, true, false);
+    A.addPort(3, g1, true, false);
+    B.addPort(1, port, true, false);
+    C.addPort(2, g1, true, false);
+    C.addPort(3, g1, true, false);
+    // A's user key must match across partners for a fair choice: keys differ by speed anyway
+    const wire = (from: LacpEngine, to: LacpEngine, sends: { port: number; pdu: Lacpdu }[]) => sends.forEach((s) => to.receive(s.port, s.pdu));
+    for (let i = 0; i < 100; i++) {
+      const a = A.tick();
+      wire(A, B, a.sends.filter((s) => s.port === 1));
+      wire(A, C, a.sends.filter((s) => s.port !== 1));
+      wire(B, A, B.tick().sends);
+      wire(C, A, C.tick().sends);
+    }
+    return A;
+  }
+
+  it('bandwidth picks the 10G partner, count picks the two-link partner', () => {
+    expect(twoPartners('bandwidth').distributing()).toEqual([1]);
+    expect(twoPartners('count').distributing()).toEqual([2, 3]);
+    const active = twoPartners('bandwidth').activeAggregator()!;
+    expect(active.partner_mac).toEqual(mac(2));
+  });
+});
