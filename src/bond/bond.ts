@@ -7,7 +7,7 @@ import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
 import { createMode, MODE_INFO, type Mode, type ModeContext } from '../modes/index.js';
 import { ARPHRD_ETHER, Ctr, IFF_ALLMULTI, IFF_PROMISC, IFF_RUNNING, IFF_UP, type LinkInfo } from '../native/types.js';
-import { gratuitousArp, unsolicitedNa } from '../net/frames.js';
+import { gratuitousArp, igmpReports, unsolicitedNa } from '../net/frames.js';
 import { AF_INET, IFA_F_TENTATIVE, type IfAddr, type LinkEvent } from '../net/rtnl.js';
 import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
@@ -19,6 +19,7 @@ import { Port, type SavedLink } from './port.js';
 
 const SOCKET_BUFFER_BYTES = 8 << 20; // lab note 12: 64 KiB GSO frames overflow the default
 const FILTER_SYNC_MS = 1000;
+const RESEND_IGMP_MS = 200; // kernel: resend_igmp reports 200 ms apart
 const MODE_TICK_MS = 100; // kernel: the 802.3ad and ALB machines run every 100 ms
 const DEFAULT_MTU = 1500;
 
@@ -62,6 +63,8 @@ export class Bond {
   private stopModeTick: (() => void) | null = null;
   private stopFilterSync: (() => void) | null = null;
   private stopPeerNotif: (() => void) | null = null;
+  private stopIgmp: (() => void) | null = null;
+  private igmpReports = 0;
   private peerNotifications = 0;
   private started = false;
 
@@ -86,7 +89,10 @@ export class Bond {
       options: () => this.options,
       publish: (tx: TxPlan, rx: RxPlan) => this.datapath.publish(tx, rx),
       notifyPeers: (port: Port) => this.notifyPeers(port),
-      activeChanged: (prev: Port | null, next: Port | null) => this.failOverMac(prev, next),
+      activeChanged: (prev: Port | null, next: Port | null) => {
+        this.failOverMac(prev, next);
+        if (next) this.resendIgmp(next);
+      },
       sendControl: (port: Port, frame: Uint8Array) => void this.datapath.sendControl(port.index, frame),
       updateCarrier: () => this.updateCarrier(),
       bondMac: () => this.mac ?? new Uint8Array(6),
@@ -140,6 +146,7 @@ export class Bond {
     this.stopModeTick?.();
     this.stopFilterSync?.();
     this.stopPeerNotif?.();
+    this.stopIgmp?.();
     this.datapath.close();
     this.started = false;
     this.log.info(`${this.name}: removed`);
@@ -480,6 +487,37 @@ export class Bond {
     else if (!(a.flags & IFA_F_TENTATIVE)) this.datapath.sendControl(port.index, unsolicitedNa(this.mac, a.address));
   }
 
+  /**
+   * resend_igmp: the TAP's IPv4 group memberships reported again from `port`, resend_igmp times,
+   * the first at once and then every 200 ms (kernel NETDEV_RESEND_IGMP after an active change),
+   * so a snooping switch moves the groups to the new port.
+   */
+  private resendIgmp(port: Port): void {
+    this.stopIgmp?.();
+    this.stopIgmp = null;
+    const total = this.options.resend_igmp;
+    if (total === 0 || !this.mac) return;
+    let left = total;
+    const once = () => {
+      if (!this.ports.includes(port) || !port.isUp || !this.mac) return false;
+      const { version, groups } = this.host.igmpGroups(this.name);
+      if (groups.length) {
+        const src = this.host.addresses(this.tapIfindex).find((a) => a.family === AF_INET)?.address ?? new Uint8Array(4);
+        for (const f of igmpReports(this.mac, src, groups, version)) this.datapath.sendControl(port.index, f);
+        this.igmpReports++;
+      }
+      return --left > 0;
+    };
+    if (!once()) return;
+    const cancel = this.clock.every(RESEND_IGMP_MS, () => {
+      if (!once()) {
+        cancel();
+        if (this.stopIgmp === cancel) this.stopIgmp = null;
+      }
+    });
+    this.stopIgmp = cancel;
+  }
+
   private sendPeerNotification(port: Port): void {
     if (!this.mac) return;
     let addrs;
@@ -583,6 +621,7 @@ export class Bond {
         mode_id: MODE_INFO[this.options.mode].id,
         active_slave: MODE_INFO[this.options.mode].usesPrimary ? active?.name ?? null : null,
         peer_notifications: this.peerNotifications,
+        igmp_resends: this.igmpReports,
         counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort), tap_queue_drops: this.tapQueueDrops() },
       },
       options: { ...this.options },
@@ -683,6 +722,7 @@ export interface BondState {
     mode_id: number;
     active_slave: string | null;
     peer_notifications: number;
+    igmp_resends: number;
     counters: Record<string, number>;
   };
   options: BondOptions;

@@ -17,6 +17,8 @@ export interface Host {
   writeSysctl(path: string, value: string): void;
   /** Link-layer multicast addresses joined on `ifname` (hex "01005e000001"). */
   multicastList(ifname: string): string[];
+  /** IPv4 multicast groups joined on `ifname` (not 224.0.0.1) and its IGMP version (/proc/net/igmp). */
+  igmpGroups(ifname: string): { version: 2 | 3; groups: Uint8Array[] };
   /** The TAP's transmit drops (frames the kernel dropped because the daemon lagged). */
   tapDrops(ifindex: number): number;
   /** Stops the slave's own IP stack from receiving (the daemon still does); see Rtnl.blockStack. */
@@ -55,8 +57,42 @@ export function nativeHost(binding: NativeBinding): Host {
       }
     },
     tapDrops: (ifindex) => rtnl.link(ifindex)?.txDropped ?? 0,
+    igmpGroups(ifname) {
+      let text = '';
+      try {
+        text = readFileSync('/proc/net/igmp', 'utf8');
+      } catch {
+        return { version: 3, groups: [] };
+      }
+      return parseProcIgmp(text, ifname);
+    },
     blockStack: (ifindex) => rtnl.blockStack(ifindex),
     unblockStack: (b) => rtnl.unblockStack(b),
     close: () => rtnl.close(),
   };
+}
+
+/**
+ * /proc/net/igmp: a device line "idx name : count querier" then one line per group with the
+ * address as a host-order (little-endian) hex word. 224.0.0.1 (all hosts) is never reported.
+ */
+export function parseProcIgmp(text: string, ifname: string): { version: 2 | 3; groups: Uint8Array[] } {
+  let mine = false;
+  let version: 2 | 3 = 3;
+  const groups: Uint8Array[] = [];
+  for (const line of text.split('\n').slice(1)) {
+    const dev = /^\d+\s+(\S+)\s*:\s*\d+\s+V(\d)/.exec(line);
+    if (dev) {
+      mine = dev[1] === ifname;
+      if (mine) version = dev[2] === '2' || dev[2] === '1' ? 2 : 3;
+      continue;
+    }
+    const g = /^\s+([0-9A-Fa-f]{8})\s/.exec(line);
+    if (!mine || !g) continue;
+    const n = parseInt(g[1], 16);
+    const addr = Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
+    if (addr[0] === 224 && addr[1] === 0 && addr[2] === 0 && addr[3] === 1) continue;
+    groups.push(addr);
+  }
+  return { version, groups };
 }

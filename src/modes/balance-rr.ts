@@ -8,6 +8,19 @@ import { AllActiveMode, portMasks } from './all-active.js';
 
 export class BalanceRr extends AllActiveMode {
   readonly name = 'balance-rr' as const;
+  private igmpPort: Port | null = null;
+
+  override update(): void {
+    super.update();
+    // kernel compat: mode 0 keeps a curr_active slave for IGMP; when it changes, memberships
+    // are reported again through the new one (resend_igmp)
+    const first = this.active();
+    if (first !== this.igmpPort) {
+      const prev = this.igmpPort;
+      this.igmpPort = first;
+      if (first) this.ctx.activeChanged(prev, first);
+    }
+  }
 
   protected txPlan(usable: readonly Port[]): TxPlan {
     const masks = portMasks(usable);

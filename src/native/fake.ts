@@ -115,6 +115,7 @@ export class FakeNet {
   readonly sysctls = new Map<string, string>();
   readonly multicast = new Map<string, string[]>();
   readonly blocked = new Set<number>();
+  readonly igmp = new Map<string, Uint8Array[]>();
   engine: FakeEngine | undefined;
   private nextIfindex = 2;
 
@@ -198,6 +199,7 @@ export class FakeNet {
       writeSysctl: (p, v) => void this.sysctls.set(p, v),
       multicastList: (n) => this.multicast.get(n) ?? [],
       tapDrops: () => 0,
+      igmpGroups: (n) => ({ version: 3 as const, groups: this.igmp.get(n) ?? [] }),
       blockStack: (ifindex): StackBlock => {
         this.blocked.add(ifindex);
         return { ifindex, createdQdisc: true };

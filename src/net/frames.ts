@@ -62,3 +62,47 @@ export function unsolicitedNa(mac: Uint8Array, ip6: Uint8Array): Uint8Array {
   f[ic + 3] = c & 0xff;
   return f;
 }
+
+function ipChecksum(b: Uint8Array): number {
+  return checksum16([b]);
+}
+
+/**
+ * An IGMP membership report for `groups` (4-byte addresses) from `mac`/`src` (src may be 0.0.0.0):
+ * IGMPv3 (one report, MODE_IS_EXCLUDE with no sources per group, to 224.0.0.22) or IGMPv2 (one
+ * report per group, to the group). IPv4 with the Router Alert option, TTL 1 (RFC 2236, 3376).
+ */
+export function igmpReports(mac: Uint8Array, src: Uint8Array, groups: Uint8Array[], version: 2 | 3): Uint8Array[] {
+  const frame = (dstIp: Uint8Array, igmp: Uint8Array) => {
+    const f = new Uint8Array(14 + 24 + igmp.length);
+    f.set(Uint8Array.of(0x01, 0x00, 0x5e, dstIp[1] & 0x7f, dstIp[2], dstIp[3]), 0);
+    f.set(mac, 6);
+    f[12] = 0x08; f[13] = 0x00;
+    const ip = f.subarray(14, 38);
+    ip[0] = 0x46; // IHL 6: 4 bytes of options
+    ip[1] = 0xc0; // DSCP CS6, as Linux sends IGMP
+    ip[2] = (24 + igmp.length) >> 8; ip[3] = (24 + igmp.length) & 0xff;
+    ip[6] = 0x40; // don't fragment
+    ip[8] = 1; // TTL
+    ip[9] = 2; // IGMP
+    ip.set(src, 12);
+    ip.set(dstIp, 16);
+    ip.set([0x94, 0x04, 0x00, 0x00], 20); // Router Alert
+    const c = ipChecksum(ip);
+    ip[10] = c >> 8; ip[11] = c & 0xff;
+    f.set(igmp, 38);
+    return f;
+  };
+  const sum = (b: Uint8Array) => { const c = ipChecksum(b); b[2] = c >> 8; b[3] = c & 0xff; return b; };
+  if (version === 2) {
+    return groups.map((g) => frame(g, sum(Uint8Array.of(0x16, 0, 0, 0, g[0], g[1], g[2], g[3]))));
+  }
+  const igmp = new Uint8Array(8 + 8 * groups.length);
+  igmp[0] = 0x22;
+  igmp[6] = groups.length >> 8; igmp[7] = groups.length & 0xff;
+  groups.forEach((g, i) => {
+    igmp[8 + 8 * i] = 2; // MODE_IS_EXCLUDE, no sources: "I am a member"
+    igmp.set(g, 8 + 8 * i + 4);
+  });
+  return [frame(Uint8Array.of(224, 0, 0, 22), sum(igmp))];
+}

@@ -68,7 +68,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'active_slave', desc: 'the active slave (runtime; empty = automatic)', kind: 'ifname', default: '', modes: USES_PRIMARY, supported: true },
   { name: 'fail_over_mac', desc: 'MAC policy on failover', kind: 'enum', values: enumOf('none', 'active', 'follow'), default: 'none', modes: ['active-backup'], noSlaves: true, supported: true },
   { name: 'xmit_hash_policy', desc: 'transmit hash policy', kind: 'enum', values: HASH_POLICIES.map((name, value) => ({ name, value })), default: 'layer2', modes: HASH_MODES, supported: true },
-  { name: 'resend_igmp', desc: 'IGMP membership reports sent after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: ['balance-rr', 'active-backup', 'balance-tlb', 'balance-alb'], supported: false },
+  { name: 'resend_igmp', desc: 'IGMP membership reports sent after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: ['balance-rr', 'active-backup', 'balance-tlb', 'balance-alb'], supported: true },
   { name: 'num_grat_arp', desc: 'peer notifications (gratuitous ARP / unsolicited NA) after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, supported: true },
   { name: 'num_unsol_na', desc: 'alias of num_grat_arp', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, aliasOf: 'num_grat_arp', supported: true },
   { name: 'all_slaves_active', desc: 'deliver frames received on inactive slaves', kind: 'enum', values: OFF_ON, default: 'off', supported: true },

@@ -122,4 +122,29 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       await lab.stopBondd();
     }
   });
+
+  it('re-sends IGMP memberships resend_igmp times from the new active slave (tcpdump on the switch)', async () => {
+    lab.sh(lab.sw, 'ip link set p0 up; ip link set p1 up');
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=50', 'resend_igmp=3', 'num_grat_arp=0']);
+    try {
+      await lab.addressBond();
+      lab.sh(lab.srv, 'ip addr add 239.1.1.1/32 dev bond0 autojoin');
+      await waitFor(() => lab.sh(lab.srv, 'cat /proc/net/igmp').includes('010101EF'), 3000, 'group joined');
+      await sleep(1500); // the kernel's own unsolicited reports for the join are over
+      let cap = '';
+      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '3', 'tcpdump', '-i', 'p1', '-nn', '-v', '-l', 'igmp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      tcpdump.stdout.on('data', (d) => (cap += d));
+      tcpdump.stderr.on('data', (d) => (cap += d));
+      await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');
+      const sentBefore = lab.state().bond.igmp_resends;
+      lab.sh(lab.sw, 'ip link set p0 down');
+      await new Promise((r) => tcpdump.on('exit', r));
+      const reports = cap.split('\n').filter((l) => /igmp v3 report, 1 group record\(s\) \[gaddr 239\.1\.1\.1 is_ex/.test(l));
+      expect(reports, cap).toHaveLength(3);
+      expect(lab.state().bond.igmp_resends - sentBefore).toBe(3);
+    } finally {
+      await lab.stopBondd();
+      lab.sh(lab.sw, 'ip link set p0 up');
+    }
+  });
 });

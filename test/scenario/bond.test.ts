@@ -392,3 +392,23 @@ describe('802.3ad over the in-memory binding', () => {
     expect(log.lines.join('\n')).toContain('bond0: LACP partner heard, leaving the active-backup fallback');
   });
 });
+
+describe('resend_igmp', () => {
+  it('reports the TAP\'s groups resend_igmp times, 200 ms apart, from the new active slave', () => {
+    const { net, clock, engine, portOf, bond } = fakeBond({ mode: 'active-backup', miimon: 100, resend_igmp: 3, num_grat_arp: 0 }, ['s0', 's1']);
+    net.igmp.set('bond0', [Uint8Array.of(239, 1, 1, 1)]);
+    clock.advance(1000);
+    engine.take(portOf('s1'));
+    net.setCarrier('s0', false);
+    clock.advance(100);
+    const igmp = () => engine.take(portOf('s1')).filter((f) => f[12] === 0x08 && f[14 + 9] === 2);
+    expect(igmp()).toHaveLength(1);
+    clock.advance(199);
+    expect(igmp()).toHaveLength(0);
+    clock.advance(1);
+    expect(igmp()).toHaveLength(1);
+    clock.advance(1000);
+    expect(igmp()).toHaveLength(1);
+    expect(bond.state().bond.igmp_resends).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -41,3 +41,36 @@ describe('peer notification frames', () => {
     expect(formatIp(Uint8Array.from(Buffer.from('fe800000000000000000000000000000', 'hex')))).toBe('fe80::');
   });
 });
+
+describe('IGMP membership reports (resend_igmp)', async () => {
+  const { igmpReports } = await import('../../src/net/frames.js');
+  const { parseProcIgmp } = await import('../../src/bond/host.js');
+  const sum16 = (b: Uint8Array) => {
+    let s = 0;
+    for (let i = 0; i < b.length; i += 2) s += (b[i] << 8) | (b[i + 1] ?? 0);
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    return s;
+  };
+
+  it('reads the groups of one device from /proc/net/igmp, without 224.0.0.1', () => {
+    const text = 'Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n1\tlo        :     1      V3\n\t\t\t\t010000E0     1 0:00000000\t\t0\n4\tbond0     :     2      V2\n\t\t\t\t010000E0     1 0:00000000\t\t0\n\t\t\t\t010101EF     1 0:00000000\t\t0\n';
+    const r = parseProcIgmp(text, 'bond0');
+    expect(r.version).toBe(2);
+    expect(r.groups.map((g) => Array.from(g).join('.'))).toEqual(['239.1.1.1']);
+  });
+
+  it('builds IGMPv3 and IGMPv2 reports with valid IP and IGMP checksums', () => {
+    const g = [Uint8Array.of(239, 1, 1, 1), Uint8Array.of(239, 2, 2, 2)];
+    const [v3] = igmpReports(mac, Uint8Array.of(198, 18, 0, 1), g, 3);
+    expect(Buffer.from(v3.subarray(0, 6)).toString('hex')).toBe('01005e000016');
+    expect(sum16(v3.subarray(14, 38))).toBe(0xffff);
+    expect(sum16(v3.subarray(38))).toBe(0xffff);
+    expect(v3[38]).toBe(0x22);
+    expect(v3[45]).toBe(2); // two group records
+    const v2 = igmpReports(mac, Uint8Array.of(198, 18, 0, 1), g, 2);
+    expect(v2).toHaveLength(2);
+    expect(Buffer.from(v2[1].subarray(0, 6)).toString('hex')).toBe('01005e020202');
+    expect(v2[1][38]).toBe(0x16);
+    expect(sum16(v2[1].subarray(38))).toBe(0xffff);
+  });
+});
