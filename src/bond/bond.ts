@@ -455,24 +455,25 @@ export class Bond {
    */
   private notifyPeers(port: Port): void {
     this.stopPeerNotif?.();
-    this.stopPeerNotif = null;
-    const total = this.options.num_grat_arp;
-    if (total === 0) return;
-    let left = total;
-    const once = () => {
+    this.stopPeerNotif = this.repeat(this.options.num_grat_arp, Math.max(this.options.peer_notif_delay, this.options.miimon) || 100, () => {
       if (!this.ports.includes(port) || !port.isUp) return false;
       this.sendPeerNotification(port);
-      return --left > 0;
-    };
-    if (!once()) return;
-    const every = Math.max(this.options.peer_notif_delay, this.options.miimon) || 100;
-    const cancel = this.clock.every(every, () => {
-      if (!once()) {
-        cancel();
-        if (this.stopPeerNotif === cancel) this.stopPeerNotif = null;
-      }
+      return true;
     });
-    this.stopPeerNotif = cancel;
+  }
+
+  /**
+   * Runs `once` `times` times: at once, then every `every` ms, stopping early when it returns
+   * false. Returns the cancel function (null when nothing is left to run).
+   */
+  private repeat(times: number, every: number, once: () => boolean): (() => void) | null {
+    let left = times;
+    if (left <= 0 || !once() || --left <= 0) return null;
+    let cancel: () => void = () => {};
+    cancel = this.clock.every(every, () => {
+      if (!once() || --left <= 0) cancel();
+    });
+    return cancel;
   }
 
   /**
@@ -494,11 +495,7 @@ export class Bond {
    */
   private resendIgmp(port: Port): void {
     this.stopIgmp?.();
-    this.stopIgmp = null;
-    const total = this.options.resend_igmp;
-    if (total === 0 || !this.mac) return;
-    let left = total;
-    const once = () => {
+    this.stopIgmp = this.repeat(this.options.resend_igmp, RESEND_IGMP_MS, () => {
       if (!this.ports.includes(port) || !port.isUp || !this.mac) return false;
       const { version, groups } = this.host.igmpGroups(this.name);
       if (groups.length) {
@@ -506,16 +503,8 @@ export class Bond {
         for (const f of igmpReports(this.mac, src, groups, version)) this.datapath.sendControl(port.index, f);
         this.igmpReports++;
       }
-      return --left > 0;
-    };
-    if (!once()) return;
-    const cancel = this.clock.every(RESEND_IGMP_MS, () => {
-      if (!once()) {
-        cancel();
-        if (this.stopIgmp === cancel) this.stopIgmp = null;
-      }
+      return true;
     });
-    this.stopIgmp = cancel;
   }
 
   private sendPeerNotification(port: Port): void {

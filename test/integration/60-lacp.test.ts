@@ -102,6 +102,12 @@ for sp in range(20000, 20032):
     await waitFor(() => portStates().every((s: number) => s === SLOW_STATE), 5000, 'actor state 61');
     await waitFor(() => o.lacpShow().negotiated, 5000, 'OVS negotiated');
     await new Promise((r) => cap.on('exit', r));
+    // at the slow rate too, a link going down and up is removed and restored
+    lab.sh(lab.cli, 'ip link set q0 down');
+    await waitFor(() => distributing().join() === 's1', 3000, 's0 out');
+    lab.sh(lab.cli, 'ip link set q0 up');
+    await waitFor(() => distributing().length === 2, 10000, 's0 back');
+    await waitFor(() => o.lacpShow().members.q0?.status === 'current attached', 10000, 'OVS sees q0 current again');
     if (have('tshark')) {
       const out = spawnSyncText('tshark', ['-r', pcap, '-V', '-Y', 'lacp']);
       expect(out).toContain('Link Aggregation Control Protocol');
