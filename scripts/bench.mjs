@@ -100,7 +100,7 @@ function rssMb(pid) {
 // ---- 802.3ad section ---------------------------------------------------------------------
 
 const ovsDirs = [];
-function startOvs(ns, ports) {
+function startOvs(ns, ports, cpu) {
   const d = mkdtempSync(join(tmpdir(), 'tapbond-bench-ovs-'));
   ovsDirs.push(d);
   const env = { ...process.env, OVS_RUNDIR: d, OVS_LOGDIR: d, OVS_DBDIR: d, OVS_SYSCONFDIR: d };
@@ -110,7 +110,7 @@ function startOvs(ns, ports) {
   x('ovsdb-server', [`${d}/conf.db`, `--remote=punix:${d}/db.sock`, `--pidfile=${d}/ovsdb-server.pid`, `--unixctl=${d}/ovsdb-server.ctl`, '--detach', `--log-file=${d}/ovsdb-server.log`]);
   vsctl('--no-wait', 'init');
   vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
-  x('ovs-vswitchd', [`unix:${d}/db.sock`, `--pidfile=${d}/ovs-vswitchd.pid`, `--unixctl=${d}/ovs-vswitchd.ctl`, '--detach', `--log-file=${d}/ovs-vswitchd.log`], ns);
+  x(cpu === undefined ? 'ovs-vswitchd' : 'taskset', [...(cpu === undefined ? [] : ['-c', String(cpu), 'ovs-vswitchd']), `unix:${d}/db.sock`, `--pidfile=${d}/ovs-vswitchd.pid`, `--unixctl=${d}/ovs-vswitchd.ctl`, '--detach', `--log-file=${d}/ovs-vswitchd.log`], ns);
   vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
   vsctl('add-bond', 'br0', 'bond0', ...ports, 'lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast');
   return { appctl: (...a) => x('ovs-appctl', ['-t', `${d}/ovs-vswitchd.ctl`, ...a]) };
@@ -127,10 +127,10 @@ function stopOvs() {
 }
 
 const lacpBondds = [];
-async function startLacpBondd(ns, slaves, runDir, cpu) {
+async function startLacpBondd(ns, slaves, runDir, cpu, extra = []) {
   mkdirSync(runDir, { recursive: true });
   let log = '';
-  const p = spawn('ip', ['netns', 'exec', ns, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', runDir, '--name', 'bond0', '--slaves', slaves, '--cpu', String(cpu), 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn('ip', ['netns', 'exec', ns, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', runDir, '--name', 'bond0', '--slaves', slaves, '--cpu', String(cpu), ...extra, 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
   lacpBondds.push(p);
   p.stderr.on('data', (d) => (log += d));
   return () => log;
@@ -171,20 +171,22 @@ async function lacpRow(name, side) {
   const srvRun = join(RUN, 'srv');
   const cliRun = join(RUN, 'cli');
   const ready = [];
+  const one = side.oneCore ? cpus().length - 1 : undefined;
+  const extra = side.oneCore ? ['--busy-poll', '0'] : [];
   if (side.srv === 'ovs') {
-    const o = startOvs(SRV, ['s0', 's1']);
+    const o = startOvs(SRV, ['s0', 's1'], one);
     sh(SRV, 'ip addr add 198.18.0.1/24 dev br0 && ip link set br0 up');
     ready.push(() => /status: active negotiated/.test(o.appctl('lacp/show', 'bond0')));
   } else {
-    await startLacpBondd(SRV, 's0,s1', srvRun, cpus().length - 1);
+    await startLacpBondd(SRV, 's0,s1', srvRun, cpus().length - 1, extra);
     ready.push(() => { try { return JSON.parse(sh(SRV, `${node} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${srvRun} state bond0 --json`)).mode.distributing.length === 2; } catch { return false; } });
   }
   if (side.cli === 'ovs') {
-    const o = startOvs(CLI, ['q0', 'q1']);
+    const o = startOvs(CLI, ['q0', 'q1'], one);
     sh(CLI, 'ip addr add 198.18.0.2/24 dev br0 && ip link set br0 up');
     ready.push(() => /status: active negotiated/.test(o.appctl('lacp/show', 'bond0')));
   } else {
-    await startLacpBondd(CLI, 'q0,q1', cliRun, 0);
+    await startLacpBondd(CLI, 'q0,q1', cliRun, one ?? 0, extra);
     ready.push(() => { try { return JSON.parse(sh(CLI, `${node} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${cliRun} state bond0 --json`)).mode.distributing.length === 2; } catch { return false; } });
   }
   const took = await waitUntil(() => ready.every((f) => f()), 15_000);
@@ -276,6 +278,9 @@ async function main() {
     lacp.push(await lacpRow('bondd <-> OVS', { srv: 'bondd', cli: 'ovs' }));
     lacp.push(await lacpRow('bondd <-> bondd', { srv: 'bondd', cli: 'bondd' }));
     lacp.push(await lacpRow('bondd <-> bondd, 2 x 1 Gbit/s tbf', { srv: 'bondd', cli: 'bondd', shaped: true }));
+    // the same placement for both systems: both forwarders on the last core, applications on the rest
+    lacp.push(await lacpRow(`OVS <-> OVS, both vswitchd on cpu ${cpus().length - 1}`, { srv: 'ovs', cli: 'ovs', oneCore: true }));
+    lacp.push(await lacpRow(`bondd <-> bondd, both on cpu ${cpus().length - 1}, busy-poll 0`, { srv: 'bondd', cli: 'bondd', oneCore: true }));
   }
   const bare = results[0];
   const rows = !results.length ? [] : [['path', 'TCP1 Gb/s', 'x bare', 'TCP1 rev', 'TCP4 Gb/s', 'x bare', '64B kpps', 'RTT us', '+RTT us', 'failover ms (median)', 'RSS MB']];
@@ -289,8 +294,8 @@ async function main() {
   }
   if (lacp.length) {
     const ovs = lacp[0];
-    const lrows = [['802.3ad (2 links, lacp_rate fast)', 'LACP up s', 'TCP1 Gb/s', 'TCP4 Gb/s', 'x OVS<->OVS (TCP4)', 'shaped TCP4 Gb/s']];
-    for (const r of lacp) lrows.push([r.name, r.lacp_s === null ? 'no' : r.lacp_s.toFixed(1), r.tcp1.toFixed(2), r.tcp4.toFixed(2), (r.tcp4 / ovs.tcp4).toFixed(2), r.shaped_tcp4 ? `${r.shaped_tcp4.toFixed(2)} (${(r.shaped_tcp4 / 2).toFixed(2)} x 2 Gb/s)` : '-']);
+    const lrows = [['802.3ad (2 links, lacp_rate fast)', 'LACP up s', 'TCP1 Gb/s', 'TCP4 Gb/s', 'x OVS<->OVS TCP1', 'x OVS<->OVS TCP4', 'shaped TCP4 Gb/s']];
+    for (const r of lacp) lrows.push([r.name, r.lacp_s === null ? 'no' : r.lacp_s.toFixed(1), r.tcp1.toFixed(2), r.tcp4.toFixed(2), (r.tcp1 / ovs.tcp1).toFixed(2), (r.tcp4 / ovs.tcp4).toFixed(2), r.shaped_tcp4 ? `${r.shaped_tcp4.toFixed(2)} (${(r.shaped_tcp4 / 2).toFixed(2)} x 2 Gb/s)` : '-']);
     const lw = lrows[0].map((_, i) => Math.max(...lrows.map((x) => x[i].length)));
     process.stdout.write('\n' + lrows.map((x) => '| ' + x.map((c, i) => c.padEnd(lw[i])).join(' | ') + ' |').join('\n') + '\n');
   }
