@@ -7,12 +7,14 @@ import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
 import { createMode, MODE_INFO, type Mode, type ModeContext } from '../modes/index.js';
 import { ARPHRD_ETHER, Ctr, IFF_ALLMULTI, IFF_PROMISC, IFF_RUNNING, IFF_UP, type LinkInfo } from '../native/types.js';
-import { gratuitousArp, igmpReports, unsolicitedNa } from '../net/frames.js';
+import { arpRequest, gratuitousArp, igmpReports, parseArp, unsolicitedNa } from '../net/frames.js';
+import { ArpMonitor, type ArpMonitorConfig, type ArpValidate } from '../monitors/arp.js';
+import { ETHERTYPE_OBSERVE } from '../datapath/plan.js';
 import { AF_INET, IFA_F_TENTATIVE, type IfAddr, type LinkEvent } from '../net/rtnl.js';
 import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { formatMac, isZeroMac, macEquals, randomMac } from '../util/mac.js';
+import { formatMac, ipBytes, isZeroMac, macEquals, randomMac, sameSubnet } from '../util/mac.js';
 import type { Host } from './host.js';
 import { MII_STATUS_TEXT, type MiiState } from './port-link.js';
 import { Port, type SavedLink } from './port.js';
@@ -64,6 +66,8 @@ export class Bond {
   private stopFilterSync: (() => void) | null = null;
   private stopPeerNotif: (() => void) | null = null;
   private stopIgmp: (() => void) | null = null;
+  private stopArp: (() => void) | null = null;
+  private arp: ArpMonitor | null = null;
   private igmpReports = 0;
   private peerNotifications = 0;
   private started = false;
@@ -76,7 +80,7 @@ export class Bond {
     this.log = deps.log;
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.mac = config.mac;
-    this.datapath = new Datapath(deps.host.binding);
+    this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
     this.mode = createMode(this.options.mode, this.modeContext());
   }
 
@@ -87,9 +91,13 @@ export class Bond {
       log: this.log,
       ports: () => this.ports,
       options: () => this.options,
-      publish: (tx: TxPlan, rx: RxPlan) => this.datapath.publish(tx, rx),
+      publish: (tx: TxPlan, rx: RxPlan) => {
+        if (this.arp) rx.ethertypes[0x0806] = rx.ethertypes[0x0806] || ETHERTYPE_OBSERVE; // the ARP monitor sees every ARP
+        this.datapath.publish(tx, rx);
+      },
       notifyPeers: (port: Port) => this.notifyPeers(port),
       activeChanged: (prev: Port | null, next: Port | null) => {
+        this.arp?.setActive(next?.index ?? null, this.clock.now());
         this.failOverMac(prev, next);
         if (next) this.resendIgmp(next);
       },
@@ -127,7 +135,15 @@ export class Bond {
     this.stopFilterSync = this.clock.every(FILTER_SYNC_MS, () => this.syncFilters());
     this.datapath.onTrap((index, frame) => {
       const port = this.ports.find((p) => p.index === index);
-      if (port) this.mode.trapped?.(port, frame);
+      if (!port) return;
+      if (this.arp) {
+        const a = parseArp(frame);
+        if (a) {
+          this.arp.onArp(index, a, (ip) => this.ownIpv4().some((x) => x.every((b, i) => b === ip[i])), this.clock.now());
+          return;
+        }
+      }
+      this.mode.trapped?.(port, frame);
     });
     this.log.info(`${this.name}: created, mode ${this.options.mode}, mtu ${this.mtu}`);
   }
@@ -147,6 +163,7 @@ export class Bond {
     this.stopFilterSync?.();
     this.stopPeerNotif?.();
     this.stopIgmp?.();
+    this.stopArp?.();
     this.datapath.close();
     this.started = false;
     this.log.info(`${this.name}: removed`);
@@ -166,6 +183,89 @@ export class Bond {
     this.stopMiimon?.();
     this.stopMiimon = null;
     if (this.options.miimon > 0) this.stopMiimon = this.clock.every(this.options.miimon, () => this.miimonTick());
+    this.restartArpMonitor();
+  }
+
+  // ---- ARP monitor ------------------------------------------------------------------------
+
+  private arpConfig(): ArpMonitorConfig {
+    const o = this.options;
+    return {
+      intervalMs: o.arp_interval,
+      targets: o.arp_ip_target.map((t) => ipBytes(t)),
+      validate: o.arp_validate as ArpValidate,
+      allTargets: o.arp_all_targets,
+      missedMax: o.arp_missed_max,
+      activeBackup: MODE_INFO[o.mode].usesPrimary,
+    };
+  }
+
+  private restartArpMonitor(): void {
+    this.stopArp?.();
+    this.stopArp = null;
+    if (this.options.arp_interval === 0) {
+      if (this.arp) {
+        this.arp = null;
+        this.mode.update('arp monitor off');
+      }
+      return;
+    }
+    const fresh = !this.arp;
+    if (!this.arp) this.arp = new ArpMonitor(this.arpConfig());
+    else this.arp.configure(this.arpConfig());
+    if (fresh) for (const p of this.ports) this.arp.addPort(p.index, this.clock.now(), p.isUp);
+    this.arp.setActive(this.mode.active()?.index ?? null, this.clock.now());
+    this.stopArp = this.clock.every(this.options.arp_interval, () => this.arpTick());
+    this.mode.update('arp monitor on'); // republish with ARP observed
+  }
+
+  private ownIpv4Cache: { at: number; list: Uint8Array[] } = { at: -1, list: [] };
+
+  /** The bond's IPv4 addresses (cached for one ARP interval). */
+  private ownIpv4(): Uint8Array[] {
+    const now = this.clock.now();
+    if (now - this.ownIpv4Cache.at > Math.max(100, this.options.arp_interval)) {
+      let list: Uint8Array[] = [];
+      try {
+        list = this.host.addresses(this.tapIfindex).filter((a) => a.family === AF_INET).map((a) => a.address);
+      } catch {
+        /* keep none */
+      }
+      this.ownIpv4Cache = { at: now, list };
+    }
+    return this.ownIpv4Cache.list;
+  }
+
+  private arpTick(): void {
+    const arp = this.arp;
+    if (!arp) return;
+    const now = this.clock.now();
+    for (const p of this.ports) if (this.datapath.lastRx[p.index] > 0) arp.onReceive(p.index, this.datapath.lastRx[p.index]);
+    arp.setActive(this.mode.active()?.index ?? null, now);
+    const { probe, changes } = arp.tick(now);
+    for (const c of changes) {
+      const port = this.ports.find((p) => p.index === c.port);
+      if (!port) continue;
+      port.link.state = c.up ? 'up' : 'down';
+      if (!c.up) port.link.failureCount++;
+      this.log.info(`${port.name}: link ${c.up ? 'up' : 'down'} (arp monitor${c.up ? '' : `, failure count ${port.link.failureCount}`})`);
+    }
+    if (changes.length) {
+      this.mode.update('arp monitor');
+      this.updateCarrier();
+    }
+    // probes: an ARP request per target, with the bond's address on the target's subnet as
+    // sender (0.0.0.0 when it has none there), from the slave's own MAC
+    const own = this.host.addresses(this.tapIfindex).filter((a) => a.family === AF_INET);
+    for (const idx of probe) {
+      const port = this.ports.find((p) => p.index === idx);
+      if (!port) continue;
+      for (const t of this.options.arp_ip_target) {
+        const tip = ipBytes(t);
+        const sip = own.find((a) => sameSubnet(a.address, tip, a.prefixlen))?.address ?? new Uint8Array(4);
+        this.datapath.sendControl(idx, arpRequest(port.mac, sip, tip));
+      }
+    }
   }
 
   // ---- enslave / release --------------------------------------------------------------------
@@ -223,6 +323,7 @@ export class Bond {
     port.duplex = fresh.duplex;
     if (initial === 'back') port.link.since = this.clock.now();
     this.ports.push(port);
+    this.arp?.addPort(port.index, this.clock.now(), carrier);
     this.syncFilters();
     this.log.info(`${name}: enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${fresh.speed > 0 ? fresh.speed + ' Mbps' : 'speed unknown'})`);
     this.mode.portAdded?.(port);
@@ -236,6 +337,7 @@ export class Bond {
     const wasActive = this.mode.active() === port;
     this.mode.portRemoved?.(port);
     this.ports.splice(this.ports.indexOf(port), 1);
+    this.arp?.removePort(port.index);
     this.mode.update(wasActive ? `${name} released` : 'release');
     this.updateCarrier();
     this.datapath.engine.closePort(port.index);
@@ -546,7 +648,8 @@ export class Bond {
       this.restartModeTick();
       this.mode.update('mode change');
     }
-    if (options.miimon !== prev.miimon) this.restartMiimon();
+    if (options.miimon !== prev.miimon || options.arp_interval !== prev.arp_interval || String(options.arp_ip_target) !== String(prev.arp_ip_target) ||
+      options.arp_validate !== prev.arp_validate || options.arp_all_targets !== prev.arp_all_targets || options.arp_missed_max !== prev.arp_missed_max) this.restartMiimon();
     this.mode.update(`${name} changed`);
     this.updateCarrier();
     this.log.info(`${this.name}: ${name} set to ${String(this.options[name as keyof BondOptions])}`);

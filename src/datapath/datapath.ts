@@ -33,14 +33,17 @@ export class Datapath {
   readonly dpCounters: Float64Array;
   readonly engine: NativeEngine;
   readonly maxPorts: number;
+  /** When each port last delivered a batch (the ARP monitor's "something arrived"). */
+  readonly lastRx: Float64Array;
 
   private tx: TxPlan = TX_NONE;
   private rx: RxPlan;
   private rrCounter = 0;
   private trap: TrapHandler = () => {};
 
-  constructor(binding: NativeBinding) {
+  constructor(binding: NativeBinding, private readonly now: () => number = () => performance.now()) {
     this.maxPorts = binding.MAX_PORTS;
+    this.lastRx = new Float64Array(binding.MAX_PORTS);
     this.arena = new ArrayBuffer(SLOT_SIZE * BATCH_MAX);
     this.bytes = new Uint8Array(this.arena);
     this.counters = new Float64Array(binding.MAX_PORTS * binding.COUNTERS);
@@ -155,6 +158,7 @@ export class Datapath {
   }
 
   private receive(port: number, count: number): void {
+    this.lastRx[port] = this.now(); // once per batch
     const rx = this.rx;
     const deliver = rx.deliver[port] === 1;
     const ets = rx.ethertypes;

@@ -19,6 +19,23 @@ export function gratuitousArp(mac: Uint8Array, ip: Uint8Array): Uint8Array {
   return f;
 }
 
+/** An ARP request (ARP monitor probe): who-has `tip` tell `sip`, from `mac`. */
+export function arpRequest(mac: Uint8Array, sip: Uint8Array, tip: Uint8Array): Uint8Array {
+  const f = gratuitousArp(mac, sip);
+  f.set(tip, 38);
+  return f;
+}
+
+/** Parses an ARP frame (Ethernet/IPv4, with or without one VLAN tag); undefined when it is not one. */
+export function parseArp(frame: Uint8Array): { op: number; sip: Uint8Array; tip: Uint8Array } | undefined {
+  let o = 12;
+  if (frame.length >= 18 && ((frame[12] << 8) | frame[13]) === 0x8100) o = 16;
+  if (frame.length < o + 2 + 28 || ((frame[o] << 8) | frame[o + 1]) !== 0x0806) return undefined;
+  const a = o + 2;
+  if (((frame[a] << 8) | frame[a + 1]) !== 1 || ((frame[a + 2] << 8) | frame[a + 3]) !== 0x0800 || frame[a + 4] !== 6 || frame[a + 5] !== 4) return undefined;
+  return { op: (frame[a + 6] << 8) | frame[a + 7], sip: frame.slice(a + 14, a + 18), tip: frame.slice(a + 24, a + 28) };
+}
+
 function checksum16(parts: Uint8Array[]): number {
   let sum = 0;
   for (const p of parts) {

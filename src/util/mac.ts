@@ -57,3 +57,10 @@ export function ipBytes(s: string): Uint8Array {
   const words = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t].map((w) => parseInt(w || '0', 16));
   return Uint8Array.from(words.flatMap((w) => [w >> 8, w & 0xff]));
 }
+
+/** Are two IPv4 addresses in the same prefix? */
+export function sameSubnet(a: Uint8Array, b: Uint8Array, prefixlen: number): boolean {
+  const n = (x: Uint8Array) => ((x[0] << 24) | (x[1] << 16) | (x[2] << 8) | x[3]) >>> 0;
+  const mask = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
+  return ((n(a) & mask) >>> 0) === ((n(b) & mask) >>> 0);
+}

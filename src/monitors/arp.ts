@@ -1,0 +1,156 @@
+// The ARP link monitor (kernel bond_main.c: bond_loadbalance_arp_mon, bond_ab_arp_inspect,
+// bond_arp_rcv / bond_validate_arp; bonding.rst "ARP Monitor Operation"). Sans-I/O: time is
+// passed in, received ARPs and "something arrived" marks come in, probes to send and link
+// verdicts come out; the bond frames and sends the probes.
+//
+// "Within k intervals" is the kernel's bond_time_in_interval: now <= last + k*interval + interval/2.
+// Deviation: with no active slave in active-backup, probes go out on every slave at once instead
+// of one rotating candidate (curr_arp_slave); a slave still comes up only on a reply.
+
+export type ArpValidate = 'none' | 'active' | 'backup' | 'all' | 'filter' | 'filter_active' | 'filter_backup';
+
+const VALIDATE_BITS: Record<ArpValidate, number> = { none: 0, active: 1, backup: 2, all: 3, filter: 4, filter_active: 5, filter_backup: 6 };
+
+export interface ArpMonitorConfig {
+  intervalMs: number;
+  targets: Uint8Array[]; // IPv4, 4 bytes each
+  validate: ArpValidate;
+  allTargets: 'any' | 'all';
+  missedMax: number;
+  /** Active-backup (probes only on the active slave, backups judged more leniently). */
+  activeBackup: boolean;
+}
+
+export interface ArpPacket {
+  op: number; // 1 request, 2 reply
+  sip: Uint8Array;
+  tip: Uint8Array;
+}
+
+interface ArpPort {
+  lastRx: number; // any accepted receive (validated ARP, or any frame / any ARP when not validating)
+  lastTx: number;
+  targetRx: number[];
+  up: boolean;
+}
+
+export interface ArpVerdicts {
+  /** Probes to send: one ARP request per target on each listed port. */
+  probe: number[];
+  /** Ports whose ARP link state changed. */
+  changes: { port: number; up: boolean }[];
+}
+
+const ipEq = (a: Uint8Array, b: Uint8Array) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+
+export class ArpMonitor {
+  private readonly ports = new Map<number, ArpPort>();
+  /** When the current active slave became active (kernel last_link_up of curr_active). */
+  private activeSince = 0;
+  private active: number | null = null;
+
+  constructor(private cfg: ArpMonitorConfig) {}
+
+  configure(cfg: ArpMonitorConfig): void {
+    this.cfg = cfg;
+    for (const p of this.ports.values()) p.targetRx = cfg.targets.map((_, i) => p.targetRx[i] ?? 0);
+  }
+
+  /** A new slave starts up when it has carrier (kernel bond_enslave), with missed_max grace. */
+  addPort(port: number, now: number, carrier: boolean): void {
+    this.ports.set(port, { lastRx: carrier ? now : 0, lastTx: now, targetRx: this.cfg.targets.map(() => (carrier ? now : 0)), up: carrier });
+  }
+
+  removePort(port: number): void {
+    this.ports.delete(port);
+  }
+
+  setActive(port: number | null, now: number): void {
+    if (port !== this.active) this.activeSince = now;
+    this.active = port;
+  }
+
+  isUp(port: number): boolean {
+    return this.ports.get(port)?.up ?? false;
+  }
+
+  private isActiveState(port: number): boolean {
+    return !this.cfg.activeBackup || port === this.active;
+  }
+
+  /** Does this port validate ARPs in its current role (kernel slave_do_arp_validate)? */
+  private validates(port: number): boolean {
+    return (VALIDATE_BITS[this.cfg.validate] & (this.isActiveState(port) ? 1 : 2)) !== 0;
+  }
+
+  private filterOnly(): boolean {
+    return (VALIDATE_BITS[this.cfg.validate] & 4) !== 0;
+  }
+
+  /** Some frame arrived on `port` (per batch; the datapath marks it). */
+  onReceive(port: number, now: number): void {
+    const p = this.ports.get(port);
+    if (p && !this.validates(port) && !this.filterOnly()) p.lastRx = now;
+  }
+
+  /** An ARP frame arrived on `port`. `ours` tells whether an address belongs to the bond. */
+  onArp(port: number, arp: ArpPacket, ours: (ip: Uint8Array) => boolean, now: number): void {
+    const p = this.ports.get(port);
+    if (!p) return;
+    if (!this.validates(port)) {
+      p.lastRx = now; // filter*: only ARP counts; plain: any frame counted already, ARP too
+      return;
+    }
+    const check = (sip: Uint8Array, tip: Uint8Array) => {
+      if (sip.every((b) => b === 0) || !ours(tip)) return;
+      const i = this.cfg.targets.findIndex((t) => ipEq(t, sip));
+      if (i < 0) return;
+      p.lastRx = now;
+      p.targetRx[i] = now;
+    };
+    if (this.isActiveState(port)) check(arp.sip, arp.tip);
+    else if (this.active !== null && this.lastRxOf(this.active) > this.activeSince) check(arp.tip, arp.sip); // our own request, seen on a backup
+    else if (arp.op === 2) check(arp.sip, arp.tip);
+  }
+
+  /** arp_all_targets=all: the oldest per-target receive time counts (validating ports only). */
+  private lastRxOf(port: number): number {
+    const p = this.ports.get(port);
+    if (!p) return 0;
+    if (this.cfg.allTargets === 'all' && this.validates(port) && p.targetRx.length) return Math.min(...p.targetRx);
+    return p.lastRx;
+  }
+
+  private within(last: number, k: number, now: number): boolean {
+    const d = this.cfg.intervalMs;
+    return last > 0 && now <= last + k * d + d / 2;
+  }
+
+  /** One arp_interval: inspect every port, then say where to probe. */
+  tick(now: number): ArpVerdicts {
+    const changes: { port: number; up: boolean }[] = [];
+    const m = this.cfg.missedMax;
+    for (const [idx, p] of this.ports) {
+      const rx = this.lastRxOf(idx);
+      let up = p.up;
+      if (!this.cfg.activeBackup) {
+        if (!p.up) up = this.within(p.lastTx, 1, now) && this.within(rx, 1, now);
+        else up = this.within(p.lastTx, m, now) && this.within(rx, m, now);
+      } else if (!p.up) {
+        up = this.within(rx, 1, now);
+      } else if (idx === this.active) {
+        // kernel compat: two intervals of grace after becoming active, to avoid bouncing
+        up = now <= this.activeSince + 2 * this.cfg.intervalMs || (this.within(p.lastTx, m, now) && this.within(rx, m, now));
+      } else {
+        up = this.within(rx, m + 1, now);
+      }
+      if (up !== p.up) {
+        p.up = up;
+        changes.push({ port: idx, up });
+      }
+    }
+    const probe = this.cfg.activeBackup && this.active !== null && this.ports.has(this.active) ? [this.active] : [...this.ports.keys()];
+    for (const idx of probe) this.ports.get(idx)!.lastTx = now;
+    return { probe, changes };
+  }
+}
