@@ -7,14 +7,14 @@ import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
 import { createMode, MODE_INFO, type Mode, type ModeContext } from '../modes/index.js';
 import { ARPHRD_ETHER, Ctr, IFF_ALLMULTI, IFF_PROMISC, IFF_RUNNING, IFF_UP, type LinkInfo } from '../native/types.js';
-import { arpRequest, gratuitousArp, igmpReports, parseArp, unsolicitedNa } from '../net/frames.js';
+import { arpRequest, gratuitousArp, igmpReports, neighbourSolicitation, parseArp, parseNd, solicitedNode, unsolicitedNa } from '../net/frames.js';
 import { ArpMonitor, type ArpMonitorConfig, type ArpValidate } from '../monitors/arp.js';
 import { ETHERTYPE_OBSERVE } from '../datapath/plan.js';
-import { AF_INET, IFA_F_TENTATIVE, type IfAddr, type LinkEvent } from '../net/rtnl.js';
+import { AF_INET, AF_INET6, IFA_F_TENTATIVE, type IfAddr, type LinkEvent } from '../net/rtnl.js';
 import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { formatMac, ipBytes, isZeroMac, macEquals, randomMac, sameSubnet } from '../util/mac.js';
+import { formatMac, ipBytes, isZeroMac, macEquals, randomMac, sameSubnet, sameSubnet6 } from '../util/mac.js';
 import type { Host } from './host.js';
 import { MII_STATUS_TEXT, type MiiState } from './port-link.js';
 import { Port, type SavedLink } from './port.js';
@@ -92,7 +92,11 @@ export class Bond {
       ports: () => this.ports,
       options: () => this.options,
       publish: (tx: TxPlan, rx: RxPlan) => {
-        if (this.arp) rx.ethertypes[0x0806] = rx.ethertypes[0x0806] || ETHERTYPE_OBSERVE; // the ARP monitor sees every ARP
+        if (this.arp) {
+          // the monitor sees every ARP; with NS targets every IPv6 frame is looked at for ND
+          if (this.options.arp_ip_target.length) rx.ethertypes[0x0806] = rx.ethertypes[0x0806] || ETHERTYPE_OBSERVE;
+          if (this.options.ns_ip6_target.length) rx.ethertypes[0x86dd] = rx.ethertypes[0x86dd] || ETHERTYPE_OBSERVE;
+        }
         this.datapath.publish(tx, rx);
       },
       notifyPeers: (port: Port) => this.notifyPeers(port),
@@ -137,11 +141,12 @@ export class Bond {
       const port = this.ports.find((p) => p.index === index);
       if (!port) return;
       if (this.arp) {
-        const a = parseArp(frame);
+        const a = parseArp(frame) ?? parseNd(frame);
         if (a) {
-          this.arp.onArp(index, a, (ip) => this.ownIpv4().some((x) => x.every((b, i) => b === ip[i])), this.clock.now());
+          this.arp.onArp(index, a, (ip) => this.isOwnAddress(ip), this.clock.now());
           return;
         }
+        if (((frame[12] << 8) | frame[13]) === 0x86dd || ((frame[12] << 8) | frame[13]) === 0x0806) return; // observed only
       }
       this.mode.trapped?.(port, frame);
     });
@@ -192,7 +197,7 @@ export class Bond {
     const o = this.options;
     return {
       intervalMs: o.arp_interval,
-      targets: o.arp_ip_target.map((t) => ipBytes(t)),
+      targets: [...o.arp_ip_target, ...o.ns_ip6_target].map((t) => ipBytes(t)),
       validate: o.arp_validate as ArpValidate,
       allTargets: o.arp_all_targets,
       missedMax: o.arp_missed_max,
@@ -219,21 +224,22 @@ export class Bond {
     this.mode.update('arp monitor on'); // republish with ARP observed
   }
 
-  private ownIpv4Cache: { at: number; list: Uint8Array[] } = { at: -1, list: [] };
+  private ownCache: { at: number; list: Uint8Array[] } = { at: -1, list: [] };
 
-  /** The bond's IPv4 addresses (cached for one ARP interval). */
-  private ownIpv4(): Uint8Array[] {
+  /** The bond's addresses (cached for one ARP interval); ff02::1 counts as ours for NAs. */
+  private isOwnAddress(ip: Uint8Array): boolean {
     const now = this.clock.now();
-    if (now - this.ownIpv4Cache.at > Math.max(100, this.options.arp_interval)) {
+    if (now - this.ownCache.at > Math.max(100, this.options.arp_interval)) {
       let list: Uint8Array[] = [];
       try {
-        list = this.host.addresses(this.tapIfindex).filter((a) => a.family === AF_INET).map((a) => a.address);
+        list = this.host.addresses(this.tapIfindex).map((a) => a.address);
       } catch {
         /* keep none */
       }
-      this.ownIpv4Cache = { at: now, list };
+      this.ownCache = { at: now, list };
     }
-    return this.ownIpv4Cache.list;
+    if (ip.length === 16 && ip[0] === 0xff && ip[1] === 0x02 && ip.subarray(2, 15).every((b) => b === 0) && ip[15] === 1) return true;
+    return this.ownCache.list.some((x) => x.length === ip.length && x.every((b, i) => b === ip[i]));
   }
 
   private arpTick(): void {
@@ -256,14 +262,23 @@ export class Bond {
     }
     // probes: an ARP request per target, with the bond's address on the target's subnet as
     // sender (0.0.0.0 when it has none there), from the slave's own MAC
-    const own = this.host.addresses(this.tapIfindex).filter((a) => a.family === AF_INET);
+    const addrs = this.host.addresses(this.tapIfindex);
+    const own4 = addrs.filter((a) => a.family === AF_INET);
+    const own6 = addrs.filter((a) => a.family === AF_INET6 && !(a.flags & IFA_F_TENTATIVE));
     for (const idx of probe) {
       const port = this.ports.find((p) => p.index === idx);
       if (!port) continue;
       for (const t of this.options.arp_ip_target) {
         const tip = ipBytes(t);
-        const sip = own.find((a) => sameSubnet(a.address, tip, a.prefixlen))?.address ?? new Uint8Array(4);
+        const sip = own4.find((a) => sameSubnet(a.address, tip, a.prefixlen))?.address ?? new Uint8Array(4);
         this.datapath.sendControl(idx, arpRequest(port.mac, sip, tip));
+      }
+      for (const t of this.options.ns_ip6_target) {
+        const tip = ipBytes(t);
+        // a link-local target is asked from our link-local address, any other from one in its prefix
+        const linkLocal = tip[0] === 0xfe && (tip[1] & 0xc0) === 0x80;
+        const src = own6.find((a) => (linkLocal ? a.address[0] === 0xfe && (a.address[1] & 0xc0) === 0x80 : sameSubnet6(a.address, tip, a.prefixlen)))?.address ?? new Uint8Array(16);
+        this.datapath.sendControl(idx, neighbourSolicitation(port.mac, src, tip));
       }
     }
   }
@@ -520,9 +535,14 @@ export class Bond {
     }
     const promisc = (flags & IFF_PROMISC) !== 0;
     const allmulti = (flags & IFF_ALLMULTI) !== 0;
-    const wanted = new Set([...this.host.multicastList(this.name), ...(this.mode.multicast?.() ?? [])]);
+    const common = [...this.host.multicastList(this.name), ...(this.mode.multicast?.() ?? [])];
+    // kernel compat (arp_validate_mcast): backups join the solicited-node groups of the NS
+    // targets when their replies are validated there, so our own solicitations reach them
+    const validatesBackups = this.arp !== null && ['backup', 'all', 'filter_backup'].includes(this.options.arp_validate);
+    const nsGroups = validatesBackups ? this.options.ns_ip6_target.map((t) => Buffer.from(solicitedNode(ipBytes(t)).mac).toString('hex')) : [];
     const e = this.datapath.engine;
     for (const p of this.ports) {
+      const wanted = new Set([...common, ...(this.mode.active() !== p && MODE_INFO[this.options.mode].usesPrimary ? nsGroups : [])]);
       try {
         if (p.promisc !== promisc) {
           e.setMembership(p.index, promisc, 'promisc');

@@ -1,5 +1,7 @@
-// The ARP link monitor (kernel bond_main.c: bond_loadbalance_arp_mon, bond_ab_arp_inspect,
-// bond_arp_rcv / bond_validate_arp; bonding.rst "ARP Monitor Operation"). Sans-I/O: time is
+// The ARP/NS link monitor (kernel bond_main.c: bond_loadbalance_arp_mon, bond_ab_arp_inspect,
+// bond_arp_rcv / bond_validate_arp, bond_na_rcv / bond_validate_na; bonding.rst "ARP Monitor
+// Operation"). Targets are IPv4 (ARP) or IPv6 (NS/NA) addresses; a reply is an ARP reply or
+// request, or a neighbour advertisement, from a target to one of our addresses. Sans-I/O: time is
 // passed in, received ARPs and "something arrived" marks come in, probes to send and link
 // verdicts come out; the bond frames and sends the probes.
 //
@@ -13,7 +15,7 @@ const VALIDATE_BITS: Record<ArpValidate, number> = { none: 0, active: 1, backup:
 
 export interface ArpMonitorConfig {
   intervalMs: number;
-  targets: Uint8Array[]; // IPv4, 4 bytes each
+  targets: Uint8Array[]; // arp_ip_target (4 bytes) then ns_ip6_target (16 bytes)
   validate: ArpValidate;
   allTargets: 'any' | 'all';
   missedMax: number;
@@ -41,7 +43,7 @@ export interface ArpVerdicts {
   changes: { port: number; up: boolean }[];
 }
 
-const ipEq = (a: Uint8Array, b: Uint8Array) => a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+const ipEq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export class ArpMonitor {
   private readonly ports = new Map<number, ArpPort>();

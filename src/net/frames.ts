@@ -123,3 +123,61 @@ export function igmpReports(mac: Uint8Array, src: Uint8Array, groups: Uint8Array
   });
   return [frame(Uint8Array.of(224, 0, 0, 22), sum(igmp))];
 }
+
+/** The solicited-node multicast address of an IPv6 address (ff02::1:ffXX:XXXX), and its MAC. */
+export function solicitedNode(ip6: Uint8Array): { ip: Uint8Array; mac: Uint8Array } {
+  const ip = Uint8Array.of(0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, ip6[13], ip6[14], ip6[15]);
+  return { ip, mac: Uint8Array.of(0x33, 0x33, 0xff, ip6[13], ip6[14], ip6[15]) };
+}
+
+/** A neighbour solicitation for `target` (NS monitor probe), from `src` (:: when we have none). */
+export function neighbourSolicitation(mac: Uint8Array, src: Uint8Array, target: Uint8Array): Uint8Array {
+  const unspecified = src.every((b) => b === 0);
+  const icmpLen = 24 + (unspecified ? 0 : 8);
+  const sn = solicitedNode(target);
+  const f = new Uint8Array(14 + 40 + icmpLen);
+  f.set(sn.mac, 0);
+  f.set(mac, 6);
+  f[12] = 0x86; f[13] = 0xdd;
+  const ip = 14;
+  f[ip] = 0x60;
+  f[ip + 5] = icmpLen;
+  f[ip + 6] = 58;
+  f[ip + 7] = 255;
+  f.set(src, ip + 8);
+  f.set(sn.ip, ip + 24);
+  const ic = ip + 40;
+  f[ic] = 135;
+  f.set(target, ic + 8);
+  if (!unspecified) {
+    f[ic + 24] = 1; // source link-layer address
+    f[ic + 25] = 1;
+    f.set(mac, ic + 26);
+  }
+  const pseudo = new Uint8Array(40);
+  pseudo.set(src, 0);
+  pseudo.set(sn.ip, 16);
+  pseudo[35] = icmpLen;
+  pseudo[39] = 58;
+  const c = checksum16([pseudo, f.subarray(ic)]);
+  f[ic + 2] = c >> 8;
+  f[ic + 3] = c & 0xff;
+  return f;
+}
+
+/**
+ * Neighbour discovery as the NS monitor sees it: an advertisement is a reply "from" its target
+ * address to the IPv6 destination; a solicitation is a request from its source for its target.
+ */
+export function parseNd(frame: Uint8Array): { op: number; sip: Uint8Array; tip: Uint8Array } | undefined {
+  let o = 12;
+  if (frame.length >= 18 && ((frame[12] << 8) | frame[13]) === 0x8100) o = 16;
+  if (frame.length < o + 2 + 40 + 24 || ((frame[o] << 8) | frame[o + 1]) !== 0x86dd) return undefined;
+  const ip = o + 2;
+  if (frame[ip + 6] !== 58 || frame[ip + 7] !== 255) return undefined; // ND requires hop limit 255
+  const ic = ip + 40;
+  const type = frame[ic];
+  if (type === 136) return { op: 2, sip: frame.slice(ic + 8, ic + 24), tip: frame.slice(ip + 24, ip + 40) };
+  if (type === 135) return { op: 1, sip: frame.slice(ip + 8, ip + 24), tip: frame.slice(ic + 8, ic + 24) };
+  return undefined;
+}

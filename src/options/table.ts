@@ -59,7 +59,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'use_carrier', desc: 'use netif_carrier (1) or ethtool link state (0) for MII', kind: 'enum', values: OFF_ON, default: 'on', supported: true },
   { name: 'arp_interval', desc: 'ARP link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, modes: ARP_MODES, supported: true },
   { name: 'arp_ip_target', desc: 'IPv4 addresses to ARP-probe (up to 16)', kind: 'ipv4-list', max: 16, default: [], modes: ARP_MODES, supported: true },
-  { name: 'ns_ip6_target', desc: 'IPv6 addresses to NS-probe (up to 16)', kind: 'ipv6-list', max: 16, default: [], modes: ARP_MODES, supported: false },
+  { name: 'ns_ip6_target', desc: 'IPv6 addresses to NS-probe (up to 16)', kind: 'ipv6-list', max: 16, default: [], modes: ARP_MODES, supported: true },
   { name: 'arp_validate', desc: 'validate ARP probe replies', kind: 'enum', values: enumOf('none', 'active', 'backup', 'all', 'filter', 'filter_active', 'filter_backup'), default: 'none', modes: ARP_MODES, supported: true },
   { name: 'arp_all_targets', desc: 'slave is up when any / all ARP targets answer', kind: 'enum', values: enumOf('any', 'all'), default: 'any', modes: ARP_MODES, supported: true },
   { name: 'arp_missed_max', desc: 'missed ARP intervals before a slave goes down', kind: 'int', min: 1, max: 255, default: 2, modes: ARP_MODES, supported: true },

@@ -64,3 +64,12 @@ export function sameSubnet(a: Uint8Array, b: Uint8Array, prefixlen: number): boo
   const mask = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
   return ((n(a) & mask) >>> 0) === ((n(b) & mask) >>> 0);
 }
+
+/** Are two IPv6 addresses in the same prefix? */
+export function sameSubnet6(a: Uint8Array, b: Uint8Array, prefixlen: number): boolean {
+  for (let bit = 0; bit < prefixlen; bit++) {
+    const m = 0x80 >> (bit & 7);
+    if ((a[bit >> 3] & m) !== (b[bit >> 3] & m)) return false;
+  }
+  return true;
+}

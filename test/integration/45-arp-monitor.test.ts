@@ -14,11 +14,14 @@ describe.skipIf(!!reason)('ARP monitor', () => {
   const statuses = () => lab.state().ports.map((p: { mii_status: string }) => p.mii_status);
   const failures = () => lab.state().ports.map((p: { link_failure_count: number }) => p.link_failure_count);
 
+  /** The client back as the target: link up and its IPv6 address (it goes with the link). */
+  const targetUp = () => lab.sh(lab.cli, 'ip link set eth0 up && ip addr replace 2001:db8::2/64 dev eth0 nodad');
+
   async function start(opts: string[]): Promise<void> {
-    lab.sh(lab.cli, 'ip link set eth0 up');
+    targetUp();
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1,s2', 'arp_interval=100', 'arp_ip_target=198.18.0.2', ...opts]);
     lab.sh(lab.cli, 'ip neigh flush all');
-    lab.sh(lab.srv, 'ip addr add 198.18.0.1/24 dev bond0');
+    lab.sh(lab.srv, 'ip addr add 198.18.0.1/24 dev bond0 && ip addr add 2001:db8::1/64 dev bond0 nodad');
   }
 
   it('takes slaves down after arp_missed_max intervals without replies and brings them back (active-backup, validate all)', async () => {
@@ -122,6 +125,28 @@ while True:
       await new Promise((r) => tcpdump.on('exit', r));
       expect(cap).toMatch(/Request who-has 198\.19\.5\.5 tell 0\.0\.0\.0/);
       expect(cap).not.toMatch(/who-has 198\.19\.5\.5 tell 198\.18\.0\.1/);
+    } finally {
+      await lab.stopBondd();
+    }
+  });
+
+  it('NS monitor: an IPv6 target keeps slaves up through neighbour advertisements and takes them down without', async () => {
+    targetUp();
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1,s2', 'mode=active-backup', 'arp_interval=100', 'ns_ip6_target=2001:db8::2', 'arp_validate=all']);
+    try {
+      lab.sh(lab.srv, 'ip addr add 2001:db8::1/64 dev bond0 nodad');
+      await waitFor(() => statuses().every((s: string) => s === 'up'), 4000, 'all up');
+      await sleep(1000);
+      expect(statuses()).toEqual(['up', 'up', 'up']);
+      expect(pingSummary(lab.sh(lab.srv, 'ping -6 -c 3 -i 0.05 -W 1 2001:db8::2')).received).toBe(3);
+      // backups joined the target's solicited-node group (validation on backups)
+      const backup = lab.state().ports.find((p: { state: string }) => p.state === 'backup');
+      expect(backup.multicast).toContain('3333ff000002');
+      lab.sh(lab.cli, 'ip link set eth0 down');
+      await waitFor(() => statuses().every((s: string) => s === 'down'), 3000, 'all down');
+      // IPv6 addresses go with the link (keep_addr_on_down=0): the target comes back with it
+      targetUp();
+      await waitFor(() => statuses().every((s: string) => s === 'up'), 4000, 'all up again');
     } finally {
       await lab.stopBondd();
     }

@@ -74,3 +74,31 @@ describe('IGMP membership reports (resend_igmp)', async () => {
     expect(sum16(v2[1].subarray(38))).toBe(0xffff);
   });
 });
+
+describe('neighbour discovery for the NS monitor', async () => {
+  const { neighbourSolicitation, parseNd, unsolicitedNa, solicitedNode } = await import('../../src/net/frames.js');
+  const ip6 = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
+  it('builds an NS to the solicited-node group that parses back, with a valid checksum', () => {
+    const target = ip6('20010db8000000000000000000000002');
+    const f = neighbourSolicitation(mac, ip6('20010db8000000000000000000000001'), target);
+    expect(Buffer.from(f.subarray(0, 6)).toString('hex')).toBe('3333ff000002');
+    expect(Buffer.from(solicitedNode(target).ip).toString('hex')).toBe('ff0200000000000000000001ff000002');
+    const nd = parseNd(f)!;
+    expect(nd.op).toBe(1);
+    expect(Buffer.from(nd.tip).toString('hex')).toBe('20010db8000000000000000000000002');
+    const words: number[] = [];
+    const push = (b: Uint8Array) => { for (let i = 0; i < b.length; i += 2) words.push((b[i] << 8) | (b[i + 1] ?? 0)); };
+    push(f.subarray(22, 54));
+    words.push(0, f.length - 54, 0, 58);
+    push(f.subarray(54));
+    let s = words.reduce((a, b) => a + b, 0);
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    expect(s).toBe(0xffff);
+  });
+  it('reads an advertisement as a reply from its target to the destination', () => {
+    const na = parseNd(unsolicitedNa(mac, ip6('20010db8000000000000000000000002')))!;
+    expect(na.op).toBe(2);
+    expect(Buffer.from(na.sip).toString('hex')).toBe('20010db8000000000000000000000002');
+    expect(Buffer.from(na.tip).toString('hex')).toBe('ff020000000000000000000000000001');
+  });
+});
