@@ -109,11 +109,16 @@ export class Datapath {
         return;
       case 'hash': {
         const n = plan.masks.length;
+        const nm = plan.neighborMask ?? 0;
         for (let i = 0; i < count; i++) {
           const len = this.lengths[i];
           if (len < VNET + ETH_MIN) {
             v[i] = 0;
             this.dpCounters[DpCtr.Malformed]++;
+            continue;
+          }
+          if (nm !== 0 && this.isNeighbor(this.offsets[i] + VNET, len - VNET)) {
+            v[i] = nm;
             continue;
           }
           v[i] = plan.masks[xmitHash(this.bytes, this.offsets[i] + VNET, len - VNET, plan.policy) % n];
@@ -143,6 +148,19 @@ export class Datapath {
         return;
       }
     }
+  }
+
+  /** ARP, or an IPv6 neighbour solicitation/advertisement (untagged or one VLAN tag). */
+  private isNeighbor(off: number, len: number): boolean {
+    const b = this.bytes;
+    let et = (b[off + 12] << 8) | b[off + 13];
+    let l3 = off + 14;
+    if (et === 0x8100 || et === 0x88a8) {
+      et = (b[off + 16] << 8) | b[off + 17];
+      l3 += 4;
+    }
+    if (et === 0x0806) return true;
+    return et === 0x86dd && l3 + 41 <= off + len && b[l3 + 6] === 58 && (b[l3 + 40] === 135 || b[l3 + 40] === 136);
   }
 
   /** IPv4 IGMP (protocol 2), untagged or with one VLAN tag. */

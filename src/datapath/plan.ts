@@ -10,8 +10,9 @@ export type TxPlan =
   | { readonly kind: 'round-robin'; readonly masks: Uint32Array; readonly perPort: number; readonly igmpMask: number }
   /** broadcast: one copy per usable port. */
   | { readonly kind: 'all'; readonly mask: number }
-  /** balance-xor (and later 802.3ad, tlb): masks[xmit_hash % masks.length] (kernel usable_slaves). */
-  | { readonly kind: 'hash'; readonly masks: Uint32Array; readonly policy: number };
+  /** balance-xor, 802.3ad: masks[xmit_hash % masks.length] (kernel usable_slaves); with
+   * neighborMask (802.3ad broadcast_neighbor) ARP and IPv6 ND leave on all of those ports. */
+  | { readonly kind: 'hash'; readonly masks: Uint32Array; readonly policy: number; readonly neighborMask?: number };
 
 export const ETHERTYPE_NORMAL = 0;
 /** Handed to the mode only (slow-protocol frames in 802.3ad). */

@@ -31,7 +31,7 @@ export const AGG_SELECTION_WAIT = 8 * TICKS_PER_SEC;
 
 export type AdSelect = 'stable' | 'bandwidth' | 'count';
 export type RxState = 'initialize' | 'port_disabled' | 'expired' | 'lacp_disabled' | 'defaulted' | 'current';
-export type MuxState = 'detached' | 'waiting' | 'attached' | 'collecting_distributing';
+export type MuxState = 'detached' | 'waiting' | 'attached' | 'collecting_distributing' | 'collecting' | 'distributing';
 export type PeriodicState = 'no_periodic' | 'fast_periodic' | 'slow_periodic';
 export type Selected = 'unselected' | 'selected' | 'standby';
 export type ChurnState = 'monitoring' | 'churned' | 'none';
@@ -45,6 +45,10 @@ export interface ActorSettings {
   fast: boolean;
   adSelect: AdSelect;
   minLinks: number;
+  /** coupled_control off: collecting and distributing enabled separately (§6.4.15, independent). */
+  uncoupled?: boolean;
+  /** lacp_strict: no distribution (and no carrier) without an LACP partner. */
+  strict?: boolean;
 }
 
 export interface PortSettings {
@@ -260,7 +264,7 @@ export class LacpEngine {
       this.churnMachine(p);
       p.begin = false;
     }
-    const dist = this.distributing().join(',');
+    const dist = `${this.distributing().join(',')}/${this.collecting().join(',')}`;
     const carrier = this.carrier();
     const changed = dist !== this.lastDistributing || carrier !== this.lastCarrier;
     this.lastDistributing = dist;
@@ -453,8 +457,29 @@ export class LacpEngine {
       case 'attached':
         if (p.selected !== 'selected') return this.enterDetached(p);
         if (partnerSync && a?.active) {
-          p.mux = 'collecting_distributing';
-          p.actorState |= ST_COLLECTING | ST_DISTRIBUTING;
+          p.mux = this.actor.uncoupled ? 'collecting' : 'collecting_distributing';
+          p.actorState |= this.actor.uncoupled ? ST_COLLECTING : ST_COLLECTING | ST_DISTRIBUTING;
+          p.ntt = true;
+        }
+        return;
+      case 'collecting': {
+        if (p.selected !== 'selected' || !partnerSync || !a?.active) {
+          p.mux = 'attached';
+          p.actorState &= ~(ST_COLLECTING | ST_DISTRIBUTING);
+          p.ntt = true;
+          if (p.selected !== 'selected') this.enterDetached(p);
+        } else if (p.partner.state & ST_COLLECTING) {
+          // independent control: distribute only once the partner collects
+          p.mux = 'distributing';
+          p.actorState |= ST_DISTRIBUTING;
+          p.ntt = true;
+        }
+        return;
+      }
+      case 'distributing':
+        if (p.selected !== 'selected' || !partnerSync || !a?.active || !(p.partner.state & ST_COLLECTING)) {
+          p.mux = 'collecting';
+          p.actorState &= ~ST_DISTRIBUTING;
           p.ntt = true;
         }
         return;
@@ -532,10 +557,21 @@ export class LacpEngine {
   /** Port ids that distribute now: the active aggregator's collecting+distributing ports; an
    * aggregator without an LACP partner (individual links) distributes directly (kernel). */
   distributing(): number[] {
+    return this.portsIn(['collecting_distributing', 'distributing']);
+  }
+
+  /** Port ids that collect (deliver received frames): distributing ones, and collecting ones
+   * under independent control. */
+  collecting(): number[] {
+    return this.portsIn(['collecting_distributing', 'distributing', 'collecting']);
+  }
+
+  private portsIn(states: MuxState[]): number[] {
     const a = [...this.aggs.values()].find((x) => x.active);
     if (!a) return [];
     const partner = this.hasPartner(a);
-    return a.ports.filter((p) => p.enabled && (partner ? p.mux === 'collecting_distributing' : p.mux !== 'detached')).map((p) => p.id).sort((x, y) => x - y);
+    if (!partner && this.actor.strict) return []; // lacp_strict: nothing without a partner
+    return a.ports.filter((p) => p.enabled && (partner ? states.includes(p.mux) : p.mux !== 'detached')).map((p) => p.id).sort((x, y) => x - y);
   }
 
   /** Is an LACP partner speaking on any port now (receive machine CURRENT)? */

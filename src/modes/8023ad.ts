@@ -40,6 +40,8 @@ export class Mode8023ad implements Mode {
       fast: o.lacp_rate === 'fast',
       adSelect: o.ad_select === 'count' ? 'count' : o.ad_select === 'bandwidth' ? 'bandwidth' : 'stable',
       minLinks: o.min_links,
+      uncoupled: o.coupled_control === 'off',
+      strict: o.lacp_strict === 'on',
     };
   }
 
@@ -157,10 +159,26 @@ export class Mode8023ad implements Mode {
     return this.ctx.ports().filter((p) => ids.has(p.index));
   }
 
+  /** Ports whose received frames are delivered (collecting; with coupled control the same). */
+  private collectingPorts(): Port[] {
+    if (this.inFallback) return this.fallbackPort ? [this.fallbackPort] : [];
+    const ids = new Set(this.engine.collecting());
+    return this.ctx.ports().filter((p) => ids.has(p.index));
+  }
+
+  private lastDistributing = new Set<Port>();
+
   private publish(): void {
     const dist = this.distributingPorts();
-    const tx = dist.length ? { kind: 'hash' as const, masks: portMasks(dist), policy: policyId(this.ctx.options().xmit_hash_policy) } : TX_NONE;
-    this.ctx.publish(tx, rxPlan(dist.map((p) => p.index), [[ETHERTYPE_SLOW, ETHERTYPE_CONSUME]]));
+    const o = this.ctx.options();
+    const masks = portMasks(dist);
+    const neighborMask = o.broadcast_neighbor === 'on' ? masks.reduce((m, x) => (m | x) >>> 0, 0) : 0;
+    const tx = dist.length ? { kind: 'hash' as const, masks, policy: policyId(o.xmit_hash_policy), neighborMask } : TX_NONE;
+    this.ctx.publish(tx, rxPlan(this.collectingPorts().map((p) => p.index), [[ETHERTYPE_SLOW, ETHERTYPE_CONSUME]]));
+    // broadcast_neighbor: a port that starts distributing announces the bond's addresses again
+    const now = new Set(dist);
+    if (o.broadcast_neighbor === 'on') for (const p of now) if (!this.lastDistributing.has(p)) this.ctx.notifyPeers(p);
+    this.lastDistributing = now;
   }
 
   active(): Port | null {
@@ -172,7 +190,7 @@ export class Mode8023ad implements Mode {
   }
 
   isActive(port: Port): boolean {
-    return this.distributingPorts().includes(port);
+    return this.collectingPorts().includes(port);
   }
 
   multicast(): string[] {

@@ -145,6 +145,33 @@ for sp in range(20000, 20032):
     await waitFor(() => distributing().length === 2 && distributing(lab.cli).length === 2, 8000, 'link 1 back on both sides');
   });
 
+  it('without a partner: carrier as the kernel by default, down with lacp_strict=on', async () => {
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'lacp_strict=on']);
+    await sleep(3500);
+    expect(distributing()).toEqual([]);
+    expect(lab.state().bond.carrier).toBe(false);
+    await lab.stopBondd();
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast']);
+    await waitFor(() => distributing().length === 1, 4000, 'one individual link carries traffic');
+    expect(lab.state().bond.carrier).toBe(true);
+  });
+
+  it('coupled_control=off on both bondd sides: negotiates and carries traffic', async () => {
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'coupled_control=off', 'broadcast_neighbor=on']);
+    await lab.startBondd(['--name', 'bond0', '--slaves', 'q0,q1', 'mode=802.3ad', 'lacp_rate=fast', 'coupled_control=off'], 'bond0', lab.cli);
+    await waitFor(() => distributing().length === 2 && distributing(lab.cli).length === 2, 8000, 'both sides distributing');
+    expect(lab.state().ports.map((p: { lacp: { mux_state: string } }) => p.lacp.mux_state)).toEqual(['distributing', 'distributing']);
+    lab.sh(lab.srv, 'ip addr add 198.18.0.1/24 dev bond0');
+    lab.sh(lab.cli, 'ip addr add 198.18.0.2/24 dev bond0');
+    await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP' && lab.link(lab.cli, 'bond0').operstate === 'UP', 3000, 'carriers');
+    // broadcast_neighbor: our ARP request reaches the partner on both links
+    const before = [lab.stats(lab.cli, 'q0').rx_packets, lab.stats(lab.cli, 'q1').rx_packets];
+    expect(pingSummary(lab.sh(lab.srv, 'ping -c 3 -i 0.1 -W 1 198.18.0.2')).received).toBe(3);
+    const after = [lab.stats(lab.cli, 'q0').rx_packets, lab.stats(lab.cli, 'q1').rx_packets];
+    expect(after[0] - before[0]).toBeGreaterThanOrEqual(1);
+    expect(after[1] - before[1]).toBeGreaterThanOrEqual(1);
+  });
+
   it('answers a Marker Information PDU with a Marker Response that tshark dissects cleanly', async () => {
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast']);
     const pcap = join(mkdtempSync(join(tmpdir(), 'tapbond-pcap-')), 'marker.pcap');

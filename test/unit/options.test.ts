@@ -62,10 +62,10 @@ describe('option table', () => {
 
   it('refuses what is not implemented yet instead of ignoring it', () => {
     expect(err(() => resolveOptions({ mode: 'balance-alb' })).code).toBe('EOPT_UNSUPPORTED');
-    expect(err(() => resolveOptions({ mode: '802.3ad', coupled_control: 'off' })).code).toBe('EOPT_UNSUPPORTED');
-    const e = err(() => resolveOptions({ mode: '802.3ad', lacp_strict: 'on' }));
+    const e = err(() => resolveOptions({ mode: '802.3ad', ad_select: 'actor_port_prio' }));
     expect(e.code).toBe('EOPT_UNSUPPORTED');
-    expect(e.message).toContain('lacp_strict');
+    expect(e.message).toContain("ad_select: value 'actor_port_prio' is not supported yet");
+    expect(resolveOptions({ mode: '802.3ad', lacp_strict: 'on', coupled_control: 0, broadcast_neighbor: 1 }).options).toMatchObject({ lacp_strict: 'on', coupled_control: 'off', broadcast_neighbor: 'on' });
     expect(resolveOptions({ mode: 'active-backup', arp_interval: 100, ns_ip6_target: 'fe80::1' }).options.ns_ip6_target).toEqual(['fe80::1']);
     expect(err(() => resolveOptions({ arp_interval: 100, ns_ip6_target: 'ff02::1' })).message).toContain("ns_ip6_target: invalid value 'ff02::1'");
     expect(resolveOptions({ mode: 'active-backup', arp_interval: 100, arp_ip_target: '198.18.0.2', arp_validate: 6 }).options.arp_validate).toBe('filter_backup');

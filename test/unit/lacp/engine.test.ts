@@ -168,3 +168,29 @@ describe('aggregator selection (ad_select) with two partners', () => {
     expect(active.partner_mac).toEqual(mac(2));
   });
 });
+
+describe('coupled_control off and lacp_strict', () => {
+  it('independent control: collecting comes before distributing', () => {
+    const { A, B, until, run } = pair({ uncoupled: true }, { uncoupled: true });
+    let sawCollectingOnly = false;
+    until(() => {
+      const st = A.describePort(1)!.actor.state;
+      if ((st & ST_COLLECTING) && !(st & ST_DISTRIBUTING)) sawCollectingOnly = true;
+      return A.distributing().length === 2 && B.distributing().length === 2;
+    }, 10);
+    expect(sawCollectingOnly).toBe(true);
+    run(1);
+    expect(A.describePort(1)!.mux_state).toBe('distributing');
+    expect(A.collecting()).toEqual([1, 2]);
+  });
+
+  it('lacp_strict: no partner, no distribution and no carrier', () => {
+    const { A, run } = pair({ strict: true, active: false }, { active: false });
+    run(5);
+    expect(A.distributing()).toEqual([]);
+    expect(A.carrier()).toBe(false);
+    const loose = pair({ active: false }, { active: false });
+    loose.run(5);
+    expect(loose.A.distributing().length).toBe(1); // kernel default: an individual link carries traffic
+  });
+});
