@@ -7,21 +7,20 @@ import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
 import { createMode, MODE_INFO, type Mode, type ModeContext } from '../modes/index.js';
 import { ARPHRD_ETHER, Ctr, IFF_ALLMULTI, IFF_PROMISC, IFF_RUNNING, IFF_UP, type LinkInfo } from '../native/types.js';
-import { arpRequest, gratuitousArp, igmpReports, neighbourSolicitation, parseArp, parseNd, solicitedNode, unsolicitedNa } from '../net/frames.js';
-import { ArpMonitor, type ArpMonitorConfig, type ArpValidate } from '../monitors/arp.js';
+import { ArpLink } from '../monitors/arp-link.js';
 import { ETHERTYPE_OBSERVE } from '../datapath/plan.js';
-import { AF_INET, AF_INET6, IFA_F_TENTATIVE, type IfAddr, type LinkEvent } from '../net/rtnl.js';
+import { AF_INET, type IfAddr, type LinkEvent } from '../net/rtnl.js';
 import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { formatMac, ipBytes, isZeroMac, macEquals, randomMac, sameSubnet, sameSubnet6 } from '../util/mac.js';
+import { formatMac, isZeroMac, macEquals, randomMac } from '../util/mac.js';
 import type { Host } from './host.js';
 import { MII_STATUS_TEXT, type MiiState } from './port-link.js';
+import { Announcer } from './announcer.js';
 import { Port, type SavedLink } from './port.js';
 
 const SOCKET_BUFFER_BYTES = 8 << 20; // lab note 12: 64 KiB GSO frames overflow the default
 const FILTER_SYNC_MS = 1000;
-const RESEND_IGMP_MS = 200; // kernel: resend_igmp reports 200 ms apart
 const MODE_TICK_MS = 100; // kernel: the 802.3ad and ALB machines run every 100 ms
 const DEFAULT_MTU = 1500;
 
@@ -64,12 +63,8 @@ export class Bond {
   private stopMiimon: (() => void) | null = null;
   private stopModeTick: (() => void) | null = null;
   private stopFilterSync: (() => void) | null = null;
-  private stopPeerNotif: (() => void) | null = null;
-  private stopIgmp: (() => void) | null = null;
-  private stopArp: (() => void) | null = null;
-  private arp: ArpMonitor | null = null;
-  private igmpReports = 0;
-  private peerNotifications = 0;
+  private readonly announcer: Announcer;
+  private arp: ArpLink | null = null;
   private started = false;
 
   constructor(private readonly config: BondConfig, deps: BondDeps) {
@@ -81,6 +76,17 @@ export class Bond {
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.mac = config.mac;
     this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
+    this.announcer = new Announcer({
+      host: deps.host,
+      clock: deps.clock,
+      log: deps.log,
+      bondName: config.name,
+      tapIfindex: () => this.tapIfindex,
+      mac: () => this.mac,
+      options: () => this.options,
+      usable: (p) => this.ports.includes(p) && p.isUp,
+      send: (p, f) => void this.datapath.sendControl(p.index, f),
+    });
     this.mode = createMode(this.options.mode, this.modeContext());
   }
 
@@ -92,18 +98,15 @@ export class Bond {
       ports: () => this.ports,
       options: () => this.options,
       publish: (tx: TxPlan, rx: RxPlan) => {
-        if (this.arp) {
-          // the monitor sees every ARP; with NS targets every IPv6 frame is looked at for ND
-          if (this.options.arp_ip_target.length) rx.ethertypes[0x0806] = rx.ethertypes[0x0806] || ETHERTYPE_OBSERVE;
-          if (this.options.ns_ip6_target.length) rx.ethertypes[0x86dd] = rx.ethertypes[0x86dd] || ETHERTYPE_OBSERVE;
-        }
+        // the ARP/NS monitor sees every ARP (and, with NS targets, every IPv6 frame, for ND)
+        for (const et of this.arp?.ethertypes() ?? []) rx.ethertypes[et] = rx.ethertypes[et] || ETHERTYPE_OBSERVE;
         this.datapath.publish(tx, rx);
       },
-      notifyPeers: (port: Port) => this.notifyPeers(port),
+      notifyPeers: (port: Port) => this.announcer.notifyPeers(port),
       activeChanged: (prev: Port | null, next: Port | null) => {
-        this.arp?.setActive(next?.index ?? null, this.clock.now());
+        this.arp?.setActive(next);
         this.failOverMac(prev, next);
-        if (next) this.resendIgmp(next);
+        if (next) this.announcer.resendIgmp(next);
       },
       sendControl: (port: Port, frame: Uint8Array) => void this.datapath.sendControl(port.index, frame),
       updateCarrier: () => this.updateCarrier(),
@@ -140,14 +143,7 @@ export class Bond {
     this.datapath.onTrap((index, frame) => {
       const port = this.ports.find((p) => p.index === index);
       if (!port) return;
-      if (this.arp) {
-        const a = parseArp(frame) ?? parseNd(frame);
-        if (a) {
-          this.arp.onArp(index, a, (ip) => this.isOwnAddress(ip), this.clock.now());
-          return;
-        }
-        if (((frame[12] << 8) | frame[13]) === 0x86dd || ((frame[12] << 8) | frame[13]) === 0x0806) return; // observed only
-      }
+      if (this.arp?.onFrame(port, frame)) return;
       this.mode.trapped?.(port, frame);
     });
     this.log.info(`${this.name}: created, mode ${this.options.mode}, mtu ${this.mtu}`);
@@ -166,9 +162,8 @@ export class Bond {
     this.stopMiimon?.();
     this.stopModeTick?.();
     this.stopFilterSync?.();
-    this.stopPeerNotif?.();
-    this.stopIgmp?.();
-    this.stopArp?.();
+    this.announcer.stop();
+    this.arp?.stop();
     this.datapath.close();
     this.started = false;
     this.log.info(`${this.name}: removed`);
@@ -191,96 +186,41 @@ export class Bond {
     this.restartArpMonitor();
   }
 
-  // ---- ARP monitor ------------------------------------------------------------------------
-
-  private arpConfig(): ArpMonitorConfig {
-    const o = this.options;
-    return {
-      intervalMs: o.arp_interval,
-      targets: [...o.arp_ip_target, ...o.ns_ip6_target].map((t) => ipBytes(t)),
-      validate: o.arp_validate as ArpValidate,
-      allTargets: o.arp_all_targets,
-      missedMax: o.arp_missed_max,
-      activeBackup: MODE_INFO[o.mode].usesPrimary,
-    };
-  }
+  // ---- ARP / NS monitor ------------------------------------------------------------------
 
   private restartArpMonitor(): void {
-    this.stopArp?.();
-    this.stopArp = null;
     if (this.options.arp_interval === 0) {
       if (this.arp) {
+        this.arp.stop();
         this.arp = null;
         this.mode.update('arp monitor off');
       }
       return;
     }
-    const fresh = !this.arp;
-    if (!this.arp) this.arp = new ArpMonitor(this.arpConfig());
-    else this.arp.configure(this.arpConfig());
-    if (fresh) for (const p of this.ports) this.arp.addPort(p.index, this.clock.now(), p.isUp);
-    this.arp.setActive(this.mode.active()?.index ?? null, this.clock.now());
-    this.stopArp = this.clock.every(this.options.arp_interval, () => this.arpTick());
-    this.mode.update('arp monitor on'); // republish with ARP observed
+    if (!this.arp) {
+      this.arp = new ArpLink({
+        host: this.host,
+        clock: this.clock,
+        tapIfindex: () => this.tapIfindex,
+        options: () => this.options,
+        ports: () => this.ports,
+        activePort: () => this.mode.active(),
+        lastRx: this.datapath.lastRx,
+        send: (p, f) => void this.datapath.sendControl(p.index, f),
+        linkChanged: (changes) => this.arpLinkChanged(changes),
+      });
+    } else this.arp.reconfigure();
+    this.mode.update('arp monitor on'); // republish with ARP/ND observed
   }
 
-  private ownCache: { at: number; list: Uint8Array[] } = { at: -1, list: [] };
-
-  /** The bond's addresses (cached for one ARP interval); ff02::1 counts as ours for NAs. */
-  private isOwnAddress(ip: Uint8Array): boolean {
-    const now = this.clock.now();
-    if (now - this.ownCache.at > Math.max(100, this.options.arp_interval)) {
-      let list: Uint8Array[] = [];
-      try {
-        list = this.host.addresses(this.tapIfindex).map((a) => a.address);
-      } catch {
-        /* keep none */
-      }
-      this.ownCache = { at: now, list };
+  private arpLinkChanged(changes: { port: Port; up: boolean }[]): void {
+    for (const { port, up } of changes) {
+      port.link.state = up ? 'up' : 'down';
+      if (!up) port.link.failureCount++;
+      this.log.info(`${port.name}: link ${up ? 'up' : 'down'} (arp monitor${up ? '' : `, failure count ${port.link.failureCount}`})`);
     }
-    if (ip.length === 16 && ip[0] === 0xff && ip[1] === 0x02 && ip.subarray(2, 15).every((b) => b === 0) && ip[15] === 1) return true;
-    return this.ownCache.list.some((x) => x.length === ip.length && x.every((b, i) => b === ip[i]));
-  }
-
-  private arpTick(): void {
-    const arp = this.arp;
-    if (!arp) return;
-    const now = this.clock.now();
-    for (const p of this.ports) if (this.datapath.lastRx[p.index] > 0) arp.onReceive(p.index, this.datapath.lastRx[p.index]);
-    arp.setActive(this.mode.active()?.index ?? null, now);
-    const { probe, changes } = arp.tick(now);
-    for (const c of changes) {
-      const port = this.ports.find((p) => p.index === c.port);
-      if (!port) continue;
-      port.link.state = c.up ? 'up' : 'down';
-      if (!c.up) port.link.failureCount++;
-      this.log.info(`${port.name}: link ${c.up ? 'up' : 'down'} (arp monitor${c.up ? '' : `, failure count ${port.link.failureCount}`})`);
-    }
-    if (changes.length) {
-      this.mode.update('arp monitor');
-      this.updateCarrier();
-    }
-    // probes: an ARP request per target, with the bond's address on the target's subnet as
-    // sender (0.0.0.0 when it has none there), from the slave's own MAC
-    const addrs = this.host.addresses(this.tapIfindex);
-    const own4 = addrs.filter((a) => a.family === AF_INET);
-    const own6 = addrs.filter((a) => a.family === AF_INET6 && !(a.flags & IFA_F_TENTATIVE));
-    for (const idx of probe) {
-      const port = this.ports.find((p) => p.index === idx);
-      if (!port) continue;
-      for (const t of this.options.arp_ip_target) {
-        const tip = ipBytes(t);
-        const sip = own4.find((a) => sameSubnet(a.address, tip, a.prefixlen))?.address ?? new Uint8Array(4);
-        this.datapath.sendControl(idx, arpRequest(port.mac, sip, tip));
-      }
-      for (const t of this.options.ns_ip6_target) {
-        const tip = ipBytes(t);
-        // a link-local target is asked from our link-local address, any other from one in its prefix
-        const linkLocal = tip[0] === 0xfe && (tip[1] & 0xc0) === 0x80;
-        const src = own6.find((a) => (linkLocal ? a.address[0] === 0xfe && (a.address[1] & 0xc0) === 0x80 : sameSubnet6(a.address, tip, a.prefixlen)))?.address ?? new Uint8Array(16);
-        this.datapath.sendControl(idx, neighbourSolicitation(port.mac, src, tip));
-      }
-    }
+    this.mode.update('arp monitor');
+    this.updateCarrier();
   }
 
   // ---- enslave / release --------------------------------------------------------------------
@@ -338,7 +278,7 @@ export class Bond {
     port.duplex = fresh.duplex;
     if (initial === 'back') port.link.since = this.clock.now();
     this.ports.push(port);
-    this.arp?.addPort(port.index, this.clock.now(), carrier);
+    this.arp?.addPort(port, carrier);
     this.syncFilters();
     this.log.info(`${name}: enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${fresh.speed > 0 ? fresh.speed + ' Mbps' : 'speed unknown'})`);
     this.mode.portAdded?.(port);
@@ -352,7 +292,7 @@ export class Bond {
     const wasActive = this.mode.active() === port;
     this.mode.portRemoved?.(port);
     this.ports.splice(this.ports.indexOf(port), 1);
-    this.arp?.removePort(port.index);
+    this.arp?.removePort(port);
     this.mode.update(wasActive ? `${name} released` : 'release');
     this.updateCarrier();
     this.datapath.engine.closePort(port.index);
@@ -536,13 +476,10 @@ export class Bond {
     const promisc = (flags & IFF_PROMISC) !== 0;
     const allmulti = (flags & IFF_ALLMULTI) !== 0;
     const common = [...this.host.multicastList(this.name), ...(this.mode.multicast?.() ?? [])];
-    // kernel compat (arp_validate_mcast): backups join the solicited-node groups of the NS
-    // targets when their replies are validated there, so our own solicitations reach them
-    const validatesBackups = this.arp !== null && ['backup', 'all', 'filter_backup'].includes(this.options.arp_validate);
-    const nsGroups = validatesBackups ? this.options.ns_ip6_target.map((t) => Buffer.from(solicitedNode(ipBytes(t)).mac).toString('hex')) : [];
+
     const e = this.datapath.engine;
     for (const p of this.ports) {
-      const wanted = new Set([...common, ...(this.mode.active() !== p && MODE_INFO[this.options.mode].usesPrimary ? nsGroups : [])]);
+      const wanted = new Set([...common, ...(this.arp?.solicitedNodeGroups(p) ?? [])]);
       try {
         if (p.promisc !== promisc) {
           e.setMembership(p.index, promisc, 'promisc');
@@ -569,80 +506,10 @@ export class Bond {
     }
   }
 
-  // ---- peer notification --------------------------------------------------------------------
-
-  /**
-   * num_grat_arp notifications from `port`, spaced by peer_notif_delay (or one miimon interval):
-   * each is a gratuitous ARP per IPv4 address and an unsolicited NA per IPv6 address of the TAP.
-   */
-  private notifyPeers(port: Port): void {
-    this.stopPeerNotif?.();
-    this.stopPeerNotif = this.repeat(this.options.num_grat_arp, Math.max(this.options.peer_notif_delay, this.options.miimon) || 100, () => {
-      if (!this.ports.includes(port) || !port.isUp) return false;
-      this.sendPeerNotification(port);
-      return true;
-    });
-  }
-
-  /**
-   * Runs `once` `times` times: at once, then every `every` ms, stopping early when it returns
-   * false. Returns the cancel function (null when nothing is left to run).
-   */
-  private repeat(times: number, every: number, once: () => boolean): (() => void) | null {
-    let left = times;
-    if (left <= 0 || !once() || --left <= 0) return null;
-    let cancel: () => void = () => {};
-    cancel = this.clock.every(every, () => {
-      if (!once() || --left <= 0) cancel();
-    });
-    return cancel;
-  }
-
-  /**
-   * An address was added to the bond: announce it once from the active slave, so peers whose
-   * cache still holds an older MAC for it (a restart, fail_over_mac=active) learn the current
-   * one (the arp_notify idea; the kernel bond itself only notifies on failover).
-   */
+  /** An address was added to the bond: announced once from the active slave. */
   onAddressAdded(a: IfAddr): void {
     const port = this.mode.active();
-    if (!port || !port.isUp || !this.mac || !this.carrierOn) return;
-    if (a.family === AF_INET) this.datapath.sendControl(port.index, gratuitousArp(this.mac, a.address));
-    else if (!(a.flags & IFA_F_TENTATIVE)) this.datapath.sendControl(port.index, unsolicitedNa(this.mac, a.address));
-  }
-
-  /**
-   * resend_igmp: the TAP's IPv4 group memberships reported again from `port`, resend_igmp times,
-   * the first at once and then every 200 ms (kernel NETDEV_RESEND_IGMP after an active change),
-   * so a snooping switch moves the groups to the new port.
-   */
-  private resendIgmp(port: Port): void {
-    this.stopIgmp?.();
-    this.stopIgmp = this.repeat(this.options.resend_igmp, RESEND_IGMP_MS, () => {
-      if (!this.ports.includes(port) || !port.isUp || !this.mac) return false;
-      const { version, groups } = this.host.igmpGroups(this.name);
-      if (groups.length) {
-        const src = this.host.addresses(this.tapIfindex).find((a) => a.family === AF_INET)?.address ?? new Uint8Array(4);
-        for (const f of igmpReports(this.mac, src, groups, version)) this.datapath.sendControl(port.index, f);
-        this.igmpReports++;
-      }
-      return true;
-    });
-  }
-
-  private sendPeerNotification(port: Port): void {
-    if (!this.mac) return;
-    let addrs;
-    try {
-      addrs = this.host.addresses(this.tapIfindex);
-    } catch (e) {
-      this.log.warn(`${this.name}: cannot list addresses for peer notification: ${(e as Error).message}`);
-      return;
-    }
-    for (const a of addrs) {
-      if (a.family === AF_INET) this.datapath.sendControl(port.index, gratuitousArp(this.mac, a.address));
-      else if (!(a.flags & IFA_F_TENTATIVE)) this.datapath.sendControl(port.index, unsolicitedNa(this.mac, a.address));
-    }
-    this.peerNotifications++;
+    if (port && port.isUp && this.carrierOn) this.announcer.announceAddress(port, a);
   }
 
   // ---- options ------------------------------------------------------------------------------
@@ -732,8 +599,8 @@ export class Bond {
         mode: this.options.mode,
         mode_id: MODE_INFO[this.options.mode].id,
         active_slave: MODE_INFO[this.options.mode].usesPrimary ? active?.name ?? null : null,
-        peer_notifications: this.peerNotifications,
-        igmp_resends: this.igmpReports,
+        peer_notifications: this.announcer.peerNotifications,
+        igmp_resends: this.announcer.igmpResends,
         counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort), tap_queue_drops: this.tapQueueDrops() },
       },
       options: { ...this.options },

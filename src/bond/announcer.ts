@@ -1,0 +1,114 @@
+// What the bond tells its neighbours, all sent from one slave: peer notifications after an
+// active change (gratuitous ARP per IPv4 address, unsolicited NA per IPv6 address; num_grat_arp
+// spaced by peer_notif_delay), IGMP membership reports (resend_igmp, 200 ms apart), and a new
+// address announced once. Control path; frames are built by src/net/frames.ts.
+import { gratuitousArp, igmpReports, unsolicitedNa } from '../net/frames.js';
+import { AF_INET, IFA_F_TENTATIVE, type IfAddr } from '../net/rtnl.js';
+import type { BondOptions } from '../options/parse.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import type { Host } from './host.js';
+import type { Port } from './port.js';
+
+const RESEND_IGMP_MS = 200; // kernel: resend_igmp reports 200 ms apart
+
+export interface AnnouncerDeps {
+  host: Host;
+  clock: Clock;
+  log: Logger;
+  bondName: string;
+  tapIfindex(): number;
+  mac(): Uint8Array | undefined;
+  options(): Readonly<BondOptions>;
+  /** Still enslaved and up: a sequence stops when its port is not. */
+  usable(port: Port): boolean;
+  send(port: Port, frame: Uint8Array): void;
+}
+
+export class Announcer {
+  peerNotifications = 0;
+  igmpResends = 0;
+  private stopPeers: (() => void) | null = null;
+  private stopIgmp: (() => void) | null = null;
+
+  constructor(private readonly d: AnnouncerDeps) {}
+
+  /**
+   * num_grat_arp notifications from `port`, spaced by peer_notif_delay (or one miimon interval):
+   * each is a gratuitous ARP per IPv4 address and an unsolicited NA per IPv6 address of the TAP.
+   */
+  notifyPeers(port: Port): void {
+    const o = this.d.options();
+    this.stopPeers?.();
+    this.stopPeers = this.repeat(o.num_grat_arp, Math.max(o.peer_notif_delay, o.miimon) || 100, () => {
+      if (!this.d.usable(port)) return false;
+      this.sendPeerNotification(port);
+      return true;
+    });
+  }
+
+  /**
+   * resend_igmp: the TAP's IPv4 group memberships reported again from `port`, resend_igmp times,
+   * the first at once and then every 200 ms (kernel NETDEV_RESEND_IGMP after an active change),
+   * so a snooping switch moves the groups to the new port.
+   */
+  resendIgmp(port: Port): void {
+    this.stopIgmp?.();
+    this.stopIgmp = this.repeat(this.d.options().resend_igmp, RESEND_IGMP_MS, () => {
+      const mac = this.d.mac();
+      if (!this.d.usable(port) || !mac) return false;
+      const { version, groups } = this.d.host.igmpGroups(this.d.bondName);
+      if (groups.length) {
+        const src = this.d.host.addresses(this.d.tapIfindex()).find((a) => a.family === AF_INET)?.address ?? new Uint8Array(4);
+        for (const f of igmpReports(mac, src, groups, version)) this.d.send(port, f);
+        this.igmpResends++;
+      }
+      return true;
+    });
+  }
+
+  /**
+   * An address was added to the bond: announce it once from `port`, so peers whose cache still
+   * holds an older MAC for it (a restart, fail_over_mac=active) learn the current one (the
+   * arp_notify idea; the kernel bond itself only notifies on failover).
+   */
+  announceAddress(port: Port, a: IfAddr): void {
+    const mac = this.d.mac();
+    if (!mac) return;
+    if (a.family === AF_INET) this.d.send(port, gratuitousArp(mac, a.address));
+    else if (!(a.flags & IFA_F_TENTATIVE)) this.d.send(port, unsolicitedNa(mac, a.address));
+  }
+
+  stop(): void {
+    this.stopPeers?.();
+    this.stopIgmp?.();
+  }
+
+  private sendPeerNotification(port: Port): void {
+    const mac = this.d.mac();
+    if (!mac) return;
+    let addrs;
+    try {
+      addrs = this.d.host.addresses(this.d.tapIfindex());
+    } catch (e) {
+      this.d.log.warn(`${this.d.bondName}: cannot list addresses for peer notification: ${(e as Error).message}`);
+      return;
+    }
+    for (const a of addrs) this.announceAddress(port, a);
+    this.peerNotifications++;
+  }
+
+  /**
+   * Runs `once` `times` times: at once, then every `every` ms, stopping early when it returns
+   * false. Returns the cancel function (null when nothing is left to run).
+   */
+  private repeat(times: number, every: number, once: () => boolean): (() => void) | null {
+    let left = times;
+    if (left <= 0 || !once() || --left <= 0) return null;
+    let cancel: () => void = () => {};
+    cancel = this.d.clock.every(every, () => {
+      if (!once() || --left <= 0) cancel();
+    });
+    return cancel;
+  }
+}
