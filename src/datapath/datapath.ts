@@ -150,29 +150,32 @@ export class Datapath {
     }
   }
 
-  /** ARP, or an IPv6 neighbour solicitation/advertisement (untagged or one VLAN tag). */
-  private isNeighbor(off: number, len: number): boolean {
+  /** Offset of the L3 header found by the last innerEthertype() call. */
+  private l3 = 0;
+
+  /** The EtherType after at most one VLAN tag (the kernel sees an offloaded tag as metadata). */
+  private innerEthertype(off: number): number {
     const b = this.bytes;
     let et = (b[off + 12] << 8) | b[off + 13];
-    let l3 = off + 14;
+    this.l3 = off + 14;
     if (et === 0x8100 || et === 0x88a8) {
       et = (b[off + 16] << 8) | b[off + 17];
-      l3 += 4;
+      this.l3 += 4;
     }
-    if (et === 0x0806) return true;
-    return et === 0x86dd && l3 + 41 <= off + len && b[l3 + 6] === 58 && (b[l3 + 40] === 135 || b[l3 + 40] === 136);
+    return et;
   }
 
-  /** IPv4 IGMP (protocol 2), untagged or with one VLAN tag. */
-  private isIgmp(off: number, len: number): boolean {
+  /** ARP, or an IPv6 neighbour solicitation/advertisement. */
+  private isNeighbor(off: number, len: number): boolean {
+    const et = this.innerEthertype(off);
     const b = this.bytes;
-    let et = (b[off + 12] << 8) | b[off + 13];
-    let l3 = off + 14;
-    if (et === 0x8100 || et === 0x88a8) {
-      et = (b[off + 16] << 8) | b[off + 17];
-      l3 += 4;
-    }
-    return et === 0x0800 && l3 + 10 <= off + len && b[l3 + 9] === 2;
+    if (et === 0x0806) return true;
+    return et === 0x86dd && this.l3 + 41 <= off + len && b[this.l3 + 6] === 58 && (b[this.l3 + 40] === 135 || b[this.l3 + 40] === 136);
+  }
+
+  /** IPv4 IGMP (protocol 2). */
+  private isIgmp(off: number, len: number): boolean {
+    return this.innerEthertype(off) === 0x0800 && this.l3 + 10 <= off + len && this.bytes[this.l3 + 9] === 2;
   }
 
   private receive(port: number, count: number): void {

@@ -48,36 +48,44 @@ function checksum16(parts: Uint8Array[]): number {
 
 const ALL_NODES = Uint8Array.of(0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
 
-/** Unsolicited NA to ff02::1 with the override flag and a target link-layer address option. */
-export function unsolicitedNa(mac: Uint8Array, ip6: Uint8Array): Uint8Array {
-  const icmpLen = 32; // type..reserved (8) + target (16) + option (8)
-  const f = new Uint8Array(14 + 40 + icmpLen);
-  f.set(Uint8Array.of(0x33, 0x33, 0, 0, 0, 1), 0);
-  f.set(mac, 6);
+/** An Ethernet + IPv6 (hop limit 255) frame around an ICMPv6 message; fills in its checksum. */
+function icmp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: Uint8Array, dst: Uint8Array, icmp: Uint8Array): Uint8Array {
+  const f = new Uint8Array(14 + 40 + icmp.length);
+  f.set(dstMac, 0);
+  f.set(srcMac, 6);
   f[12] = 0x86; f[13] = 0xdd;
   const ip = 14;
   f[ip] = 0x60;
-  f[ip + 4] = 0; f[ip + 5] = icmpLen;
+  f[ip + 4] = icmp.length >> 8;
+  f[ip + 5] = icmp.length & 0xff;
   f[ip + 6] = 58; // ICMPv6
-  f[ip + 7] = 255; // hop limit
-  f.set(ip6, ip + 8);
-  f.set(ALL_NODES, ip + 24);
+  f[ip + 7] = 255; // neighbour discovery requires it
+  f.set(src, ip + 8);
+  f.set(dst, ip + 24);
   const ic = ip + 40;
-  f[ic] = 136; // neighbour advertisement
-  f[ic + 4] = 0x20; // override
-  f.set(ip6, ic + 8);
-  f[ic + 24] = 2; // target link-layer address
-  f[ic + 25] = 1;
-  f.set(mac, ic + 26);
+  f.set(icmp, ic);
   const pseudo = new Uint8Array(40);
-  pseudo.set(ip6, 0);
-  pseudo.set(ALL_NODES, 16);
-  pseudo[35] = icmpLen;
+  pseudo.set(src, 0);
+  pseudo.set(dst, 16);
+  pseudo[34] = icmp.length >> 8;
+  pseudo[35] = icmp.length & 0xff;
   pseudo[39] = 58;
   const c = checksum16([pseudo, f.subarray(ic)]);
   f[ic + 2] = c >> 8;
   f[ic + 3] = c & 0xff;
   return f;
+}
+
+/** Unsolicited NA to ff02::1 with the override flag and a target link-layer address option. */
+export function unsolicitedNa(mac: Uint8Array, ip6: Uint8Array): Uint8Array {
+  const icmp = new Uint8Array(32); // type..reserved (8) + target (16) + option (8)
+  icmp[0] = 136; // neighbour advertisement
+  icmp[4] = 0x20; // override
+  icmp.set(ip6, 8);
+  icmp[24] = 2; // target link-layer address
+  icmp[25] = 1;
+  icmp.set(mac, 26);
+  return icmp6Frame(Uint8Array.of(0x33, 0x33, 0, 0, 0, 1), mac, ip6, ALL_NODES, icmp);
 }
 
 function ipChecksum(b: Uint8Array): number {
@@ -133,36 +141,16 @@ export function solicitedNode(ip6: Uint8Array): { ip: Uint8Array; mac: Uint8Arra
 /** A neighbour solicitation for `target` (NS monitor probe), from `src` (:: when we have none). */
 export function neighbourSolicitation(mac: Uint8Array, src: Uint8Array, target: Uint8Array): Uint8Array {
   const unspecified = src.every((b) => b === 0);
-  const icmpLen = 24 + (unspecified ? 0 : 8);
-  const sn = solicitedNode(target);
-  const f = new Uint8Array(14 + 40 + icmpLen);
-  f.set(sn.mac, 0);
-  f.set(mac, 6);
-  f[12] = 0x86; f[13] = 0xdd;
-  const ip = 14;
-  f[ip] = 0x60;
-  f[ip + 5] = icmpLen;
-  f[ip + 6] = 58;
-  f[ip + 7] = 255;
-  f.set(src, ip + 8);
-  f.set(sn.ip, ip + 24);
-  const ic = ip + 40;
-  f[ic] = 135;
-  f.set(target, ic + 8);
+  const icmp = new Uint8Array(24 + (unspecified ? 0 : 8));
+  icmp[0] = 135;
+  icmp.set(target, 8);
   if (!unspecified) {
-    f[ic + 24] = 1; // source link-layer address
-    f[ic + 25] = 1;
-    f.set(mac, ic + 26);
+    icmp[24] = 1; // source link-layer address (not allowed from ::)
+    icmp[25] = 1;
+    icmp.set(mac, 26);
   }
-  const pseudo = new Uint8Array(40);
-  pseudo.set(src, 0);
-  pseudo.set(sn.ip, 16);
-  pseudo[35] = icmpLen;
-  pseudo[39] = 58;
-  const c = checksum16([pseudo, f.subarray(ic)]);
-  f[ic + 2] = c >> 8;
-  f[ic + 3] = c & 0xff;
-  return f;
+  const sn = solicitedNode(target);
+  return icmp6Frame(sn.mac, mac, src, sn.ip, icmp);
 }
 
 /**
