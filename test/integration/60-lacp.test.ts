@@ -80,6 +80,8 @@ for sp in range(20000, 20032):
     await waitFor(() => lab.state().ports[0].lacp.rx_state === 'defaulted', 5000, 's0 defaulted');
     expect(lab.state().ports[0].lacp.actor.state & 0x40).toBe(0x40);
     expect(lab.link(lab.srv, 's0').operstate).toBe('UP'); // carrier never went away
+    // Open vSwitch stops using q0 once our next LACPDU (Sync cleared) reaches it
+    await waitFor(() => !o.lacpShow().members.q0.partnerState.includes('synchronized'), 3000, 'OVS sees s0 out of sync');
     expect(pingSummary(lab.sh(lab.srv, 'ping -c 3 -i 0.1 -W 1 198.18.0.2')).received).toBe(3);
     lab.sh(lab.cli, 'nft delete table netdev cut');
     await waitFor(() => distributing().length === 2, 8000, 's0 back in distribution');
