@@ -19,17 +19,20 @@ const SLOW_STATE = 61;
 describe.skipIf(!!reason)('802.3ad with Open vSwitch and with bondd as partners', () => {
   let lab: Lab;
   let ovs: Ovs | undefined;
+  let pcapDir: string;
   const labs: Lab[] = [];
   beforeEach(() => {
     lab = new Lab('l');
     labs.push(lab);
     lab.pair(2);
+    pcapDir = mkdtempSync(join(tmpdir(), 'tapbond-pcap-'));
   });
   afterEach(async () => {
     await lab.stopAll().catch(() => {});
     ovs?.stop();
     ovs = undefined;
     lab.down();
+    rmSync(pcapDir, { recursive: true, force: true });
   });
   afterAll(() => labs.forEach((l) => l.down()));
 
@@ -96,7 +99,7 @@ for sp in range(20000, 20032):
 
   it('slow: negotiates with OVS at the slow rate (state 61) and tshark dissects our LACPDUs cleanly', async () => {
     const o = startOvs('slow');
-    const pcap = join(mkdtempSync(join(tmpdir(), 'tapbond-pcap-')), 'lacp.pcap');
+    const pcap = join(pcapDir, 'lacp.pcap');
     const cap = spawn('ip', ['netns', 'exec', lab.cli, 'timeout', '8', 'tcpdump', '-i', 'q0', '-U', '-w', pcap, 'ether proto 0x8809'], { stdio: 'ignore' });
     await sleep(500);
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=slow']);
@@ -117,7 +120,6 @@ for sp in range(20000, 20032):
       expect(out).toMatch(/Actor State: 0x3d, LACP Activity, Aggregation, Synchronization, Collecting, Distributing/);
       expect(out).not.toMatch(/Malformed|Expert Info \((Warning|Error)/);
     }
-    rmSync(pcap, { force: true });
   });
 
   it('bondd is the partner of bondd: both sides reach 63 and traffic flows', async () => {
@@ -176,7 +178,7 @@ for sp in range(20000, 20032):
 
   it('answers a Marker Information PDU with a Marker Response that tshark dissects cleanly', async () => {
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast']);
-    const pcap = join(mkdtempSync(join(tmpdir(), 'tapbond-pcap-')), 'marker.pcap');
+    const pcap = join(pcapDir, 'marker.pcap');
     const cap = spawn('ip', ['netns', 'exec', lab.cli, 'timeout', '3', 'tcpdump', '-i', 'q0', '-U', '-w', pcap, 'ether proto 0x8809 and ether[14] == 2'], { stdio: 'ignore' });
     await sleep(500);
     lab.sh(lab.cli, `python3 -c "
@@ -193,7 +195,6 @@ s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`);
       expect(out).toMatch(/Requester Transaction ID: 305441741/);
       expect(out).not.toMatch(/Malformed|Expert Info \((Warning|Error)/);
     }
-    rmSync(pcap, { force: true });
   });
 });
 
