@@ -102,10 +102,14 @@ export class Datapath {
         this.dpCounters[DpCtr.TxNoPort] += count;
         return;
       case 'single':
-        for (let i = 0; i < count; i++) v[i] = this.lengths[i] >= VNET + ETH_MIN ? plan.mask : 0;
-        return;
       case 'all':
-        for (let i = 0; i < count; i++) v[i] = this.lengths[i] >= VNET + ETH_MIN ? plan.mask : 0;
+        for (let i = 0; i < count; i++) {
+          if (this.lengths[i] >= VNET + ETH_MIN) v[i] = plan.mask;
+          else {
+            v[i] = 0;
+            this.dpCounters[DpCtr.Malformed]++;
+          }
+        }
         return;
       case 'hash': {
         const n = plan.masks.length;
@@ -153,12 +157,15 @@ export class Datapath {
   /** Offset of the L3 header found by the last innerEthertype() call. */
   private l3 = 0;
 
-  /** The EtherType after at most one VLAN tag (the kernel sees an offloaded tag as metadata). */
-  private innerEthertype(off: number): number {
+  /**
+   * The EtherType after at most one VLAN tag (the kernel sees an offloaded tag as metadata); a
+   * tagged frame too short to hold the inner EtherType keeps the tag's. Sets `l3`.
+   */
+  private innerEthertype(off: number, len: number): number {
     const b = this.bytes;
     let et = (b[off + 12] << 8) | b[off + 13];
     this.l3 = off + 14;
-    if (et === 0x8100 || et === 0x88a8) {
+    if ((et === 0x8100 || et === 0x88a8) && len >= ETH_MIN + 4) {
       et = (b[off + 16] << 8) | b[off + 17];
       this.l3 += 4;
     }
@@ -167,7 +174,7 @@ export class Datapath {
 
   /** ARP, or an IPv6 neighbour solicitation/advertisement. */
   private isNeighbor(off: number, len: number): boolean {
-    const et = this.innerEthertype(off);
+    const et = this.innerEthertype(off, len);
     const b = this.bytes;
     if (et === 0x0806) return true;
     return et === 0x86dd && this.l3 + 41 <= off + len && b[this.l3 + 6] === 58 && (b[this.l3 + 40] === 135 || b[this.l3 + 40] === 136);
@@ -175,7 +182,7 @@ export class Datapath {
 
   /** IPv4 IGMP (protocol 2). */
   private isIgmp(off: number, len: number): boolean {
-    return this.innerEthertype(off) === 0x0800 && this.l3 + 10 <= off + len && this.bytes[this.l3 + 9] === 2;
+    return this.innerEthertype(off, len) === 0x0800 && this.l3 + 10 <= off + len && this.bytes[this.l3 + 9] === 2;
   }
 
   private receive(port: number, count: number): void {
@@ -194,9 +201,7 @@ export class Datapath {
         continue;
       }
       const off = this.offsets[i] + VNET;
-      let et = (b[off + 12] << 8) | b[off + 13];
-      if ((et === 0x8100 || et === 0x88a8) && len >= VNET + ETH_MIN + 4) et = (b[off + 16] << 8) | b[off + 17];
-      const how = ets[et];
+      const how = ets[this.innerEthertype(off, len - VNET)];
       if (how !== ETHERTYPE_NORMAL) {
         this.dpCounters[base + DpCtr.RxTrapped]++;
         this.trap(port, b.subarray(off, this.offsets[i] + len)); // slow path: control frames only

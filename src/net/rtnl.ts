@@ -5,7 +5,6 @@ import type { NativeBinding, NativeNetlinkSocket } from '../native/types.js';
 
 const NLMSG_HDRLEN = 16;
 const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
 const NLM_F_REQUEST = 0x1;
 const NLM_F_ACK = 0x4;
 const NLM_F_DUMP = 0x300;
