@@ -331,7 +331,7 @@ export class Bond {
 
   /** fail_over_mac active/follow in active-backup: slaves keep their own MACs when enslaved. */
   private keepsOwnMac(): boolean {
-    return this.options.mode === 'active-backup' && this.options.fail_over_mac !== 'none';
+    return MODE_INFO[this.options.mode].failOverMac && this.options.fail_over_mac !== 'none';
   }
 
   /** Sets a slave's MAC, taking the link down for it if the driver cannot change it live. */

@@ -32,7 +32,7 @@ export function renderShow(s: BondState): string {
     L.push(`ARP IP target/s (n.n.n.n form):${o.arp_ip_target.map((t) => ' ' + t).join(',')}`);
     L.push(`NS IPv6 target/s (xx::xx form):${o.ns_ip6_target.map((t) => ' ' + t).join(',')}`);
   }
-  if (mode === '802.3ad') {
+  if (info.lacp) {
     const m = s.mode as { lacp_active: string; lacp_rate: string; system_priority: number; system_mac: string; active_aggregator: { id: number; ports: number; actor_key: number; partner_key: number; partner_mac: string } | null };
     L.push('');
     L.push('802.3ad info');
@@ -62,7 +62,7 @@ export function renderShow(s: BondState): string {
     L.push(`Link Failure Count: ${p.link_failure_count}`);
     L.push(`Permanent HW addr: ${p.perm_hwaddr}`);
     L.push(`Slave queue ID: ${p.queue_id}`);
-    if (mode === '802.3ad') L.push(...lacpPortLines(p.lacp));
+    if (info.lacp) L.push(...lacpPortLines(p.lacp));
   }
   return L.join('\n') + '\n';
 }
