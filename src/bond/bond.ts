@@ -13,7 +13,7 @@ import { AF_INET, type IfAddr, type LinkEvent } from '../net/rtnl.js';
 import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { formatMac, isZeroMac, macEquals, randomMac } from '../util/mac.js';
+import { formatMac, macEquals, randomMac } from '../util/mac.js';
 import type { Host } from './host.js';
 import { MII_STATUS_TEXT, type MiiState } from './port-link.js';
 import { Announcer } from './announcer.js';
@@ -656,18 +656,10 @@ export class Bond {
     }
   }
 
-  /** For tests and the datapath's owner. */
-  get dp(): Datapath {
-    return this.datapath;
-  }
-
   get effectiveOptions(): Readonly<BondOptions> {
     return this.options;
   }
 
-  hasMac(): boolean {
-    return !!this.mac && !isZeroMac(this.mac);
-  }
 }
 
 export interface PortState {

@@ -154,9 +154,12 @@ export class LacpEngine {
 
   constructor(private actor: ActorSettings) {}
 
-  /** System identity changes (bond MAC, ad_actor_system, priority): every port resends. */
+  /** New actor settings; when what a LACPDU carries changed (system, priority, activity,
+   * timeout) every port resends. Settings that did not change cost nothing. */
   setActor(actor: ActorSettings): void {
+    const old = this.actor;
     this.actor = actor;
+    if (macEq(old.system, actor.system) && old.systemPriority === actor.systemPriority && old.active === actor.active && old.fast === actor.fast) return;
     for (const p of this.ports.values()) {
       this.refreshActorState(p);
       p.ntt = true;
@@ -202,7 +205,8 @@ export class LacpEngine {
     p.actorState = keep | (this.actor.active ? ST_ACTIVITY : 0) | (this.actor.fast ? ST_TIMEOUT : 0) | (p.lacpEnabled ? ST_AGGREGATION : 0);
   }
 
-  /** Carrier or speed/duplex changed: the port restarts its machines (kernel: BEGIN on change). */
+  /** The port's link and settings, as they are now; only a change of carrier, speed, duplex or
+   * user key restarts its machines (kernel: BEGIN on change). */
   setLink(id: number, enabled: boolean, s?: PortSettings): void {
     const p = this.ports.get(id);
     if (!p) return;

@@ -20,14 +20,11 @@ export class Mode8023ad implements Mode {
   readonly name = '802.3ad' as const;
   private readonly engine: LacpEngine;
   private readonly started: number;
-  private actorKey = '';
-  private readonly linkKey = new Map<Port, string>();
   private readonly warnedSpeed = new Set<Port>();
 
   constructor(private readonly ctx: ModeContext) {
     this.started = ctx.clock.now();
     this.engine = new LacpEngine(this.actorSettings());
-    this.actorKey = JSON.stringify(this.actorSettings(), (k, v) => (v instanceof Uint8Array ? formatMac(v) : v));
   }
 
   private actorSettings(): ActorSettings {
@@ -56,34 +53,25 @@ export class Mode8023ad implements Mode {
   }
 
   portAdded(port: Port): void {
-    const s = this.portSettings(port);
-    this.engine.addPort(port.index, s, port.isUp, this.ctx.clock.now() - this.started > OPEN_GRACE_MS);
-    this.linkKey.set(port, `${port.isUp}/${s.speed}/${s.fullDuplex}/${s.userKey}`);
+    this.engine.addPort(port.index, this.portSettings(port), port.isUp, this.ctx.clock.now() - this.started > OPEN_GRACE_MS);
   }
 
   portRemoved(port: Port): void {
     const last = this.engine.removePort(port.index);
     if (last) this.ctx.sendControl(port, encodeLacpdu(port.permMac, last));
-    this.linkKey.delete(port);
+    this.warnedSpeed.delete(port);
   }
 
+  /** Hands the engine the settings and links as they are now; it acts on what changed. */
   update(): void {
-    const key = JSON.stringify(this.actorSettings(), (k, v) => (v instanceof Uint8Array ? formatMac(v) : v));
-    if (key !== this.actorKey) {
-      this.actorKey = key;
-      this.engine.setActor(this.actorSettings());
-    }
+    this.engine.setActor(this.actorSettings());
     for (const p of this.ctx.ports()) {
       const s = this.portSettings(p);
-      const k = `${p.isUp}/${s.speed}/${s.fullDuplex}/${s.userKey}`;
       if (p.isUp && (s.speed <= 0 || !s.fullDuplex) && !this.warnedSpeed.has(p)) {
         this.warnedSpeed.add(p);
         this.ctx.log.warn(`${p.name}: ${s.speed <= 0 ? 'speed unknown' : 'half duplex'}: LACP is disabled on this port (802.3ad needs speed and full duplex)${s.speed <= 0 ? '; set ad_speed_override=<Mbit/s> to assume one' : ''}`);
       }
-      if (this.linkKey.get(p) !== k) {
-        this.linkKey.set(p, k);
-        this.engine.setLink(p.index, p.isUp, s);
-      }
+      this.engine.setLink(p.index, p.isUp, s);
     }
     this.refreshFallback();
     this.publish();
@@ -195,10 +183,6 @@ export class Mode8023ad implements Mode {
 
   multicast(): string[] {
     return ['0180c2000002'];
-  }
-
-  usable(): Port[] {
-    return this.distributingPorts();
   }
 
   describe(): Record<string, unknown> {

@@ -26,11 +26,6 @@ export abstract class AllActiveMode implements Mode {
     return true;
   }
 
-  /** The usable ports in plan order (`bondctl hash` reports which one a frame takes). */
-  usable(): Port[] {
-    return usablePorts(this.ctx);
-  }
-
   update(): void {
     const usable = usablePorts(this.ctx);
     this.ctx.publish(usable.length ? this.txPlan(usable) : TX_NONE, rxPlan(this.ctx.ports().map((p) => p.index)));
