@@ -82,11 +82,18 @@ function startOne(cfg: DaemonConfig, host: Host, log: Logger): Bond {
   return bond;
 }
 
-export async function startDaemon(cfgsIn: DaemonConfig[], runDir: string, log: Logger): Promise<RunningDaemon> {
+export interface DaemonSettings {
+  runDir: string;
+  /** Pin the datapath (main) thread; one setting for the whole process. */
+  cpus?: number[];
+}
+
+export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettings, log: Logger): Promise<RunningDaemon> {
   const binding = loadBinding();
   const cfgs = resolveSlaveNames(cfgsIn, binding);
   preflight(cfgs, binding);
-  if (cfgs.some((c) => c.cpus)) binding.setAffinity(cfgs.find((c) => c.cpus)!.cpus!);
+  if (settings.cpus) binding.setAffinity(settings.cpus);
+  const { runDir } = settings;
   const host = nativeHost(binding);
   const bonds: Bond[] = [];
   const servers: ControlServer[] = [];

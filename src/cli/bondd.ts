@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // bondd: the bonding daemon. `bondd --name bond0 --slaves s1,s2 mode=active-backup miimon=100`
 import { Command } from 'commander';
-import { buildConfig, buildFromSystemFiles, readConfigFile, type DaemonConfig, type RawConfig } from '../config/index.js';
+import { buildConfig, buildFromSystemFiles, parseCpuList, readConfigFile, type DaemonConfig, type RawConfig } from '../config/index.js';
 import { readIfcfgDir } from '../config/ifcfg.js';
 import { parseModprobe } from '../config/modprobe.js';
 import { readFileSync } from 'node:fs';
@@ -57,9 +57,14 @@ try {
   if (!flags.up) raw.up = false;
   if (flags.busyPoll !== undefined) raw.busy_poll = flags.busyPoll;
   if (flags.cpu !== undefined) raw.cpu = flags.cpu;
+  const cpus = raw.cpu !== undefined ? parseCpuList(raw.cpu) : undefined;
   let cfgs: DaemonConfig[];
   if (flags.modprobeConf || flags.ifcfgDir) {
-    if (flags.config || flags.name || flags.slaves) throw new Error('--modprobe-conf/--ifcfg-dir describe the bonds: do not combine them with --config, --name or --slaves');
+    const perBond = (['config', 'name', 'slaves', 'mtu', 'mac'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k}`);
+    if (!flags.up) perBond.push('--no-up');
+    if (perBond.length) {
+      throw new Error(`--modprobe-conf/--ifcfg-dir describe the bonds (MTU and MACADDR come from the ifcfg files): do not combine them with ${perBond.join(', ')}`);
+    }
     let modprobeText = '';
     if (flags.modprobeConf) {
       try {
@@ -70,16 +75,16 @@ try {
     }
     const { configs, notes } = buildFromSystemFiles(flags.modprobeConf ? parseModprobe(modprobeText, flags.modprobeConf) : [], flags.ifcfgDir ? readIfcfgDir(flags.ifcfgDir) : []);
     for (const n of notes) log.warn(n);
-    // process-wide flags (--busy-poll, --cpu) apply to every bond from the files
-    const common = buildConfig({ ...raw, name: 'bond0', slaves: [], options: {} });
-    for (const c of configs) Object.assign(c, { busyPollUs: common.busyPollUs, cpus: common.cpus });
+    // --busy-poll applies to every bond from the files
+    const common = buildConfig({ busy_poll: raw.busy_poll, options: {} });
+    for (const c of configs) c.busyPollUs = common.busyPollUs;
     if (Object.keys(raw.options).length) throw new Error('bonding options come from the files with --modprobe-conf/--ifcfg-dir; change them at runtime with bondctl set');
     cfgs = configs;
     if (!cfgs.length) throw new Error('the configuration files describe no bond to start');
   } else {
     cfgs = [buildConfig(raw)];
   }
-  const d = await startDaemon(cfgs, flags.runDir, log);
+  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus }, log);
   const names = cfgs.map((c) => c.name).join(', ');
   const shutdown = (sig: string) => {
     log.info(`${names}: ${sig}, restoring slaves`);

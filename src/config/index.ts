@@ -21,7 +21,6 @@ export interface DaemonConfig {
   mac?: Uint8Array;
   up: boolean;
   busyPollUs?: number;
-  cpus?: number[];
 }
 
 export interface RawConfig {
@@ -97,6 +96,16 @@ export function buildFromSystemFiles(modprobe: ModprobeBond[], ifcfg: IfcfgBond[
   return { configs, notes };
 }
 
+/** `--cpu` / "cpu": the CPUs the daemon's datapath thread is pinned to (one process, all bonds). */
+export function parseCpuList(raw: unknown): number[] {
+  const list = Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+  const cpus = list.map((c) => Number(c.trim()));
+  if (!cpus.length || cpus.some((c) => !Number.isInteger(c) || c < 0 || c > 1023)) {
+    throw new BondError('EOPT_VALUE', `cpu: invalid value '${String(raw)}'; allowed: CPU numbers, comma separated (e.g. 1 or 2,3)`);
+  }
+  return cpus;
+}
+
 export function buildConfig(raw: RawConfig): DaemonConfig {
   const name = String(raw.name ?? 'bond0');
   if (!/^[^\s/:]{1,15}$/.test(name)) throw new BondError('EOPT_VALUE', `name: invalid interface name '${name}'`);
@@ -120,17 +129,11 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
     busyPollUs = Number(raw.busy_poll);
     if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1000) throw new BondError('EOPT_VALUE', `busy_poll: invalid value '${String(raw.busy_poll)}'; allowed: microseconds from 0 (off) to 1000`);
   }
-  let cpus: number[] | undefined;
-  if (raw.cpu !== undefined) {
-    const list = Array.isArray(raw.cpu) ? raw.cpu.map(String) : String(raw.cpu).split(',');
-    cpus = list.map((c) => Number(c.trim()));
-    if (!cpus.length || cpus.some((c) => !Number.isInteger(c) || c < 0 || c > 1023)) throw new BondError('EOPT_VALUE', `cpu: invalid value '${String(raw.cpu)}'; allowed: CPU numbers, comma separated (e.g. 1 or 2,3)`);
-  }
   const { max_bonds: _maxBonds, ...optionWords } = raw.options; // module-wide: handled by the readers
   const { options, notes } = resolveOptions(optionWords);
   if (options.primary && !slaves.includes(options.primary)) notes.push(`primary: ${options.primary} is not among the slaves yet`);
   if (options.active_slave) {
     throw new BondError('EOPT_VALUE', `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`);
   }
-  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs, cpus };
+  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs };
 }

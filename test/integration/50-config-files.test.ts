@@ -57,6 +57,10 @@ describe.skipIf(!!reason)('bonds from modprobe.conf and ifcfg files', () => {
     const r = lab.sh(lab.srv, `${process.execPath} ${join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bondd.js')} --run-dir ${lab.runDir} --ifcfg-dir ${dir}; echo "exit=$?"`, { allowFail: true });
     expect(r).toMatch(/bond1: no interface has HWADDR 02:00:de:ad:be:ef \(slave eth3 in its ifcfg file\)/);
     expect(r).toContain('exit=2');
+    // per-bond flags are refused with the files rather than silently dropped
+    const f = lab.sh(lab.srv, `${process.execPath} ${join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bondd.js')} --run-dir ${lab.runDir} --ifcfg-dir ${dir} --mtu 1400 --no-up; echo "exit=$?"`, { allowFail: true });
+    expect(f).toMatch(/do not combine them with --mtu, --no-up/);
+    expect(f).toContain('exit=2');
     expect(lab.sh(lab.srv, 'ip -j link show')).toBe(before);
   });
 });
