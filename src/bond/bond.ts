@@ -215,8 +215,7 @@ export class Bond {
 
   private arpLinkChanged(changes: { port: Port; up: boolean }[]): void {
     for (const { port, up } of changes) {
-      port.link.state = up ? 'up' : 'down';
-      if (!up) port.link.failureCount++;
+      port.link.set(up);
       this.log.info(`${port.name}: link ${up ? 'up' : 'down'} (arp monitor${up ? '' : `, failure count ${port.link.failureCount}`})`);
     }
     this.mode.update('arp monitor');

@@ -67,6 +67,12 @@ export class PortLink {
     }
   }
 
+  /** A verdict from a monitor that keeps its own timing (ARP/NS): up, or down (counted). */
+  set(up: boolean): void {
+    if (!up && this.state !== 'down') this.failureCount++;
+    this.state = up ? 'up' : 'down';
+  }
+
   /** Forces a BACK link up (chosen as active while its updelay runs). */
   forceUp(): void {
     this.state = 'up';
