@@ -3,7 +3,9 @@
 // closures, Map lookups or async per frame; one switch on plan.kind (kernel __bond_start_xmit).
 import { type Ctr, type NativeBinding, type NativeEngine } from '../native/types.js';
 import { xmitHash } from './hash.js';
-import { ETHERTYPE_CONSUME, ETHERTYPE_NORMAL, TX_NONE, rxPlan, type RxPlan, type TxPlan } from './plan.js';
+import { sourceBucket, xorBytes } from '../alb/tlb.js';
+import { MacTable } from './mac-table.js';
+import { DELIVER_NONE, DELIVER_UNICAST, ETHERTYPE_CONSUME, ETHERTYPE_NORMAL, TX_NONE, rxPlan, type RxPlan, type TlbPlan, type TxPlan } from './plan.js';
 
 export const SLOT_SIZE = 65664; // 4 headroom + 10 vnet header + 65535 + 14 + 4, rounded up
 export const BATCH_MAX = 64;
@@ -16,7 +18,8 @@ export const DpCtr = {
   RxInactive: 1, // received on a port that does not deliver (backup slave)
   RxTrapped: 2, // handed to the mode (LACPDUs, ARP for RLB...)
   TxNoPort: 3, // no usable slave: dropped
-  Count: 4,
+  RxLooped: 4, // source MAC is one of ours (sent from the TAP side): a reflection, dropped
+  Count: 5,
 } as const;
 export type DpCtr = (typeof DpCtr)[keyof typeof DpCtr];
 
@@ -35,6 +38,8 @@ export class Datapath {
   readonly maxPorts: number;
   /** When each port last delivered a batch (the ARP monitor's "something arrived"). */
   readonly lastRx: Float64Array;
+  /** Source MACs seen on frames from the TAP (the host and any guests behind a bridge on it). */
+  readonly local = new MacTable();
 
   private tx: TxPlan = TX_NONE;
   private rx: RxPlan;
@@ -94,64 +99,89 @@ export class Datapath {
   }
 
   private transmit(count: number): void {
-    const plan = this.tx;
+    const b = this.bytes;
     const v = this.verdicts;
+    const now = this.now();
+    for (let i = 0; i < count; i++) {
+      const len = this.lengths[i] - VNET;
+      if (len < ETH_MIN) {
+        v[i] = 0;
+        this.dpCounters[DpCtr.Malformed]++;
+        continue;
+      }
+      const off = this.offsets[i] + VNET;
+      this.local.learn(b, off + 6, now);
+      const verdict = this.select(b, off, len);
+      v[i] = verdict;
+      if (verdict === 0) this.dpCounters[DpCtr.TxNoPort]++;
+    }
+    if (this.rrCounter > 0x3fffffff) this.rrCounter = 0;
+  }
+
+  /**
+   * The verdict for one frame from the TAP (kernel __bond_start_xmit). May rewrite the Ethernet
+   * source (balance-tlb/alb). Also used on the control path for frames we originate (announcements).
+   */
+  select(b: Uint8Array, off: number, len: number): number {
+    const plan = this.tx;
     switch (plan.kind) {
       case 'none':
-        for (let i = 0; i < count; i++) v[i] = 0;
-        this.dpCounters[DpCtr.TxNoPort] += count;
-        return;
+        return 0;
       case 'single':
       case 'all':
-        for (let i = 0; i < count; i++) {
-          if (this.lengths[i] >= VNET + ETH_MIN) v[i] = plan.mask;
-          else {
-            v[i] = 0;
-            this.dpCounters[DpCtr.Malformed]++;
-          }
-        }
-        return;
-      case 'hash': {
-        const n = plan.masks.length;
-        const nm = plan.neighborMask ?? 0;
-        for (let i = 0; i < count; i++) {
-          const len = this.lengths[i];
-          if (len < VNET + ETH_MIN) {
-            v[i] = 0;
-            this.dpCounters[DpCtr.Malformed]++;
-            continue;
-          }
-          if (nm !== 0 && this.isNeighbor(this.offsets[i] + VNET, len - VNET)) {
-            v[i] = nm;
-            continue;
-          }
-          v[i] = plan.masks[xmitHash(this.bytes, this.offsets[i] + VNET, len - VNET, plan.policy) % n];
-        }
-        return;
-      }
+        return plan.mask;
+      case 'hash':
+        if (plan.neighborMask !== undefined && plan.neighborMask !== 0 && this.isNeighbor(b, off, len)) return plan.neighborMask;
+        return plan.masks[xmitHash(b, off, len, plan.policy) % plan.masks.length];
       case 'round-robin': {
-        const n = plan.masks.length;
+        if (this.isIgmp(b, off, len)) return plan.igmpMask; // kernel compat: bond_xmit_roundrobin sends IGMP via curr_active
         const per = plan.perPort;
-        for (let i = 0; i < count; i++) {
-          if (this.lengths[i] < VNET + ETH_MIN) {
-            v[i] = 0;
-            this.dpCounters[DpCtr.Malformed]++;
-            continue;
-          }
-          if (this.isIgmp(this.offsets[i] + VNET, this.lengths[i] - VNET)) {
-            v[i] = plan.igmpMask; // kernel compat: bond_xmit_roundrobin sends IGMP via curr_active
-            continue;
-          }
-          let slot: number;
-          if (per === 1) slot = this.rrCounter++;
-          else if (per === 0) slot = (Math.random() * 0x7fffffff) | 0; // packets_per_slave=0: random slave
-          else slot = Math.floor(this.rrCounter++ / per);
-          v[i] = plan.masks[slot % n];
+        let slot: number;
+        if (per === 1) slot = this.rrCounter++;
+        else if (per === 0) slot = (Math.random() * 0x7fffffff) | 0; // packets_per_slave=0: random slave
+        else slot = Math.floor(this.rrCounter++ / per);
+        return plan.masks[slot % plan.masks.length];
+      }
+      case 'tlb':
+        return this.selectTlb(plan, b, off, len);
+    }
+  }
+
+  private selectTlb(plan: TlbPlan, b: Uint8Array, off: number, len: number): number {
+    const bm = plan.bondMac;
+    const engine = plan.engine;
+    if (b[off + 6] !== bm[0] || b[off + 7] !== bm[1] || b[off + 8] !== bm[2] || b[off + 9] !== bm[3] || b[off + 10] !== bm[4] || b[off + 11] !== bm[5]) {
+      // a guest behind a bridge on the TAP: balanced by source MAC, never rewritten (SLB)
+      const p = engine.choose(sourceBucket(b, off + 6), len);
+      return p < 0 ? plan.activeMask : (1 << p) >>> 0;
+    }
+    if ((b[off] & 1) === 0) {
+      const et = this.innerEthertype(b, off, len);
+      const l3 = this.l3;
+      let bucket = -1;
+      if (et === 0x0806) {
+        if (plan.arpTx) return plan.arpTx(b.subarray(off, off + len));
+      } else if (et === 0x0800 && l3 + 20 <= off + len) {
+        if (b[l3 + 9] !== 2 && !(b[l3 + 16] === 255 && b[l3 + 17] === 255 && b[l3 + 18] === 255 && b[l3 + 19] === 255)) {
+          bucket = plan.alb ? xorBytes(b, l3 + 16, 4) : xmitHash(b, off, len, plan.policy) & 0xff;
         }
-        if (this.rrCounter > 0x3fffffff) this.rrCounter = 0;
-        return;
+      } else if (et === 0x86dd && l3 + 40 <= off + len) {
+        // neighbour discovery keeps to the active slave and the bond's MAC
+        const nd = b[l3 + 6] === 58 && l3 + 41 <= off + len && b[l3 + 40] >= 133 && b[l3 + 40] <= 137;
+        if (!nd) bucket = plan.alb ? xorBytes(b, l3 + 24, 16) : xmitHash(b, off, len, plan.policy) & 0xff;
+      }
+      if (bucket >= 0) {
+        let p: number;
+        if (plan.dynamic) p = engine.choose(bucket, len);
+        else p = plan.masks.length ? 31 - Math.clz32(plan.masks[xmitHash(b, off, len, plan.policy) % plan.masks.length]) : -1;
+        if (p >= 0) {
+          if (p !== plan.active) b.set(plan.portMacs.subarray(p * 6, p * 6 + 6), off + 6);
+          return (1 << p) >>> 0;
+        }
       }
     }
+    engine.unbalancedBytes(len);
+    return plan.activeMask;
   }
 
   /** Offset of the L3 header found by the last innerEthertype() call. */
@@ -161,8 +191,7 @@ export class Datapath {
    * The EtherType after at most one VLAN tag (the kernel sees an offloaded tag as metadata); a
    * tagged frame too short to hold the inner EtherType keeps the tag's. Sets `l3`.
    */
-  private innerEthertype(off: number, len: number): number {
-    const b = this.bytes;
+  private innerEthertype(b: Uint8Array, off: number, len: number): number {
     let et = (b[off + 12] << 8) | b[off + 13];
     this.l3 = off + 14;
     if ((et === 0x8100 || et === 0x88a8) && len >= ETH_MIN + 4) {
@@ -173,22 +202,23 @@ export class Datapath {
   }
 
   /** ARP, or an IPv6 neighbour solicitation/advertisement. */
-  private isNeighbor(off: number, len: number): boolean {
-    const et = this.innerEthertype(off, len);
-    const b = this.bytes;
+  private isNeighbor(b: Uint8Array, off: number, len: number): boolean {
+    const et = this.innerEthertype(b, off, len);
     if (et === 0x0806) return true;
     return et === 0x86dd && this.l3 + 41 <= off + len && b[this.l3 + 6] === 58 && (b[this.l3 + 40] === 135 || b[this.l3 + 40] === 136);
   }
 
   /** IPv4 IGMP (protocol 2). */
-  private isIgmp(off: number, len: number): boolean {
-    return this.innerEthertype(off, len) === 0x0800 && this.l3 + 10 <= off + len && this.bytes[this.l3 + 9] === 2;
+  private isIgmp(b: Uint8Array, off: number, len: number): boolean {
+    return this.innerEthertype(b, off, len) === 0x0800 && this.l3 + 10 <= off + len && b[this.l3 + 9] === 2;
   }
 
   private receive(port: number, count: number): void {
-    this.lastRx[port] = this.now(); // once per batch
+    const now = this.now();
+    this.lastRx[port] = now; // once per batch
     const rx = this.rx;
-    const deliver = rx.deliver[port] === 1;
+    const deliver = rx.deliver[port];
+    const rewrite = rx.rewrite;
     const ets = rx.ethertypes;
     const b = this.bytes;
     const v = this.verdicts;
@@ -201,7 +231,7 @@ export class Datapath {
         continue;
       }
       const off = this.offsets[i] + VNET;
-      const how = ets[this.innerEthertype(off, len - VNET)];
+      const how = ets[this.innerEthertype(b, off, len - VNET)];
       if (how !== ETHERTYPE_NORMAL) {
         this.dpCounters[base + DpCtr.RxTrapped]++;
         this.trap(port, b.subarray(off, this.offsets[i] + len)); // slow path: control frames only
@@ -210,10 +240,29 @@ export class Datapath {
           continue;
         }
       }
-      if (deliver) v[i] = 1;
-      else {
+      const group = (b[off] & 1) !== 0;
+      if (deliver === DELIVER_NONE || (deliver === DELIVER_UNICAST && group)) {
         v[i] = 0;
         this.dpCounters[base + DpCtr.RxInactive]++;
+        continue;
+      }
+      if (this.local.has(b, off + 6, now)) {
+        // one of our own source MACs coming back (a reflection through the switch)
+        v[i] = 0;
+        this.dpCounters[base + DpCtr.RxLooped]++;
+        continue;
+      }
+      if (rewrite !== undefined && !group) this.rewriteDestination(rewrite.macs, rewrite.bondMac, b, off);
+      v[i] = 1;
+    }
+  }
+
+  /** A unicast frame to one of the slaves' own MACs goes up addressed to the bond's MAC. */
+  private rewriteDestination(macs: Uint8Array, bondMac: Uint8Array, b: Uint8Array, off: number): void {
+    for (let m = 0; m < macs.length; m += 6) {
+      if (b[off] === macs[m] && b[off + 1] === macs[m + 1] && b[off + 2] === macs[m + 2] && b[off + 3] === macs[m + 3] && b[off + 4] === macs[m + 4] && b[off + 5] === macs[m + 5]) {
+        b.set(bondMac, off);
+        return;
       }
     }
   }

@@ -1,6 +1,7 @@
 // Immutable plans that modes publish from the control path and the datapath only reads.
 // Replacing the reference between batches is the whole "commit" (kernel: usable_slaves array).
 // Ports are engine port indexes; masks are verdict bitmasks (bit p = engine port p).
+import type { TlbEngine } from '../alb/tlb.js';
 
 export type TxPlan =
   | { readonly kind: 'none' }
@@ -12,7 +13,34 @@ export type TxPlan =
   | { readonly kind: 'all'; readonly mask: number }
   /** balance-xor, 802.3ad: masks[xmit_hash % masks.length] (kernel usable_slaves); with
    * neighborMask (802.3ad broadcast_neighbor) ARP and IPv6 ND leave on all of those ports. */
-  | { readonly kind: 'hash'; readonly masks: Uint32Array; readonly policy: number; readonly neighborMask?: number };
+  | { readonly kind: 'hash'; readonly masks: Uint32Array; readonly policy: number; readonly neighborMask?: number }
+  /** balance-tlb / balance-alb (see TlbPlan). */
+  | TlbPlan;
+
+/**
+ * balance-tlb and balance-alb. Frames from the bond's own MAC: IPv4/IPv6 unicast by bucket
+ * (`engine`, or usable[xmit_hash % n] without dynamic balancing), leaving a non-active port with
+ * that port's MAC as source; everything else through the active port; ARP from the bond handed
+ * to `arpTx` (RLB) in balance-alb. Frames from other MACs (guests on a bridge over the TAP): by
+ * source-MAC bucket, never rewritten.
+ */
+export interface TlbPlan {
+  readonly kind: 'tlb';
+  readonly activeMask: number;
+  readonly active: number;
+  readonly bondMac: Uint8Array;
+  /** 6 bytes per engine port: the port's current MAC. */
+  readonly portMacs: Uint8Array;
+  readonly engine: TlbEngine;
+  /** balance-alb buckets by XOR of the destination IP; balance-tlb by xmit hash & 0xff. */
+  readonly alb: boolean;
+  /** tlb_dynamic_lb=0: usable[xmit_hash % n] instead of the load-based buckets. */
+  readonly dynamic: boolean;
+  readonly masks: Uint32Array;
+  readonly policy: number;
+  /** balance-alb: an ARP from the bond; returns the verdict (and may rewrite the frame in place). */
+  readonly arpTx?: (frame: Uint8Array) => number;
+}
 
 export const ETHERTYPE_NORMAL = 0;
 /** Handed to the mode only (slow-protocol frames in 802.3ad). */
@@ -20,18 +48,29 @@ export const ETHERTYPE_CONSUME = 1;
 /** Handed to the mode/monitors and delivered as usual. */
 export const ETHERTYPE_OBSERVE = 2;
 
+export const DELIVER_NONE = 0;
+export const DELIVER_ALL = 1;
+/** balance-alb/tlb inactive slaves: unicast only (broadcasts arrive once, on the active slave). */
+export const DELIVER_UNICAST = 2;
+
 export interface RxPlan {
-  /** By engine port index: 1 = pass ordinary frames up the TAP (an active port). */
+  /** By engine port index: DELIVER_NONE / DELIVER_ALL / DELIVER_UNICAST. */
   readonly deliver: Uint8Array;
+  /**
+   * balance-alb/tlb: unicast frames addressed to one of these MACs (6 bytes each: the slaves'
+   * own) reach the TAP with the bond's MAC as destination, or its stack would not take them.
+   */
+  readonly rewrite?: { readonly macs: Uint8Array; readonly bondMac: Uint8Array };
   /** By EtherType: ETHERTYPE_NORMAL / CONSUME / OBSERVE. */
   readonly ethertypes: Uint8Array;
 }
 
 export const TX_NONE: TxPlan = { kind: 'none' };
 
-export function rxPlan(deliverPorts: Iterable<number>, trapped: Iterable<[number, number]> = [], maxPorts = 32): RxPlan {
+export function rxPlan(deliverPorts: Iterable<number>, trapped: Iterable<[number, number]> = [], maxPorts = 32, unicastPorts: Iterable<number> = []): RxPlan {
   const deliver = new Uint8Array(maxPorts);
-  for (const p of deliverPorts) deliver[p] = 1;
+  for (const p of unicastPorts) deliver[p] = DELIVER_UNICAST;
+  for (const p of deliverPorts) deliver[p] = DELIVER_ALL;
   const ethertypes = new Uint8Array(65536);
   for (const [et, how] of trapped) ethertypes[et] = how;
   return { deliver, ethertypes };
