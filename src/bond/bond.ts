@@ -9,6 +9,7 @@ import { createMode, MODE_INFO, type Mode, type ModeContext } from '../modes/ind
 import { ARPHRD_ETHER, Ctr, IFF_ALLMULTI, IFF_PROMISC, IFF_RUNNING, IFF_UP, type LinkInfo } from '../native/types.js';
 import { ArpLink } from '../monitors/arp-link.js';
 import { ETHERTYPE_OBSERVE } from '../datapath/plan.js';
+import { rarpAnnounce } from '../net/frames.js';
 import { AF_INET, type IfAddr, type LinkEvent } from '../net/rtnl.js';
 import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
@@ -66,6 +67,8 @@ export class Bond {
   private readonly announcer: Announcer;
   private arp: ArpLink | null = null;
   private started = false;
+  private planSig = '';
+  private learnedAnnouncements = 0;
 
   constructor(private readonly config: BondConfig, deps: BondDeps) {
     this.name = config.name;
@@ -101,6 +104,9 @@ export class Bond {
         // the ARP/NS monitor sees every ARP (and, with NS targets, every IPv6 frame, for ND)
         for (const et of this.arp?.ethertypes() ?? []) rx.ethertypes[et] = rx.ethertypes[et] || ETHERTYPE_OBSERVE;
         this.datapath.publish(tx, rx);
+        const sig = planSignature(tx);
+        if (sig !== this.planSig && this.planSig !== '' && tx.kind !== 'none') this.announceLearned();
+        this.planSig = sig;
       },
       notifyPeers: (port: Port) => this.announcer.notifyPeers(port),
       activeChanged: (prev: Port | null, next: Port | null) => {
@@ -256,7 +262,7 @@ export class Bond {
       if (this.keepsOwnMac()) {
         // kernel compat (bond_enslave): with fail_over_mac follow, a new slave that already has
         // the bond's MAC gets a random one so two slaves never share it
-        if (this.options.fail_over_mac === 'follow' && this.ports.length > 0 && macEquals(info.mac, this.mac)) b.setMac(name, randomMac());
+        if (this.macPolicy() === 'follow' && this.ports.length > 0 && macEquals(info.mac, this.mac)) b.setMac(name, randomMac());
       } else if (!macEquals(info.mac, this.mac)) b.setMac(name, this.mac);
       b.setFlags(name, b.linkInfo(name).flags | IFF_UP);
       this.datapath.engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES);
@@ -330,7 +336,14 @@ export class Bond {
 
   /** fail_over_mac active/follow in active-backup: slaves keep their own MACs when enslaved. */
   private keepsOwnMac(): boolean {
-    return MODE_INFO[this.options.mode].failOverMac && this.options.fail_over_mac !== 'none';
+    return this.macPolicy() !== 'none';
+  }
+
+  /** balance-tlb/alb: each slave has its own MAC and the active one the bond's (kernel alb_swap_mac_addr). */
+  private macPolicy(): 'none' | 'active' | 'follow' {
+    const mode = this.options.mode;
+    if (mode === 'balance-tlb' || mode === 'balance-alb') return 'follow';
+    return MODE_INFO[mode].failOverMac ? this.options.fail_over_mac : 'none';
   }
 
   /** Sets a slave's MAC, taking the link down for it if the driver cannot change it live. */
@@ -352,7 +365,7 @@ export class Bond {
   private failOverMac(prev: Port | null, next: Port | null): void {
     if (!this.keepsOwnMac() || !next || !this.mac) return;
     try {
-      if (this.options.fail_over_mac === 'active') {
+      if (this.macPolicy() === 'active') {
         if (macEquals(this.mac, next.mac)) return;
         this.mac = Uint8Array.from(next.mac); // the bond takes the new active slave's MAC
         this.host.binding.setMac(this.name, this.mac);
@@ -369,10 +382,31 @@ export class Bond {
       const bondMac = Uint8Array.from(old.mac);
       this.setPortMac(next, bondMac);
       this.setPortMac(old, theirs);
-      this.log.info(`${next.name}: takes ${formatMac(bondMac)} from ${old.name}, which gets ${formatMac(theirs)} (fail_over_mac follow)`);
+      this.log.info(`${next.name}: takes ${formatMac(bondMac)} from ${old.name}, which gets ${formatMac(theirs)} (${this.options.mode === 'active-backup' ? 'fail_over_mac follow' : this.options.mode})`);
     } catch (e) {
       this.log.error(`${this.name}: fail_over_mac ${this.options.fail_over_mac}: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * Beyond the kernel: after the ports changed, one RARP per MAC learned behind the TAP (guests
+   * on a bridge over it), sent where that MAC's traffic now leaves, so the switch moves it at once
+   * instead of black-holing a quiet guest until it speaks (OVS and QEMU announce the same way).
+   */
+  private announceLearned(): void {
+    const now = this.clock.now();
+    const ours = (m: Uint8Array) => (this.mac !== undefined && macEquals(m, this.mac)) || this.ports.some((p) => macEquals(p.mac, m));
+    let n = 0;
+    for (const mac of this.datapath.local.entries(now)) {
+      if (ours(mac) || mac[0] & 1) continue;
+      const frame = rarpAnnounce(mac);
+      const mask = this.datapath.select(frame, 0, frame.length);
+      for (const p of this.ports) if ((mask >>> p.index) & 1 && p.isUp) this.datapath.sendControl(p.index, frame);
+      n++;
+    }
+    if (n === 0) return;
+    this.learnedAnnouncements += n;
+    this.log.info(`${this.name}: announced ${n} MAC${n === 1 ? '' : 's'} learned behind ${this.name} (RARP)`);
   }
 
   // ---- link monitoring ----------------------------------------------------------------------
@@ -600,6 +634,8 @@ export class Bond {
         active_slave: MODE_INFO[this.options.mode].usesPrimary ? active?.name ?? null : null,
         peer_notifications: this.announcer.peerNotifications,
         igmp_resends: this.announcer.igmpResends,
+        learned_macs: this.datapath.local.entries(this.clock.now()).length,
+        learned_mac_announcements: this.learnedAnnouncements,
         counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort), tap_queue_drops: this.tapQueueDrops() },
       },
       options: { ...this.options },
@@ -652,6 +688,10 @@ export class Bond {
         const index = hash % plan.masks.length;
         return { plan: plan.kind, hash, index, usable: Array.from(plan.masks, (m) => byMask(m)[0]), port: byMask(plan.masks[index])[0] ?? null };
       }
+      case 'tlb': {
+        const verdict = this.datapath.select(Uint8Array.from(frame), 0, frame.length);
+        return { plan: plan.kind, usable: this.ports.filter((p) => p.isUp).map((p) => p.name), port: byMask(verdict)[0] ?? null };
+      }
     }
   }
 
@@ -659,6 +699,22 @@ export class Bond {
     return this.options;
   }
 
+}
+
+/** What makes two transmit plans send a given MAC's frames to different ports. */
+function planSignature(tx: TxPlan): string {
+  switch (tx.kind) {
+    case 'none':
+      return 'none';
+    case 'single':
+    case 'all':
+      return `${tx.kind}:${tx.mask}`;
+    case 'hash':
+    case 'round-robin':
+      return `${tx.kind}:${tx.masks.join(',')}`;
+    case 'tlb':
+      return `tlb:${tx.activeMask}:${tx.masks.join(',')}`;
+  }
 }
 
 export interface PortState {
@@ -693,6 +749,8 @@ export interface BondState {
     active_slave: string | null;
     peer_notifications: number;
     igmp_resends: number;
+    learned_macs: number;
+    learned_mac_announcements: number;
     counters: Record<string, number>;
   };
   options: BondOptions;

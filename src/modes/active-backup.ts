@@ -3,16 +3,17 @@
 // bond_choose_primary_or_current (primary, primary_reselect, updelay-pending fallback).
 import type { Port } from '../bond/port.js';
 import { TX_NONE, maskOf, rxPlan } from '../datapath/plan.js';
+import type { ModeName } from './info.js';
 import type { Mode, ModeContext } from './mode.js';
 
 const DUPLEX_RANK = { full: 2, half: 1, unknown: 0 } as const;
 
 export class ActiveBackup implements Mode {
-  readonly name = 'active-backup' as const;
-  private current: Port | null = null;
+  readonly name: ModeName = 'active-backup';
+  protected current: Port | null = null;
   private forcePrimary = false;
 
-  constructor(private readonly ctx: ModeContext) {}
+  constructor(protected readonly ctx: ModeContext) {}
 
   active(): Port | null {
     return this.current;
@@ -98,10 +99,15 @@ export class ActiveBackup implements Mode {
     this.ctx.activeChanged(prev, next);
     if (next) this.ctx.log.info(`${this.ctx.bondName}: active ${prev ? prev.name : 'none'} -> ${next.name} (${reason})`);
     else this.ctx.log.warn(`${this.ctx.bondName}: now running without any active interface!`);
-    if (next) this.ctx.notifyPeers(next);
+    if (next) this.announce(next);
   }
 
-  private publish(): void {
+  /** After an active change: gratuitous ARP / unsolicited NA (balance-tlb/alb teach differently). */
+  protected announce(next: Port): void {
+    this.ctx.notifyPeers(next);
+  }
+
+  protected publish(): void {
     const cur = this.current;
     const asa = this.ctx.options().all_slaves_active === 'on';
     const deliver = asa ? this.ctx.ports().filter((p) => p.isUp).map((p) => p.index) : cur ? [cur.index] : [];

@@ -3,6 +3,7 @@ import { BondError } from '../errors.js';
 import { Mode8023ad } from './8023ad.js';
 import { ActiveBackup } from './active-backup.js';
 import { BalanceRr } from './balance-rr.js';
+import { BalanceAlb, BalanceTlb } from './balance-tlb.js';
 import { BalanceXor } from './balance-xor.js';
 import { Broadcast } from './broadcast.js';
 import type { ModeName } from './info.js';
@@ -17,6 +18,8 @@ const FACTORIES: Partial<Record<ModeName, (ctx: ModeContext) => Mode>> = {
   'balance-xor': (ctx) => new BalanceXor(ctx),
   broadcast: (ctx) => new Broadcast(ctx),
   '802.3ad': (ctx) => new Mode8023ad(ctx),
+  'balance-tlb': (ctx) => new BalanceTlb(ctx),
+  'balance-alb': (ctx) => new BalanceAlb(ctx),
 };
 
 export function createMode(name: ModeName, ctx: ModeContext): Mode {

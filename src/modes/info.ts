@@ -9,8 +9,8 @@ export const MODE_INFO = {
   'balance-xor': { id: 2, proc: 'load balancing (xor)', usesPrimary: false, xmitHash: true, arpMonitor: true, needsSpeed: false, hashLine: 'always', failOverMac: false, lacp: false, implemented: true },
   broadcast: { id: 3, proc: 'fault-tolerance (broadcast)', usesPrimary: false, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, implemented: true },
   '802.3ad': { id: 4, proc: 'IEEE 802.3ad Dynamic link aggregation', usesPrimary: false, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'always', failOverMac: false, lacp: true, implemented: true },
-  'balance-tlb': { id: 5, proc: 'transmit load balancing', usesPrimary: true, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, implemented: false },
-  'balance-alb': { id: 6, proc: 'adaptive load balancing', usesPrimary: true, xmitHash: false, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, implemented: false },
+  'balance-tlb': { id: 5, proc: 'transmit load balancing', usesPrimary: true, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, implemented: true },
+  'balance-alb': { id: 6, proc: 'adaptive load balancing', usesPrimary: true, xmitHash: false, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, implemented: true },
 } as const;
 
 export type ModeName = keyof typeof MODE_INFO;

@@ -26,14 +26,46 @@ export function arpRequest(mac: Uint8Array, sip: Uint8Array, tip: Uint8Array): U
   return f;
 }
 
+/** A unicast ARP reply (balance-alb client update): `sip` is at `mac`, told to (tip, tmac). */
+export function arpReply(mac: Uint8Array, sip: Uint8Array, tmac: Uint8Array, tip: Uint8Array): Uint8Array {
+  const f = gratuitousArp(mac, sip);
+  f.set(tmac, 0);
+  f[21] = 0x02;
+  f.set(tmac, 32);
+  f.set(tip, 38);
+  return f;
+}
+
+/** balance-tlb/alb learning packet: dst = src = `mac`, EtherType 0x9000 (loopback), 60 bytes. */
+export function learningPacket(mac: Uint8Array): Uint8Array {
+  const f = new Uint8Array(60);
+  f.set(mac, 0);
+  f.set(mac, 6);
+  f[12] = 0x90;
+  return f;
+}
+
+/** A RARP "reverse request" announcing `mac` (what QEMU and Open vSwitch send after a move). */
+export function rarpAnnounce(mac: Uint8Array): Uint8Array {
+  const f = new Uint8Array(60);
+  f.set(BROADCAST, 0);
+  f.set(mac, 6);
+  f[12] = 0x80; f[13] = 0x35;
+  f[15] = 0x01; f[16] = 0x08; f[18] = 6; f[19] = 4;
+  f[21] = 0x03; // reverse request
+  f.set(mac, 22);
+  f.set(mac, 32);
+  return f;
+}
+
 /** Parses an ARP frame (Ethernet/IPv4, with or without one VLAN tag); undefined when it is not one. */
-export function parseArp(frame: Uint8Array): { op: number; sip: Uint8Array; tip: Uint8Array } | undefined {
+export function parseArp(frame: Uint8Array): { op: number; sha: Uint8Array; sip: Uint8Array; tha: Uint8Array; tip: Uint8Array; at: number } | undefined {
   let o = 12;
   if (frame.length >= 18 && ((frame[12] << 8) | frame[13]) === 0x8100) o = 16;
   if (frame.length < o + 2 + 28 || ((frame[o] << 8) | frame[o + 1]) !== 0x0806) return undefined;
   const a = o + 2;
   if (((frame[a] << 8) | frame[a + 1]) !== 1 || ((frame[a + 2] << 8) | frame[a + 3]) !== 0x0800 || frame[a + 4] !== 6 || frame[a + 5] !== 4) return undefined;
-  return { op: (frame[a + 6] << 8) | frame[a + 7], sip: frame.slice(a + 14, a + 18), tip: frame.slice(a + 24, a + 28) };
+  return { op: (frame[a + 6] << 8) | frame[a + 7], sha: frame.slice(a + 8, a + 14), sip: frame.slice(a + 14, a + 18), tha: frame.slice(a + 18, a + 24), tip: frame.slice(a + 24, a + 28), at: a };
 }
 
 function checksum16(parts: Uint8Array[]): number {

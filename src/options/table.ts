@@ -51,7 +51,7 @@ const AD: ModeName[] = ['802.3ad'];
 const PEER_NOTIF_MODES: ModeName[] = ['active-backup', '802.3ad'];
 
 export const OPTIONS: readonly OptionDef[] = [
-  { name: 'mode', desc: 'bonding policy', kind: 'enum', values: MODE_NAMES.map((name, value) => ({ name, value })), default: 'balance-rr', noSlaves: true, ifDown: true, supported: true, unsupportedValues: ['balance-tlb', 'balance-alb'] },
+  { name: 'mode', desc: 'bonding policy', kind: 'enum', values: MODE_NAMES.map((name, value) => ({ name, value })), default: 'balance-rr', noSlaves: true, ifDown: true, supported: true },
   { name: 'miimon', desc: 'MII link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
   { name: 'updelay', desc: 'delay before enabling a slave after link recovery (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
   { name: 'downdelay', desc: 'delay before disabling a slave after link failure (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
@@ -73,7 +73,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'num_unsol_na', desc: 'alias of num_grat_arp', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, aliasOf: 'num_grat_arp', supported: true },
   { name: 'all_slaves_active', desc: 'deliver frames received on inactive slaves', kind: 'enum', values: OFF_ON, default: 'off', supported: true },
   { name: 'min_links', desc: 'minimum links for carrier (802.3ad)', kind: 'int', min: 0, max: INT_MAX, default: 0, modes: AD, supported: true },
-  { name: 'lp_interval', desc: 'seconds between learning packets (tlb, alb)', kind: 'int', unit: 's', min: 1, max: INT_MAX, default: 1, modes: LB_MODES, supported: false },
+  { name: 'lp_interval', desc: 'seconds between learning packets (tlb, alb)', kind: 'int', unit: 's', min: 1, max: INT_MAX, default: 1, modes: LB_MODES, supported: true },
   { name: 'packets_per_slave', desc: 'packets per slave before moving on (balance-rr; 0 = random)', kind: 'int', min: 0, max: 65535, default: 1, modes: ['balance-rr'], supported: true },
   { name: 'lacp_rate', desc: 'LACPDU rate asked of the partner', kind: 'enum', values: enumOf('slow', 'fast'), default: 'slow', modes: AD, ifDown: true, supported: true },
   { name: 'lacp_active', desc: 'send LACPDUs unprompted', kind: 'enum', values: OFF_ON, default: 'on', modes: AD, ifDown: true, supported: true },
@@ -81,7 +81,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'ad_actor_sys_prio', desc: 'LACP system priority', kind: 'int', min: 1, max: 65535, default: 65535, modes: AD, supported: true },
   { name: 'ad_user_port_key', desc: 'upper 10 bits of the LACP port key', kind: 'int', min: 0, max: 1023, default: 0, modes: AD, ifDown: true, supported: true },
   { name: 'ad_actor_system', desc: 'LACP system MAC (00:00:00:00:00:00 = bond MAC)', kind: 'mac', default: '00:00:00:00:00:00', modes: AD, supported: true },
-  { name: 'tlb_dynamic_lb', desc: 'dynamic (load based) transmit balancing', kind: 'enum', values: OFF_ON, default: 'on', modes: LB_MODES, ifDown: true, supported: false },
+  { name: 'tlb_dynamic_lb', desc: 'dynamic (load based) transmit balancing', kind: 'enum', values: OFF_ON, default: 'on', modes: LB_MODES, ifDown: true, supported: true },
   { name: 'coupled_control', desc: 'coupled collecting/distributing mux', kind: 'enum', values: [{ name: 'off', value: 0 }, { name: 'on', value: 1 }], default: 'on', modes: AD, ifDown: true, supported: true },
   { name: 'broadcast_neighbor', desc: 'ARP/ND on every usable port (802.3ad)', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: true },
   { name: 'lacp_strict', desc: 'carrier down without an LACP partner', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: true },
