@@ -69,6 +69,16 @@ export class Lab {
     return r.stdout + (opts.allowFail ? r.stderr : '');
   }
 
+  /** Runs a bounded shell command in a namespace in the background; resolves with its stdout. */
+  shAsync(ns: string, cmd: string, timeoutMs = 30_000): Promise<string> {
+    return new Promise((resolve) => {
+      const child = spawn('ip', ['netns', 'exec', ns, 'timeout', '-s', 'KILL', String(Math.ceil(timeoutMs / 1000)), 'sh', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', () => resolve(out));
+    });
+  }
+
   /** Starts bondd in the server namespace (or `ns`) and waits until its control socket answers. */
   async startBondd(args: string[], bond = 'bond0', ns?: string): Promise<Bondd> {
     let out = '';
