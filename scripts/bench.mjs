@@ -243,11 +243,74 @@ async function measure(name, setup) {
   return r;
 }
 
+// ---- balance-tlb / balance-alb section ----------------------------------------------------------
+// Two slaves shaped to 1 Gbit/s each way (tbf on the slaves for transmit, on the switch ports
+// for receive), four clients behind the switch (the client namespace and three more).
+const CLIENTS = [2, 3, 4, 5];
+const clientNs = (i) => (i === 0 ? CLI : `${P}-c${i}`);
+
+function albLab() {
+  execFileSync('bash', [LAB, 'up', P, '2']);
+  for (let i = 1; i < CLIENTS.length; i++) {
+    const ns = clientNs(i);
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', SW, 'link', 'add', `x${i}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    execFileSync('ip', ['-n', SW, 'link', 'set', `x${i}`, 'master', 'br0', 'up']);
+    sh(ns, `ip link set lo up && ip addr add 198.18.0.${CLIENTS[i]}/24 dev eth0 && ip link set eth0 up`);
+  }
+  for (const d of ['s0', 's1']) sh(SRV, `tc qdisc add dev ${d} root tbf rate 1gbit burst 512kb latency 20ms`);
+  for (const d of ['p0', 'p1']) sh(SW, `tc qdisc add dev ${d} root tbf rate 1gbit burst 512kb latency 20ms`);
+}
+
+function albLabDown() {
+  for (let i = 1; i < CLIENTS.length; i++) spawnSync('ip', ['netns', 'del', clientNs(i)]);
+  labDown();
+}
+
+/** Four parallel iperf3 runs; `toBond` = the clients send (the bond receives). Gbit/s summed. */
+async function fourWay(toBond, seconds) {
+  const runs = CLIENTS.map((c, i) => {
+    const port = 5301 + i;
+    const [serverNs, clientSide, target] = toBond ? [SRV, clientNs(i), '198.18.0.1'] : [clientNs(i), SRV, `198.18.0.${c}`];
+    sh(serverNs, `timeout ${seconds + 20} iperf3 -s -1 -D -p ${port}`);
+    return { clientSide, target, port };
+  });
+  await sleep(300);
+  const outs = await Promise.all(runs.map((r) => new Promise((resolve) => {
+    const p = spawn('ip', ['netns', 'exec', r.clientSide, 'timeout', String(seconds + 15), 'iperf3', '-c', r.target, '-p', String(r.port), '-t', String(seconds), '-J'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('close', () => resolve(out));
+  })));
+  return outs.reduce((sum, o) => sum + JSON.parse(o).end.sum_received.bits_per_second / 1e9, 0);
+}
+
+async function albRow(mode) {
+  albLab();
+  try {
+    let log = '';
+    bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    bondd.stderr.on('data', (d) => (log += d));
+    for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
+    if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
+    sh(SRV, 'ip addr add 198.18.0.1/24 dev bond0');
+    await sleep(500);
+    for (let i = 0; i < CLIENTS.length; i++) sh(clientNs(i), 'ping -c 2 -i 0.2 -W 1 198.18.0.1 >/dev/null');
+    // kernel compat: TLB buckets carry no load history during the first 10 s; warm up past it
+    await fourWay(false, 11);
+    const tx = await fourWay(false, SECS + 2);
+    const rx = await fourWay(true, SECS + 2);
+    return { name: `bondd ${mode}, 2 x 1 Gbit/s tbf, 4 clients`, tx, rx };
+  } finally {
+    albLabDown();
+  }
+}
+
 async function main() {
   if (process.getuid() !== 0) throw new Error('run as root: the benchmark builds network namespaces');
   for (const c of ['iperf3', 'ping']) if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) throw new Error(`needs ${c} (apt-get install iperf3 iputils-ping)`);
   if (!existsSync(join(ROOT, 'dist/cli/bondd.js'))) throw new Error('not built: run `npm run build`');
-  const sections = (process.env.BENCH_SECTIONS ?? 'basic,lacp').split(',');
+  const sections = (process.env.BENCH_SECTIONS ?? 'basic,lacp,alb').split(',');
   const results = [];
   if (sections.includes('basic')) {
     results.push(await measure('bare veth', async () => execFileSync('bash', [LAB, 'bare', P])));
@@ -282,6 +345,8 @@ async function main() {
     lacp.push(await lacpRow(`OVS <-> OVS, both vswitchd on cpu ${cpus().length - 1}`, { srv: 'ovs', cli: 'ovs', oneCore: true }));
     lacp.push(await lacpRow(`bondd <-> bondd, both on cpu ${cpus().length - 1}, busy-poll 0`, { srv: 'bondd', cli: 'bondd', oneCore: true }));
   }
+  const alb = [];
+  if (sections.includes('alb')) for (const mode of ['balance-tlb', 'balance-alb']) alb.push(await albRow(mode));
   const bare = results[0];
   const rows = !results.length ? [] : [['path', 'TCP1 Gb/s', 'x bare', 'TCP1 rev', 'TCP4 Gb/s', 'x bare', '64B kpps', 'RTT us', '+RTT us', 'failover ms (median)', 'RSS MB']];
   for (const r of results) {
@@ -299,9 +364,11 @@ async function main() {
     const lw = lrows[0].map((_, i) => Math.max(...lrows.map((x) => x[i].length)));
     process.stdout.write('\n' + lrows.map((x) => '| ' + x.map((c, i) => c.padEnd(lw[i])).join(' | ') + ' |').join('\n') + '\n');
   }
+  for (const r of alb) process.stdout.write(`\n| ${r.name} | transmit ${r.tx.toFixed(2)} Gb/s (${(r.tx / 2).toFixed(2)} x 2) | receive ${r.rx.toFixed(2)} Gb/s (${(r.rx / 2).toFixed(2)} x 2) |`);
+  if (alb.length) process.stdout.write('\n');
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
   const file = join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), seconds: SECS, results, lacp }, null, 2));
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), seconds: SECS, results, lacp, alb }, null, 2));
   process.stdout.write(`\nJSON: ${file}\n`);
 }
 
