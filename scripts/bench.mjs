@@ -289,7 +289,7 @@ async function albRow(mode) {
   albLab();
   try {
     let log = '';
-    bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer2+3'], { stdio: ['ignore', 'ignore', 'pipe'] });
     bondd.stderr.on('data', (d) => (log += d));
     for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
     if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
