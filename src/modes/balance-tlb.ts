@@ -109,7 +109,15 @@ export class BalanceAlb extends BalanceTlb {
   private readonly rlb = new RlbEngine();
   private readonly arpHandler = (frame: Uint8Array): number => this.onBondArp(frame);
 
+  private wasUp = new Set<Port>();
+
   protected override portsChanged(ports: readonly Port[], cur: Port | null, now: number): void {
+    // kernel rlb_teach_disabled_mac_on_primary: clients not yet updated keep sending to a failed
+    // slave's MAC; a learning packet from the active slave moves that MAC to its switch port
+    for (const p of this.wasUp) {
+      if (!p.isUp && cur && cur !== p && cur.isUp && ports.includes(p)) this.ctx.sendControl(cur, learningPacket(p.mac));
+    }
+    this.wasUp = new Set(ports.filter((p) => p.isUp));
     this.rlb.setPorts(ports.map((p) => ({ index: p.index, mac: p.mac, speed: p.speed, usable: p.isUp })), cur?.index ?? null, now);
   }
 

@@ -53,7 +53,11 @@ describe('balance-alb', () => {
     for (const s of ['s0', 's1', 's2']) engine.take(portOf(s));
     net.setCarrier('s1', false);
     clock.advance(300);
-    const updates = ['s0', 's2'].flatMap((s) => engine.take(portOf(s)).filter((f) => f[13] === 0x06 && f[21] === 2).map((f) => ({ s, a: parseArp(f)! })));
+    const s1Mac = formatMac(macOf('s1'));
+    const frames = ['s0', 's2'].map((s) => ({ s, fs: engine.take(portOf(s)) }));
+    // the active slave teaches the switch the failed slave's MAC (kernel rlb_teach_disabled_mac_on_primary)
+    expect(frames[0].fs.some((f) => f[12] === 0x90 && formatMac(f.subarray(6, 12)) === s1Mac)).toBe(true);
+    const updates = frames.flatMap(({ s, fs }) => fs.filter((f) => f[13] === 0x06 && f[21] === 2).map((f) => ({ s, a: parseArp(f)! })));
     const forClient = updates.filter((u) => u.a.tip[3] === onS1);
     expect(forClient.length).toBe(2); // RLB_ARP_BURST unicast replies
     expect(formatMac(forClient[0].a.sha)).toBe(formatMac(macOf(forClient[0].s)));
