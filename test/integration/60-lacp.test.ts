@@ -196,6 +196,34 @@ s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`);
       expect(out).not.toMatch(/Malformed|Expert Info \((Warning|Error)/);
     }
   });
+
+  it('a guest on a bridge over bond0 keeps pinging the partner across the failure of its link', async () => {
+    startOvs('fast');
+    const guest = `${lab.prefix}-g`;
+    spawnSync('ip', ['netns', 'add', guest]);
+    lab.sh(lab.srv, `ip link add brvm type bridge stp_state 0 forward_delay 0 && ip link set brvm up && ip link add vm0 type veth peer name eth0 netns ${guest} && ip link set vm0 master brvm up`);
+    try {
+      lab.sh(guest, 'ip link set lo up && ip link set eth0 address 52:54:00:12:34:56 up && ip addr add 198.18.0.50/24 dev eth0');
+      await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'miimon=20', 'xmit_hash_policy=layer2+3']);
+      await waitFor(() => distributing().length === 2, 6000, 'both ports distributing');
+      lab.sh(lab.srv, 'ip link set bond0 master brvm');
+      await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP', 3000, 'bond carrier');
+      expect(pingSummary(lab.sh(guest, 'ping -c 3 -i 0.1 -W 1 198.18.0.2')).received).toBe(3);
+      const rx = () => [lab.stats(lab.cli, 'q0').rx_packets, lab.stats(lab.cli, 'q1').rx_packets];
+      const before = rx();
+      lab.sh(guest, 'ping -c 20 -i 0.01 -W 1 198.18.0.2');
+      const after = rx();
+      const link = after[0] - before[0] >= after[1] - before[1] ? 'q0' : 'q1';
+      const pinger = lab.shAsync(guest, 'ping -c 300 -i 0.01 -W 1 198.18.0.2');
+      await sleep(800);
+      lab.sh(lab.cli, `ip link set ${link} down`);
+      const p = pingSummary(await pinger);
+      expect(p.received).toBeGreaterThanOrEqual(285);
+      expect(lab.state().bond.learned_mac_announcements).toBeGreaterThanOrEqual(1);
+    } finally {
+      spawnSync('ip', ['netns', 'del', guest]);
+    }
+  });
 });
 
 function spawnSyncText(cmd: string, args: string[]): string {
