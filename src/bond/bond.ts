@@ -341,9 +341,9 @@ export class Bond {
 
   /** balance-tlb/alb: each slave has its own MAC and the active one the bond's (kernel alb_swap_mac_addr). */
   private macPolicy(): 'none' | 'active' | 'follow' {
-    const mode = this.options.mode;
-    if (mode === 'balance-tlb' || mode === 'balance-alb') return 'follow';
-    return MODE_INFO[mode].failOverMac ? this.options.fail_over_mac : 'none';
+    const info = MODE_INFO[this.options.mode];
+    if (info.ownMacs) return 'follow';
+    return info.failOverMac ? this.options.fail_over_mac : 'none';
   }
 
   /** Sets a slave's MAC, taking the link down for it if the driver cannot change it live. */
@@ -382,7 +382,7 @@ export class Bond {
       const bondMac = Uint8Array.from(old.mac);
       this.setPortMac(next, bondMac);
       this.setPortMac(old, theirs);
-      this.log.info(`${next.name}: takes ${formatMac(bondMac)} from ${old.name}, which gets ${formatMac(theirs)} (${this.options.mode === 'active-backup' ? 'fail_over_mac follow' : this.options.mode})`);
+      this.log.info(`${next.name}: takes ${formatMac(bondMac)} from ${old.name}, which gets ${formatMac(theirs)} (${MODE_INFO[this.options.mode].ownMacs ? this.options.mode : 'fail_over_mac follow'})`);
     } catch (e) {
       this.log.error(`${this.name}: fail_over_mac ${this.options.fail_over_mac}: ${(e as Error).message}`);
     }

@@ -175,7 +175,11 @@ export class Datapath {
         if (plan.dynamic) p = engine.choose(bucket, len);
         else p = plan.masks.length ? 31 - Math.clz32(plan.masks[xmitHash(b, off, len, plan.policy) % plan.masks.length]) : -1;
         if (p >= 0) {
-          if (p !== plan.active) b.set(plan.portMacs.subarray(p * 6, p * 6 + 6), off + 6);
+          if (p !== plan.active) {
+            const m = plan.portMacs;
+            const at = p * 6;
+            for (let k = 0; k < 6; k++) b[off + 6 + k] = m[at + k];
+          }
           return (1 << p) >>> 0;
         }
       }

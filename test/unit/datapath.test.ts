@@ -8,16 +8,22 @@ import { FakeNet, type FakeEngine } from '../../src/native/fake.js';
 import { gratuitousArp, neighbourSolicitation } from '../../src/net/frames.js';
 import { ipv4 } from '../helpers/frames.js';
 
+/** A datapath over the in-memory binding: the TAP and slaves a (port 1) and b (port 2). */
+function twoPorts() {
+  const net = new FakeNet();
+  const a = net.addLink('a');
+  const b = net.addLink('b');
+  const dp = new Datapath(net.binding());
+  const engine = net.engine as FakeEngine;
+  dp.engine.openTap('bond0');
+  dp.engine.openPacket(1, a.ifindex, 0);
+  dp.engine.openPacket(2, b.ifindex, 0);
+  return { dp, engine };
+}
+
 describe('datapath hash plan', () => {
   it('sends ARP and ND on every port of the neighbour mask, other frames on one', () => {
-    const net = new FakeNet();
-    const a = net.addLink('a');
-    const b = net.addLink('b');
-    const dp = new Datapath(net.binding());
-    const engine = net.engine as FakeEngine;
-    dp.engine.openTap('bond0');
-    dp.engine.openPacket(1, a.ifindex, 0);
-    dp.engine.openPacket(2, b.ifindex, 0);
+    const { dp, engine } = twoPorts();
     dp.publish({ kind: 'hash', masks: Uint32Array.of(2, 4), policy: 1, neighborMask: 6 }, rxPlan([1, 2]));
     const mac = Uint8Array.of(2, 0, 0, 0, 0, 1);
     const ns = neighbourSolicitation(mac, new Uint8Array(16), Uint8Array.from(Buffer.from('20010db8000000000000000000000002', 'hex')));
@@ -41,14 +47,7 @@ describe('datapath tlb plan, reflection filter, alb receive', () => {
   macs.set(bondMac, 12); // port 2 is active: it carries the bond's
 
   function setup() {
-    const net = new FakeNet();
-    const a = net.addLink('a');
-    const b = net.addLink('b');
-    const dp = new Datapath(net.binding());
-    const engine = net.engine as FakeEngine;
-    dp.engine.openTap('bond0');
-    dp.engine.openPacket(1, a.ifindex, 0);
-    dp.engine.openPacket(2, b.ifindex, 0);
+    const { dp, engine } = twoPorts();
     const tlb = new TlbEngine();
     tlb.setPorts([{ index: 1, speed: 1000, usable: true }, { index: 2, speed: 1000, usable: true }], 2, 0);
     dp.publish(
