@@ -46,6 +46,7 @@ export interface RlbUpdate {
 }
 
 export class RlbEngine {
+  /** By client IP (the kernel's table is indexed by the client address too). */
   private readonly clients = new Map<string, RlbClient>();
   private ports: RlbPort[] = [];
   private active: number | null = null;
@@ -53,10 +54,6 @@ export class RlbEngine {
   private rxNtt = false;
   private updateAt = 0;
   private retries = 0;
-
-  private key(clientIp: string): string {
-    return clientIp;
-  }
 
   private usable(index: number | null): RlbPort | undefined {
     return index === null ? undefined : this.ports.find((p) => p.index === index && p.usable);
@@ -141,7 +138,7 @@ export class RlbEngine {
   }
 
   private assign(serverIp: string, clientIp: string, clientMac: Uint8Array | null): RlbClient {
-    const k = this.key(clientIp);
+    const k = clientIp;
     let c = this.clients.get(k);
     if (c && c.serverIp === serverIp && this.usable(c.port)) {
       if (clientMac) c.clientMac = Uint8Array.from(clientMac);
@@ -170,7 +167,7 @@ export class RlbEngine {
     }
     if (op !== 2) return;
     // kernel rlb_update_entry_from_arp: a client answered our request; now we know its MAC
-    const c = this.clients.get(this.key(senderIp));
+    const c = this.clients.get(senderIp);
     if (c && c.serverIp === targetIp && c.port !== null) {
       c.clientMac = Uint8Array.from(senderMac);
       c.ntt = true;

@@ -18,7 +18,7 @@ import { formatMac, macEquals, randomMac } from '../util/mac.js';
 import type { Host } from './host.js';
 import { MII_STATUS_TEXT, type MiiState } from './port-link.js';
 import { Announcer } from './announcer.js';
-import { Port, type SavedLink } from './port.js';
+import { isOurMac, Port, type SavedLink } from './port.js';
 
 const SOCKET_BUFFER_BYTES = 8 << 20; // lab note 12: 64 KiB GSO frames overflow the default
 const FILTER_SYNC_MS = 1000;
@@ -395,10 +395,9 @@ export class Bond {
    */
   private announceLearned(): void {
     const now = this.clock.now();
-    const ours = (m: Uint8Array) => (this.mac !== undefined && macEquals(m, this.mac)) || this.ports.some((p) => macEquals(p.mac, m));
     let n = 0;
     for (const mac of this.datapath.local.entries(now)) {
-      if (ours(mac) || mac[0] & 1) continue;
+      if (isOurMac(mac, this.mac, this.ports) || mac[0] & 1) continue;
       const frame = rarpAnnounce(mac);
       const mask = this.datapath.select(frame, 0, frame.length);
       for (const p of this.ports) if ((mask >>> p.index) & 1 && p.isUp) this.datapath.sendControl(p.index, frame);

@@ -44,3 +44,9 @@ export class Port {
     return this.link.state === 'up';
   }
 }
+
+/** True when `m` is the bond's MAC or one a slave has now (our own frames seen again). */
+export function isOurMac(m: Uint8Array, bondMac: Uint8Array | undefined, ports: readonly Port[]): boolean {
+  const eq = (a: Uint8Array) => a.length === 6 && a.every((x, i) => x === m[i]);
+  return (bondMac !== undefined && eq(bondMac)) || ports.some((p) => eq(p.mac));
+}

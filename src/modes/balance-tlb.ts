@@ -4,7 +4,7 @@
 // is the TlbEngine's, receive balancing (balance-alb) the RlbEngine's; this class adapts them:
 // it publishes the plans, parses the bond's ARPs for RLB, and sends learning packets and client
 // updates on the 100 ms tick.
-import type { Port } from '../bond/port.js';
+import { isOurMac, type Port } from '../bond/port.js';
 import { RlbEngine } from '../alb/rlb.js';
 import { TlbEngine } from '../alb/tlb.js';
 import { policyId } from '../datapath/hash.js';
@@ -20,7 +20,6 @@ const MAX_PORTS = 32;
 export class BalanceTlb extends ActiveBackup {
   override readonly name: ModeName = 'balance-tlb';
   protected readonly tlb = new TlbEngine();
-  private readonly portMacs = new Uint8Array(MAX_PORTS * 6);
   private nextLearning = 0;
 
   constructor(ctx: ModeContext) {
@@ -43,7 +42,8 @@ export class BalanceTlb extends ActiveBackup {
     const now = ctx.clock.now();
     this.tlb.setPorts(ports.map((p) => ({ index: p.index, speed: p.speed, usable: p.isUp })), cur?.index ?? null, now);
     this.portsChanged(ports, cur, now);
-    for (const p of ports) this.portMacs.set(p.mac, p.index * 6);
+    const portMacs = new Uint8Array(MAX_PORTS * 6); // a new one per plan: published plans never change
+    for (const p of ports) portMacs.set(p.mac, p.index * 6);
     const usable = ports.filter((p) => p.isUp);
     const o = ctx.options();
     const others = ports.filter((p) => p !== cur && !macEquals(p.mac, ctx.bondMac()));
@@ -60,7 +60,7 @@ export class BalanceTlb extends ActiveBackup {
         activeMask: maskOf([cur.index]),
         active: cur.index,
         bondMac: Uint8Array.from(ctx.bondMac()),
-        portMacs: this.portMacs,
+        portMacs,
         engine: this.tlb,
         alb: this.name === 'balance-alb',
         dynamic: o.tlb_dynamic_lb === 'on',
@@ -81,6 +81,10 @@ export class BalanceTlb extends ActiveBackup {
     return undefined;
   }
 
+  protected portName(index: number): string | null {
+    return this.ctx.ports().find((p) => p.index === index)?.name ?? null;
+  }
+
   private sendLearning(port: Port): void {
     if (port.isUp) this.ctx.sendControl(port, learningPacket(port.mac));
   }
@@ -95,11 +99,10 @@ export class BalanceTlb extends ActiveBackup {
   }
 
   override describe(): Record<string, unknown> {
-    const names = new Map(this.ctx.ports().map((p) => [p.index, p.name]));
     return {
       ...super.describe(),
       tlb_dynamic_lb: this.ctx.options().tlb_dynamic_lb,
-      tlb: this.tlb.describe().map((d) => ({ slave: names.get(d.port), load_bytes_per_s: d.load, buckets: d.buckets, source_buckets: d.sourceBuckets })),
+      tlb: this.tlb.describe().map((d) => ({ slave: this.portName(d.port), load_bytes_per_s: d.load, buckets: d.buckets, source_buckets: d.sourceBuckets })),
     };
   }
 }
@@ -150,8 +153,7 @@ export class BalanceAlb extends BalanceTlb {
   trapped(port: Port, frame: Uint8Array): void {
     const arp = parseArp(frame);
     if (!arp) return;
-    const ours = (m: Uint8Array) => macEquals(m, this.ctx.bondMac()) || this.ctx.ports().some((p) => macEquals(p.mac, m));
-    this.rlb.rx(arp.op, formatIp(arp.sip), arp.sha, formatIp(arp.tip), ours);
+    this.rlb.rx(arp.op, formatIp(arp.sip), arp.sha, formatIp(arp.tip), (m) => isOurMac(m, this.ctx.bondMac(), this.ctx.ports()));
     void port;
   }
 
@@ -166,10 +168,9 @@ export class BalanceAlb extends BalanceTlb {
   }
 
   override describe(): Record<string, unknown> {
-    const names = new Map(this.ctx.ports().map((p) => [p.index, p.name]));
     return {
       ...super.describe(),
-      rlb_clients: this.rlb.list().map((c) => ({ server: c.serverIp, client: c.clientIp, client_mac: c.clientMac ? formatMac(c.clientMac) : null, slave: c.port === null ? null : names.get(c.port) ?? null })),
+      rlb_clients: this.rlb.list().map((c) => ({ server: c.serverIp, client: c.clientIp, client_mac: c.clientMac ? formatMac(c.clientMac) : null, slave: c.port === null ? null : this.portName(c.port) })),
     };
   }
 }
