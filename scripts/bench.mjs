@@ -77,7 +77,7 @@ async function outage(failIf, restoreIf) {
 async function startBondd(mode, extra = []) {
   let log = '';
   const hash = mode === 'balance-xor' ? ['xmit_hash_policy=layer3+4'] : [];
-  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', ...extra, `mode=${mode}`, 'miimon=100', ...hash], { stdio: ['ignore', 'ignore', 'pipe'] });
+  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', ...extra, `mode=${mode}`, 'miimon=100', ...hash], { stdio: ['ignore', 'ignore', 'pipe'] });
   bondd.stderr.on('data', (d) => (log += d));
   for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
   if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
@@ -130,7 +130,7 @@ const lacpBondds = [];
 async function startLacpBondd(ns, slaves, runDir, cpu, extra = []) {
   mkdirSync(runDir, { recursive: true });
   let log = '';
-  const p = spawn('ip', ['netns', 'exec', ns, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', runDir, '--name', 'bond0', '--slaves', slaves, '--cpu', String(cpu), ...extra, 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn('ip', ['netns', 'exec', ns, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', runDir, '--name', 'bond0', '--slaves', slaves, '--cpu', String(cpu), ...extra, 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
   lacpBondds.push(p);
   p.stderr.on('data', (d) => (log += d));
   return () => log;
@@ -289,7 +289,7 @@ async function albRow(mode) {
   albLab();
   try {
     let log = '';
-    bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer2+3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer2+3'], { stdio: ['ignore', 'ignore', 'pipe'] });
     bondd.stderr.on('data', (d) => (log += d));
     for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
     if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);

@@ -48,7 +48,7 @@ async function main() {
 
   say('bondd --name bond0 --slaves s0,s1 mode=active-backup miimon=100 num_grat_arp=2');
   let log = '';
-  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', 'num_grat_arp=2'], { stdio: ['ignore', 'inherit', 'pipe'] });
+  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', 'num_grat_arp=2'], { stdio: ['ignore', 'inherit', 'pipe'] });
   bondd.stderr.on('data', (d) => { log += d; process.stdout.write(`  bondd| ${d}`.replace(/\n(?=.)/g, '\n  bondd| ')); });
   for (let i = 0; i < 100 && !log.includes('bond0: ready'); i++) await sleep(50);
   if (!log.includes('bond0: ready')) throw new Error('bondd did not start');

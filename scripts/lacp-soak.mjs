@@ -57,7 +57,7 @@ async function main() {
   });
   await sleep(500);
   let log = '';
-  const bondd = spawn('ip', ['netns', 'exec', SRV, process.execPath, join(ROOT, 'dist/cli/bondd.js'), '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const bondd = spawn('ip', ['netns', 'exec', SRV, process.execPath, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
   procs.push(bondd);
   bondd.stderr.on('data', (d) => (log += d));
   const started = Date.now();

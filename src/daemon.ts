@@ -10,6 +10,8 @@ import { ARPHRD_ETHER, type NativeBinding } from './native/types.js';
 import { Rtnl, watchLinks } from './net/rtnl.js';
 import { systemClock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
+import { metricsRegistry, serveMetrics, type MetricsListen } from './metrics.js';
+import { sdNotifier } from './util/sd-notify.js';
 import { formatMac } from './util/mac.js';
 
 export interface RunningDaemon {
@@ -67,13 +69,14 @@ export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
 
 function startOne(cfg: DaemonConfig, host: Host, log: Logger): Bond {
   const bond = new Bond({ name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs }, { host, clock: systemClock, log });
-  for (const n of cfg.notes) log.warn(`${cfg.name}: ${n}`);
+  const blog = log.child({ bond: cfg.name });
+  for (const n of cfg.notes) blog.warn(n);
   bond.start();
   try {
     for (const s of cfg.slaves) bond.enslave(s);
     for (const a of cfg.addresses ?? []) {
       host.addAddress(bond.ifindex, a.address, a.prefixlen);
-      log.info(`${cfg.name}: address ${a.address}/${a.prefixlen}`);
+      blog.info(`address ${a.address}/${a.prefixlen}`, { event: 'address' });
     }
   } catch (e) {
     bond.stop();
@@ -86,6 +89,19 @@ export interface DaemonSettings {
   runDir: string;
   /** Pin the datapath (main) thread; one setting for the whole process. */
   cpus?: number[];
+  /** Prometheus endpoint (off when absent). */
+  metrics?: MetricsListen;
+}
+
+/** One line for systemd's STATUS=: "bond0 active-backup 2/2 up, active s1". */
+export function statusLine(bonds: Bond[]): string {
+  return bonds
+    .map((b) => {
+      const s = b.state();
+      const up = s.ports.filter((p) => p.mii_status === 'up').length;
+      return `${s.bond.name} ${s.bond.mode} ${up}/${s.ports.length} up${s.bond.active_slave ? `, active ${s.bond.active_slave}` : ''}`;
+    })
+    .join('; ');
 }
 
 export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettings, log: Logger): Promise<RunningDaemon> {
@@ -106,7 +122,13 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
       for (const b of bonds) if (added && a.ifindex === b.ifindex) b.onAddressAdded(a);
     },
   );
+  const notifier = sdNotifier(binding);
+  let metrics: { close(): void } | null = null;
+  let statusTimer: NodeJS.Timeout | null = null;
   const stop = () => {
+    if (statusTimer) clearInterval(statusTimer);
+    notifier.notify({ STOPPING: 1, STATUS: 'restoring slaves' });
+    metrics?.close();
     for (const s of servers) s.close();
     watcher.close();
     for (const b of [...bonds].reverse()) b.stop();
@@ -115,10 +137,27 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
   try {
     for (const cfg of cfgs) {
       bonds.push(startOne(cfg, host, log));
-      const server = new ControlServer(bonds[bonds.length - 1], runDir, log);
+      const server = new ControlServer(bonds[bonds.length - 1], runDir, log.child({ bond: cfg.name }));
       await server.listen();
       servers.push(server);
-      log.info(`${cfg.name}: ready, control socket ${server.path}`);
+      log.info(`ready, control socket ${server.path}`, { bond: cfg.name, event: 'ready' });
+    }
+    if (settings.metrics) {
+      const m = await serveMetrics(
+        metricsRegistry(() => bonds.map((b) => b.state())),
+        settings.metrics,
+      );
+      metrics = m;
+      log.info(`metrics on ${m.where}`);
+    }
+    notifier.notify({ READY: 1, STATUS: statusLine(bonds), MAINPID: process.pid });
+    // STATUS= follows the bonds; WATCHDOG=1 proves the event loop (and so the datapath) runs
+    const every = Math.min(notifier.watchdogMs ?? 5000, 5000);
+    if (notifier.enabled) {
+      statusTimer = setInterval(() => {
+        notifier.notify(notifier.watchdogMs ? { WATCHDOG: 1, STATUS: statusLine(bonds) } : { STATUS: statusLine(bonds) });
+      }, every);
+      statusTimer.unref();
     }
   } catch (e) {
     stop();

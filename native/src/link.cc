@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -125,6 +126,27 @@ Napi::Value IfName(const Napi::CallbackInfo& info) {
   if (!if_indextoname(info[0].As<Napi::Number>().Uint32Value(), buf)) return info.Env().Null();
   return Napi::String::New(info.Env(), buf);
 }
+// sendUnixDatagram(path, bytes): one datagram to a unix socket (sd_notify's NOTIFY_SOCKET; a
+// leading '@' names an abstract socket). Node's dgram module has no AF_UNIX.
+Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  auto msg = info[1].As<Napi::Uint8Array>();
+  struct sockaddr_un sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof sa.sun_path) return ThrowSys(env, "sendto", EINVAL, "socket path '" + path + "'");
+  memcpy(sa.sun_path, path.data(), path.size());
+  if (sa.sun_path[0] == '@') sa.sun_path[0] = 0;
+  socklen_t len = offsetof(struct sockaddr_un, sun_path) + path.size();
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return ThrowSys(env, "socket", errno, "AF_UNIX");
+  ssize_t n = sendto(fd, msg.Data(), msg.ByteLength(), MSG_NOSIGNAL, (struct sockaddr*)&sa, len);
+  int err = errno;
+  close(fd);
+  if (n < 0) return ThrowSys(env, "sendto", err, path);
+  return env.Undefined();
+}
 }  // namespace
 
 void InitLink(Napi::Env env, Napi::Object exports) {
@@ -134,4 +156,5 @@ void InitLink(Napi::Env env, Napi::Object exports) {
   exports.Set("setFlags", Napi::Function::New(env, SetFlags));
   exports.Set("ifName", Napi::Function::New(env, IfName));
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
+  exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
 }

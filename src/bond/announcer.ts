@@ -91,7 +91,7 @@ export class Announcer {
     try {
       addrs = this.d.host.addresses(this.d.tapIfindex());
     } catch (e) {
-      this.d.log.warn(`${this.d.bondName}: cannot list addresses for peer notification: ${(e as Error).message}`);
+      this.d.log.warn(`cannot list addresses for peer notification: ${(e as Error).message}`);
       return;
     }
     for (const a of addrs) this.announceAddress(port, a);

@@ -69,20 +69,22 @@ export class Bond {
   private started = false;
   private planSig = '';
   private learnedAnnouncements = 0;
+  /** Failures of slaves that were carrying traffic (metrics, state). */
+  private failovers = 0;
 
   constructor(private readonly config: BondConfig, deps: BondDeps) {
     this.name = config.name;
     this.options = structuredClone(config.options);
     this.host = deps.host;
     this.clock = deps.clock;
-    this.log = deps.log;
+    this.log = deps.log.child({ bond: config.name });
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.mac = config.mac;
     this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
     this.announcer = new Announcer({
       host: deps.host,
       clock: deps.clock,
-      log: deps.log,
+      log: this.log,
       bondName: config.name,
       tapIfindex: () => this.tapIfindex,
       mac: () => this.mac,
@@ -141,7 +143,7 @@ export class Bond {
       throw e;
     }
     if (this.options.miimon === 0 && this.options.arp_interval === 0) {
-      this.log.warn(`${this.name}: miimon and arp_interval are both 0: link failures will not be detected`);
+      this.log.warn('miimon and arp_interval are both 0: link failures will not be detected');
     }
     this.restartMiimon();
     this.restartModeTick();
@@ -152,7 +154,7 @@ export class Bond {
       if (this.arp?.onFrame(port, frame)) return;
       this.mode.trapped?.(port, frame);
     });
-    this.log.info(`${this.name}: created, mode ${this.options.mode}, mtu ${this.mtu}`);
+    this.log.info(`created, mode ${this.options.mode}, mtu ${this.mtu}`, { event: 'created' });
   }
 
   /** Releases every slave (restoring it) and removes the TAP. */
@@ -162,7 +164,7 @@ export class Bond {
       try {
         this.release(p.name);
       } catch (e) {
-        this.log.error(`${p.name}: release failed: ${(e as Error).message}`);
+        this.log.error(`release failed: ${(e as Error).message}`, { slave: p.name });
       }
     }
     this.stopMiimon?.();
@@ -172,7 +174,7 @@ export class Bond {
     this.arp?.stop();
     this.datapath.close();
     this.started = false;
-    this.log.info(`${this.name}: removed`);
+    this.log.info('removed', { event: 'removed' });
   }
 
   get ifindex(): number {
@@ -221,8 +223,9 @@ export class Bond {
 
   private arpLinkChanged(changes: { port: Port; up: boolean }[]): void {
     for (const { port, up } of changes) {
+      if (!up) this.countFailover(port);
       port.link.set(up);
-      this.log.info(`${port.name}: link ${up ? 'up' : 'down'} (arp monitor${up ? '' : `, failure count ${port.link.failureCount}`})`);
+      this.log.info(`link ${up ? 'up' : 'down'} (arp monitor${up ? '' : `, failure count ${port.link.failureCount}`})`, { slave: port.name, event: up ? 'link-up' : 'link-down' });
     }
     this.mode.update('arp monitor');
     this.updateCarrier();
@@ -243,7 +246,7 @@ export class Bond {
     }
     if (info.type !== ARPHRD_ETHER) throw new BondError('EPORT_INVALID', `${name}: not an Ethernet interface (link type ${info.type})`);
     if (MODE_INFO[this.options.mode].needsSpeed && info.speed < 0) {
-      this.log.warn(`${name}: speed unknown; mode ${this.options.mode} needs it`);
+      this.log.warn(`speed unknown; mode ${this.options.mode} needs it`, { slave: name });
     }
     const index = this.freeIndex();
     const ipv6Path = `net/ipv6/conf/${name}/disable_ipv6`;
@@ -285,7 +288,7 @@ export class Bond {
     this.ports.push(port);
     this.arp?.addPort(port, carrier);
     this.syncFilters();
-    this.log.info(`${name}: enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${fresh.speed > 0 ? fresh.speed + ' Mbps' : 'speed unknown'})`);
+    this.log.info(`enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${fresh.speed > 0 ? fresh.speed + ' Mbps' : 'speed unknown'})`, { slave: name, event: 'enslaved' });
     this.mode.portAdded?.(port);
     this.mode.update(`${name} enslaved`);
     this.updateCarrier();
@@ -303,9 +306,9 @@ export class Bond {
     this.datapath.engine.closePort(port.index);
     this.restore(name, port.saved);
     if (this.mac && macEquals(port.permMac, this.mac) && this.ports.length > 0) {
-      this.log.warn(`${this.name}: the permanent HWaddr of ${name} - ${formatMac(port.permMac)} - is still in use by ${this.name}; set the HWaddr of ${name} to a different address to avoid conflicts`);
+      this.log.warn(`the permanent HWaddr of ${name} - ${formatMac(port.permMac)} - is still in use by ${this.name}; set the HWaddr of ${name} to a different address to avoid conflicts`, { slave: name });
     }
-    this.log.info(`${name}: released from ${this.name}`);
+    this.log.info(`released from ${this.name}`, { slave: name, event: 'released' });
   }
 
   /** Puts back MAC, MTU, up/down state and the IPv6 setting; each step is attempted. */
@@ -323,7 +326,7 @@ export class Bond {
       try {
         fn();
       } catch (e) {
-        this.log.error(`${name}: could not restore ${what}: ${(e as Error).message}`);
+        this.log.error(`could not restore ${what}: ${(e as Error).message}`, { slave: name });
       }
     }
   }
@@ -369,7 +372,7 @@ export class Bond {
         if (macEquals(this.mac, next.mac)) return;
         this.mac = Uint8Array.from(next.mac); // the bond takes the new active slave's MAC
         this.host.binding.setMac(this.name, this.mac);
-        this.log.info(`${this.name}: MAC ${formatMac(this.mac)} from ${next.name} (fail_over_mac active)`);
+        this.log.info(`MAC ${formatMac(this.mac)} from ${next.name} (fail_over_mac active)`, { slave: next.name, event: 'mac-change' });
         return;
       }
       // follow: the new active slave takes the bond's MAC; the old one gets the new one's
@@ -382,9 +385,9 @@ export class Bond {
       const bondMac = Uint8Array.from(old.mac);
       this.setPortMac(next, bondMac);
       this.setPortMac(old, theirs);
-      this.log.info(`${next.name}: takes ${formatMac(bondMac)} from ${old.name}, which gets ${formatMac(theirs)} (${MODE_INFO[this.options.mode].ownMacs ? this.options.mode : 'fail_over_mac follow'})`);
+      this.log.info(`takes ${formatMac(bondMac)} from ${old.name}, which gets ${formatMac(theirs)} (${MODE_INFO[this.options.mode].ownMacs ? this.options.mode : 'fail_over_mac follow'})`, { slave: next.name, event: 'mac-swap' });
     } catch (e) {
-      this.log.error(`${this.name}: fail_over_mac ${this.options.fail_over_mac}: ${(e as Error).message}`);
+      this.log.error(`fail_over_mac ${this.options.fail_over_mac}: ${(e as Error).message}`);
     }
   }
 
@@ -405,7 +408,7 @@ export class Bond {
     }
     if (n === 0) return;
     this.learnedAnnouncements += n;
-    this.log.info(`${this.name}: announced ${n} MAC${n === 1 ? '' : 's'} learned behind ${this.name} (RARP)`);
+    this.log.info(`announced ${n} MAC${n === 1 ? '' : 's'} learned behind ${this.name} (RARP)`);
   }
 
   // ---- link monitoring ----------------------------------------------------------------------
@@ -431,11 +434,11 @@ export class Bond {
     const port = this.ports.find((p) => p.ifindex === ev.ifindex);
     if (!port) return;
     if (ev.type === 'del') {
-      this.log.warn(`${port.name}: interface removed`);
+      this.log.warn('interface removed', { slave: port.name, event: 'removed' });
       try {
         this.release(port.name);
       } catch (e) {
-        this.log.error(`${port.name}: ${(e as Error).message}`);
+        this.log.error((e as Error).message, { slave: port.name });
       }
       return;
     }
@@ -461,13 +464,14 @@ export class Bond {
     const commit = port.link.inspect(carrier, this.clock.now(), o.updelay, o.downdelay, noneUsable);
     const after = port.link.state;
     if (before !== after && !commit) {
-      if (after === 'fail') this.log.info(`${port.name}: link status down for interface, disabling it in ${o.downdelay} ms`);
-      else if (after === 'back') this.log.info(`${port.name}: link status up, enabling it in ${o.updelay} ms`);
-      else if (before === 'fail' && after === 'up') this.log.info(`${port.name}: link status up again after ${Math.round(this.clock.now() - port.link.since)} ms`);
-      else if (before === 'back' && after === 'down') this.log.info(`${port.name}: link status down again after ${Math.round(this.clock.now() - port.link.since)} ms`);
+      if (after === 'fail') this.log.info(`link status down for interface, disabling it in ${o.downdelay} ms`, { slave: port.name, event: 'link-fail' });
+      else if (after === 'back') this.log.info(`link status up, enabling it in ${o.updelay} ms`, { slave: port.name, event: 'link-back' });
+      else if (before === 'fail' && after === 'up') this.log.info(`link status up again after ${Math.round(this.clock.now() - port.link.since)} ms`, { slave: port.name });
+      else if (before === 'back' && after === 'down') this.log.info(`link status down again after ${Math.round(this.clock.now() - port.link.since)} ms`, { slave: port.name });
     }
     if (commit === 'down') {
-      this.log.info(`${port.name}: link down (${why}, failure count ${port.link.failureCount})`);
+      this.countFailover(port);
+      this.log.info(`link down (${why}, failure count ${port.link.failureCount})`, { slave: port.name, event: 'link-down' });
       this.mode.update(`${port.name} link failure`);
     } else if (commit === 'up') {
       try {
@@ -477,9 +481,14 @@ export class Bond {
       } catch {
         /* keep the last known speed */
       }
-      this.log.info(`${port.name}: link up (${why}, ${port.speed > 0 ? port.speed + ' Mbps' : 'speed unknown'} ${port.duplex} duplex)`);
+      this.log.info(`link up (${why}, ${port.speed > 0 ? port.speed + ' Mbps' : 'speed unknown'} ${port.duplex} duplex)`, { slave: port.name, event: 'link-up' });
       this.mode.update(`${port.name} link up`);
     }
+  }
+
+  /** A slave that was carrying traffic failed (counted before the mode reacts). */
+  private countFailover(port: Port): void {
+    if (this.mode.isActive(port)) this.failovers++;
   }
 
   private updateCarrier(): void {
@@ -489,9 +498,9 @@ export class Bond {
     try {
       this.datapath.engine.setTapCarrier(on);
     } catch (e) {
-      this.log.error(`${this.name}: could not set carrier: ${(e as Error).message}`);
+      this.log.error(`could not set carrier: ${(e as Error).message}`);
     }
-    this.log.info(`${this.name}: carrier ${on ? 'on' : 'off'}`);
+    this.log.info(`carrier ${on ? 'on' : 'off'}`, { event: on ? 'carrier-on' : 'carrier-off' });
   }
 
   // ---- multicast / promiscuous mirroring ----------------------------------------------------
@@ -516,7 +525,7 @@ export class Bond {
         if (p.promisc !== promisc) {
           e.setMembership(p.index, promisc, 'promisc');
           p.promisc = promisc;
-          this.log.info(`${p.name}: promiscuous mode ${promisc ? 'on' : 'off'} (following ${this.name})`);
+          this.log.info(`promiscuous mode ${promisc ? 'on' : 'off'} (following ${this.name})`, { slave: p.name });
         }
         if (p.allmulti !== allmulti) {
           e.setMembership(p.index, allmulti, 'allmulti');
@@ -533,7 +542,7 @@ export class Bond {
           p.multicast.delete(m);
         }
       } catch (err) {
-        this.log.warn(`${p.name}: filter sync failed: ${(err as Error).message}`);
+        this.log.warn(`filter sync failed: ${(err as Error).message}`, { slave: p.name });
       }
     }
   }
@@ -571,8 +580,8 @@ export class Bond {
       options.arp_validate !== prev.arp_validate || options.arp_all_targets !== prev.arp_all_targets || options.arp_missed_max !== prev.arp_missed_max) this.restartMiimon();
     this.mode.update(`${name} changed`);
     this.updateCarrier();
-    this.log.info(`${this.name}: ${name} set to ${String(this.options[name as keyof BondOptions])}`);
-    for (const n of notes) this.log.warn(`${this.name}: ${n}`);
+    this.log.info(`${name} set to ${String(this.options[name as keyof BondOptions])}`, { event: 'option-set', option: name });
+    for (const n of notes) this.log.warn(n);
     return notes;
   }
 
@@ -635,6 +644,7 @@ export class Bond {
         igmp_resends: this.announcer.igmpResends,
         learned_macs: this.datapath.local.entries(this.clock.now()).length,
         learned_mac_announcements: this.learnedAnnouncements,
+        failovers: this.failovers,
         counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort), tap_queue_drops: this.tapQueueDrops() },
       },
       options: { ...this.options },
@@ -750,6 +760,7 @@ export interface BondState {
     igmp_resends: number;
     learned_macs: number;
     learned_mac_announcements: number;
+    failovers: number;
     counters: Record<string, number>;
   };
   options: BondOptions;

@@ -5,6 +5,7 @@ import type { BondState } from '../bond/bond.js';
 import { call } from '../control/client.js';
 import { DEFAULT_RUN_DIR, socketPath } from '../control/protocol.js';
 import { parseOptionWords } from '../options/parse.js';
+import { renderWatch } from './watch.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('bondctl').description('control a running tapbond daemon').version(VERSION).option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR);
@@ -29,6 +30,29 @@ program
     if (o.json) { out(JSON.stringify(s, null, 2)); return; }
     out(`${s.bond.name}: mode ${s.bond.mode}, carrier ${s.bond.carrier ? 'up' : 'down'}${s.bond.active_slave ? `, active ${s.bond.active_slave}` : ''}`);
     for (const p of s.ports) out(`  ${p.name}: ${p.state}, link ${p.mii_status}, failures ${p.link_failure_count}, rx ${p.counters.rx_frames} tx ${p.counters.tx_frames}`);
+  });
+
+program
+  .command('watch')
+  .description('live view of the slaves, link states, active slave and rates (Ctrl-C to leave)')
+  .argument('<bond>')
+  .option('--interval <seconds>', 'refresh interval', '1')
+  .option('--count <n>', 'stop after n screens (default: until interrupted)')
+  .action(async (bond: string, o: { interval: string; count?: string }) => {
+    const interval = Number(o.interval);
+    if (!(interval >= 0.1 && interval <= 3600)) throw new Error(`--interval: invalid value '${o.interval}'; allowed: seconds from 0.1 to 3600`);
+    const count = o.count === undefined ? Infinity : Number(o.count);
+    if (!Number.isInteger(count) || count < 1) throw new Error(`--count: invalid value '${o.count}'; allowed: a positive integer`);
+    const tty = process.stdout.isTTY === true;
+    let prev: { s: BondState; t: number } | null = null;
+    for (let i = 0; i < count; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, interval * 1000));
+      const s = (await call(path(bond), 'state.dump')) as BondState;
+      const t = performance.now();
+      const screen = renderWatch(s, prev?.s ?? null, prev ? t - prev.t : 0);
+      process.stdout.write(tty ? `\x1b[H\x1b[2J${screen}` : `${screen}\n`);
+      prev = { s, t };
+    }
   });
 
 program

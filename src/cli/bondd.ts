@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // bondd: the bonding daemon. `bondd --name bond0 --slaves s1,s2 mode=active-backup miimon=100`
 import { Command } from 'commander';
-import { buildConfig, buildFromSystemFiles, parseCpuList, readConfigFile, type DaemonConfig, type RawConfig } from '../config/index.js';
+import { buildConfig, buildFromSystemFiles, loadInstance, parseCpuList, readConfigFile, type DaemonConfig, type RawConfig } from '../config/index.js';
 import { readIfcfgDir } from '../config/ifcfg.js';
 import { parseModprobe } from '../config/modprobe.js';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_RUN_DIR } from '../control/protocol.js';
 import { startDaemon } from '../daemon.js';
+import { parseMetricsAddress } from '../metrics.js';
 import { OPTIONS, describeAllowed } from '../options/table.js';
 import { parseOptionWords } from '../options/parse.js';
-import { consoleLogger } from '../util/logger.js';
+import { LOG_FORMATS, pinoLogger, type LogFormat } from '../util/logger.js';
 import { VERSION } from '../version.js';
 
 function optionHelp(): string {
@@ -32,20 +33,34 @@ const program = new Command('bondd')
   .option('--config <file>', 'JSON configuration (same option names)')
   .option('--modprobe-conf <file>', 'read bonds and options from a modprobe configuration (alias bondN bonding, options ...)')
   .option('--ifcfg-dir <dir>', 'read bonds, slaves, options and addresses from RedHat network-scripts (ifcfg-*)')
+  .option('--instance <bond>', 'one bond from /etc/tapbond/<bond>.json, else from ifcfg-<bond> and /etc/modprobe.d (systemd bondd@<bond>)')
+  .option('--sysconf-root <dir>', 'where --instance looks instead of /etc', '/etc')
+  .option('--address <cidr...>', 'address(es) for the bond, e.g. 198.18.0.1/24 2001:db8::1/64')
   .option('--mtu <n>', 'bond MTU, applied to every slave')
   .option('--mac <mac>', 'bond MAC (default: the first slave\'s)')
   .option('--no-up', 'leave the bond down after creating it')
   .option('--cpu <list>', 'pin the datapath (main) thread to these CPUs, e.g. 1 or 2,3')
   .option('--busy-poll <us>', 'after each batch keep polling the sockets this many microseconds (0 = off)')
   .option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR)
+  .option('--metrics [address]', 'serve Prometheus metrics on host:port (loopback) or unix:/path; default 127.0.0.1:9549')
+  .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address')
+  .option('--log-format <format>', `log format: ${LOG_FORMATS.join(' or ')} (default: pretty on a terminal, json otherwise)`)
   .option('--debug', 'debug logging')
   .argument('[options...]', 'bonding options as name=value')
   .addHelpText('after', optionHelp())
   .showHelpAfterError(false);
 
 program.parse();
-const flags = program.opts<{ name?: string; slaves?: string; config?: string; modprobeConf?: string; ifcfgDir?: string; mtu?: string; mac?: string; busyPoll?: string; cpu?: string; up: boolean; runDir: string; debug?: boolean }>();
-const log = consoleLogger({ debug: flags.debug });
+const flags = program.opts<{
+  name?: string; slaves?: string; config?: string; modprobeConf?: string; ifcfgDir?: string; instance?: string; sysconfRoot: string;
+  address?: string[]; mtu?: string; mac?: string; busyPoll?: string; cpu?: string; up: boolean; runDir: string;
+  metrics?: string | true; metricsAllowRemote?: boolean; logFormat?: string; debug?: boolean;
+}>();
+if (flags.logFormat !== undefined && !LOG_FORMATS.includes(flags.logFormat as LogFormat)) {
+  process.stderr.write(`bondd: --log-format: invalid value '${flags.logFormat}'; allowed: ${LOG_FORMATS.join(', ')}\n`);
+  process.exit(2);
+}
+const log = pinoLogger({ debug: flags.debug, format: flags.logFormat as LogFormat | undefined });
 
 try {
   const raw: RawConfig = flags.config ? readConfigFile(flags.config) : { options: {} };
@@ -57,14 +72,26 @@ try {
   if (!flags.up) raw.up = false;
   if (flags.busyPoll !== undefined) raw.busy_poll = flags.busyPoll;
   if (flags.cpu !== undefined) raw.cpu = flags.cpu;
+  if (flags.address !== undefined) raw.addresses = flags.address;
   const cpus = raw.cpu !== undefined ? parseCpuList(raw.cpu) : undefined;
   let cfgs: DaemonConfig[];
-  if (flags.modprobeConf || flags.ifcfgDir) {
-    const perBond = (['config', 'name', 'slaves', 'mtu', 'mac'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k}`);
+  const fromFiles = flags.instance !== undefined || flags.modprobeConf || flags.ifcfgDir;
+  if (fromFiles) {
+    const perBond = (['config', 'name', 'slaves', 'mtu', 'mac', 'address'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k}`);
     if (!flags.up) perBond.push('--no-up');
     if (perBond.length) {
-      throw new Error(`--modprobe-conf/--ifcfg-dir describe the bonds (MTU and MACADDR come from the ifcfg files): do not combine them with ${perBond.join(', ')}`);
+      throw new Error(`--instance/--modprobe-conf/--ifcfg-dir describe the bonds (MTU, MAC and addresses come from the files): do not combine them with ${perBond.join(', ')}`);
     }
+    if (Object.keys(raw.options).length) throw new Error('bonding options come from the files with --instance/--modprobe-conf/--ifcfg-dir; change them at runtime with bondctl set');
+  }
+  if (flags.instance !== undefined) {
+    if (flags.modprobeConf || flags.ifcfgDir) throw new Error('--instance finds its own files: do not combine it with --modprobe-conf or --ifcfg-dir');
+    const { configs, notes, source } = loadInstance(flags.instance, flags.sysconfRoot, { ifcfg: readIfcfgDir, modprobe: parseModprobe });
+    for (const n of notes) log.warn(n);
+    if (!configs.length) throw new Error(`instance ${flags.instance}: ${source} describes no bond to start`);
+    log.info(`configuration from ${source}`, { bond: flags.instance });
+    cfgs = configs;
+  } else if (flags.modprobeConf || flags.ifcfgDir) {
     let modprobeText = '';
     if (flags.modprobeConf) {
       try {
@@ -75,19 +102,22 @@ try {
     }
     const { configs, notes } = buildFromSystemFiles(flags.modprobeConf ? parseModprobe(modprobeText, flags.modprobeConf) : [], flags.ifcfgDir ? readIfcfgDir(flags.ifcfgDir) : []);
     for (const n of notes) log.warn(n);
-    // --busy-poll applies to every bond from the files
-    const common = buildConfig({ busy_poll: raw.busy_poll, options: {} });
-    for (const c of configs) c.busyPollUs = common.busyPollUs;
-    if (Object.keys(raw.options).length) throw new Error('bonding options come from the files with --modprobe-conf/--ifcfg-dir; change them at runtime with bondctl set');
     cfgs = configs;
     if (!cfgs.length) throw new Error('the configuration files describe no bond to start');
   } else {
     cfgs = [buildConfig(raw)];
   }
-  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus }, log);
+  if (fromFiles) {
+    // --busy-poll applies to every bond from the files (a tapbond JSON file may set its own)
+    const common = buildConfig({ busy_poll: raw.busy_poll, options: {} });
+    for (const c of cfgs) c.busyPollUs ??= common.busyPollUs;
+  }
+  const metrics = flags.metrics === undefined ? undefined : { address: flags.metrics === true ? '127.0.0.1:9549' : flags.metrics, allowRemote: flags.metricsAllowRemote };
+  if (metrics) parseMetricsAddress(metrics.address, metrics.allowRemote); // refuse before touching interfaces
+  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics }, log);
   const names = cfgs.map((c) => c.name).join(', ');
   const shutdown = (sig: string) => {
-    log.info(`${names}: ${sig}, restoring slaves`);
+    log.info(`${sig}, restoring slaves`, { bond: names, event: 'stopping' });
     d.stop();
     process.exit(0);
   };
@@ -95,7 +125,7 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => shutdown('SIGHUP'));
   process.on('uncaughtException', (e) => {
-    log.error(`${names}: internal error: ${e.stack ?? e.message}`);
+    log.error(`internal error: ${e.stack ?? e.message}`, { bond: names });
     try {
       d.stop();
     } finally {

@@ -1,6 +1,8 @@
 // Daemon configuration: command-line words or a JSON file, validated completely before any
 // interface is touched.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
 import { BondError } from '../errors.js';
 import { OPTION_BY_NAME } from '../options/table.js';
 import { resolveOptions, type BondOptions } from '../options/parse.js';
@@ -31,10 +33,11 @@ export interface RawConfig {
   up?: unknown;
   busy_poll?: unknown;
   cpu?: unknown;
+  addresses?: unknown;
   options: Record<string, unknown>;
 }
 
-const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'busy_poll', 'cpu', 'options']);
+const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'busy_poll', 'cpu', 'addresses', 'options']);
 
 /** Reads a JSON config: bond keys plus option names, at top level or under "options". */
 export function readConfigFile(path: string): RawConfig {
@@ -56,7 +59,7 @@ export function readConfigFile(path: string): RawConfig {
       options[k] = v;
     }
   }
-  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, cpu: o.cpu, options };
+  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, cpu: o.cpu, addresses: o.addresses, options };
 }
 
 /**
@@ -135,5 +138,64 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
   if (options.active_slave) {
     throw new BondError('EOPT_VALUE', `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`);
   }
-  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs };
+  const addresses = raw.addresses === undefined ? undefined : parseAddresses(raw.addresses);
+  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs, ...(addresses?.length ? { addresses } : {}) };
+}
+
+/** "addresses": ["198.18.0.1/24", "2001:db8::1/64"] (or one comma-separated string). */
+export function parseAddresses(raw: unknown): { address: string; prefixlen: number }[] {
+  const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(',')).map((a) => a.trim()).filter(Boolean);
+  return list.map((a) => {
+    const [ip, p, extra] = a.split('/');
+    const fam = isIP(ip);
+    const prefixlen = Number(p);
+    if (!fam || extra !== undefined || p === undefined || !/^\d+$/.test(p) || prefixlen > (fam === 4 ? 32 : 128)) {
+      throw new BondError('EOPT_VALUE', `addresses: invalid value '${a}'; allowed: IPv4 or IPv6 address with a prefix length, like 198.18.0.1/24 or 2001:db8::1/64`);
+    }
+    return { address: ip, prefixlen };
+  });
+}
+
+/** Where `bondd --instance BOND` (systemd bondd@BOND.service) looks, under a root (default /etc). */
+export function instancePaths(bond: string, root = '/etc') {
+  return {
+    json: join(root, 'tapbond', `${bond}.json`),
+    ifcfgDir: join(root, 'sysconfig', 'network-scripts'),
+    modprobe: [join(root, 'modprobe.conf'), ...listConf(join(root, 'modprobe.d'))],
+  };
+}
+
+function listConf(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.conf')).sort().map((f) => join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * One bond for a systemd instance: /etc/tapbond/BOND.json when it exists, otherwise what
+ * ifcfg-BOND (with its slaves' files) and the modprobe files say about BOND.
+ */
+export function loadInstance(
+  bond: string,
+  root: string,
+  readers: { ifcfg: (dir: string) => IfcfgBond[]; modprobe: (text: string, file: string) => ModprobeBond[] },
+): { configs: DaemonConfig[]; notes: string[]; source: string } {
+  const p = instancePaths(bond, root);
+  if (existsSync(p.json)) {
+    const raw = readConfigFile(p.json);
+    if (raw.name !== undefined && raw.name !== bond) throw new BondError('EOPT_VALUE', `${p.json}: name '${String(raw.name)}' differs from the instance name '${bond}'`);
+    raw.name = bond;
+    return { configs: [buildConfig(raw)], notes: [], source: p.json };
+  }
+  const ifcfg = existsSync(join(p.ifcfgDir, `ifcfg-${bond}`)) ? readers.ifcfg(p.ifcfgDir).filter((b) => b.name === bond) : [];
+  // read as one configuration, as modprobe does: an alias in one file, options in another
+  const files = p.modprobe.filter((f) => existsSync(f));
+  const modprobe = files.length ? readers.modprobe(files.map((f) => readFileSync(f, 'utf8')).join('\n'), files.join(' + ')).filter((b) => b.name === bond) : [];
+  if (!ifcfg.length && !modprobe.length) {
+    throw new BondError('EOPT_VALUE', `instance ${bond}: no configuration found; looked for ${p.json}, ${join(p.ifcfgDir, `ifcfg-${bond}`)} and "options ${bond} ..." in ${[p.modprobe[0], join(root, 'modprobe.d', '*.conf')].join(', ')}`);
+  }
+  const sources = [...(ifcfg.length ? [join(p.ifcfgDir, `ifcfg-${bond}`)] : []), ...(modprobe.length ? ['modprobe files'] : [])];
+  return { ...buildFromSystemFiles(modprobe, ifcfg), source: sources.join(' + ') };
 }

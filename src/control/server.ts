@@ -78,7 +78,7 @@ export class ControlServer {
       return { id: req.id, ok: true, result: m.handler(this.bond, req.params ?? {}) };
     } catch (e) {
       const err = e as Error & { code?: string };
-      if (!(e instanceof BondError)) this.log.warn(`${this.bond.name}: ${req.method} failed: ${err.message}`);
+      if (!(e instanceof BondError)) this.log.warn(`${req.method} failed: ${err.message}`);
       return { id: req.id, ok: false, error: { code: err.code ?? 'EFAIL', message: err.message } };
     }
   }

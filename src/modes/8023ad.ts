@@ -69,7 +69,7 @@ export class Mode8023ad implements Mode {
       const s = this.portSettings(p);
       if (p.isUp && (s.speed <= 0 || !s.fullDuplex) && !this.warnedSpeed.has(p)) {
         this.warnedSpeed.add(p);
-        this.ctx.log.warn(`${p.name}: ${s.speed <= 0 ? 'speed unknown' : 'half duplex'}: LACP is disabled on this port (802.3ad needs speed and full duplex)${s.speed <= 0 ? '; set ad_speed_override=<Mbit/s> to assume one' : ''}`);
+        this.ctx.log.warn(`${s.speed <= 0 ? 'speed unknown' : 'half duplex'}: LACP is disabled on this port (802.3ad needs speed and full duplex)${s.speed <= 0 ? '; set ad_speed_override=<Mbit/s> to assume one' : ''}`, { slave: p.name });
       }
       this.engine.setLink(p.index, p.isUp, s);
     }
@@ -83,12 +83,31 @@ export class Mode8023ad implements Mode {
       const port = this.ctx.ports().find((p) => p.index === s.port);
       if (port) this.ctx.sendControl(port, encodeLacpdu(port.permMac, s.pdu));
     }
+    this.logPortStates();
     const fbChanged = this.refreshFallback();
     if (r.changed || fbChanged) {
       const names = this.distributingPorts().map((p) => p.name);
-      this.ctx.log.info(`${this.ctx.bondName}: distributing on ${names.length ? names.join(', ') : 'no port'}`);
+      this.ctx.log.info(`distributing on ${names.length ? names.join(', ') : 'no port'}`, { event: 'distributing', slaves: names });
       this.publish();
       this.ctx.updateCarrier();
+    }
+  }
+
+  private readonly lastPortState = new WeakMap<Port, string>();
+
+  /** One line per port whose receive or mux machine changed state (current, expired, defaulted;
+   * attached, collecting_distributing, ...). */
+  private logPortStates(): void {
+    for (const p of this.ctx.ports()) {
+      const d = this.engine.describePort(p.index);
+      if (!d) continue;
+      const now = `${d.rx_state}/${d.mux_state}`;
+      if (this.lastPortState.get(p) === now) continue;
+      const before = this.lastPortState.get(p);
+      this.lastPortState.set(p, now);
+      if (before !== undefined) {
+        this.ctx.log.info(`LACP receive ${d.rx_state}, mux ${d.mux_state} (was ${before.replace('/', ', mux ')})`, { slave: p.name, event: 'lacp-state', rx_state: d.rx_state, mux_state: d.mux_state });
+      }
     }
   }
 
@@ -110,7 +129,7 @@ export class Mode8023ad implements Mode {
         return;
       case 'illegal':
         this.engine.countIllegal(port.index, false);
-        this.ctx.log.debug(`${port.name}: malformed slow-protocols frame dropped: ${r.reason}`);
+        this.ctx.log.debug(`malformed slow-protocols frame dropped: ${r.reason}`, { slave: port.name });
         return;
     }
   }
@@ -132,8 +151,8 @@ export class Mode8023ad implements Mode {
     }
     const changed = on !== this.inFallback || port !== this.fallbackPort;
     if (changed) {
-      if (on) this.ctx.log.info(`${this.ctx.bondName}: no LACP partner, active-backup fallback on ${port?.name ?? 'no port'}`);
-      else this.ctx.log.info(`${this.ctx.bondName}: LACP partner heard, leaving the active-backup fallback`);
+      if (on) this.ctx.log.info(`no LACP partner, active-backup fallback on ${port?.name ?? 'no port'}`, { slave: port?.name, event: 'lacp-fallback-on' });
+      else this.ctx.log.info('LACP partner heard, leaving the active-backup fallback', { event: 'lacp-fallback-off' });
       if (port && port !== this.fallbackPort) this.ctx.notifyPeers(port);
     }
     this.inFallback = on;

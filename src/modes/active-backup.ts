@@ -92,13 +92,13 @@ export class ActiveBackup implements Mode {
   private change(next: Port | null, reason: string): void {
     const prev = this.current;
     if (next && next.link.state === 'back') {
-      this.ctx.log.info(`${next.name}: making interface the new active one ${Math.round(next.link.remaining(this.ctx.clock.now(), this.ctx.options().updelay))} ms earlier`);
+      this.ctx.log.info(`making interface the new active one ${Math.round(next.link.remaining(this.ctx.clock.now(), this.ctx.options().updelay))} ms earlier`, { slave: next.name });
       next.link.forceUp();
     }
     this.current = next;
     this.ctx.activeChanged(prev, next);
-    if (next) this.ctx.log.info(`${this.ctx.bondName}: active ${prev ? prev.name : 'none'} -> ${next.name} (${reason})`);
-    else this.ctx.log.warn(`${this.ctx.bondName}: now running without any active interface!`);
+    if (next) this.ctx.log.info(`active ${prev ? prev.name : 'none'} -> ${next.name} (${reason})`, { slave: next.name, event: 'active-change', previous: prev?.name ?? null });
+    else this.ctx.log.warn('now running without any active interface!', { event: 'active-change', previous: prev?.name ?? null });
     if (next) this.announce(next);
   }
 

@@ -91,7 +91,7 @@ export class BalanceTlb extends ActiveBackup {
 
   tick(): void {
     const now = this.ctx.clock.now();
-    if (this.tlb.tick(now)) this.ctx.log.debug(`${this.ctx.bondName}: tlb rebalance`);
+    if (this.tlb.tick(now)) this.ctx.log.debug('tlb rebalance');
     if (now >= this.nextLearning) {
       this.nextLearning = now + this.ctx.options().lp_interval * 1000;
       for (const p of this.ctx.ports()) this.sendLearning(p);

@@ -116,6 +116,8 @@ export class FakeNet {
   readonly multicast = new Map<string, string[]>();
   readonly blocked = new Set<number>();
   readonly igmp = new Map<string, Uint8Array[]>();
+  /** Datagrams sent to unix sockets (sd_notify). */
+  readonly datagrams: { path: string; text: string }[] = [];
   engine: FakeEngine | undefined;
   private nextIfindex = 2;
 
@@ -174,6 +176,7 @@ export class FakeNet {
       setMtu: (name: string, mtu: number) => void (net.link(name).mtu = mtu),
       setFlags: (name: string, flags: number) => void (net.link(name).flags = flags & 0xffff),
       setAffinity: () => {},
+      sendUnixDatagram: (path: string, data: Uint8Array) => void net.datagrams.push({ path, text: Buffer.from(data).toString() }),
       ifName: (i: number) => [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null,
       COUNTERS,
       MAX_PORTS,

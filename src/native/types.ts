@@ -77,6 +77,8 @@ export interface NativeBinding {
   ifName(ifindex: number): string | null;
   /** Pins the main (datapath) thread to these CPUs. */
   setAffinity(cpus: number[]): void;
+  /** One datagram to a unix socket ('@name' is abstract): sd_notify. */
+  sendUnixDatagram(path: string, data: Uint8Array): void;
   readonly COUNTERS: number;
   readonly MAX_PORTS: number;
   readonly VNET_HDR_LEN: number;

@@ -1,29 +1,84 @@
-// One line per event, starting with the object it is about: "s1: link down", "bond0: active s1 -> s2".
+// Logging: one line per event. Every line about a bond carries `bond`, every line about a slave
+// also `slave`, and state changes an `event` name, as fields (pino JSON) and in the text form
+// "bond0 s1: link down". The bond and slave come from child loggers, never from the message.
+import { pino, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+
+export interface LogFields {
+  bond?: string;
+  slave?: string;
+  /** A stable name for a state change: link-up, link-down, active-change, ... */
+  event?: string;
+  [key: string]: unknown;
+}
+
 export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
-  error(msg: string): void;
-  debug(msg: string): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  debug(msg: string, fields?: LogFields): void;
+  /** A logger whose lines all carry these fields (a bond's, a slave's). */
+  child(fields: LogFields): Logger;
 }
 
-export function consoleLogger(opts: { debug?: boolean; stream?: NodeJS.WritableStream } = {}): Logger {
+/** "bond0 s1: msg", "bond0: msg" or "msg": the text form of a line. */
+export function textLine(msg: string, f: LogFields | undefined): string {
+  if (!f?.bond && !f?.slave) return msg;
+  return `${[f.bond, f.slave].filter(Boolean).join(' ')}: ${msg}`;
+}
+
+export type LogFormat = 'json' | 'pretty';
+export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
+
+class PinoAdapter implements Logger {
+  constructor(private readonly p: PinoLogger) {}
+  info(msg: string, f?: LogFields) { this.p.info(f ?? {}, msg); }
+  warn(msg: string, f?: LogFields) { this.p.warn(f ?? {}, msg); }
+  error(msg: string, f?: LogFields) { this.p.error(f ?? {}, msg); }
+  debug(msg: string, f?: LogFields) { this.p.debug(f ?? {}, msg); }
+  child(fields: LogFields): Logger { return new PinoAdapter(this.p.child(fields)); }
+}
+
+/**
+ * The daemon's logger: pino JSON lines on stderr (journald, docker logs, log shippers), or the
+ * same records rendered for a terminal by pino-pretty ("pretty", the default on a TTY).
+ */
+export function pinoLogger(opts: { format?: LogFormat; debug?: boolean; stream?: NodeJS.WritableStream } = {}): Logger {
   const out = opts.stream ?? process.stderr;
-  const line = (lvl: string, msg: string) => out.write(`${new Date().toISOString()} ${lvl} ${msg}\n`);
-  return {
-    info: (m) => line('info', m),
-    warn: (m) => line('warn', m),
-    error: (m) => line('error', m),
-    debug: (m) => (opts.debug ? line('debug', m) : undefined),
-  };
+  const format = opts.format ?? ((out as NodeJS.WriteStream).isTTY ? 'pretty' : 'json');
+  const base = { level: opts.debug ? 'debug' : 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
+  const dest =
+    format === 'pretty'
+      ? pretty({
+          destination: out,
+          sync: true,
+          colorize: (out as NodeJS.WriteStream).isTTY === true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,bond,slave,event',
+          messageFormat: (log, key) => textLine(String(log[key]), log as LogFields),
+        })
+      : out === process.stderr
+        ? pino.destination({ dest: 2, sync: true })
+        : out;
+  return new PinoAdapter(pino(base, dest));
 }
 
-/** Collects lines in memory (tests). */
+/** Collects text lines in memory ("info bond0 s1: link down"), with their fields (tests). */
 export class MemoryLogger implements Logger {
   readonly lines: string[] = [];
-  info(m: string) { this.lines.push(`info ${m}`); }
-  warn(m: string) { this.lines.push(`warn ${m}`); }
-  error(m: string) { this.lines.push(`error ${m}`); }
-  debug(m: string) { this.lines.push(`debug ${m}`); }
+  readonly records: { level: string; msg: string; fields: LogFields }[] = [];
+  constructor(private readonly fields: LogFields = {}, private readonly sink?: MemoryLogger) {}
+  private add(level: string, msg: string, f?: LogFields) {
+    const fields = { ...this.fields, ...f };
+    const root = this.sink ?? this;
+    root.lines.push(`${level} ${textLine(msg, fields)}`);
+    root.records.push({ level, msg, fields });
+  }
+  info(m: string, f?: LogFields) { this.add('info', m, f); }
+  warn(m: string, f?: LogFields) { this.add('warn', m, f); }
+  error(m: string, f?: LogFields) { this.add('error', m, f); }
+  debug(m: string, f?: LogFields) { this.add('debug', m, f); }
+  child(fields: LogFields): Logger { return new MemoryLogger({ ...this.fields, ...fields }, this.sink ?? this); }
 }
 
-export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {}, child: () => silentLogger };

@@ -83,7 +83,8 @@ export class Lab {
   async startBondd(args: string[], bond = 'bond0', ns?: string): Promise<Bondd> {
     let out = '';
     const runDir = ns ? `${this.runDir}/${ns}` : this.runDir;
-    const proc = spawn('ip', ['netns', 'exec', ns ?? this.srv, process.execPath, BONDD, '--run-dir', runDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const format = args.includes('--log-format') ? [] : ['--log-format', 'pretty'];
+    const proc = spawn('ip', ['netns', 'exec', ns ?? this.srv, process.execPath, BONDD, '--run-dir', runDir, ...format, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
@@ -92,7 +93,7 @@ export class Lab {
     else this.bondd = b;
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
-      if (out.includes(`${bond}: ready`)) return b;
+      if (out.includes(`${bond}: ready`) || out.includes(`"bond":"${bond}","event":"ready"`)) return b;
       if (proc.exitCode !== null) throw new Error(`bondd exited ${proc.exitCode}:\n${out}`);
       await sleep(50);
     }

@@ -21,7 +21,7 @@ describe('active-backup', () => {
     expect(bond.state().ports[0]).toMatchObject({ mii_status: 'down', link_failure_count: 1 });
     engine.inject(0, data(4));
     expect(engine.take(portOf('s1')).filter((f) => f[12] === 0x08 && f[13] === 0x00)).toHaveLength(4);
-    expect(log.lines).toContain('info bond0: active s0 -> s1 (s0 link failure)');
+    expect(log.lines).toContain('info bond0 s1: active s0 -> s1 (s0 link failure)');
   });
 
   it('event-driven: a link event fails over without waiting for the next miimon tick', () => {
