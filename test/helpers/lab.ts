@@ -80,11 +80,12 @@ export class Lab {
   }
 
   /** Starts bondd in the server namespace (or `ns`) and waits until its control socket answers. */
-  async startBondd(args: string[], bond = 'bond0', ns?: string): Promise<Bondd> {
+  async startBondd(args: string[], bond = 'bond0', ns?: string, env: Record<string, string> = {}): Promise<Bondd> {
     let out = '';
     const runDir = ns ? `${this.runDir}/${ns}` : this.runDir;
     const format = args.includes('--log-format') ? [] : ['--log-format', 'pretty'];
-    const proc = spawn('ip', ['netns', 'exec', ns ?? this.srv, process.execPath, BONDD, '--run-dir', runDir, ...format, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    const proc = spawn('ip', ['netns', 'exec', ns ?? this.srv, 'env', ...envArgs, process.execPath, BONDD, '--run-dir', runDir, ...format, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
     const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
