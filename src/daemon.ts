@@ -41,6 +41,28 @@ export function resolveSlaveNames(cfgs: DaemonConfig[], binding: NativeBinding):
   });
 }
 
+const CAP_NET_ADMIN = 12;
+const CAP_NET_RAW = 13;
+
+/**
+ * Makes permitted capabilities effective (a non-root bondd whose node binary has
+ * `setcap cap_net_admin,cap_net_raw+p`, as in the Docker image) and says clearly what is
+ * missing instead of failing later on the first ioctl.
+ */
+export function checkCapabilities(binding: Pick<NativeBinding, 'raiseCaps'>): void {
+  const { effective } = binding.raiseCaps();
+  const missing = [
+    [CAP_NET_ADMIN, 'CAP_NET_ADMIN'],
+    [CAP_NET_RAW, 'CAP_NET_RAW'],
+  ].filter(([bit]) => !((effective >>> (bit as number)) & 1)).map(([, name]) => name);
+  if (missing.length) {
+    throw new BondError(
+      'EPERM',
+      `bondd needs ${missing.join(' and ')}: run it as root, under systemd with AmbientCapabilities, or in Docker with --cap-add NET_ADMIN --cap-add NET_RAW --device /dev/net/tun`,
+    );
+  }
+}
+
 /** Checks what can be checked without changing anything: the slaves exist and are Ethernet. */
 export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
   const seen = new Map<string, string>();
@@ -74,6 +96,7 @@ function startOne(cfg: DaemonConfig, host: Host, log: Logger): Bond {
   bond.start();
   try {
     for (const s of cfg.slaves) bond.enslave(s);
+    for (const o of cfg.slaveOptions ?? []) bond.setSlaveOption(o.slave, o.name, o.value);
     for (const a of cfg.addresses ?? []) {
       host.addAddress(bond.ifindex, a.address, a.prefixlen);
       blog.info(`address ${a.address}/${a.prefixlen}`, { event: 'address' });
@@ -106,6 +129,7 @@ export function statusLine(bonds: Bond[]): string {
 
 export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettings, log: Logger): Promise<RunningDaemon> {
   const binding = loadBinding();
+  checkCapabilities(binding);
   const cfgs = resolveSlaveNames(cfgsIn, binding);
   preflight(cfgs, binding);
   if (settings.cpus) binding.setAffinity(settings.cpus);

@@ -11,7 +11,8 @@ export type BondErrorCode =
   | 'EPORT_UNKNOWN'
   | 'EPORT_EXISTS'
   | 'EPORT_INVALID'
-  | 'ECONTROL';
+  | 'ECONTROL'
+  | 'EPERM';           // missing capabilities
 
 export class BondError extends Error {
   readonly code: BondErrorCode;

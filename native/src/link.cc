@@ -9,6 +9,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -147,6 +149,24 @@ Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
   if (n < 0) return ThrowSys(env, "sendto", err, path);
   return env.Undefined();
 }
+// raiseCaps(): effective := permitted (file capabilities given as +p only, so that an exec
+// without them in the bounding set still starts and can say what is missing). Returns
+// { effective, permitted } as the low 32 capability bits.
+Napi::Value RaiseCaps(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[2];
+  if (syscall(SYS_capget, &hdr, data) < 0) return ThrowSys(env, "capget", errno);
+  if (data[0].effective != data[0].permitted || data[1].effective != data[1].permitted) {
+    data[0].effective = data[0].permitted;
+    data[1].effective = data[1].permitted;
+    if (syscall(SYS_capset, &hdr, data) < 0) return ThrowSys(env, "capset", errno);
+  }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("effective", Napi::Number::New(env, data[0].effective));
+  r.Set("permitted", Napi::Number::New(env, data[0].permitted));
+  return r;
+}
 }  // namespace
 
 void InitLink(Napi::Env env, Napi::Object exports) {
@@ -157,4 +177,5 @@ void InitLink(Napi::Env env, Napi::Object exports) {
   exports.Set("ifName", Napi::Function::New(env, IfName));
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
+  exports.Set("raiseCaps", Napi::Function::New(env, RaiseCaps));
 }

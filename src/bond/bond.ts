@@ -11,7 +11,7 @@ import { ArpLink } from '../monitors/arp-link.js';
 import { ETHERTYPE_OBSERVE } from '../datapath/plan.js';
 import { rarpAnnounce } from '../net/frames.js';
 import { AF_INET, type IfAddr, type LinkEvent } from '../net/rtnl.js';
-import { changeOption, type BondFacts, type BondOptions } from '../options/parse.js';
+import { changeOption, parseSlaveOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { formatMac, macEquals, randomMac } from '../util/mac.js';
@@ -258,7 +258,18 @@ export class Bond {
       b.setMac(this.name, this.mac);
     }
     try {
-      if (saved.disableIpv6 !== null) this.host.writeSysctl(ipv6Path, '1');
+      if (saved.disableIpv6 !== null) {
+        try {
+          this.host.writeSysctl(ipv6Path, '1');
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code !== 'EROFS' && code !== 'EACCES' && code !== 'EPERM') throw e;
+          // a container's /proc/sys is read-only: carry on, the ingress filter still keeps
+          // frames away from the slave's own stack; nothing to restore afterwards
+          saved.disableIpv6 = null;
+          this.log.warn(`cannot turn IPv6 off (${ipv6Path} is read-only here, as in a container): the slave's own IPv6 stack may still send router solicitations and MLD reports`, { slave: name });
+        }
+      }
       for (const a of this.host.addresses(info.ifindex)) if (a.family === AF_INET) this.host.deleteAddress(a);
       if (info.flags & IFF_UP) b.setFlags(name, info.flags & ~IFF_UP);
       if (info.mtu !== this.mtu) b.setMtu(name, this.mtu);
@@ -566,6 +577,16 @@ export class Bond {
   }
 
   /** `bondctl set`: validated against the live bond, then applied without a restart. */
+  /** A per-slave option (kernel `ip link set DEV type bond_slave NAME VALUE`). */
+  setSlaveOption(slave: string, name: string, raw: unknown): void {
+    const port = this.ports.find((p) => p.name === slave);
+    if (!port) throw new BondError('EPORT_UNKNOWN', `${slave} is not a slave of ${this.name}`);
+    const { value } = parseSlaveOption(name, raw, this.options.mode);
+    if (name === 'actor_port_prio') port.actorPortPrio = value;
+    this.log.info(`${name} set to ${value}`, { slave, event: 'slave-option-set', option: name });
+    this.mode.update(`${slave} ${name} changed`);
+  }
+
   setOption(name: string, value: unknown): string[] {
     if (name === 'active_slave') return this.setActiveSlave(String(value ?? ''));
     const { options, notes } = changeOption(this.options, name, value, this.facts());
@@ -657,6 +678,7 @@ export class Bond {
         mii_status: MII_STATUS_TEXT[p.link.state],
         carrier: p.carrier,
         link_failure_count: p.link.failureCount,
+        actor_port_prio: p.actorPortPrio,
         speed: p.speed,
         duplex: p.duplex,
         state: this.mode.isActive(p) ? 'active' : 'backup',
@@ -734,6 +756,7 @@ export interface PortState {
   mii_status: string;
   carrier: boolean;
   link_failure_count: number;
+  actor_port_prio: number;
   speed: number;
   duplex: string;
   state: 'active' | 'backup';

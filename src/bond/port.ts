@@ -23,6 +23,8 @@ export class Port {
   readonly multicast = new Set<string>();
   promisc = false;
   allmulti = false;
+  /** Per-slave option actor_port_prio (802.3ad port priority; kernel default 255). */
+  actorPortPrio = 255;
   /** The MAC the interface has now (the bond's, its own, or a swapped one with fail_over_mac). */
   mac: Uint8Array;
 

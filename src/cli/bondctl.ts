@@ -68,6 +68,16 @@ program
   });
 
 program
+  .command('set-slave')
+  .description('change per-slave options: bondctl set-slave bond0 eth1 actor_port_prio=100')
+  .argument('<bond>')
+  .argument('<slave>')
+  .argument('<option=value...>')
+  .action(async (bond: string, slave: string, words: string[]) => {
+    for (const [name, value] of Object.entries(parseOptionWords(words))) await call(path(bond), 'port.set', { port: slave, name, value });
+  });
+
+program
   .command('hash')
   .description('which slave a frame would take: bondctl hash bond0 sip=198.18.0.1 dip=198.18.0.2 proto=udp sport=53 dport=5353 (or --hex)')
   .argument('<bond>')

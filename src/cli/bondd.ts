@@ -9,7 +9,7 @@ import { DEFAULT_RUN_DIR } from '../control/protocol.js';
 import { startDaemon } from '../daemon.js';
 import { parseMetricsAddress } from '../metrics.js';
 import { OPTIONS, describeAllowed } from '../options/table.js';
-import { parseOptionWords } from '../options/parse.js';
+import { parseOptionWords, parseSlaveOptionWord } from '../options/parse.js';
 import { LOG_FORMATS, pinoLogger, type LogFormat } from '../util/logger.js';
 import { VERSION } from '../version.js';
 
@@ -25,6 +25,9 @@ function optionHelp(): string {
   );
 }
 
+/** Repeatable options: each occurrence adds one value (a variadic option would swallow the bonding options that follow). */
+const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
+
 const program = new Command('bondd')
   .description('tapbond daemon: a TAP bond master over AF_PACKET slaves, with the kernel bonding driver\'s modes and options')
   .version(VERSION)
@@ -35,7 +38,8 @@ const program = new Command('bondd')
   .option('--ifcfg-dir <dir>', 'read bonds, slaves, options and addresses from RedHat network-scripts (ifcfg-*)')
   .option('--instance <bond>', 'one bond from /etc/tapbond/<bond>.json, else from ifcfg-<bond> and /etc/modprobe.d (systemd bondd@<bond>)')
   .option('--sysconf-root <dir>', 'where --instance looks instead of /etc', '/etc')
-  .option('--address <cidr...>', 'address(es) for the bond, e.g. 198.18.0.1/24 2001:db8::1/64')
+  .option('--address <cidr>', 'an address for the bond, e.g. 198.18.0.1/24 (repeat for more)', collect)
+  .option('--slave-option <slave:name=value>', 'a per-slave option, e.g. eth1:actor_port_prio=100 (repeat for more)', collect)
   .option('--mtu <n>', 'bond MTU, applied to every slave')
   .option('--mac <mac>', 'bond MAC (default: the first slave\'s)')
   .option('--no-up', 'leave the bond down after creating it')
@@ -53,7 +57,7 @@ const program = new Command('bondd')
 program.parse();
 const flags = program.opts<{
   name?: string; slaves?: string; config?: string; modprobeConf?: string; ifcfgDir?: string; instance?: string; sysconfRoot: string;
-  address?: string[]; mtu?: string; mac?: string; busyPoll?: string; cpu?: string; up: boolean; runDir: string;
+  address?: string[]; slaveOption?: string[]; mtu?: string; mac?: string; busyPoll?: string; cpu?: string; up: boolean; runDir: string;
   metrics?: string | true; metricsAllowRemote?: boolean; logFormat?: string; debug?: boolean;
 }>();
 if (flags.logFormat !== undefined && !LOG_FORMATS.includes(flags.logFormat as LogFormat)) {
@@ -73,11 +77,19 @@ try {
   if (flags.busyPoll !== undefined) raw.busy_poll = flags.busyPoll;
   if (flags.cpu !== undefined) raw.cpu = flags.cpu;
   if (flags.address !== undefined) raw.addresses = flags.address;
+  if (flags.slaveOption !== undefined) {
+    const so = (raw.slave_options ?? {}) as Record<string, Record<string, string>>;
+    for (const w of flags.slaveOption) {
+      const { slave, name, value } = parseSlaveOptionWord(w);
+      (so[slave] ??= {})[name] = value;
+    }
+    raw.slave_options = so;
+  }
   const cpus = raw.cpu !== undefined ? parseCpuList(raw.cpu) : undefined;
   let cfgs: DaemonConfig[];
   const fromFiles = flags.instance !== undefined || flags.modprobeConf || flags.ifcfgDir;
   if (fromFiles) {
-    const perBond = (['config', 'name', 'slaves', 'mtu', 'mac', 'address'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k}`);
+    const perBond = (['config', 'name', 'slaves', 'mtu', 'mac', 'address', 'slaveOption'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     if (!flags.up) perBond.push('--no-up');
     if (perBond.length) {
       throw new Error(`--instance/--modprobe-conf/--ifcfg-dir describe the bonds (MTU, MAC and addresses come from the files): do not combine them with ${perBond.join(', ')}`);

@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { BondError } from '../errors.js';
 import { OPTION_BY_NAME } from '../options/table.js';
-import { resolveOptions, type BondOptions } from '../options/parse.js';
+import { parseSlaveOption, resolveOptions, type BondOptions } from '../options/parse.js';
 import { parseMac } from '../util/mac.js';
 import type { IfcfgBond } from './ifcfg.js';
 import type { ModprobeBond } from './modprobe.js';
@@ -23,6 +23,8 @@ export interface DaemonConfig {
   mac?: Uint8Array;
   up: boolean;
   busyPollUs?: number;
+  /** Per-slave options, applied right after enslaving (checked before anything is touched). */
+  slaveOptions?: { slave: string; name: string; value: number }[];
 }
 
 export interface RawConfig {
@@ -34,10 +36,12 @@ export interface RawConfig {
   busy_poll?: unknown;
   cpu?: unknown;
   addresses?: unknown;
+  /** { "eth1": { "actor_port_prio": 100 } } */
+  slave_options?: unknown;
   options: Record<string, unknown>;
 }
 
-const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'busy_poll', 'cpu', 'addresses', 'options']);
+const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'busy_poll', 'cpu', 'addresses', 'slave_options', 'options']);
 
 /** Reads a JSON config: bond keys plus option names, at top level or under "options". */
 export function readConfigFile(path: string): RawConfig {
@@ -59,7 +63,7 @@ export function readConfigFile(path: string): RawConfig {
       options[k] = v;
     }
   }
-  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, cpu: o.cpu, addresses: o.addresses, options };
+  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, cpu: o.cpu, addresses: o.addresses, slave_options: o.slave_options, options };
 }
 
 /**
@@ -139,7 +143,24 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
     throw new BondError('EOPT_VALUE', `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`);
   }
   const addresses = raw.addresses === undefined ? undefined : parseAddresses(raw.addresses);
-  return { name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs, ...(addresses?.length ? { addresses } : {}) };
+  const slaveOptions = raw.slave_options === undefined ? undefined : parseSlaveOptions(raw.slave_options, slaves, options.mode);
+  return {
+    name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs,
+    ...(addresses?.length ? { addresses } : {}),
+    ...(slaveOptions?.length ? { slaveOptions } : {}),
+  };
+}
+
+/** "slave_options": { "eth1": { "actor_port_prio": 100 } }, every slave among "slaves". */
+export function parseSlaveOptions(raw: unknown, slaves: string[], mode: BondOptions['mode']): { slave: string; name: string; value: number }[] {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new BondError('EOPT_VALUE', 'slave_options: expected an object like { "eth1": { "actor_port_prio": 100 } }');
+  const out: { slave: string; name: string; value: number }[] = [];
+  for (const [slave, opts] of Object.entries(raw as Record<string, unknown>)) {
+    if (!slaves.includes(slave)) throw new BondError('EOPT_VALUE', `slave_options: '${slave}' is not among the slaves (${slaves.join(',') || 'none'})`);
+    if (!opts || typeof opts !== 'object' || Array.isArray(opts)) throw new BondError('EOPT_VALUE', `slave_options.${slave}: expected an object of option names and values`);
+    for (const [name, v] of Object.entries(opts as Record<string, unknown>)) out.push({ slave, name, value: parseSlaveOption(name, v, mode).value });
+  }
+  return out;
 }
 
 /** "addresses": ["198.18.0.1/24", "2001:db8::1/64"] (or one comma-separated string). */

@@ -25,6 +25,11 @@ export const METHODS: readonly Method[] = [
     help: 'change an option at runtime',
     handler: (b, p) => ({ notes: b.setOption(str(p, 'name'), p.value ?? '') }),
   },
+  {
+    name: 'port.set',
+    help: 'change a per-slave option',
+    handler: (b, p) => (b.setSlaveOption(str(p, 'port'), str(p, 'name'), p.value ?? ''), {}),
+  },
   { name: 'port.add', help: 'enslave an interface', handler: (b, p) => (b.enslave(str(p, 'port')), {}) },
   { name: 'port.remove', help: 'release an interface', handler: (b, p) => (b.release(str(p, 'port')), {}) },
   {

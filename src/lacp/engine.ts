@@ -29,7 +29,7 @@ const TX_SPACING = Math.floor(TICKS_PER_SEC / 3); // at most 3 LACPDUs a second 
 /** Aggregator selection waits this long after a port joins a running bond (kernel: 8 s). */
 export const AGG_SELECTION_WAIT = 8 * TICKS_PER_SEC;
 
-export type AdSelect = 'stable' | 'bandwidth' | 'count';
+export type AdSelect = 'stable' | 'bandwidth' | 'count' | 'actor_port_prio';
 export type RxState = 'initialize' | 'port_disabled' | 'expired' | 'lacp_disabled' | 'defaulted' | 'current';
 export type MuxState = 'detached' | 'waiting' | 'attached' | 'collecting_distributing' | 'collecting' | 'distributing';
 export type PeriodicState = 'no_periodic' | 'fast_periodic' | 'slow_periodic';
@@ -211,10 +211,21 @@ export class LacpEngine {
     const p = this.ports.get(id);
     if (!p) return;
     const keyChanged = s !== undefined && (s.speed !== p.s.speed || s.fullDuplex !== p.s.fullDuplex || s.userKey !== p.s.userKey);
+    const prioChanged = s !== undefined && s.portPriority !== p.s.portPriority;
     if (s) this.applySettings(p, s);
+    if (prioChanged) {
+      // the partner learns the new priority at once; with ad_select=actor_port_prio it may
+      // change which aggregator is active
+      p.ntt = true;
+      this.selectAggregator();
+    }
     if (p.enabled === enabled && !keyChanged) return;
+    const linkChanged = p.enabled !== enabled;
     p.enabled = enabled;
     p.begin = true;
+    // kernel compat (bond_3ad_handle_link_change): every link change runs aggregator selection
+    // (bandwidth, count and actor_port_prio move to the better aggregator; stable keeps its own)
+    if (linkChanged) this.selectAggregator();
   }
 
   /** A LACPDU arrived on a port: the receive machine runs at once (kernel bond_3ad_rx_indication). */
@@ -407,6 +418,10 @@ export class LacpEngine {
     return a.ports.filter((p) => p.enabled).reduce((n, p) => n + Math.max(0, p.s.speed), 0);
   }
 
+  private portPrioritySum(a: Agg): number {
+    return a.ports.filter((p) => p.enabled).reduce((n, p) => n + p.s.portPriority, 0);
+  }
+
   private hasPartner(a: Agg): boolean {
     return !macEq(a.partnerSystem, ZERO_MAC);
   }
@@ -417,7 +432,14 @@ export class LacpEngine {
     if (this.hasPartner(c) !== this.hasPartner(b)) return this.hasPartner(c);
     const cn = c.ports.filter((p) => p.enabled).length;
     const bn = b.ports.filter((p) => p.enabled).length;
-    if (this.actor.adSelect === 'count' && cn !== bn) return cn > bn;
+    // kernel compat (ad_agg_selection_test): actor_port_prio compares the sum of the enabled
+    // ports' priorities (higher wins), then falls through to count, then bandwidth
+    if (this.actor.adSelect === 'actor_port_prio') {
+      const cp = this.portPrioritySum(c);
+      const bp = this.portPrioritySum(b);
+      if (cp !== bp) return cp > bp;
+    }
+    if ((this.actor.adSelect === 'count' || this.actor.adSelect === 'actor_port_prio') && cn !== bn) return cn > bn;
     return this.bandwidth(c) > this.bandwidth(b);
   }
 

@@ -6,7 +6,7 @@
 import type { Port } from '../bond/port.js';
 import { policyId } from '../datapath/hash.js';
 import { ETHERTYPE_CONSUME, TX_NONE, rxPlan } from '../datapath/plan.js';
-import { LacpEngine, type ActorSettings, type PortSettings } from '../lacp/engine.js';
+import { LacpEngine, type ActorSettings, type AdSelect, type PortSettings } from '../lacp/engine.js';
 import { encodeLacpdu, encodeMarker, ETHERTYPE_SLOW, parseSlowPdu } from '../lacp/pdu.js';
 import { formatMac, isZeroMac, parseMac } from '../util/mac.js';
 import { portMasks } from './all-active.js';
@@ -35,7 +35,7 @@ export class Mode8023ad implements Mode {
       systemPriority: o.ad_actor_sys_prio,
       active: o.lacp_active === 'on',
       fast: o.lacp_rate === 'fast',
-      adSelect: o.ad_select === 'count' ? 'count' : o.ad_select === 'bandwidth' ? 'bandwidth' : 'stable',
+      adSelect: o.ad_select as AdSelect,
       minLinks: o.min_links,
       uncoupled: o.coupled_control === 'off',
       strict: o.lacp_strict === 'on',
@@ -49,7 +49,7 @@ export class Mode8023ad implements Mode {
     const unknown = p.speed <= 0;
     const speed = unknown && o.ad_speed_override > 0 ? o.ad_speed_override : p.speed;
     const fullDuplex = p.duplex === 'full' || (unknown && o.ad_speed_override > 0 && p.duplex === 'unknown');
-    return { speed, fullDuplex, userKey: o.ad_user_port_key, portPriority: 255 };
+    return { speed, fullDuplex, userKey: o.ad_user_port_key, portPriority: p.actorPortPrio };
   }
 
   portAdded(port: Port): void {

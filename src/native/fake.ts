@@ -113,6 +113,8 @@ export class FakeNet {
   readonly links = new Map<string, FakeLink>();
   readonly addrs: IfAddr[] = [];
   readonly sysctls = new Map<string, string>();
+  /** /proc/sys mounted read-only (a container). */
+  readOnlySysctls = false;
   readonly multicast = new Map<string, string[]>();
   readonly blocked = new Set<number>();
   readonly igmp = new Map<string, Uint8Array[]>();
@@ -176,6 +178,7 @@ export class FakeNet {
       setMtu: (name: string, mtu: number) => void (net.link(name).mtu = mtu),
       setFlags: (name: string, flags: number) => void (net.link(name).flags = flags & 0xffff),
       setAffinity: () => {},
+      raiseCaps: () => ({ effective: 0x3000, permitted: 0x3000 }),
       sendUnixDatagram: (path: string, data: Uint8Array) => void net.datagrams.push({ path, text: Buffer.from(data).toString() }),
       ifName: (i: number) => [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null,
       COUNTERS,
@@ -199,7 +202,10 @@ export class FakeNet {
         this.addrs.push({ ifindex, family: bytes.length === 4 ? 2 : 10, prefixlen, scope: 0, flags: 0, address: bytes });
       },
       readSysctl: (p) => this.sysctls.get(p) ?? null,
-      writeSysctl: (p, v) => void this.sysctls.set(p, v),
+      writeSysctl: (p, v) => {
+        if (this.readOnlySysctls) throw Object.assign(new Error(`EROFS: read-only file system, open '/proc/sys/${p}'`), { code: 'EROFS' });
+        this.sysctls.set(p, v);
+      },
       multicastList: (n) => this.multicast.get(n) ?? [],
       tapDrops: () => 0,
       igmpGroups: (n) => ({ version: 3 as const, groups: this.igmp.get(n) ?? [] }),

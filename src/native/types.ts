@@ -79,6 +79,8 @@ export interface NativeBinding {
   setAffinity(cpus: number[]): void;
   /** One datagram to a unix socket ('@name' is abstract): sd_notify. */
   sendUnixDatagram(path: string, data: Uint8Array): void;
+  /** Effective capabilities := permitted; returns both (low 32 bits). */
+  raiseCaps(): { effective: number; permitted: number };
   readonly COUNTERS: number;
   readonly MAX_PORTS: number;
   readonly VNET_HDR_LEN: number;

@@ -1,7 +1,7 @@
 // docs/options.md, generated from the option table (scripts/gen-options-doc.mjs writes it; a
 // unit test checks the committed file is current). Pure.
 import { MODE_INFO, MODE_NAMES } from '../modes/info.js';
-import { OPTIONS, describeAllowed } from './table.js';
+import { OPTIONS, SLAVE_OPTIONS, describeAllowed } from './table.js';
 
 export function optionsMarkdown(): string {
   const L: string[] = [];
@@ -31,6 +31,18 @@ export function optionsMarkdown(): string {
   L.push('## Descriptions');
   L.push('');
   for (const o of OPTIONS) L.push(`- \`${o.name}\`${o.unit ? ` (${o.unit})` : ''}: ${o.desc}.`);
+  L.push('');
+  L.push('## Per-slave options');
+  L.push('');
+  L.push('The kernel sets these with `ip link set DEV type bond_slave NAME VALUE`; here with');
+  L.push('`bondctl set-slave <bond> <slave> name=value`, `bondd --slave-option SLAVE:name=value` or the JSON');
+  L.push('`"slave_options": { "eth1": { "name": value } }`.');
+  L.push('');
+  L.push('| option | values | default | modes | description |');
+  L.push('|---|---|---|---|---|');
+  for (const o of SLAVE_OPTIONS) {
+    L.push(`| \`${o.name}\` | ${o.min} to ${o.max} | ${o.default} | ${o.modes ? o.modes.join(', ') : 'all'} | ${o.desc} |`);
+  }
   L.push('');
   return L.join('\n');
 }

@@ -5,7 +5,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { BondError } from '../errors.js';
 import { MODE_INFO, type ModeName } from '../modes/info.js';
 import { parseMac } from '../util/mac.js';
-import { OPTIONS, OPTION_BY_NAME, describeAllowed, type OptionDef, type OptionValue } from './table.js';
+import { OPTIONS, OPTION_BY_NAME, SLAVE_OPTIONS, describeAllowed, type OptionDef, type OptionValue, type SlaveOptionDef } from './table.js';
 
 export interface BondOptions {
   mode: ModeName;
@@ -227,3 +227,29 @@ export function parseOptionWords(words: readonly string[]): Record<string, strin
   }
   return out;
 }
+
+/**
+ * A per-slave option (`actor_port_prio=100`, or `default`), checked against SLAVE_OPTIONS and the
+ * bond's mode; errors name the option, the value and what is allowed.
+ */
+export function parseSlaveOption(name: string, raw: unknown, mode: ModeName): { def: SlaveOptionDef; value: number } {
+  const def = SLAVE_OPTIONS.find((d) => d.name === name);
+  if (!def) throw new BondError('EOPT_UNKNOWN', `unknown slave option '${name}'; allowed: ${SLAVE_OPTIONS.map((d) => d.name).join(', ')}`);
+  if (def.modes && !def.modes.includes(mode)) {
+    throw new BondError('EOPT_MODE', `${name}: not valid in mode ${mode}; allowed in ${def.modes.join(', ')}`);
+  }
+  const text = String(raw).trim();
+  const value = text === 'default' ? def.default : Number(text);
+  if (text === '' || !Number.isInteger(value) || value < def.min || value > def.max) {
+    throw new BondError('EOPT_VALUE', `${name}: invalid value '${String(raw)}'; allowed: an integer from ${def.min} to ${def.max}, or default (${def.default})`);
+  }
+  return { def, value };
+}
+
+/** `SLAVE:NAME=VALUE` (bondd --slave-option). */
+export function parseSlaveOptionWord(word: string): { slave: string; name: string; value: string } {
+  const m = /^([^\s/:]{1,15}):([a-z_0-9]+)=(.*)$/.exec(word);
+  if (!m) throw new BondError('EOPT_VALUE', `--slave-option: invalid value '${word}'; allowed: SLAVE:NAME=VALUE, e.g. eth1:actor_port_prio=100`);
+  return { slave: m[1], name: m[2], value: m[3] };
+}
+

@@ -77,7 +77,7 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'packets_per_slave', desc: 'packets per slave before moving on (balance-rr; 0 = random)', kind: 'int', min: 0, max: 65535, default: 1, modes: ['balance-rr'], supported: true },
   { name: 'lacp_rate', desc: 'LACPDU rate asked of the partner', kind: 'enum', values: enumOf('slow', 'fast'), default: 'slow', modes: AD, ifDown: true, supported: true },
   { name: 'lacp_active', desc: 'send LACPDUs unprompted', kind: 'enum', values: OFF_ON, default: 'on', modes: AD, ifDown: true, supported: true },
-  { name: 'ad_select', desc: 'aggregator selection policy', kind: 'enum', values: enumOf('stable', 'bandwidth', 'count', 'actor_port_prio'), default: 'stable', modes: AD, ifDown: true, supported: true, unsupportedValues: ['actor_port_prio'] },
+  { name: 'ad_select', desc: 'aggregator selection policy', kind: 'enum', values: enumOf('stable', 'bandwidth', 'count', 'actor_port_prio'), default: 'stable', modes: AD, ifDown: true, supported: true },
   { name: 'ad_actor_sys_prio', desc: 'LACP system priority', kind: 'int', min: 1, max: 65535, default: 65535, modes: AD, supported: true },
   { name: 'ad_user_port_key', desc: 'upper 10 bits of the LACP port key', kind: 'int', min: 0, max: 1023, default: 0, modes: AD, ifDown: true, supported: true },
   { name: 'ad_actor_system', desc: 'LACP system MAC (00:00:00:00:00:00 = bond MAC)', kind: 'mac', default: '00:00:00:00:00:00', modes: AD, supported: true },
@@ -111,3 +111,21 @@ export function describeAllowed(def: OptionDef): string {
       return `up to ${def.max} IPv6 addresses, comma separated`;
   }
 }
+
+/**
+ * Per-slave options (the kernel's `ip link set DEV type bond_slave ...`): set with
+ * `bondctl set-slave`, the JSON "slave_options" or `bondd --slave-option`.
+ */
+export interface SlaveOptionDef {
+  readonly name: string;
+  readonly desc: string;
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+  readonly modes?: readonly ModeName[];
+}
+
+export const SLAVE_OPTIONS: readonly SlaveOptionDef[] = [
+  { name: 'actor_port_prio', desc: '802.3ad actor port priority (LACPDUs; ad_select=actor_port_prio sums it over an aggregator\'s enabled ports)', min: 1, max: 65535, default: 255, modes: ['802.3ad'] },
+];
+

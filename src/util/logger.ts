@@ -54,7 +54,7 @@ export function pinoLogger(opts: { format?: LogFormat; debug?: boolean; stream?:
           sync: true,
           colorize: (out as NodeJS.WriteStream).isTTY === true,
           translateTime: 'SYS:HH:MM:ss.l',
-          ignore: 'pid,hostname,bond,slave,event',
+          hideObject: true,
           messageFormat: (log, key) => textLine(String(log[key]), log as LogFields),
         })
       : out === process.stderr

@@ -197,6 +197,17 @@ describe('enslave and release', () => {
     expect(() => bond.enslave('nope')).toThrow(/no such interface/);
   });
 
+  it('enslaves with a warning where /proc/sys is read-only (a container)', () => {
+    const { net, bond, log } = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0']);
+    net.addLink('s5', { flags: 0x1003 });
+    net.readOnlySysctls = true;
+    bond.enslave('s5');
+    expect(net.blocked.has(net.link('s5').ifindex)).toBe(true);
+    expect(log.lines.join('\n')).toMatch(/warn bond0 s5: cannot turn IPv6 off \(net\/ipv6\/conf\/s5\/disable_ipv6 is read-only here/);
+    bond.release('s5'); // nothing to restore there, and no error
+    expect(net.sysctls.get('net/ipv6/conf/s5/disable_ipv6')).toBe('0');
+  });
+
   it('stop() restores every slave and removes the TAP', () => {
     const { net, bond } = fakeBond({ mode: 'balance-rr', miimon: 100 });
     net.link('s2').mtu = 1500;

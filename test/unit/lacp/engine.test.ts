@@ -169,6 +169,54 @@ describe('aggregator selection (ad_select) with two partners', () => {
   });
 });
 
+describe('ad_select=actor_port_prio (kernel selftest bond_lacp_prio: a switch and a backup switch)', () => {
+  // A has four 10G ports: 1-2 to partner B, 3-4 to partner C
+  function twoSwitches(prio: Record<number, number>) {
+    const base: ActorSettings = { system: mac(1), systemPriority: 65535, active: true, fast: true, adSelect: 'actor_port_prio', minLinks: 0 };
+    const A = new LacpEngine(base);
+    const B = new LacpEngine({ ...base, adSelect: 'stable', system: mac(2) });
+    const C = new LacpEngine({ ...base, adSelect: 'stable', system: mac(3) });
+    for (const p of [1, 2, 3, 4]) A.addPort(p, { ...port, portPriority: prio[p] }, true, false);
+    for (const p of [1, 2]) B.addPort(p, port, true, false);
+    for (const p of [3, 4]) C.addPort(p, port, true, false);
+    const step = () => {
+      const a = A.tick();
+      for (const s of a.sends) (s.port <= 2 ? B : C).receive(s.port, s.pdu);
+      for (const s of B.tick().sends) A.receive(s.port, s.pdu);
+      for (const s of C.tick().sends) A.receive(s.port, s.pdu);
+    };
+    const run = (secs: number) => {
+      for (let i = 0; i < secs * TICKS_PER_SEC; i++) step();
+    };
+    run(10);
+    return { A, run };
+  }
+
+  it('the aggregator whose enabled ports have the highest priority sum is active; changing priorities moves it', () => {
+    const { A, run } = twoSwitches({ 1: 100, 2: 100, 3: 255, 4: 255 });
+    expect(A.distributing()).toEqual([3, 4]);
+    expect(A.activeAggregator()!.partner_mac).toEqual(mac(3));
+    // the kernel selftest reverses the priorities and bounces a link: the other switch wins
+    for (const p of [1, 2]) A.setLink(p, true, { ...port, portPriority: 1000 });
+    for (const p of [3, 4]) A.setLink(p, true, { ...port, portPriority: 10 });
+    A.setLink(3, false);
+    run(1);
+    A.setLink(3, true);
+    run(10);
+    expect(A.distributing()).toEqual([1, 2]);
+    expect(A.describePort(1)!.actor.portPriority).toBe(1000);
+  });
+
+  it('equal sums fall through to count, then bandwidth', () => {
+    const { A } = twoSwitches({ 1: 150, 2: 150, 3: 150, 4: 150 });
+    expect(A.distributing().length).toBe(2);
+    const { A: A2, run } = twoSwitches({ 1: 150, 2: 150, 3: 300, 4: 300 });
+    A2.setLink(4, false); // C: 300 on one enabled port, B: 300 on two: count decides
+    run(5);
+    expect(A2.distributing()).toEqual([1, 2]);
+  });
+});
+
 describe('coupled_control off and lacp_strict', () => {
   it('independent control: collecting comes before distributing', () => {
     const { A, B, until, run } = pair({ uncoupled: true }, { uncoupled: true });

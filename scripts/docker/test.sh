@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# npm run test:docker: the Docker image, built and tested with no registry.
+#  1. a private dockerd (own data-root, exec-root and socket; no iptables, no docker0 bridge, so
+#     nothing is added to the root namespace), stopped and removed at the end, also on failure
+#  2. the local base image (scripts/docker/base-image.sh: debootstrap bookworm + this machine's
+#     Node 20), `docker import`ed
+#  3. `docker build` of the runtime and test stages FROM it
+#  4. the runtime image as users run it: non-root, only NET_ADMIN + NET_RAW and /dev/net/tun, the
+#     slaves moved into the container's namespace; traffic, failover and clean stop are checked
+#     from outside the container
+#  5. the integration suite (vitest, test/integration) inside a container of the test stage
+# Exit status: 0 when everything passed. Set TAPBOND_DOCKER_OPTIONAL=1 to exit 0 with a clear
+# "skipped" line when this machine cannot run Docker at all.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+LAB=$(mktemp -d /tmp/tapbond-docker.XXXXXX)
+export DOCKER_HOST=unix://$LAB/docker.sock
+P=tbdk$(( $$ % 100000 ))
+DPID=
+FAILS=0
+
+skip() {
+  echo "test:docker skipped: $*"
+  rm -rf "$LAB"
+  [[ ${TAPBOND_DOCKER_OPTIONAL:-} == 1 ]] && exit 0
+  exit 1
+}
+[[ $(id -u) == 0 ]] || skip "needs root (a private dockerd and network namespaces)"
+command -v dockerd >/dev/null || skip "dockerd is missing (apt-get install docker.io)"
+command -v docker >/dev/null || skip "the docker client is missing (apt-get install docker.io)"
+command -v debootstrap >/dev/null || skip "debootstrap is missing (apt-get install debootstrap)"
+[[ -c /dev/net/tun ]] || skip "/dev/net/tun is missing"
+
+cleanup() {
+  set +e
+  if [[ -n $DPID ]] && kill -0 "$DPID" 2>/dev/null; then
+    ids=$(docker ps -aq 2>/dev/null)
+    [[ -n $ids ]] && docker rm -f $ids >/dev/null 2>&1
+    kill "$DPID"
+    for _ in $(seq 1 40); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.5; done
+    kill -0 "$DPID" 2>/dev/null && kill -9 "$DPID"
+  fi
+  for ns in "$P-sw" "$P-ctr"; do ip netns del "$ns" 2>/dev/null; done
+  grep -o " $LAB[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$LAB"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+t0=$SECONDS
+ok() { echo " ✓ $*"; }
+bad() { echo " × $*"; FAILS=$((FAILS + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+# ---- 1. private dockerd ----
+dockerd --data-root "$LAB/root" --exec-root "$LAB/exec" --pidfile "$LAB/dockerd.pid" -H "$DOCKER_HOST" \
+  --iptables=false --ip6tables=false --bridge=none > "$LAB/dockerd.log" 2>&1 &
+DPID=$!
+for _ in $(seq 1 60); do docker version >/dev/null 2>&1 && break; kill -0 $DPID 2>/dev/null || break; sleep 0.5; done
+docker version >/dev/null 2>&1 || { tail -20 "$LAB/dockerd.log"; echo "test:docker: dockerd did not start"; exit 1; }
+echo "dockerd $(docker version --format '{{.Server.Version}}') ($(docker info --format '{{.Driver}}')) in $LAB"
+
+# ---- 2. base image ----
+TAR=$(bash scripts/docker/base-image.sh)
+docker import -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' -c 'ENV npm_config_nodedir=/usr' -c 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' "$TAR" tapbond/base:bookworm-node20 >/dev/null
+echo "base image from $TAR"
+
+# ---- 3. build (legacy builder; host network only for apt and npm during the build) ----
+build() {
+  local target=$1 tag=$2
+  # in the background + wait: a SIGINT/SIGTERM to this script is handled at once
+  DOCKER_BUILDKIT=0 timeout 900 docker build --network host --build-arg BASE=tapbond/base:bookworm-node20 --target "$target" -t "$tag" . > "$LAB/build-$target.log" 2>&1 &
+  if ! wait $!; then
+    tail -30 "$LAB/build-$target.log"
+    echo "test:docker: docker build --target $target failed"
+    exit 1
+  fi
+}
+build runtime tapbond:latest
+build test tapbond:test
+echo "images built in $((SECONDS - t0)) s: runtime $(docker image inspect -f '{{.Size}}' tapbond:latest | awk '{printf "%.0f MB", $1/1e6}'), test $(docker image inspect -f '{{.Size}}' tapbond:test | awk '{printf "%.0f MB", $1/1e6}')"
+
+# ---- 4. the runtime image as users run it ----
+echo "runtime image: non-root bondd with NET_ADMIN + NET_RAW only"
+MIN_CAPS=(--cap-drop ALL --cap-add NET_ADMIN --cap-add NET_RAW --device /dev/net/tun)
+# a container that holds the network namespace; the slaves are moved into it from a switch namespace
+docker run -d --name "$P-hold" --network none --entrypoint sleep tapbond:latest 600 >/dev/null
+HPID=$(docker inspect -f '{{.State.Pid}}' "$P-hold")
+ip netns attach "$P-ctr" "$HPID"
+ip netns add "$P-sw"
+ip -n "$P-sw" link set lo up
+ip -n "$P-sw" link add br0 type bridge stp_state 0 forward_delay 0
+for i in 0 1; do
+  ip -n "$P-sw" link add "s$i" type veth peer name "p$i"
+  ip -n "$P-sw" link set "s$i" netns "$P-ctr"
+  ip -n "$P-sw" link set "p$i" master br0 up   # bondd brings s$i up itself
+done
+ip -n "$P-sw" addr add 198.18.0.2/24 dev br0
+ip -n "$P-sw" link set br0 up
+MAC0=$(ip -n "$P-ctr" -j link show s0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
+
+out=$(docker run --rm --network "container:$P-hold" --cap-drop ALL --device /dev/net/tun tapbond:latest --name bond0 --slaves s0,s1 2>&1 || true)
+check "without the capabilities bondd says what is missing" grep -q 'bondd needs CAP_NET_ADMIN and CAP_NET_RAW' <<<"$out"
+
+docker run -d --name "$P-bondd" --network "container:$P-hold" "${MIN_CAPS[@]}" tapbond:latest \
+  --name bond0 --slaves s0,s1 --address 198.18.0.1/24 mode=active-backup miimon=100 >/dev/null
+for _ in $(seq 1 100); do docker logs "$P-bondd" 2>&1 | grep -q '"event":"ready"' && break; sleep 0.1; done
+if ! docker logs "$P-bondd" 2>&1 | grep -q '"event":"ready"'; then
+  bad "bondd did not become ready in the container:"
+  docker logs "$P-bondd" 2>&1 | tail -20
+  exit 1
+fi
+check "bondd runs as the unprivileged user tapbond" test "$(docker exec "$P-bondd" id -un)" = tapbond
+check "its capabilities are NET_ADMIN and NET_RAW only" grep -q 'CapEff:.*0000000000003000' <<<"$(docker exec "$P-bondd" grep CapEff /proc/1/status)"
+for _ in $(seq 1 50); do ip -n "$P-ctr" link show bond0 2>/dev/null | grep -q LOWER_UP && break; sleep 0.1; done
+check "the switch reaches the bond's address (20/20 pings)" grep -q '20 received' <<<"$(ip netns exec "$P-sw" ping -c 20 -i 0.05 -W 1 198.18.0.1)"
+show=$(docker exec "$P-bondd" bondctl show bond0 2>&1 || true)
+check "bondctl show (non-root, in the container): active-backup, active s0" grep -q 'Currently Active Slave: s0' <<<"$show"
+ip netns exec "$P-sw" ping -c 200 -i 0.01 -W 1 198.18.0.1 > "$LAB/ping.txt" 2>&1 &
+PING=$!
+sleep 0.5
+ip -n "$P-sw" link set p0 down
+wait $PING || true
+rx=$(grep -o '[0-9]* received' "$LAB/ping.txt" | cut -d' ' -f1)
+check "failover of the active slave: $rx/200 pings received (>= 180)" test "${rx:-0}" -ge 180
+check "the failover is logged as JSON naming the bond and the slave" grep -q '"bond":"bond0","slave":"s1","event":"active-change"' <<<"$(docker logs "$P-bondd" 2>&1)"
+docker stop -t 10 "$P-bondd" >/dev/null
+check "docker stop (SIGTERM): exit code 0" test "$(docker inspect -f '{{.State.ExitCode}}' "$P-bondd")" = 0
+check "the slave's MAC is restored and the TAP removed" bash -c "ip -n $P-ctr -j link show s0 | grep -q '\"address\":\"$MAC0\"' && ! ip -n $P-ctr link show bond0 2>/dev/null"
+docker rm -f "$P-bondd" "$P-hold" >/dev/null
+ip netns del "$P-ctr"; ip netns del "$P-sw"
+
+# ---- 5. the integration suite inside a container ----
+# creating namespaces inside needs CAP_SYS_ADMIN; --privileged fails where root lacks
+# CAP_SYS_RESOURCE, so: every capability but that one, no seccomp filter
+echo "integration suite in a container (tapbond:test)"
+set +e
+timeout 1500 docker run --rm --network none --cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined \
+  --device /dev/net/tun tapbond:test &
+wait $!
+rc=$?
+set -e
+((rc == 0)) || FAILS=$((FAILS + 1))
+echo "test:docker: runtime checks and suite done in $((SECONDS - t0)) s, $FAILS failed"
+((FAILS == 0))
