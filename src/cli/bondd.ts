@@ -146,6 +146,11 @@ try {
   });
 } catch (e) {
   const err = e as Error & { code?: string };
-  process.stderr.write(`bondd: ${err.message}${err.code ? ` [${err.code}]` : ''}\n`);
+  const hint =
+    err.code === 'EACCES' && err.message.includes('/dev/net/tun')
+      ? `\nbondd: as user ${process.getuid?.()} it needs read and write access to /dev/net/tun (mode 0666 is the usual default; ` +
+        'in Docker, --device a tun node with that mode, e.g. `mknod -m 666 /run/tapbond-tun c 10 200` and `--device /run/tapbond-tun:/dev/net/tun`, or run as root with the same two capabilities)'
+      : '';
+  process.stderr.write(`bondd: ${err.message}${err.code ? ` [${err.code}]` : ''}${hint}\n`);
   process.exit(2);
 }

@@ -458,6 +458,18 @@ export class LacpEngine {
 
   // ---- §6.4.15 mux machine (coupled control) ----------------------------------------------
 
+  /**
+   * In ATTACHED, Synchronization follows whether the port's aggregator is the active one (kernel
+   * ad_mux_machine): a port of an aggregator that lost the selection (ad_select) tells its
+   * partner it is out of sync, so the partner stops distributing onto a link we do not use.
+   */
+  private syncWithAggregator(p: PortSm): void {
+    const want = p.agg?.active ? ST_SYNC : 0;
+    if ((p.actorState & ST_SYNC) === want) return;
+    p.actorState = (p.actorState & ~ST_SYNC) | want;
+    p.ntt = true;
+  }
+
   private muxMachine(p: PortSm): void {
     if (p.begin && p.mux !== 'detached') this.enterDetached(p);
     const a = p.agg;
@@ -475,13 +487,14 @@ export class LacpEngine {
         // attach when this port and every port of its aggregator have waited (Ready)
         if (p.selected === 'selected' && a && a.ports.every((x) => x.mux !== 'waiting' || x.waitWhile === 0)) {
           p.mux = 'attached';
-          p.actorState |= ST_SYNC;
           p.actorState &= ~(ST_COLLECTING | ST_DISTRIBUTING);
+          this.syncWithAggregator(p);
           p.ntt = true;
         }
         return;
       case 'attached':
         if (p.selected !== 'selected') return this.enterDetached(p);
+        this.syncWithAggregator(p);
         if (partnerSync && a?.active) {
           p.mux = this.actor.uncoupled ? 'collecting' : 'collecting_distributing';
           p.actorState |= this.actor.uncoupled ? ST_COLLECTING : ST_COLLECTING | ST_DISTRIBUTING;

@@ -26,11 +26,11 @@ export class Ovs {
   start(): void {
     const d = this.dir;
     this.run('ovsdb-tool', ['create', `${d}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
-    this.run('ovsdb-server', [`${d}/conf.db`, `--remote=punix:${d}/db.sock`, `--pidfile=${d}/ovsdb-server.pid`, `--unixctl=${d}/ovsdb-server.ctl`, '--detach', `--log-file=${d}/ovsdb-server.log`]);
+    this.run('ovsdb-server', [`${d}/conf.db`, `--remote=punix:${d}/db.sock`, `--pidfile=${d}/ovsdb-server.pid`, `--unixctl=${d}/ovsdb-server.ctl`, '--detach', '-vconsole:off', `--log-file=${d}/ovsdb-server.log`]);
     this.vsctl('--no-wait', 'init');
     // vnet headers on OVS's netdevs: partial checksums and GSO frames are handled (lab notes)
     this.vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
-    this.run('ovs-vswitchd', [`unix:${d}/db.sock`, `--pidfile=${d}/ovs-vswitchd.pid`, `--unixctl=${d}/ovs-vswitchd.ctl`, '--detach', `--log-file=${d}/ovs-vswitchd.log`], this.ns);
+    this.run('ovs-vswitchd', [`unix:${d}/db.sock`, `--pidfile=${d}/ovs-vswitchd.pid`, `--unixctl=${d}/ovs-vswitchd.ctl`, '--detach', '-vconsole:off', `--log-file=${d}/ovs-vswitchd.log`], this.ns);
   }
 
   vsctl(...args: string[]): string {

@@ -9,7 +9,7 @@ import { Lab, ROOT, skipReason, waitFor } from '../helpers/lab.js';
 
 const GUEST = process.env.TB_GUEST_DIR ?? '/tmp/tapbond-guest';
 const have = (c: string) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
-const reason = skipReason() ?? (have('qemu-system-x86_64') && have('busybox') ? undefined : 'needs qemu-system-x86 and busybox-static');
+const reason = skipReason() || (have('qemu-system-x86_64') && have('busybox') ? '' : 'needs qemu-system-x86 and busybox-static');
 
 describe.skipIf(!!reason)('a QEMU guest on a bridge over the TAP master', () => {
   const lab = new Lab('qm');
