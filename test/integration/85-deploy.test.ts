@@ -2,7 +2,7 @@
 // the unit's ExecStart (--instance, JSON logs) with a NOTIFY_SOCKET read by a python3 listener
 // (READY=1, STATUS=, WATCHDOG=1, STOPPING=1), Prometheus metrics scraped by python3 and checked
 // against the switch's kernel counters, one JSON log line per state change, `bondctl watch`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,8 +50,15 @@ describe.skipIf(!!reason)('deployment: systemd contract, metrics, logs, watch', 
 
   it('runs as bondd@bond0.service would, and is observable from outside', async () => {
     // the unit file's command line, with the instance name filled in
-    const unit = readFileSync(join(ROOT, 'packaging', 'systemd', 'bondd@.service'), 'utf8');
+    const unitPath = join(ROOT, 'packaging', 'systemd', 'bondd@.service');
+    const unit = readFileSync(unitPath, 'utf8');
     expect(unit).toMatch(/^Type=notify$/m);
+    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW$/m);
+    if (have('systemd-analyze')) {
+      // systemd's own parser: unknown keys, bad values and a missing executable are errors
+      const v = spawnSync('systemd-analyze', ['verify', '--man=no', unitPath], { encoding: 'utf8', timeout: 30_000 });
+      expect(v.status, v.stdout + v.stderr).toBe(0);
+    }
     const exec = /^ExecStart=\/usr\/bin\/env bondd (.*) \$BONDD_ARGS$/m.exec(unit)?.[1];
     expect(exec).toBe('--instance %i --log-format json');
     const args = exec!.replace('%i', 'bond0').split(' ');
