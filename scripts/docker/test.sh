@@ -41,7 +41,8 @@ cleanup() {
     for _ in $(seq 1 40); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.5; done
     kill -0 "$DPID" 2>/dev/null && kill -9 "$DPID"
   fi
-  for ns in "$P-sw" "$P-ctr"; do ip netns del "$ns" 2>/dev/null; done
+  ip netns del "$P-ctr" 2>/dev/null
+  bash "$ROOT/scripts/netns/lab.sh" down "$P" 2>/dev/null
   grep -o " $LAB[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
   rm -rf "$LAB"
 }
@@ -91,16 +92,10 @@ MIN_CAPS=(--cap-drop ALL --cap-add NET_ADMIN --cap-add NET_RAW --device "$LAB/tu
 docker run -d --name "$P-hold" --network none --entrypoint sleep tapbond:latest 600 >/dev/null
 HPID=$(docker inspect -f '{{.State.Pid}}' "$P-hold")
 ip netns attach "$P-ctr" "$HPID"
-ip netns add "$P-sw"
-ip -n "$P-sw" link set lo up
-ip -n "$P-sw" link add br0 type bridge stp_state 0 forward_delay 0
-for i in 0 1; do
-  ip -n "$P-sw" link add "s$i" type veth peer name "p$i"
-  ip -n "$P-sw" link set "s$i" netns "$P-ctr"
-  ip -n "$P-sw" link set "p$i" master br0 up   # bondd brings s$i up itself
-done
-ip -n "$P-sw" addr add 198.18.0.2/24 dev br0
-ip -n "$P-sw" link set br0 up
+# the test topology (server s0,s1 -- bridge switch -- client 198.18.0.2), then the server's
+# slaves move into the container's namespace; bondd brings them up itself
+bash scripts/netns/lab.sh up "$P" 2
+for i in 0 1; do ip -n "$P-srv" link set "s$i" netns "$P-ctr"; done
 MAC0=$(ip -n "$P-ctr" -j link show s0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])')
 
 out=$(docker run --rm --network "container:$P-hold" --cap-drop ALL --device "$LAB/tun:/dev/net/tun" tapbond:latest --name bond0 --slaves s0,s1 2>&1 || true)
@@ -117,10 +112,10 @@ fi
 check "bondd runs as the unprivileged user tapbond" test "$(docker exec "$P-bondd" id -un)" = tapbond
 check "its capabilities are NET_ADMIN and NET_RAW only" grep -q 'CapEff:.*0000000000003000' <<<"$(docker exec "$P-bondd" grep CapEff /proc/1/status)"
 for _ in $(seq 1 50); do ip -n "$P-ctr" link show bond0 2>/dev/null | grep -q LOWER_UP && break; sleep 0.1; done
-check "the switch reaches the bond's address (20/20 pings)" grep -q '20 received' <<<"$(ip netns exec "$P-sw" ping -c 20 -i 0.05 -W 1 198.18.0.1)"
+check "the client reaches the bond's address (20/20 pings)" grep -q '20 received' <<<"$(ip netns exec "$P-cli" ping -c 20 -i 0.05 -W 1 198.18.0.1)"
 show=$(docker exec "$P-bondd" bondctl show bond0 2>&1 || true)
 check "bondctl show (non-root, in the container): active-backup, active s0" grep -q 'Currently Active Slave: s0' <<<"$show"
-ip netns exec "$P-sw" ping -c 200 -i 0.01 -W 1 198.18.0.1 > "$LAB/ping.txt" 2>&1 &
+ip netns exec "$P-cli" ping -c 200 -i 0.01 -W 1 198.18.0.1 > "$LAB/ping.txt" 2>&1 &
 PING=$!
 sleep 0.5
 ip -n "$P-sw" link set p0 down
@@ -132,7 +127,7 @@ docker stop -t 10 "$P-bondd" >/dev/null
 check "docker stop (SIGTERM): exit code 0" test "$(docker inspect -f '{{.State.ExitCode}}' "$P-bondd")" = 0
 check "the slave's MAC is restored and the TAP removed" bash -c "ip -n $P-ctr -j link show s0 | grep -q '\"address\":\"$MAC0\"' && ! ip -n $P-ctr link show bond0 2>/dev/null"
 docker rm -f "$P-bondd" "$P-hold" >/dev/null
-ip netns del "$P-ctr"; ip netns del "$P-sw"
+ip netns del "$P-ctr"; bash scripts/netns/lab.sh down "$P"
 
 # ---- 5. the integration suite inside a container ----
 # creating namespaces inside needs CAP_SYS_ADMIN and a writable /proc/sys (the lab sets sysctls

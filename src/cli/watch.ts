@@ -1,6 +1,7 @@
 // `bondctl watch bond0`: a live view of the slaves, their links, the active slave and rates,
 // computed from two successive state dumps. Rendering is a pure function (tested as such).
 import type { BondState, PortState } from '../bond/bond.js';
+import { MODE_INFO, type ModeName } from '../modes/info.js';
 
 const RX_DROP_KEYS = ['rx_kernel_drops', 'rx_truncated', 'rx_malformed', 'rx_inactive_dropped'] as const;
 
@@ -33,7 +34,7 @@ export function renderWatch(cur: BondState, prev: BondState | null, dtMs: number
     `${b.name}`,
     `mode ${b.mode}`,
     `carrier ${b.carrier ? 'up' : 'down'}`,
-    ...(b.active_slave !== null || ['active-backup', 'balance-tlb', 'balance-alb'].includes(b.mode) ? [`active ${b.active_slave ?? 'none'}`] : []),
+    ...(MODE_INFO[b.mode as ModeName]?.usesPrimary ? [`active ${b.active_slave ?? 'none'}`] : []),
     `failovers ${b.failovers}`,
   ].join('  ');
   const lacp = cur.ports.some((p) => p.lacp);
