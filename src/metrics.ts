@@ -43,9 +43,9 @@ export function metricsRegistry(read: Source): Registry {
   };
   const reg = new Registry();
   collectDefaultMetrics({ register: reg, prefix: 'tapbond_process_' });
-  const bondGauge = (name: string, help: string, value: (s: BondState) => number, extra: string[] = []) =>
+  const bondGauge = (name: string, help: string, value: (s: BondState) => number) =>
     new Gauge({
-      name, help, labelNames: ['master', ...extra], registers: [reg],
+      name, help, labelNames: ['master'], registers: [reg],
       collect() {
         this.reset();
         for (const s of source()) this.set({ master: s.bond.name }, value(s));

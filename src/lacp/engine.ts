@@ -624,6 +624,12 @@ export class LacpEngine {
     return this.distributing().length >= Math.max(1, this.actor.minLinks);
   }
 
+  /** The receive and mux machines' states of a port (cheap: for change logging every tick). */
+  machineStates(id: number): { rx: string; mux: string } | undefined {
+    const p = this.ports.get(id);
+    return p ? { rx: p.rx, mux: p.mux } : undefined;
+  }
+
   describePort(id: number) {
     const p = this.ports.get(id);
     if (!p) return undefined;

@@ -99,14 +99,14 @@ export class Mode8023ad implements Mode {
    * attached, collecting_distributing, ...). */
   private logPortStates(): void {
     for (const p of this.ctx.ports()) {
-      const d = this.engine.describePort(p.index);
-      if (!d) continue;
-      const now = `${d.rx_state}/${d.mux_state}`;
-      if (this.lastPortState.get(p) === now) continue;
+      const m = this.engine.machineStates(p.index);
+      if (!m) continue;
+      const now = `${m.rx}/${m.mux}`;
       const before = this.lastPortState.get(p);
+      if (before === now) continue;
       this.lastPortState.set(p, now);
       if (before !== undefined) {
-        this.ctx.log.info(`LACP receive ${d.rx_state}, mux ${d.mux_state} (was ${before.replace('/', ', mux ')})`, { slave: p.name, event: 'lacp-state', rx_state: d.rx_state, mux_state: d.mux_state });
+        this.ctx.log.info(`LACP receive ${m.rx}, mux ${m.mux} (was ${before.replace('/', ', mux ')})`, { slave: p.name, event: 'lacp-state', rx_state: m.rx, mux_state: m.mux });
       }
     }
   }

@@ -3,13 +3,12 @@ import { Bond } from '../../src/bond/bond.js';
 import { FakeNet, type FakeEngine } from '../../src/native/fake.js';
 import { resolveOptions } from '../../src/options/parse.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { MemoryLogger } from '../../src/util/logger.js';
+import { MemoryLogger, type Logger } from '../../src/util/logger.js';
 
-export function fakeBond(opts: Record<string, string | number>, slaves = ['s0', 's1', 's2']) {
+export function fakeBond<L extends Logger = MemoryLogger>(opts: Record<string, string | number>, slaves = ['s0', 's1', 's2'], log: L = new MemoryLogger() as unknown as L) {
   const net = new FakeNet();
   for (const s of slaves) net.addLink(s, { flags: 0x1003 });
   const clock = new ManualClock();
-  const log = new MemoryLogger();
   const { options } = resolveOptions(opts);
   const bond = new Bond({ name: 'bond0', options }, { host: net.host(), clock, log });
   bond.start();

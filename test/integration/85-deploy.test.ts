@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { have, Lab, pingSummary, ROOT, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { metricSample as metric } from '../helpers/prom.js';
 
 const reason = skipReason() || (have('python3') ? '' : 'needs python3');
 
@@ -27,15 +28,6 @@ while time.time() < end:
 `;
 
 const SCRAPE = `import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())`;
-
-function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const lab = /\{(.*)\}/.exec(line)?.[1] ?? '';
-    if (Object.entries(labels).every(([k, v]) => lab.includes(`${k}="${v}"`))) return Number(line.split(' ').pop());
-  }
-  return undefined;
-}
 
 describe.skipIf(!!reason)('deployment: systemd contract, metrics, logs, watch', () => {
   const lab = new Lab('d');

@@ -5,18 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Bond } from '../../src/bond/bond.js';
-import { FakeNet, type FakeEngine } from '../../src/native/fake.js';
-import { resolveOptions } from '../../src/options/parse.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { loadInstance, parseAddresses } from '../../src/config/index.js';
 import { readIfcfgDir } from '../../src/config/ifcfg.js';
 import { parseModprobe } from '../../src/config/modprobe.js';
+import { renderWatch } from '../../src/cli/watch.js';
 import { statusLine } from '../../src/daemon.js';
 import { metricsRegistry, parseMetricsAddress } from '../../src/metrics.js';
-import { pinoLogger, type Logger } from '../../src/util/logger.js';
+import { pinoLogger } from '../../src/util/logger.js';
 import { sdNotifier } from '../../src/util/sd-notify.js';
 import { fakeBond } from '../helpers/fake-bond.js';
+import { metricSample as metric } from '../helpers/prom.js';
 import { ipv4 } from '../helpers/frames.js';
 
 function capture() {
@@ -35,7 +33,7 @@ describe('logs', () => {
     const out = capture();
     const log = pinoLogger({ format: 'json', stream: out.stream });
     // a bond built on the pino logger: fail its active slave
-    const b = fakeBondWith(log);
+    const b = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0', 's1'], log);
     b.net.setCarrier('s0', false);
     b.clock.advance(100);
     const recs = out.text().trim().split('\n').map((l) => JSON.parse(l));
@@ -49,6 +47,16 @@ describe('logs', () => {
     for (const r of recs.filter((x) => x.slave)) expect(r.bond).toBe('bond0');
   });
 
+  it('one lacp-state line per change of a port\'s receive or mux machine', () => {
+    const { clock, log } = fakeBond({ mode: '802.3ad', miimon: 100, lacp_rate: 'fast' }, ['s0']);
+    clock.advance(5000); // no partner: the receive machine expires, then defaults
+    const states = log.records.filter((r) => r.fields.event === 'lacp-state' && r.fields.slave === 's0').map((r) => r.fields.rx_state);
+    expect(states).toContain('defaulted');
+    const lines = log.lines.filter((l) => l.includes('LACP receive defaulted'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^info bond0 s0: LACP receive defaulted, mux \w+ \(was \w+, mux \w+\)$/);
+  });
+
   it('pretty: the same record as one readable line', () => {
     const out = capture();
     const log = pinoLogger({ format: 'pretty', stream: out.stream }).child({ bond: 'bond0' });
@@ -60,25 +68,6 @@ describe('logs', () => {
 });
 
 
-function fakeBondWith(log: Logger, opts: Record<string, string | number> = { mode: 'active-backup', miimon: 100 }) {
-  const net = new FakeNet();
-  for (const s of ['s0', 's1']) net.addLink(s, { flags: 0x1003, speed: 1000 });
-  const clock = new ManualClock();
-  const bond = new Bond({ name: 'bond0', options: resolveOptions(opts).options }, { host: net.host(), clock, log });
-  bond.start();
-  for (const s of ['s0', 's1']) bond.enslave(s);
-  return { net, clock, bond, engine: net.engine as FakeEngine };
-}
-
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue;
-    const lab = /\{(.*)\}/.exec(line)?.[1] ?? '';
-    if (Object.entries(labels).every(([k, v]) => lab.includes(`${k}="${v}"`))) return Number(line.split(' ').pop());
-  }
-  return undefined;
-}
-
 describe('metrics', () => {
   it('exports node_exporter bonding names and per-slave state and counters, read at scrape time', async () => {
     const { net, clock, bond, engine, portOf } = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0', 's1']);
@@ -86,22 +75,22 @@ describe('metrics', () => {
     engine.inject(0, Array.from({ length: 5 }, () => ipv4(17, '02:00:00:00:00:aa', '02:00:00:00:01:01')));
     expect(engine.take(portOf('s0'))).toHaveLength(5);
     let t = await reg.metrics();
-    expect(sample(t, 'node_bonding_slaves', { master: 'bond0' })).toBe(2);
-    expect(sample(t, 'node_bonding_active', { master: 'bond0' })).toBe(2);
-    expect(sample(t, 'tapbond_active_slave', { master: 'bond0', slave: 's0' })).toBe(1);
-    expect(sample(t, 'tapbond_active_slave', { slave: 's1' })).toBeUndefined();
-    expect(sample(t, 'tapbond_slave_tx_frames_total', { slave: 's0' })).toBe(5);
-    expect(sample(t, 'tapbond_slave_tx_frames_total', { slave: 's1' })).toBe(0);
-    expect(sample(t, 'tapbond_failovers_total', { master: 'bond0' })).toBe(0);
+    expect(metric(t, 'node_bonding_slaves', { master: 'bond0' })).toBe(2);
+    expect(metric(t, 'node_bonding_active', { master: 'bond0' })).toBe(2);
+    expect(metric(t, 'tapbond_active_slave', { master: 'bond0', slave: 's0' })).toBe(1);
+    expect(metric(t, 'tapbond_active_slave', { slave: 's1' })).toBeUndefined();
+    expect(metric(t, 'tapbond_slave_tx_frames_total', { slave: 's0' })).toBe(5);
+    expect(metric(t, 'tapbond_slave_tx_frames_total', { slave: 's1' })).toBe(0);
+    expect(metric(t, 'tapbond_failovers_total', { master: 'bond0' })).toBe(0);
     expect(t).toMatch(/# TYPE tapbond_slave_rx_dropped_total counter/);
     net.setCarrier('s0', false);
     clock.advance(100);
     await new Promise((r) => setTimeout(r, 300)); // past the per-scrape snapshot
     t = await reg.metrics();
-    expect(sample(t, 'node_bonding_active', { master: 'bond0' })).toBe(1);
-    expect(sample(t, 'tapbond_slave_mii_up', { slave: 's0' })).toBe(0);
-    expect(sample(t, 'tapbond_active_slave', { slave: 's1' })).toBe(1);
-    expect(sample(t, 'tapbond_failovers_total', { master: 'bond0' })).toBe(1);
+    expect(metric(t, 'node_bonding_active', { master: 'bond0' })).toBe(1);
+    expect(metric(t, 'tapbond_slave_mii_up', { slave: 's0' })).toBe(0);
+    expect(metric(t, 'tapbond_active_slave', { slave: 's1' })).toBe(1);
+    expect(metric(t, 'tapbond_failovers_total', { master: 'bond0' })).toBe(1);
     // a backup failing is not a failover
     net.setCarrier('s0', true);
     clock.advance(100);
@@ -109,13 +98,13 @@ describe('metrics', () => {
   });
 
   it('exports LACP port state in 802.3ad', async () => {
-    const { bond } = fakeBondWith(pinoLogger({ format: 'json', stream: capture().stream }), { mode: '802.3ad', miimon: 100, lacp_rate: 'fast' });
+    const { bond } = fakeBond({ mode: '802.3ad', miimon: 100, lacp_rate: 'fast' }, ['s0', 's1'], pinoLogger({ format: 'json', stream: capture().stream }));
     const t = await metricsRegistry(() => [bond.state()]).metrics();
-    expect(sample(t, 'tapbond_lacp_collecting_distributing', { slave: 's0' })).toBe(0);
-    const st = sample(t, 'tapbond_lacp_actor_state', { slave: 's0' })!;
+    expect(metric(t, 'tapbond_lacp_collecting_distributing', { slave: 's0' })).toBe(0);
+    const st = metric(t, 'tapbond_lacp_actor_state', { slave: 's0' })!;
     expect(st & 1).toBe(1); // LACP active
     expect(st & 2).toBe(2); // fast
-    expect(sample(t, 'tapbond_lacp_rx_lacpdus_total', { slave: 's1' })).toBe(0);
+    expect(metric(t, 'tapbond_lacp_rx_lacpdus_total', { slave: 's1' })).toBe(0);
   });
 
   it('listens on loopback or a unix socket unless told otherwise', () => {
@@ -193,7 +182,6 @@ describe('configuration for bondd@BOND (--instance)', () => {
   });
 });
 
-import { renderWatch } from '../../src/cli/watch.js';
 
 describe('bondctl watch', () => {
   it('shows slaves, link, active slave and rates from two dumps', () => {
