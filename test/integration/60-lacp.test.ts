@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
 import { haveOvs, Ovs } from '../helpers/ovs.js';
 
-const reason = skipReason() || (haveOvs() ? '' : 'needs openvswitch-switch') || (have('nft') ? '' : 'needs nftables') || (have('python3') ? '' : 'needs python3');
+const reason = skipReason() || (haveOvs() ? '' : 'needs openvswitch-switch') || (have('nft') ? '' : 'needs nftables') || (have('python3') ? '' : 'needs python3') || (have('tcpdump') ? '' : 'needs tcpdump');
 
 const FAST_STATE = 63; // activity, short timeout, aggregation, sync, collecting, distributing
 const SLOW_STATE = 61;
@@ -74,11 +74,23 @@ for sp in range(20000, 20032):
     expect(after[0] - before[0]).toBeGreaterThanOrEqual(40);
     expect(after[1] - before[1]).toBeGreaterThanOrEqual(40);
 
-    // cut the partner's LACPDUs on q0 while carrier stays up: expired after 3 s, defaulted after 3 more
+    // cut the partner's LACPDUs on q0 while carrier stays up: expired 3 s after the last LACPDU
+    // that reached s0 (seen by tcpdump on s0), defaulted 3 s later
+    let cap = '';
+    const td = spawn('ip', ['netns', 'exec', lab.srv, 'timeout', '15', 'tcpdump', '-i', 's0', '-Q', 'in', '-tt', '-n', '-l', 'ether proto 0x8809'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    td.stdout.on('data', (d) => (cap += d));
+    td.stderr.on('data', (d) => (cap += d));
+    await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump on s0');
+    await sleep(1500); // at least one LACPDU at the fast rate
     lab.sh(lab.cli, 'nft add table netdev cut && nft add chain netdev cut out "{ type filter hook egress device q0 priority 0; }" && nft add rule netdev cut out ether type 0x8809 drop');
-    const cutAt = Date.now();
     await waitFor(() => lab.state().ports[0].lacp.rx_state === 'expired', 5000, 's0 expired');
-    expect((Date.now() - cutAt) / 1000).toBeGreaterThanOrEqual(2.5);
+    const expiredSeen = Date.now() / 1000;
+    td.kill('SIGTERM');
+    await new Promise((r) => td.on('close', r));
+    const lastRx = Math.max(...cap.split('\n').map((l) => /^(\d+\.\d+) /.exec(l)?.[1]).filter(Boolean).map(Number));
+    expect(Number.isFinite(lastRx), cap).toBe(true);
+    // polling only adds delay after the fact: the expiry cannot have come sooner than 3 s
+    expect(expiredSeen - lastRx).toBeGreaterThanOrEqual(2.9);
     expect(distributing()).toEqual(['s1']);
     await waitFor(() => lab.state().ports[0].lacp.rx_state === 'defaulted', 5000, 's0 defaulted');
     expect(lab.state().ports[0].lacp.actor.state & 0x40).toBe(0x40);
