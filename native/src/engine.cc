@@ -98,6 +98,19 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   iovs_.resize(batchMax_ * 2);
   addrs_.resize(batchMax_);
   cmsgs_.resize(batchMax_ * CMSG_SPACE(sizeof(struct tpacket_auxdata)));
+  rxMsgs_.resize(batchMax_);
+  rxIovs_.resize(batchMax_);
+  memset(rxMsgs_.data(), 0, sizeof(struct mmsghdr) * batchMax_);
+  for (uint32_t i = 0; i < batchMax_; i++) {
+    rxIovs_[i].iov_base = arena_ + size_t(i) * slotSize_ + kHeadroom;
+    rxIovs_[i].iov_len = slotSize_ - kHeadroom;
+    msghdr& h = rxMsgs_[i].msg_hdr;
+    h.msg_iov = &rxIovs_[i];
+    h.msg_iovlen = 1;
+    h.msg_name = &addrs_[i];
+    h.msg_control = cmsgs_.data() + i * CMSG_SPACE(sizeof(struct tpacket_auxdata));
+  }
+  rxUsed_ = batchMax_;  // every entry gets its lengths set before the first call
   for (int i = 0; i < kMaxPorts; i++) ports_[i].index = i, ports_[i].engine = this;
   g_engines.push_back(this);
 }
@@ -361,34 +374,30 @@ int Engine::ReadTap(Port& port) {
 // into the frame (and the vnet header's csum_start/hdr_len shifted by 4 to match).
 int Engine::ReadPacket(Port& port) {
   const size_t cspace = CMSG_SPACE(sizeof(struct tpacket_auxdata));
-  for (uint32_t i = 0; i < batchMax_; i++) {
-    uint8_t* slot = arena_ + size_t(i) * slotSize_;
-    iovs_[i].iov_base = slot + kHeadroom;
-    iovs_[i].iov_len = slotSize_ - kHeadroom;
-    memset(&msgs_[i].msg_hdr, 0, sizeof(msghdr));
-    msgs_[i].msg_hdr.msg_iov = &iovs_[i];
-    msgs_[i].msg_hdr.msg_iovlen = 1;
-    msgs_[i].msg_hdr.msg_name = &addrs_[i];
-    msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_ll);
-    msgs_[i].msg_hdr.msg_control = cmsgs_.data() + i * cspace;
-    msgs_[i].msg_hdr.msg_controllen = cspace;
+  for (uint32_t i = 0; i < rxUsed_; i++) {
+    msghdr& h = rxMsgs_[i].msg_hdr;
+    h.msg_namelen = sizeof(sockaddr_ll);
+    h.msg_controllen = cspace;
+    h.msg_flags = 0;
   }
-  int n = recvmmsg(port.fd, msgs_.data(), batchMax_, MSG_DONTWAIT, nullptr);
+  rxUsed_ = 0;
+  int n = recvmmsg(port.fd, rxMsgs_.data(), batchMax_, MSG_DONTWAIT, nullptr);
   if (n < 0) {
     if (errno != EAGAIN && errno != EINTR) Ctr(port.index, kRxErrors)++;
     return 0;
   }
+  rxUsed_ = uint32_t(n);
   for (int i = 0; i < n; i++) {
     uint8_t* slot = arena_ + size_t(i) * slotSize_;
-    uint32_t len = msgs_[i].msg_len;
+    uint32_t len = rxMsgs_[i].msg_len;
     offsets_[i] = uint32_t(i) * slotSize_ + kHeadroom;
     pkttypes_[i] = addrs_[i].sll_pkttype;
-    if (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) {
+    if (rxMsgs_[i].msg_hdr.msg_flags & MSG_TRUNC) {
       Ctr(port.index, kRxTruncated)++;
       lengths_[i] = 0;  // JS counts and drops zero-length frames
       continue;
     }
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msgs_[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs_[i].msg_hdr, c)) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&rxMsgs_[i].msg_hdr); c; c = CMSG_NXTHDR(&rxMsgs_[i].msg_hdr, c)) {
       if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
       auto* aux = reinterpret_cast<tpacket_auxdata*>(CMSG_DATA(c));
       if (!(aux->tp_status & TP_STATUS_VLAN_VALID) || len < kVnetHdrLen + 12) continue;

@@ -79,7 +79,12 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // After a batch, keep polling every fd for this long (ns) before going back to epoll, so a
   // reply that follows within microseconds needs no wake-up; capped per wake. 0 = off.
   int64_t busyPollNs_ = 0;
-  // Reused scratch for recvmmsg/sendmmsg; sized to batchMax_ once.
+  // Reused scratch, sized to batchMax_ once. recvmmsg has its own headers, filled at
+  // construction (each names its arena slot, address and control buffer); a call only resets
+  // the fields the kernel wrote in the entries the previous call used (rxUsed_).
+  std::vector<struct mmsghdr> rxMsgs_;
+  std::vector<struct iovec> rxIovs_;
+  uint32_t rxUsed_ = 0;
   std::vector<struct mmsghdr> msgs_;
   std::vector<struct iovec> iovs_;
   std::vector<struct sockaddr_ll> addrs_;
