@@ -130,10 +130,14 @@ const lacpBondds = [];
 async function startLacpBondd(ns, slaves, runDir, cpu, extra = []) {
   mkdirSync(runDir, { recursive: true });
   let log = '';
-  const p = spawn('ip', ['netns', 'exec', ns, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', runDir, '--name', 'bond0', '--slaves', slaves, '--cpu', String(cpu), ...extra, 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn('ip', ['netns', 'exec', ns, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', runDir, '--name', 'bond0', '--slaves', slaves, ...(cpu === undefined ? [] : ['--cpu', String(cpu)]), ...extra, 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
   lacpBondds.push(p);
   p.stderr.on('data', (d) => (log += d));
-  return () => log;
+  // resolves at the daemon's ready line: its bond is up and its ports send LACPDUs
+  return async () => {
+    for (let i = 0; i < 300 && !log.includes('bond0: ready'); i++) await sleep(10);
+    if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
+  };
 }
 
 /** Ports distributing, asked over the control socket directly (a bondctl process per poll
@@ -173,36 +177,54 @@ function iperfTo(streams, cport) {
   return j.end.sum_received.bits_per_second / 1e9;
 }
 
+/**
+ * CPU placement of the two forwarders (the apps, iperf3 client and server, are never pinned):
+ * 'float' leaves both to the scheduler; 'per-core' puts the server side's forwarder on the last
+ * core and the client side's on core 0 (each shares its core with one iperf3 endpoint);
+ * 'one-core' puts both forwarders on the last core, the applications get the rest.
+ * Open vSwitch and bondd are always compared under the same placement.
+ */
+const PLACEMENTS = ['float', 'per-core', 'one-core'];
+function placementCpus(placement) {
+  const last = cpus().length - 1;
+  if (placement === 'per-core') return { srv: last, cli: 0 };
+  if (placement === 'one-core') return { srv: last, cli: last };
+  return { srv: undefined, cli: undefined };
+}
+
 async function lacpRow(name, side) {
   process.stderr.write(`-- ${name}\n`);
   execFileSync('bash', [LAB, 'pair', P, '2']);
   sh(SRV, 'sysctl -qw net.ipv4.conf.all.arp_ignore=1');
-  const r = { name };
+  const r = { name, placement: side.placement };
   const t0 = Date.now();
   const srvRun = join(RUN, 'srv');
   const cliRun = join(RUN, 'cli');
   const ready = [];
-  const one = side.oneCore ? cpus().length - 1 : undefined;
-  const extra = side.oneCore ? ['--busy-poll', '0'] : [];
+  const started = [];
+  const cpu = placementCpus(side.placement);
+  // two bondd busy-polling one core would only take turns spinning
+  const extra = side.placement === 'one-core' ? ['--busy-poll', '0'] : [];
   if (side.srv === 'ovs') {
-    const o = startOvs(SRV, ['s0', 's1'], one);
+    const o = startOvs(SRV, ['s0', 's1'], cpu.srv);
     sh(SRV, 'ip addr add 198.18.0.1/24 dev br0 && ip link set br0 up');
     ready.push(() => /status: active negotiated/.test(o.appctl('lacp/show', 'bond0')));
   } else {
-    await startLacpBondd(SRV, 's0,s1', srvRun, cpus().length - 1, extra);
+    started.push(await startLacpBondd(SRV, 's0,s1', srvRun, cpu.srv, extra));
     ready.push(async () => (await distributingOn(srvRun)) === 2);
   }
   if (side.cli === 'ovs') {
-    const o = startOvs(CLI, ['q0', 'q1'], one);
+    const o = startOvs(CLI, ['q0', 'q1'], cpu.cli);
     sh(CLI, 'ip addr add 198.18.0.2/24 dev br0 && ip link set br0 up');
     ready.push(() => /status: active negotiated/.test(o.appctl('lacp/show', 'bond0')));
   } else {
-    await startLacpBondd(CLI, 'q0,q1', cliRun, one ?? 0, extra);
+    started.push(await startLacpBondd(CLI, 'q0,q1', cliRun, cpu.cli, extra));
     ready.push(async () => (await distributingOn(cliRun)) === 2);
   }
   // LACP starts once both ends run (the later daemon's ready line, or OVS configured): the
   // figure is from there to both ports distributing on both sides; start_s includes the
   // processes' own start-up
+  await Promise.all(started.map((f) => f()));
   const tLacp = Date.now();
   const took = await waitUntil(async () => (await Promise.all(ready.map((f) => f()))).every(Boolean), 15_000);
   r.lacp_s = took === null ? null : (Date.now() - tLacp) / 1000;
@@ -225,6 +247,42 @@ async function lacpRow(name, side) {
   stopOvs();
   labDown();
   return r;
+}
+
+/**
+ * The 802.3ad comparison: Open vSwitch <-> Open vSwitch and bondd <-> bondd under each placement,
+ * interleaved and repeated (BENCH_LACP_REPEAT, default 3) so that a slow minute of this shared
+ * machine hits both; medians per pair and placement. bondd <-> OVS and the shaped links once.
+ */
+async function lacpSection() {
+  const reps = Number(process.env.BENCH_LACP_REPEAT ?? 3);
+  const runs = [];
+  for (let rep = 0; rep < reps; rep++) {
+    for (const placement of PLACEMENTS) {
+      for (const pair of ['ovs', 'bondd']) {
+        const r = await lacpRow(`${pair === 'ovs' ? 'OVS <-> OVS balance-tcp (TSO on)' : 'bondd <-> bondd'}, ${placement} (run ${rep + 1})`, { srv: pair, cli: pair, placement });
+        runs.push({ pair, rep, ...r });
+      }
+    }
+  }
+  const summary = [];
+  for (const placement of PLACEMENTS) {
+    const of = (pair) => runs.filter((r) => r.pair === pair && r.placement === placement);
+    const row = (pair) => ({
+      tcp1: median(of(pair).map((r) => r.tcp1)),
+      tcp4: median(of(pair).map((r) => r.tcp4)),
+      lacp_s: median(of(pair).map((r) => r.lacp_s ?? Infinity)),
+      tcp4_runs: of(pair).map((r) => r.tcp4),
+    });
+    const ovs = row('ovs');
+    const bondd = row('bondd');
+    summary.push({ placement, ovs, bondd, ratio_tcp1: bondd.tcp1 / ovs.tcp1, ratio_tcp4: bondd.tcp4 / ovs.tcp4, ratio_tcp4_runs: bondd.tcp4_runs.map((x, i) => x / ovs.tcp4_runs[i]) });
+  }
+  const once = [
+    await lacpRow('bondd <-> OVS, per-core', { srv: 'bondd', cli: 'ovs', placement: 'per-core' }),
+    await lacpRow('bondd <-> bondd, 2 x 1 Gbit/s tbf, per-core', { srv: 'bondd', cli: 'bondd', shaped: true, placement: 'per-core' }),
+  ];
+  return { repeat: reps, runs, summary, once };
 }
 
 async function measure(name, setup) {
@@ -350,16 +408,10 @@ async function main() {
       }));
     }
   }
-  const lacp = [];
+  let lacp = null;
   if (sections.includes('lacp')) {
     if (!existsSync('/usr/sbin/ovs-vswitchd')) throw new Error('the 802.3ad section needs openvswitch-switch (or BENCH_SECTIONS=basic)');
-    lacp.push(await lacpRow('OVS <-> OVS balance-tcp (TSO on)', { srv: 'ovs', cli: 'ovs' }));
-    lacp.push(await lacpRow('bondd <-> OVS', { srv: 'bondd', cli: 'ovs' }));
-    lacp.push(await lacpRow('bondd <-> bondd', { srv: 'bondd', cli: 'bondd' }));
-    lacp.push(await lacpRow('bondd <-> bondd, 2 x 1 Gbit/s tbf', { srv: 'bondd', cli: 'bondd', shaped: true }));
-    // the same placement for both systems: both forwarders on the last core, applications on the rest
-    lacp.push(await lacpRow(`OVS <-> OVS, both vswitchd on cpu ${cpus().length - 1}`, { srv: 'ovs', cli: 'ovs', oneCore: true }));
-    lacp.push(await lacpRow(`bondd <-> bondd, both on cpu ${cpus().length - 1}, busy-poll 0`, { srv: 'bondd', cli: 'bondd', oneCore: true }));
+    lacp = await lacpSection();
   }
   const alb = [];
   if (sections.includes('alb')) for (const mode of ['balance-tlb', 'balance-alb']) alb.push(await albRow(mode));
@@ -373,10 +425,15 @@ async function main() {
     const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
     process.stdout.write(rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n') + '\n');
   }
-  if (lacp.length) {
-    const ovs = lacp[0];
-    const lrows = [['802.3ad (2 links, lacp_rate fast)', 'LACP up s', 'TCP1 Gb/s', 'TCP4 Gb/s', 'x OVS<->OVS TCP1', 'x OVS<->OVS TCP4', 'shaped TCP4 Gb/s']];
-    for (const r of lacp) lrows.push([r.name, r.lacp_s === null ? 'no' : r.lacp_s.toFixed(1), r.tcp1.toFixed(2), r.tcp4.toFixed(2), (r.tcp1 / ovs.tcp1).toFixed(2), (r.tcp4 / ovs.tcp4).toFixed(2), r.shaped_tcp4 ? `${r.shaped_tcp4.toFixed(2)} (${(r.shaped_tcp4 / 2).toFixed(2)} x 2 Gb/s)` : '-']);
+  if (lacp) {
+    const f = (x) => x.toFixed(2);
+    const lrows = [['802.3ad, 2 links, lacp_rate fast: placement', 'OVS<->OVS TCP1', 'bondd<->bondd TCP1', 'x', 'OVS<->OVS TCP4', 'bondd<->bondd TCP4', 'x', 'x per run (TCP4)', 'LACP up s (OVS, bondd)']];
+    for (const s of lacp.summary) {
+      lrows.push([`${s.placement} (median of ${lacp.repeat})`, f(s.ovs.tcp1), f(s.bondd.tcp1), f(s.ratio_tcp1), f(s.ovs.tcp4), f(s.bondd.tcp4), f(s.ratio_tcp4), s.ratio_tcp4_runs.map(f).join(' '), `${s.ovs.lacp_s.toFixed(1)}, ${s.bondd.lacp_s.toFixed(1)}`]);
+    }
+    for (const r of lacp.once) {
+      lrows.push([r.name, '-', f(r.tcp1), '-', '-', f(r.tcp4), '-', r.shaped_tcp4 ? `shaped ${f(r.shaped_tcp4)} (${f(r.shaped_tcp4 / 2)} x 2 Gb/s)` : '-', r.lacp_s === null ? 'no' : r.lacp_s.toFixed(1)]);
+    }
     const lw = lrows[0].map((_, i) => Math.max(...lrows.map((x) => x[i].length)));
     process.stdout.write('\n' + lrows.map((x) => '| ' + x.map((c, i) => c.padEnd(lw[i])).join(' | ') + ' |').join('\n') + '\n');
   }
