@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exited } from './lib/proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LAB = join(ROOT, 'scripts/netns/lab.sh');
@@ -67,8 +68,8 @@ async function outage(failIf, restoreIf) {
   send.stdout.on('data', (d) => (sent += d));
   await sleep(1200);
   sh(SW, `ip link set ${failIf} down`);
-  await new Promise((r) => send.on('exit', r));
-  await new Promise((r) => recv.on('exit', r));
+  await exited(send);
+  await exited(recv);
   sh(SW, `ip link set ${restoreIf} up`);
   const r = JSON.parse(out);
   return { ...r, sent: JSON.parse(sent).sent };
@@ -242,7 +243,7 @@ async function lacpRow(name, side) {
   }
   for (const p of lacpBondds.splice(0)) {
     p.kill('SIGTERM');
-    await new Promise((res) => p.on('exit', res));
+    await exited(p);
   }
   stopOvs();
   labDown();
@@ -310,7 +311,7 @@ async function measure(name, setup) {
   if (bondd) r.rss_mb = rssMb(bondd.pid);
   if (bondd) {
     bondd.kill('SIGTERM');
-    await new Promise((res) => bondd.on('exit', res));
+    await exited(bondd);
     bondd = undefined;
   }
   labDown();

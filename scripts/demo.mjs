@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { exited } from './lib/proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const P = `demo${process.pid % 100000}`;
@@ -34,8 +35,8 @@ async function probe(seconds, rate, during) {
   await sleep(300);
   const send = spawn('ip', ['netns', 'exec', CLI, node, join(ROOT, 'scripts/lib/udp-probe.mjs'), 'send', '198.18.0.1', '9000', String(rate), String(seconds)], { stdio: 'ignore' });
   await during?.();
-  await new Promise((r) => send.on('exit', r));
-  await new Promise((r) => recv.on('exit', r));
+  await exited(send);
+  await exited(recv);
   return JSON.parse(out);
 }
 
@@ -71,7 +72,7 @@ async function main() {
   say('SIGTERM: bondd restores every slave and removes bond0');
   const before = inNs(SRV, 'ip', ['-br', 'link', 'show']);
   bondd.kill('SIGTERM');
-  await new Promise((r) => bondd.on('exit', r));
+  await exited(bondd);
   process.stdout.write(`  while bonded:\n${before.replace(/^/gm, '    ')}  after SIGTERM:\n${inNs(SRV, 'ip', ['-br', 'link', 'show']).replace(/^/gm, '    ')}`);
   say('done: the lab is removed');
 }

@@ -147,6 +147,15 @@ export class Lab {
   }
 }
 
+/**
+ * Resolves with the exit code once `proc` has exited, also when it already had: an 'exit'
+ * listener added after the fact never fires, and the test would hang until its timeout.
+ */
+export function exited(proc: ChildProcess): Promise<number | null> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
+  return new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -3,7 +3,7 @@
 // the new active's switch port, and the failure shows in `bondctl show`.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
 
 const reason = skipReason() || (have('tcpdump') ? '' : 'needs tcpdump');
 
@@ -32,8 +32,8 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       ping.stdout.on('data', (d) => (pout += d));
       await sleep(1000);
       lab.sh(lab.sw, 'ip link set p0 down');
-      await new Promise((r) => ping.on('exit', r));
-      await new Promise((r) => tcpdump.on('exit', r));
+      await exited(ping);
+      await exited(tcpdump);
       const p = pingSummary(pout);
       const lost = p.sent - p.received;
       expect(lost).toBeLessThanOrEqual(20); // <= 100 ms of a 5 ms stream
@@ -116,7 +116,7 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       tcpdump.stderr.on('data', (d) => (cap += d));
       await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');
       lab.sh(lab.srv, 'ip addr add 198.18.0.5/24 dev bond0');
-      await new Promise((r) => tcpdump.on('exit', r));
+      await exited(tcpdump);
       expect(cap.split('\n').filter((l) => /Request who-has 198\.18\.0\.5 tell 198\.18\.0\.5/.test(l)), cap).toHaveLength(1);
     } finally {
       await lab.stopBondd();
@@ -138,7 +138,7 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');
       const sentBefore = lab.state().bond.igmp_resends;
       lab.sh(lab.sw, 'ip link set p0 down');
-      await new Promise((r) => tcpdump.on('exit', r));
+      await exited(tcpdump);
       const reports = cap.split('\n').filter((l) => /igmp v3 report, 1 group record\(s\) \[gaddr 239\.1\.1\.1 is_ex/.test(l));
       expect(reports, cap).toHaveLength(3);
       expect(lab.state().bond.igmp_resends - sentBefore).toBe(3);

@@ -2,7 +2,7 @@
 //   srv: bondd over s0..s2 (198.18.0.1)  <->  sw: br0  <->  cli: eth0 198.18.0.2 (target)
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
 
 const reason = skipReason() || (have('python3') ? '' : 'needs python3');
 
@@ -122,7 +122,7 @@ while True:
     const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '1.5', 'tcpdump', '-i', 'p0', '-nn', '-l', 'arp'], { stdio: ['ignore', 'pipe', 'ignore'] });
     tcpdump.stdout.on('data', (d) => (cap += d));
     try {
-      await new Promise((r) => tcpdump.on('exit', r));
+      await exited(tcpdump);
       expect(cap).toMatch(/Request who-has 198\.19\.5\.5 tell 0\.0\.0\.0/);
       expect(cap).not.toMatch(/who-has 198\.19\.5\.5 tell 198\.18\.0\.1/);
     } finally {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
 import { haveOvs, Ovs } from '../helpers/ovs.js';
 
 const reason = skipReason() || (haveOvs() ? '' : 'needs openvswitch-switch') || (have('nft') ? '' : 'needs nftables') || (have('python3') ? '' : 'needs python3') || (have('tcpdump') ? '' : 'needs tcpdump');
@@ -118,7 +118,7 @@ for sp in range(20000, 20032):
     await waitFor(() => distributing().length === 2, 8000, 'both ports distributing');
     await waitFor(() => portStates().every((s: number) => s === SLOW_STATE), 5000, 'actor state 61');
     await waitFor(() => o.lacpShow().negotiated, 5000, 'OVS negotiated');
-    await new Promise((r) => cap.on('exit', r));
+    await exited(cap);
     // at the slow rate too, a link going down and up is removed and restored
     lab.sh(lab.cli, 'ip link set q0 down');
     await waitFor(() => distributing().join() === 's1', 3000, 's0 out');
@@ -199,7 +199,7 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('q0', 0))
 src = bytes.fromhex(open('/sys/class/net/q0/address').read().strip().replace(':', ''))
 body = bytes([2, 1, 1, 16]) + struct.pack('>H', 7) + src + struct.pack('>I', 0x1234abcd) + bytes(2) + bytes(2) + bytes(90)
 s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`);
-    await new Promise((r) => cap.on('exit', r));
+    await exited(cap);
     expect(lab.state().ports[0].lacp.stats).toMatchObject({ markerRx: 1, markerResponseTx: 1 });
     if (have('tshark')) {
       const out = spawnSyncText('tshark', ['-r', pcap, '-V']);
