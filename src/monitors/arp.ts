@@ -8,6 +8,8 @@
 // "Within k intervals" is the kernel's bond_time_in_interval: now <= last + k*interval + interval/2.
 // Deviation: with no active slave in active-backup, probes go out on every slave at once instead
 // of one rotating candidate (curr_arp_slave); a slave still comes up only on a reply.
+// Beyond the kernel: a tick that runs late (event-loop stall) judges "still up" as of when it was
+// due, since no probe went out in the meantime (see tick()).
 
 export type ArpValidate = 'none' | 'active' | 'backup' | 'all' | 'filter' | 'filter_active' | 'filter_backup';
 
@@ -50,6 +52,8 @@ export class ArpMonitor {
   /** When the current active slave became active (kernel last_link_up of curr_active). */
   private activeSince = 0;
   private active: number | null = null;
+  /** When tick() last ran (0: not yet). */
+  private lastTick = 0;
 
   constructor(private cfg: ArpMonitorConfig) {}
 
@@ -128,23 +132,32 @@ export class ArpMonitor {
     return last > 0 && now <= last + k * d + d / 2;
   }
 
-  /** One arp_interval: inspect every port, then say where to probe. */
+  /**
+   * One arp_interval: inspect every port, then say where to probe. A tick that comes more than
+   * half an interval late (the event loop was held up: a GC pause, CPU contention) sent no probes
+   * while it was late, so that silence says nothing about the links: whether an up port stays up
+   * is judged as of when the tick was due. The judged time still advances with every tick, so a
+   * dead link goes down even when every tick is late, one interval later at most.
+   */
   tick(now: number): ArpVerdicts {
     const changes: { port: number; up: boolean }[] = [];
     const m = this.cfg.missedMax;
+    const due = this.lastTick > 0 ? this.lastTick + this.cfg.intervalMs : now;
+    const at = now - due > this.cfg.intervalMs / 2 ? due : now;
+    this.lastTick = now;
     for (const [idx, p] of this.ports) {
       const rx = this.lastRxOf(idx);
       let up = p.up;
       if (!this.cfg.activeBackup) {
         if (!p.up) up = this.within(p.lastTx, 1, now) && this.within(rx, 1, now);
-        else up = this.within(p.lastTx, m, now) && this.within(rx, m, now);
+        else up = this.within(p.lastTx, m, at) && this.within(rx, m, at);
       } else if (!p.up) {
         up = this.within(rx, 1, now);
       } else if (idx === this.active) {
         // kernel compat: two intervals of grace after becoming active, to avoid bouncing
-        up = now <= this.activeSince + 2 * this.cfg.intervalMs || (this.within(p.lastTx, m, now) && this.within(rx, m, now));
+        up = at <= this.activeSince + 2 * this.cfg.intervalMs || (this.within(p.lastTx, m, at) && this.within(rx, m, at));
       } else {
-        up = this.within(rx, m + 1, now);
+        up = this.within(rx, m + 1, at);
       }
       if (up !== p.up) {
         p.up = up;

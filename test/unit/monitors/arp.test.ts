@@ -27,6 +27,33 @@ describe('ARP monitor', () => {
     expect(step(true).changes).toEqual([{ port: 1, up: true }]);
   });
 
+  it('a late tick (stalled event loop) does not take a port down; a dead link still goes down', () => {
+    const m = new ArpMonitor(cfg());
+    m.addPort(1, 0, true);
+    m.setActive(1, 0);
+    let t = 0;
+    for (let i = 0; i < 5; i++) {
+      t += 100;
+      m.onArp(1, reply(T1), ours, t);
+      expect(m.tick(t).changes).toEqual([]);
+    }
+    // the loop is held up for 400 ms: no probe went out, so no reply could come
+    t += 400;
+    expect(m.tick(t).changes).toEqual([]);
+    m.onArp(1, reply(T1), ours, t + 1); // the probe of the late tick is answered
+    t += 100;
+    expect(m.tick(t).changes).toEqual([]);
+    // every tick 200 ms late from here and the target silent: down all the same
+    const downAt: number[] = [];
+    for (let i = 0; i < 6 && !downAt.length; i++) {
+      t += 300;
+      if (m.tick(t).changes.length) downAt.push(t);
+    }
+    // last reply at 901; the tick at 1300 is judged as of 1100 (<= 901 + 2*100 + 50: up), the
+    // one at 1600 as of 1400: down, on the second late tick
+    expect(downAt).toEqual([1600]);
+  });
+
   it('validation: a reply from a non-target or to another address does not count', () => {
     const m = new ArpMonitor(cfg());
     m.addPort(1, 0, false);
