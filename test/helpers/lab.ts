@@ -4,6 +4,10 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exited } from '../../scripts/lib/proc.mjs';
+
+/** Waits for a child's exit, also when it is already gone (shared with the scripts). */
+export { exited };
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 const LAB = join(ROOT, 'scripts', 'netns', 'lab.sh');
@@ -88,8 +92,7 @@ export class Lab {
     const proc = spawn('ip', ['netns', 'exec', ns ?? this.srv, 'env', ...envArgs, process.execPath, BONDD, '--run-dir', runDir, ...format, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-    const b: Bondd = { proc, log: () => out, exited };
+    const b: Bondd = { proc, log: () => out, exited: exited(proc) };
     if (ns) this.extra.push(b);
     else this.bondd = b;
     const deadline = Date.now() + 10_000;
@@ -145,15 +148,6 @@ export class Lab {
     this.sh(this.srv, `ip addr add 198.18.0.1/24 dev ${bond} && ip addr add 2001:db8::1/64 dev ${bond} nodad`);
     await waitFor(() => this.link(this.srv, bond).operstate === 'UP', 5000, `${bond} carrier`);
   }
-}
-
-/**
- * Resolves with the exit code once `proc` has exited, also when it already had: an 'exit'
- * listener added after the fact never fires, and the test would hang until its timeout.
- */
-export function exited(proc: ChildProcess): Promise<number | null> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
-  return new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
 }
 
 export function sleep(ms: number): Promise<void> {
