@@ -119,8 +119,8 @@ for _ in $(seq 1 30); do
   grep -q 'Currently Active Slave: s0' <<<"$show" && break
   sleep 0.2
 done
-check "bondctl show (non-root, in the container): active-backup, active s0" grep -q 'Currently Active Slave: s0' <<<"$show"
-grep -q 'Currently Active Slave: s0' <<<"$show" || sed 's/^/    /' <<<"$show"
+if grep -q 'Currently Active Slave: s0' <<<"$show"; then ok "bondctl show (non-root, in the container): active-backup, active s0"
+else bad "bondctl show (non-root, in the container): active-backup, active s0"; sed 's/^/    /' <<<"$show"; fi
 ip netns exec "$P-cli" ping -c 200 -i 0.01 -W 1 198.18.0.1 > "$LAB/ping.txt" 2>&1 &
 PING=$!
 sleep 0.5
