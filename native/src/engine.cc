@@ -95,7 +95,7 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
   onBatch_ = Napi::Persistent(o.Get("onBatch").As<Napi::Function>());
 
   msgs_.resize(batchMax_);
-  iovs_.resize(batchMax_ * 2);
+  iovs_.resize(batchMax_);  // sendmmsg only: one per frame of a batch
   addrs_.resize(batchMax_);
   cmsgs_.resize(batchMax_ * CMSG_SPACE(sizeof(struct tpacket_auxdata)));
   rxMsgs_.resize(batchMax_);
