@@ -1,7 +1,7 @@
 // bondd's wiring: native binding + host + bonds + one rtnetlink watcher + a control socket per
 // bond + signals. Several bonds may run in one process (max_bonds, several ifcfg bonds).
 import { Bond } from './bond/bond.js';
-import { nativeHost, type Host } from './bond/host.js';
+import { nativeHost, type Host } from './host/host.js';
 import type { DaemonConfig } from './config/index.js';
 import { ControlServer } from './control/server.js';
 import { BondError } from './errors.js';
@@ -146,7 +146,7 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
       for (const b of bonds) if (added && a.ifindex === b.ifindex) b.onAddressAdded(a);
     },
   );
-  const notifier = sdNotifier(binding);
+  const notifier = sdNotifier((path, data) => binding.sendUnixDatagram(path, data));
   let metrics: { close(): void } | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
   const stop = () => {

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isIP } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BondState } from './bond/bond.js';
+import type { BondState } from './state/schema.js';
 
 type Source = () => BondState[];
 

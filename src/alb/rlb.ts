@@ -61,13 +61,18 @@ export class RlbEngine {
 
   /** kernel rlb_next_rx_slave: round robin over the usable ports of the highest speed. */
   private nextPort(): number | null {
+    const next = this.peekNextPort();
+    if (next) this.lastRx = next.index;
+    return next?.index ?? null;
+  }
+
+  /** The port nextPort() would return, without moving the round robin on. */
+  private peekNextPort(): RlbPort | null {
     const up = this.ports.filter((p) => p.usable);
     if (up.length === 0) return null;
     const top = Math.max(...up.map((p) => p.speed));
     const fastest = up.filter((p) => p.speed === top);
-    const after = fastest.find((p) => this.lastRx !== null && p.index > this.lastRx) ?? fastest[0];
-    this.lastRx = after.index;
-    return after.index;
+    return fastest.find((p) => this.lastRx !== null && p.index > this.lastRx) ?? fastest[0];
   }
 
   setPorts(ports: readonly RlbPort[], active: number | null, now: number): void {
@@ -123,6 +128,13 @@ export class RlbEngine {
     const p = this.usable(c.port);
     if (p) c.taught = Uint8Array.from(p.mac);
     return p ?? null;
+  }
+
+  /** The port txReply() would pick for a reply to `clientIp` now, changing nothing (a query). */
+  peekReply(serverIp: string, clientIp: string): RlbPort | null {
+    const c = this.clients.get(clientIp);
+    const kept = c && c.serverIp === serverIp ? this.usable(c.port) : undefined;
+    return kept ?? this.peekNextPort();
   }
 
   /** The bond broadcasts an ARP request for `clientIp` from `serverIp` (with the bond's MAC). */

@@ -1,14 +1,16 @@
-// What the bond tells its neighbours, all sent from one slave: peer notifications after an
-// active change (gratuitous ARP per IPv4 address, unsolicited NA per IPv6 address; num_grat_arp
-// spaced by peer_notif_delay), IGMP membership reports (resend_igmp, 200 ms apart), and a new
-// address announced once. Control path; frames are built by src/net/frames.ts.
-import { gratuitousArp, igmpReports, unsolicitedNa } from '../net/frames.js';
+// What the bond tells its neighbours: peer notifications after an active change (gratuitous
+// ARP per IPv4 address, unsolicited NA per IPv6 address; num_grat_arp spaced by
+// peer_notif_delay), IGMP membership reports (resend_igmp, 200 ms apart), a new address announced
+// once, and after any change of where traffic leaves a RARP for every MAC learnt behind the TAP.
+// Control path; frames are built by src/net/frames.ts.
+import type { TxPlan } from '../datapath/plan.js';
+import { gratuitousArp, igmpReports, rarpAnnounce, unsolicitedNa } from '../net/frames.js';
 import { AF_INET, IFA_F_TENTATIVE, type IfAddr } from '../net/rtnl.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { Host } from './host.js';
-import type { Port } from './port.js';
+import type { Host } from '../host/host.js';
+import { isOurMac, type Port } from '../port/port.js';
 
 const RESEND_IGMP_MS = 200; // kernel: resend_igmp reports 200 ms apart
 
@@ -23,11 +25,18 @@ export interface AnnouncerDeps {
   /** Still enslaved and up: a sequence stops when its port is not. */
   usable(port: Port): boolean;
   send(port: Port, frame: Uint8Array): void;
+  ports(): readonly Port[];
+  /** Source MACs seen on frames from the TAP (the host's, guests' on a bridge over it). */
+  learned(now: number): Uint8Array[];
+  /** The datapath's verdict for a frame we send as if it came from the TAP. */
+  select(frame: Uint8Array): number;
 }
 
 export class Announcer {
   peerNotifications = 0;
   igmpResends = 0;
+  learnedAnnouncements = 0;
+  private planSig = '';
   private stopPeers: (() => void) | null = null;
   private stopIgmp: (() => void) | null = null;
 
@@ -79,6 +88,37 @@ export class Announcer {
     else if (!(a.flags & IFA_F_TENTATIVE)) this.d.send(port, unsolicitedNa(mac, a.address));
   }
 
+  /**
+   * A new transmit plan was published: when it sends some MAC's frames to other ports than the
+   * last one did, announce every learnt MAC from where it now leaves.
+   */
+  planChanged(tx: TxPlan): void {
+    const sig = planSignature(tx);
+    if (sig !== this.planSig && this.planSig !== '' && tx.kind !== 'none') this.announceLearned();
+    this.planSig = sig;
+  }
+
+  /**
+   * Beyond the kernel: one RARP per MAC learnt behind the TAP (guests on a bridge over it), sent
+   * where that MAC's traffic now leaves, so the switch moves it at once instead of black-holing a
+   * quiet guest until it speaks (OVS and QEMU announce the same way).
+   */
+  private announceLearned(): void {
+    const ports = this.d.ports();
+    const bondMac = this.d.mac();
+    let n = 0;
+    for (const mac of this.d.learned(this.d.clock.now())) {
+      if (isOurMac(mac, bondMac, ports) || mac[0] & 1) continue;
+      const frame = rarpAnnounce(mac);
+      const mask = this.d.select(frame);
+      for (const p of ports) if ((mask >>> p.index) & 1 && p.isUp) this.d.send(p, frame);
+      n++;
+    }
+    if (n === 0) return;
+    this.learnedAnnouncements += n;
+    this.d.log.info(`announced ${n} MAC${n === 1 ? '' : 's'} learned behind ${this.d.bondName} (RARP)`);
+  }
+
   stop(): void {
     this.stopPeers?.();
     this.stopIgmp?.();
@@ -110,5 +150,21 @@ export class Announcer {
       if (!once() || --left <= 0) cancel();
     });
     return cancel;
+  }
+}
+
+/** What makes two transmit plans send a given MAC's frames to different ports. */
+function planSignature(tx: TxPlan): string {
+  switch (tx.kind) {
+    case 'none':
+      return 'none';
+    case 'single':
+    case 'all':
+      return `${tx.kind}:${tx.mask}`;
+    case 'hash':
+    case 'round-robin':
+      return `${tx.kind}:${tx.masks.join(',')}`;
+    case 'tlb':
+      return `tlb:${tx.activeMask}:${tx.masks.join(',')}`;
   }
 }

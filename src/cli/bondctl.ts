@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // bondctl: talks to a running bondd over its control socket.
 import { Command } from 'commander';
-import type { BondState } from '../bond/bond.js';
+import type { BondState } from '../state/schema.js';
 import { call } from '../control/client.js';
 import { DEFAULT_RUN_DIR, socketPath } from '../control/protocol.js';
 import { parseOptionWords } from '../options/parse.js';
-import { renderWatch } from './watch.js';
+import { renderWatch } from '../report/watch.js';
 import { VERSION } from '../version.js';
 
 const program = new Command('bondctl').description('control a running tapbond daemon').version(VERSION).option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR);

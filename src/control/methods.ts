@@ -1,7 +1,7 @@
 // The control method table (teamd ctl / OVS unixctl style): name, parameter check, handler.
 // The transport (server.ts) knows nothing about the methods.
 import type { Bond } from '../bond/bond.js';
-import { renderShow, renderStats } from '../cli/render-show.js';
+import { renderShow, renderStats } from '../report/show.js';
 import { BondError } from '../errors.js';
 import { frameFromHex, frameFromSpec } from '../net/frame-spec.js';
 

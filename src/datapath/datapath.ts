@@ -3,7 +3,7 @@
 // closures, Map lookups or async per frame; one switch on plan.kind (kernel __bond_start_xmit).
 import { type Ctr, type NativeBinding, type NativeEngine } from '../native/types.js';
 import { xmitHash } from './hash.js';
-import { sourceBucket, xorBytes } from '../alb/tlb.js';
+import { TlbEngine, sourceBucket, xorBytes } from './tlb.js';
 import { MacTable } from './mac-table.js';
 import { DELIVER_NONE, DELIVER_UNICAST, ETHERTYPE_CONSUME, ETHERTYPE_NORMAL, TX_NONE, rxPlan, type RxPlan, type TlbPlan, type TxPlan } from './plan.js';
 
@@ -24,6 +24,12 @@ export const DpCtr = {
 export type DpCtr = (typeof DpCtr)[keyof typeof DpCtr];
 
 export type TrapHandler = (port: number, frame: Uint8Array) => void;
+/**
+ * A frame from the TAP that the plan hands to the mode (balance-alb: the bond's ARP, for RLB).
+ * Returns the verdict; with `commit` it may rewrite the frame in place and update its tables,
+ * without it (a query such as `bondctl hash`) it only says where the frame would go.
+ */
+export type TxTrapHandler = (frame: Uint8Array, commit: boolean) => number;
 
 export class Datapath {
   readonly arena: ArrayBuffer;
@@ -40,15 +46,21 @@ export class Datapath {
   readonly lastRx: Float64Array;
   /** Source MACs seen on frames from the TAP (the host and any guests behind a bridge on it). */
   readonly local = new MacTable();
+  /** balance-tlb/alb buckets and their byte counts: changed per frame, so owned here, not by a plan. */
+  readonly tlb: TlbEngine;
 
   private tx: TxPlan = TX_NONE;
   private rx: RxPlan;
   private rrCounter = 0;
   private trap: TrapHandler = () => {};
+  private txTrap: TxTrapHandler | null = null;
+  /** False while peek() runs: select() then changes nothing (no counters, no rewrite, no trap effect). */
+  private commit = true;
 
   constructor(binding: NativeBinding, private readonly now: () => number = () => performance.now()) {
     this.maxPorts = binding.MAX_PORTS;
     this.lastRx = new Float64Array(binding.MAX_PORTS);
+    this.tlb = new TlbEngine(binding.MAX_PORTS);
     this.arena = new ArrayBuffer(SLOT_SIZE * BATCH_MAX);
     this.bytes = new Uint8Array(this.arena);
     this.counters = new Float64Array(binding.MAX_PORTS * binding.COUNTERS);
@@ -83,6 +95,23 @@ export class Datapath {
 
   onTrap(fn: TrapHandler): void {
     this.trap = fn;
+  }
+
+  onTxTrap(fn: TxTrapHandler | null): void {
+    this.txTrap = fn;
+  }
+
+  /**
+   * Where select() would send `frame` now, changing nothing: no round-robin step, no TLB bucket
+   * assigned or byte counted, no source rewrite, no RLB entry (`bondctl hash`).
+   */
+  peek(frame: Uint8Array): number {
+    this.commit = false;
+    try {
+      return this.select(Uint8Array.from(frame), 0, frame.length);
+    } finally {
+      this.commit = true;
+    }
   }
 
   counter(port: number, c: Ctr): number {
@@ -137,9 +166,9 @@ export class Datapath {
         if (this.isIgmp(b, off, len)) return plan.igmpMask; // kernel compat: bond_xmit_roundrobin sends IGMP via curr_active
         const per = plan.perPort;
         let slot: number;
-        if (per === 1) slot = this.rrCounter++;
-        else if (per === 0) slot = (Math.random() * 0x7fffffff) | 0; // packets_per_slave=0: random slave
-        else slot = Math.floor(this.rrCounter++ / per);
+        if (per === 0) slot = (Math.random() * 0x7fffffff) | 0; // packets_per_slave=0: random slave
+        else slot = per === 1 ? this.rrCounter : Math.floor(this.rrCounter / per);
+        if (this.commit) this.rrCounter++;
         return plan.masks[slot % plan.masks.length];
       }
       case 'tlb':
@@ -149,10 +178,12 @@ export class Datapath {
 
   private selectTlb(plan: TlbPlan, b: Uint8Array, off: number, len: number): number {
     const bm = plan.bondMac;
-    const engine = plan.engine;
+    const engine = this.tlb;
+    const commit = this.commit;
     if (b[off + 6] !== bm[0] || b[off + 7] !== bm[1] || b[off + 8] !== bm[2] || b[off + 9] !== bm[3] || b[off + 10] !== bm[4] || b[off + 11] !== bm[5]) {
       // a guest behind a bridge on the TAP: balanced by source MAC, never rewritten (SLB)
-      const p = engine.choose(sourceBucket(b, off + 6), len);
+      const bucket = sourceBucket(b, off + 6);
+      const p = commit ? engine.choose(bucket, len) : engine.peek(bucket);
       return p < 0 ? plan.activeMask : (1 << p) >>> 0;
     }
     if ((b[off] & 1) === 0) {
@@ -160,7 +191,7 @@ export class Datapath {
       const l3 = this.l3;
       let bucket = -1;
       if (et === 0x0806) {
-        if (plan.arpTx) return plan.arpTx(b.subarray(off, off + len));
+        if (plan.trapArp && this.txTrap) return this.txTrap(b.subarray(off, off + len), commit);
       } else if (et === 0x0800 && l3 + 20 <= off + len) {
         if (b[l3 + 9] !== 2 && !(b[l3 + 16] === 255 && b[l3 + 17] === 255 && b[l3 + 18] === 255 && b[l3 + 19] === 255)) {
           bucket = plan.alb ? xorBytes(b, l3 + 16, 4) : xmitHash(b, off, len, plan.policy) & 0xff;
@@ -172,10 +203,10 @@ export class Datapath {
       }
       if (bucket >= 0) {
         let p: number;
-        if (plan.dynamic) p = engine.choose(bucket, len);
+        if (plan.dynamic) p = commit ? engine.choose(bucket, len) : engine.peek(bucket);
         else p = plan.masks.length ? 31 - Math.clz32(plan.masks[xmitHash(b, off, len, plan.policy) % plan.masks.length]) : -1;
         if (p >= 0) {
-          if (p !== plan.active) {
+          if (p !== plan.active && commit) {
             const m = plan.portMacs;
             const at = p * 6;
             for (let k = 0; k < 6; k++) b[off + 6 + k] = m[at + k];
@@ -184,7 +215,7 @@ export class Datapath {
         }
       }
     }
-    engine.unbalancedBytes(len);
+    if (commit) engine.unbalancedBytes(len);
     return plan.activeMask;
   }
 

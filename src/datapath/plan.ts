@@ -1,7 +1,7 @@
 // Immutable plans that modes publish from the control path and the datapath only reads.
 // Replacing the reference between batches is the whole "commit" (kernel: usable_slaves array).
-// Ports are engine port indexes; masks are verdict bitmasks (bit p = engine port p).
-import type { TlbEngine } from '../alb/tlb.js';
+// Ports are engine port indexes; masks are verdict bitmasks (bit p = engine port p). A plan holds
+// data only: what changes per frame (TLB byte counts) lives in the datapath's own TlbEngine.
 
 export type TxPlan =
   | { readonly kind: 'none' }
@@ -19,10 +19,10 @@ export type TxPlan =
 
 /**
  * balance-tlb and balance-alb. Frames from the bond's own MAC: IPv4/IPv6 unicast by bucket
- * (`engine`, or usable[xmit_hash % n] without dynamic balancing), leaving a non-active port with
- * that port's MAC as source; everything else through the active port; ARP from the bond handed
- * to `arpTx` (RLB) in balance-alb. Frames from other MACs (guests on a bridge over the TAP): by
- * source-MAC bucket, never rewritten.
+ * (the datapath's TlbEngine, or usable[xmit_hash % n] without dynamic balancing), leaving a
+ * non-active port with that port's MAC as source; everything else through the active port; with
+ * `trapArp` (balance-alb) ARP from the bond goes to the transmit trap (RLB). Frames from other
+ * MACs (guests on a bridge over the TAP): by source-MAC bucket, never rewritten.
  */
 export interface TlbPlan {
   readonly kind: 'tlb';
@@ -31,15 +31,14 @@ export interface TlbPlan {
   readonly bondMac: Uint8Array;
   /** 6 bytes per engine port: the port's current MAC. */
   readonly portMacs: Uint8Array;
-  readonly engine: TlbEngine;
   /** balance-alb buckets by XOR of the destination IP; balance-tlb by xmit hash & 0xff. */
   readonly alb: boolean;
   /** tlb_dynamic_lb=0: usable[xmit_hash % n] instead of the load-based buckets. */
   readonly dynamic: boolean;
   readonly masks: Uint32Array;
   readonly policy: number;
-  /** balance-alb: an ARP from the bond; returns the verdict (and may rewrite the frame in place). */
-  readonly arpTx?: (frame: Uint8Array) => number;
+  /** balance-alb: ARP from the bond goes to the transmit trap, which returns its verdict. */
+  readonly trapArp: boolean;
 }
 
 export const ETHERTYPE_NORMAL = 0;

@@ -3,7 +3,7 @@
 // engine state into plans: frames leave through distributing[xmit_hash % count] and only
 // distributing ports deliver (kernel: ports enabled by the mux machine); slow-protocol frames
 // (0x8809) are consumed here and never reach the TAP.
-import type { Port } from '../bond/port.js';
+import type { Port } from '../port/port.js';
 import { policyId } from '../datapath/hash.js';
 import { ETHERTYPE_CONSUME, TX_NONE, rxPlan } from '../datapath/plan.js';
 import { LacpEngine, type ActorSettings, type AdSelect, type PortSettings } from '../lacp/engine.js';

@@ -1,9 +1,9 @@
 // active-backup (mode 1): one active slave carries everything; backups deliver nothing unless
 // all_slaves_active. Selection follows kernel bond_find_best_slave and
 // bond_choose_primary_or_current (primary, primary_reselect, updelay-pending fallback).
-import type { Port } from '../bond/port.js';
+import type { Port } from '../port/port.js';
 import { TX_NONE, maskOf, rxPlan } from '../datapath/plan.js';
-import type { ModeName } from './info.js';
+import type { ModeName } from '../options/modes.js';
 import type { Mode, ModeContext } from './mode.js';
 
 const DUPLEX_RANK = { full: 2, half: 1, unknown: 0 } as const;

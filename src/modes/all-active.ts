@@ -1,9 +1,9 @@
 // The shape shared by the modes in which every slave is active (balance-rr, balance-xor,
 // broadcast): each delivers from every slave, has carrier while one slave is usable, and only
 // differs in the TxPlan it builds over the usable slaves (kernel usable_slaves, in enslave order).
-import type { Port } from '../bond/port.js';
+import type { Port } from '../port/port.js';
 import { TX_NONE, rxPlan, type TxPlan } from '../datapath/plan.js';
-import type { ModeName } from './info.js';
+import type { ModeName } from '../options/modes.js';
 import { usablePorts, type Mode, type ModeContext } from './mode.js';
 
 export abstract class AllActiveMode implements Mode {

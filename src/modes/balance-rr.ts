@@ -2,7 +2,7 @@
 // time (0 = a random slave); IGMP always through the first usable slave (kernel: curr_active).
 // Every slave delivers. Deviation: the kernel counts over all slaves and skips the ones that
 // cannot transmit; we count over the usable ones, so a down slave does not double its neighbour.
-import type { Port } from '../bond/port.js';
+import type { Port } from '../port/port.js';
 import type { TxPlan } from '../datapath/plan.js';
 import { AllActiveMode, portMasks } from './all-active.js';
 

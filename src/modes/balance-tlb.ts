@@ -4,26 +4,27 @@
 // is the TlbEngine's, receive balancing (balance-alb) the RlbEngine's; this class adapts them:
 // it publishes the plans, parses the bond's ARPs for RLB, and sends learning packets and client
 // updates on the 100 ms tick.
-import { isOurMac, type Port } from '../bond/port.js';
+import { isOurMac, type Port } from '../port/port.js';
 import { RlbEngine } from '../alb/rlb.js';
-import { TlbEngine } from '../alb/tlb.js';
 import { policyId } from '../datapath/hash.js';
 import { ETHERTYPE_OBSERVE, TX_NONE, maskOf, rxPlan } from '../datapath/plan.js';
 import { arpReply, learningPacket, parseArp } from '../net/frames.js';
 import { formatIp, formatMac, ipBytes, macEquals } from '../util/mac.js';
 import { ActiveBackup } from './active-backup.js';
-import type { ModeName } from './info.js';
+import type { ModeName } from '../options/modes.js';
 import type { ModeContext } from './mode.js';
-
-const MAX_PORTS = 32;
 
 export class BalanceTlb extends ActiveBackup {
   override readonly name: ModeName = 'balance-tlb';
-  protected readonly tlb = new TlbEngine();
   private nextLearning = 0;
 
   constructor(ctx: ModeContext) {
     super(ctx);
+    ctx.tlb.reset();
+  }
+
+  protected get tlb() {
+    return this.ctx.tlb;
   }
 
   override isActive(port: Port): boolean {
@@ -42,14 +43,14 @@ export class BalanceTlb extends ActiveBackup {
     const now = ctx.clock.now();
     this.tlb.setPorts(ports.map((p) => ({ index: p.index, speed: p.speed, usable: p.isUp })), cur?.index ?? null, now);
     this.portsChanged(ports, cur, now);
-    const portMacs = new Uint8Array(MAX_PORTS * 6); // a new one per plan: published plans never change
+    const portMacs = new Uint8Array(ctx.maxPorts * 6); // a new one per plan: published plans never change
     for (const p of ports) portMacs.set(p.mac, p.index * 6);
     const usable = ports.filter((p) => p.isUp);
     const o = ctx.options();
     const others = ports.filter((p) => p !== cur && !macEquals(p.mac, ctx.bondMac()));
     const macs = new Uint8Array(others.length * 6);
     others.forEach((p, i) => macs.set(p.mac, i * 6));
-    const rx = rxPlan(cur ? [cur.index] : [], this.trappedEthertypes(), MAX_PORTS, usable.map((p) => p.index));
+    const rx = rxPlan(cur ? [cur.index] : [], this.trappedEthertypes(), ctx.maxPorts, usable.map((p) => p.index));
     if (!cur) {
       ctx.publish(TX_NONE, rx);
       return;
@@ -61,12 +62,11 @@ export class BalanceTlb extends ActiveBackup {
         active: cur.index,
         bondMac: Uint8Array.from(ctx.bondMac()),
         portMacs,
-        engine: this.tlb,
         alb: this.name === 'balance-alb',
         dynamic: o.tlb_dynamic_lb === 'on',
         masks: Uint32Array.from(usable, (p) => (1 << p.index) >>> 0),
         policy: policyId(o.xmit_hash_policy),
-        arpTx: this.arpTx(),
+        trapArp: this.name === 'balance-alb',
       },
       { ...rx, rewrite: { macs, bondMac: Uint8Array.from(ctx.bondMac()) } },
     );
@@ -76,9 +76,6 @@ export class BalanceTlb extends ActiveBackup {
   protected portsChanged(_ports: readonly Port[], _cur: Port | null, _now: number): void {}
   protected trappedEthertypes(): [number, number][] {
     return [];
-  }
-  protected arpTx(): ((frame: Uint8Array) => number) | undefined {
-    return undefined;
   }
 
   protected portName(index: number): string | null {
@@ -110,7 +107,6 @@ export class BalanceTlb extends ActiveBackup {
 export class BalanceAlb extends BalanceTlb {
   override readonly name: ModeName = 'balance-alb';
   private readonly rlb = new RlbEngine();
-  private readonly arpHandler = (frame: Uint8Array): number => this.onBondArp(frame);
 
   private wasUp = new Set<Port>();
 
@@ -128,17 +124,20 @@ export class BalanceAlb extends BalanceTlb {
     return [[0x0806, ETHERTYPE_OBSERVE]];
   }
 
-  protected override arpTx(): (frame: Uint8Array) => number {
-    return this.arpHandler;
-  }
-
-  /** An ARP from the bond itself (slow path, in place): RLB picks the port for replies. */
-  private onBondArp(frame: Uint8Array): number {
+  /**
+   * An ARP from the bond itself (slow path, rewritten in place): RLB picks the port for replies.
+   * Without `commit` (a query) RLB is only asked where the reply would go.
+   */
+  transmitTrapped(frame: Uint8Array, commit: boolean): number {
     const cur = this.current;
     const activeMask = cur ? maskOf([cur.index]) : 0;
     const arp = parseArp(frame);
     if (!arp) return activeMask;
     const now = this.ctx.clock.now();
+    if (!commit) {
+      const p = arp.op === 2 ? this.rlb.peekReply(formatIp(arp.sip), formatIp(arp.tip)) : null;
+      return p ? maskOf([p.index]) : activeMask;
+    }
     if (arp.op === 2) {
       const p = this.rlb.txReply(formatIp(arp.sip), formatIp(arp.tip), arp.tha);
       if (!p) return activeMask;

@@ -1,7 +1,7 @@
 // balance-xor (mode 2): each frame leaves through usable[xmit_hash % count], the usable ports
 // in enslave order (kernel bond_update_slave_arr / bond_3ad_xor_xmit); every slave delivers.
 // Adding or removing a usable slave remaps flows by the new count, as in the kernel.
-import type { Port } from '../bond/port.js';
+import type { Port } from '../port/port.js';
 import { policyId } from '../datapath/hash.js';
 import type { TxPlan } from '../datapath/plan.js';
 import { AllActiveMode, portMasks } from './all-active.js';

@@ -1,5 +1,5 @@
 // broadcast (mode 3): every frame leaves once on every usable slave; every slave delivers.
-import type { Port } from '../bond/port.js';
+import type { Port } from '../port/port.js';
 import { maskOf, type TxPlan } from '../datapath/plan.js';
 import { AllActiveMode } from './all-active.js';
 

@@ -6,10 +6,10 @@ import { BalanceRr } from './balance-rr.js';
 import { BalanceAlb, BalanceTlb } from './balance-tlb.js';
 import { BalanceXor } from './balance-xor.js';
 import { Broadcast } from './broadcast.js';
-import type { ModeName } from './info.js';
+import type { ModeName } from '../options/modes.js';
 import type { Mode, ModeContext } from './mode.js';
 
-export { MODE_INFO, MODE_NAMES, type ModeName } from './info.js';
+export { MODE_INFO, MODE_NAMES, type ModeName } from '../options/modes.js';
 export type { Mode, ModeContext } from './mode.js';
 
 const FACTORIES: Partial<Record<ModeName, (ctx: ModeContext) => Mode>> = {

@@ -1,11 +1,12 @@
 // The Mode contract: control-path policy. A mode never touches sockets; it publishes plans
 // through its context and asks the bond for side effects (peer notification).
-import type { Port } from '../bond/port.js';
+import type { Port } from '../port/port.js';
 import type { TxPlan, RxPlan } from '../datapath/plan.js';
+import type { TlbEngine } from '../datapath/tlb.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { ModeName } from './info.js';
+import type { ModeName } from '../options/modes.js';
 
 export interface ModeContext {
   readonly bondName: string;
@@ -26,6 +27,10 @@ export interface ModeContext {
   updateCarrier(): void;
   /** The bond's MAC (the default LACP system id). */
   bondMac(): Uint8Array;
+  /** Engine ports (verdict bits), the size of per-port plan arrays. */
+  readonly maxPorts: number;
+  /** The datapath's TLB buckets (balance-tlb/alb rebalance them; the datapath counts bytes). */
+  readonly tlb: TlbEngine;
 }
 
 export interface Mode {
@@ -51,6 +56,11 @@ export interface Mode {
   tick?(): void;
   /** A frame of an EtherType the mode's RxPlan consumes or observes arrived on `port`. */
   trapped?(port: Port, frame: Uint8Array): void;
+  /**
+   * A frame from the TAP that the TxPlan traps (balance-alb: the bond's ARP). Returns its verdict;
+   * `commit` false is a query that must change nothing (see TxTrapHandler).
+   */
+  transmitTrapped?(frame: Uint8Array, commit: boolean): number;
   /** Extra multicast MACs (hex) every slave must receive, e.g. the slow-protocols address. */
   multicast?(): string[];
 }

@@ -1,15 +1,15 @@
 // The adapter between the sans-I/O ArpMonitor and the bond: reads the per-port receive marks of
 // the datapath, feeds it observed ARP/ND frames, applies its verdicts through a callback, and
 // frames the probes (ARP requests and neighbour solicitations) it asks for.
-import type { Host } from '../bond/host.js';
-import type { Port } from '../bond/port.js';
-import { MODE_INFO } from '../modes/info.js';
+import type { Host } from '../host/host.js';
+import type { Port } from '../port/port.js';
 import { arpRequest, neighbourSolicitation, parseArp, parseNd, solicitedNode } from '../net/frames.js';
 import { AF_INET, AF_INET6, IFA_F_TENTATIVE, type IfAddr } from '../net/rtnl.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import { ipBytes, sameSubnet, sameSubnet6 } from '../util/mac.js';
 import { ArpMonitor, type ArpMonitorConfig, type ArpValidate } from './arp.js';
+import type { LinkMonitor } from './link-monitor.js';
 
 export interface ArpLinkDeps {
   host: Host;
@@ -18,6 +18,8 @@ export interface ArpLinkDeps {
   options(): Readonly<BondOptions>;
   ports(): readonly Port[];
   activePort(): Port | null;
+  /** The mode has an active slave (active-backup, tlb, alb): backups are judged apart. */
+  usesPrimary(): boolean;
   /** The datapath's per-port "last batch received" times. */
   lastRx: Float64Array;
   send(port: Port, frame: Uint8Array): void;
@@ -27,7 +29,8 @@ export interface ArpLinkDeps {
 
 const ALL_NODES = Uint8Array.of(0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
 
-export class ArpLink {
+export class ArpLink implements LinkMonitor {
+  readonly kind = 'arp';
   private readonly monitor: ArpMonitor;
   private stopTimer: (() => void) | null = null;
   private own: { at: number; list: Uint8Array[] } = { at: -1, list: [] };
@@ -47,7 +50,7 @@ export class ArpLink {
       validate: o.arp_validate as ArpValidate,
       allTargets: o.arp_all_targets,
       missedMax: o.arp_missed_max,
-      activeBackup: MODE_INFO[o.mode].usesPrimary,
+      activeBackup: this.d.usesPrimary(),
     };
   }
 
@@ -72,6 +75,9 @@ export class ArpLink {
     this.monitor.removePort(port.index);
   }
 
+  /** Carrier plays no part: only ARP/ND replies count. */
+  onCarrierEvent(): void {}
+
   setActive(port: Port | null): void {
     this.monitor.setActive(port?.index ?? null, this.d.clock.now());
   }
@@ -91,10 +97,10 @@ export class ArpLink {
   }
 
   /** kernel compat (arp_validate_mcast): solicited-node groups (hex MACs) a validating backup joins. */
-  solicitedNodeGroups(port: Port): string[] {
+  multicast(port: Port): string[] {
     const o = this.d.options();
     const validatesBackups = ['backup', 'all', 'filter_backup'].includes(o.arp_validate);
-    if (!validatesBackups || !MODE_INFO[o.mode].usesPrimary || this.d.activePort() === port) return [];
+    if (!validatesBackups || !this.d.usesPrimary() || this.d.activePort() === port) return [];
     return o.ns_ip6_target.map((t) => Buffer.from(solicitedNode(ipBytes(t)).mac).toString('hex'));
   }
 

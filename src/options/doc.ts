@@ -1,6 +1,6 @@
 // docs/options.md, generated from the option table (scripts/gen-options-doc.mjs writes it; a
 // unit test checks the committed file is current). Pure.
-import { MODE_INFO, MODE_NAMES } from '../modes/info.js';
+import { MODE_INFO, MODE_NAMES } from './modes.js';
 import { OPTIONS, SLAVE_OPTIONS, describeAllowed } from './table.js';
 
 export function optionsMarkdown(): string {

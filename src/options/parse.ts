@@ -3,57 +3,31 @@
 // Every error names the option, the value and what is allowed.
 import { isIPv4, isIPv6 } from 'node:net';
 import { BondError } from '../errors.js';
-import { MODE_INFO, type ModeName } from '../modes/info.js';
+import { MODE_INFO, type ModeName } from './modes.js';
 import { parseMac } from '../util/mac.js';
-import { OPTIONS, OPTION_BY_NAME, SLAVE_OPTIONS, describeAllowed, type OptionDef, type OptionValue, type SlaveOptionDef } from './table.js';
+import { OPTIONS, OPTION_BY_NAME, SLAVE_OPTIONS, describeAllowed, type BondOptions, type OptionDef, type OptionEffect, type OptionValue, type SlaveOptionDef } from './table.js';
 
-export interface BondOptions {
-  mode: ModeName;
-  miimon: number;
-  updelay: number;
-  downdelay: number;
-  peer_notif_delay: number;
-  use_carrier: 'off' | 'on';
-  arp_interval: number;
-  arp_ip_target: string[];
-  ns_ip6_target: string[];
-  arp_validate: string;
-  arp_all_targets: 'any' | 'all';
-  arp_missed_max: number;
-  primary: string;
-  primary_reselect: 'always' | 'better' | 'failure';
-  active_slave: string;
-  fail_over_mac: 'none' | 'active' | 'follow';
-  xmit_hash_policy: string;
-  resend_igmp: number;
-  num_grat_arp: number;
-  num_unsol_na: number;
-  all_slaves_active: 'off' | 'on';
-  min_links: number;
-  lp_interval: number;
-  packets_per_slave: number;
-  lacp_rate: 'slow' | 'fast';
-  lacp_active: 'off' | 'on';
-  ad_select: string;
-  ad_actor_sys_prio: number;
-  ad_user_port_key: number;
-  ad_actor_system: string;
-  tlb_dynamic_lb: 'off' | 'on';
-  coupled_control: 'off' | 'on';
-  broadcast_neighbor: 'off' | 'on';
-  lacp_strict: 'off' | 'on';
-  ad_speed_override: number;
-  lacp_fallback: 'off' | 'on';
-  max_bonds: number;
-  tx_queues: number;
+export type { BondOptions, OptionName } from './table.js';
+
+/** A working copy of options, field by field as the table has them. */
+type OptionRecord = Record<string, OptionValue>;
+
+function defaultRecord(): OptionRecord {
+  const o: OptionRecord = {};
+  for (const d of OPTIONS) o[d.name] = Array.isArray(d.default) ? [...d.default] : d.default;
+  return o;
 }
 
-export type OptionName = keyof BondOptions;
+/**
+ * The one place a record becomes BondOptions: every field comes from a row of OPTIONS (the
+ * defaults) and every value went through parseValue() for that row.
+ */
+function asOptions(o: OptionRecord): BondOptions {
+  return o as BondOptions;
+}
 
 export function defaultOptions(): BondOptions {
-  const o: Record<string, OptionValue> = {};
-  for (const d of OPTIONS) o[d.name] = Array.isArray(d.default) ? [...d.default] : d.default;
-  return o as unknown as BondOptions;
+  return asOptions(defaultRecord());
 }
 
 function fail(def: OptionDef, raw: unknown, why?: string): never {
@@ -180,7 +154,7 @@ export interface Resolved {
  * kernel applies them: mode first, so mode restrictions are checked against the final mode.
  */
 export function resolveOptions(raw: Record<string, unknown>, facts: BondFacts = { hasPorts: false, isUp: false, running: false }): Resolved {
-  const o = defaultOptions() as unknown as Record<string, OptionValue>;
+  const o = defaultRecord();
   const entries = Object.entries(raw);
   for (const [name] of entries) optionDef(name);
   const modeRaw = raw.mode;
@@ -196,7 +170,7 @@ export function resolveOptions(raw: Record<string, unknown>, facts: BondFacts = 
     else if (name === 'num_grat_arp') o.num_unsol_na = v;
   }
   checkSettable(optionDef('mode'), mode, mode, facts);
-  const options = o as unknown as BondOptions;
+  const options = asOptions(o);
   checkRules(options);
   const notes = normalize(options);
   return { options, notes };
@@ -206,15 +180,25 @@ export function resolveOptions(raw: Record<string, unknown>, facts: BondFacts = 
 export function changeOption(current: BondOptions, name: string, raw: unknown, facts: BondFacts): Resolved {
   const def = optionDef(name);
   const v = parseValue(def, raw);
-  const next = structuredClone(current) as unknown as Record<string, OptionValue>;
+  const next: OptionRecord = structuredClone({ ...current });
   const mode = (name === 'mode' ? v : current.mode) as ModeName;
   checkSettable(def, v, mode, facts);
   next[def.aliasOf ?? name] = v;
   if (def.aliasOf) next[name] = v;
   else if (name === 'num_grat_arp') next.num_unsol_na = v;
-  const options = next as unknown as BondOptions;
+  const options = asOptions(next);
   checkRules(options);
   return { options, notes: normalize(options) };
+}
+
+/** What a change from `prev` to `next` takes (the table's effect column, for every field that changed). */
+export function changedEffects(prev: Readonly<BondOptions>, next: Readonly<BondOptions>): Set<OptionEffect> {
+  const effects = new Set<OptionEffect>();
+  for (const d of OPTIONS) {
+    const name = d.name as keyof BondOptions;
+    if (d.effect && !sameValue(prev[name], next[name])) effects.add(d.effect);
+  }
+  return effects;
 }
 
 /** Splits `key=value` words as modprobe takes them. */

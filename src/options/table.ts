@@ -1,16 +1,23 @@
-// THE option table: one row per kernel bonding option (kernel-reference §1.2), with its values
-// by name and number, default, range, the modes that allow it and when it may change. The
-// command line, the JSON config, `bondctl set` and the help text are all driven from here.
+// THE option table: one row per kernel bonding option (kernel bond_options.c bond_opts[]), with
+// its values by name and number, default, range, the modes that allow it, when it may change and
+// what a change takes. The command line, the JSON config, `bondctl set`, applying a change, the
+// help text and the BondOptions type are all driven from here.
 import { HASH_POLICIES } from '../datapath/hash.js';
-import { MODE_NAMES, modesWhere, type ModeName } from '../modes/info.js';
+import { MODE_NAMES, modesWhere, type ModeName } from './modes.js';
 
 export type OptionKind = 'enum' | 'int' | 'ifname' | 'mac' | 'ipv4-list' | 'ipv6-list';
 export type OptionValue = string | number | string[];
 
-export interface EnumValue {
-  readonly name: string;
+export interface EnumValue<N extends string = string> {
+  readonly name: N;
   readonly value: number;
 }
+
+/**
+ * What changing an option takes besides republishing the mode's plans (the kernel's `.set`
+ * handlers): a new mode instance, or a restarted link monitor.
+ */
+export type OptionEffect = 'mode' | 'monitor';
 
 export interface OptionDef {
   readonly name: string;
@@ -37,9 +44,13 @@ export interface OptionDef {
   readonly unsupportedValues?: readonly string[];
   /** Not a kernel option: something tapbond adds (listed separately in the docs). */
   readonly extension?: boolean;
+  /** What a change takes besides republishing (undefined: republishing is enough). */
+  readonly effect?: OptionEffect;
 }
 
-const enumOf = (...names: string[]): EnumValue[] => names.map((name, value) => ({ name, value }));
+function enumOf<const N extends string>(...names: readonly N[]): readonly EnumValue<N>[] {
+  return names.map((name, value) => ({ name, value }));
+}
 const OFF_ON = enumOf('off', 'on');
 const INT_MAX = 2 ** 31 - 1;
 
@@ -50,19 +61,19 @@ const LB_MODES: ModeName[] = ['balance-tlb', 'balance-alb'];
 const AD: ModeName[] = ['802.3ad'];
 const PEER_NOTIF_MODES: ModeName[] = ['active-backup', '802.3ad'];
 
-export const OPTIONS: readonly OptionDef[] = [
-  { name: 'mode', desc: 'bonding policy', kind: 'enum', values: MODE_NAMES.map((name, value) => ({ name, value })), default: 'balance-rr', noSlaves: true, ifDown: true, supported: true },
-  { name: 'miimon', desc: 'MII link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
+const OPTION_ROWS = [
+  { name: 'mode', desc: 'bonding policy', kind: 'enum', values: MODE_NAMES.map((name, value) => ({ name, value })), default: 'balance-rr', noSlaves: true, ifDown: true, supported: true, effect: 'mode' },
+  { name: 'miimon', desc: 'MII link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true, effect: 'monitor' },
   { name: 'updelay', desc: 'delay before enabling a slave after link recovery (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
   { name: 'downdelay', desc: 'delay before disabling a slave after link failure (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
   { name: 'peer_notif_delay', desc: 'delay between peer notifications after a failover (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: 300000, default: 0, supported: true },
   { name: 'use_carrier', desc: 'use netif_carrier (1) or ethtool link state (0) for MII', kind: 'enum', values: OFF_ON, default: 'on', supported: true },
-  { name: 'arp_interval', desc: 'ARP link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, modes: ARP_MODES, supported: true },
-  { name: 'arp_ip_target', desc: 'IPv4 addresses to ARP-probe (up to 16)', kind: 'ipv4-list', max: 16, default: [], modes: ARP_MODES, supported: true },
-  { name: 'ns_ip6_target', desc: 'IPv6 addresses to NS-probe (up to 16)', kind: 'ipv6-list', max: 16, default: [], modes: ARP_MODES, supported: true },
-  { name: 'arp_validate', desc: 'validate ARP probe replies', kind: 'enum', values: enumOf('none', 'active', 'backup', 'all', 'filter', 'filter_active', 'filter_backup'), default: 'none', modes: ARP_MODES, supported: true },
-  { name: 'arp_all_targets', desc: 'slave is up when any / all ARP targets answer', kind: 'enum', values: enumOf('any', 'all'), default: 'any', modes: ARP_MODES, supported: true },
-  { name: 'arp_missed_max', desc: 'missed ARP intervals before a slave goes down', kind: 'int', min: 1, max: 255, default: 2, modes: ARP_MODES, supported: true },
+  { name: 'arp_interval', desc: 'ARP link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, modes: ARP_MODES, supported: true, effect: 'monitor' },
+  { name: 'arp_ip_target', desc: 'IPv4 addresses to ARP-probe (up to 16)', kind: 'ipv4-list', max: 16, default: [], modes: ARP_MODES, supported: true, effect: 'monitor' },
+  { name: 'ns_ip6_target', desc: 'IPv6 addresses to NS-probe (up to 16)', kind: 'ipv6-list', max: 16, default: [], modes: ARP_MODES, supported: true, effect: 'monitor' },
+  { name: 'arp_validate', desc: 'validate ARP probe replies', kind: 'enum', values: enumOf('none', 'active', 'backup', 'all', 'filter', 'filter_active', 'filter_backup'), default: 'none', modes: ARP_MODES, supported: true, effect: 'monitor' },
+  { name: 'arp_all_targets', desc: 'slave is up when any / all ARP targets answer', kind: 'enum', values: enumOf('any', 'all'), default: 'any', modes: ARP_MODES, supported: true, effect: 'monitor' },
+  { name: 'arp_missed_max', desc: 'missed ARP intervals before a slave goes down', kind: 'int', min: 1, max: 255, default: 2, modes: ARP_MODES, supported: true, effect: 'monitor' },
   { name: 'primary', desc: 'preferred slave (active-backup, tlb, alb)', kind: 'ifname', default: '', modes: USES_PRIMARY, supported: true },
   { name: 'primary_reselect', desc: 'when the primary becomes active again', kind: 'enum', values: enumOf('always', 'better', 'failure'), default: 'always', modes: USES_PRIMARY, supported: true },
   { name: 'active_slave', desc: 'the active slave (runtime; empty = automatic)', kind: 'ifname', default: '', modes: USES_PRIMARY, supported: true },
@@ -82,14 +93,30 @@ export const OPTIONS: readonly OptionDef[] = [
   { name: 'ad_user_port_key', desc: 'upper 10 bits of the LACP port key', kind: 'int', min: 0, max: 1023, default: 0, modes: AD, ifDown: true, supported: true },
   { name: 'ad_actor_system', desc: 'LACP system MAC (00:00:00:00:00:00 = bond MAC)', kind: 'mac', default: '00:00:00:00:00:00', modes: AD, supported: true },
   { name: 'tlb_dynamic_lb', desc: 'dynamic (load based) transmit balancing', kind: 'enum', values: OFF_ON, default: 'on', modes: LB_MODES, ifDown: true, supported: true },
-  { name: 'coupled_control', desc: 'coupled collecting/distributing mux', kind: 'enum', values: [{ name: 'off', value: 0 }, { name: 'on', value: 1 }], default: 'on', modes: AD, ifDown: true, supported: true },
+  { name: 'coupled_control', desc: 'coupled collecting/distributing mux', kind: 'enum', values: OFF_ON, default: 'on', modes: AD, ifDown: true, supported: true },
   { name: 'broadcast_neighbor', desc: 'ARP/ND on every usable port (802.3ad)', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: true },
   { name: 'lacp_strict', desc: 'carrier down without an LACP partner', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: true },
   { name: 'ad_speed_override', desc: 'speed (Mbit/s) assumed for a slave whose driver reports none, so LACP can build a key (0 = off)', kind: 'int', min: 0, max: 800000, default: 0, modes: modesWhere((m) => m.needsSpeed), supported: true, extension: true },
   { name: 'lacp_fallback', desc: 'while no port hears an LACP partner, carry traffic active-backup on one port at once (with gratuitous ARPs); LACP takes over when a partner speaks', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: true, extension: true },
   { name: 'max_bonds', desc: 'bonds created at start (module parameter; --modprobe-conf)', kind: 'int', min: 0, max: INT_MAX, default: 1, startOnly: true, supported: true },
   { name: 'tx_queues', desc: 'transmit queues (module parameter)', kind: 'int', min: 1, max: 255, default: 16, startOnly: true, supported: false },
-];
+] as const satisfies readonly OptionDef[];
+
+type OptionRow = (typeof OPTION_ROWS)[number];
+type ValueOf<R> = R extends { readonly kind: 'enum'; readonly values: readonly EnumValue<infer N>[] }
+  ? N
+  : R extends { readonly kind: 'int' }
+    ? number
+    : R extends { readonly kind: 'ipv4-list' | 'ipv6-list' }
+      ? string[]
+      : string;
+
+/** A bond's options, one field per row of OPTIONS, typed by the row's kind and values. */
+export type BondOptions = { -readonly [R in OptionRow as R['name']]: ValueOf<R> };
+export type OptionName = keyof BondOptions;
+
+/** Every option row, as generic code reads them. */
+export const OPTIONS: readonly OptionDef[] = OPTION_ROWS;
 
 export const OPTION_BY_NAME: ReadonlyMap<string, OptionDef> = new Map(OPTIONS.map((o) => [o.name, o]));
 

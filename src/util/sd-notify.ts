@@ -1,6 +1,5 @@
 // systemd readiness protocol (sd_notify(3)): datagrams "READY=1", "STATUS=...", "STOPPING=1",
 // "WATCHDOG=1" to $NOTIFY_SOCKET. Without NOTIFY_SOCKET (not under systemd) nothing is sent.
-import type { NativeBinding } from '../native/types.js';
 
 export interface Notifier {
   readonly enabled: boolean;
@@ -9,7 +8,10 @@ export interface Notifier {
   readonly watchdogMs: number | null;
 }
 
-export function sdNotifier(binding: Pick<NativeBinding, 'sendUnixDatagram'>, env: NodeJS.ProcessEnv = process.env): Notifier {
+/** Node has no unix datagram sockets: `send` is the addon's sendUnixDatagram. */
+export type DatagramSender = (path: string, data: Uint8Array) => void;
+
+export function sdNotifier(send: DatagramSender, env: NodeJS.ProcessEnv = process.env): Notifier {
   const path = env.NOTIFY_SOCKET;
   const usec = Number(env.WATCHDOG_USEC);
   // WATCHDOG_PID, when set, must be us
@@ -20,7 +22,7 @@ export function sdNotifier(binding: Pick<NativeBinding, 'sendUnixDatagram'>, env
     notify(fields) {
       if (!path) return;
       const text = Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`).join('\n');
-      binding.sendUnixDatagram(path, Buffer.from(text));
+      send(path, Buffer.from(text));
     },
   };
 }

@@ -1,6 +1,6 @@
 // A whole bond over the in-memory binding under a ManualClock.
 import { Bond } from '../../src/bond/bond.js';
-import { FakeNet, type FakeEngine } from '../../src/native/fake.js';
+import { FakeNet, type FakeEngine } from './fake-binding.js';
 import { resolveOptions } from '../../src/options/parse.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryLogger, type Logger } from '../../src/util/logger.js';

@@ -1,7 +1,8 @@
 // Whole bonds over the in-memory binding, under a ManualClock: failover, delivery rules,
 // spreading, peer notification, enslave/release hygiene and the show layout.
 import { describe, expect, it } from 'vitest';
-import { renderShow } from '../../src/cli/render-show.js';
+import { formatMac } from '../../src/util/mac.js';
+import { renderShow } from '../../src/report/show.js';
 import { AF_INET, AF_INET6 } from '../../src/net/rtnl.js';
 import { eth, ipv4 } from '../helpers/frames.js';
 import { fakeBond } from '../helpers/fake-bond.js';
@@ -363,13 +364,16 @@ describe('802.3ad over the in-memory binding', () => {
   const lacpFrames = (fs: Uint8Array[]) => fs.filter((f) => f[12] === 0x88 && f[13] === 0x09);
 
   it('sends LACPDUs from each port\'s own MAC to the slow-protocols address and joins it', async () => {
-    const { clock, engine, portOf, net } = fakeBond({ mode: '802.3ad', lacp_rate: 'fast' }, ['s0', 's1']);
+    const { clock, engine, portOf, bond } = fakeBond({ mode: '802.3ad', lacp_rate: 'fast' }, ['s0', 's1']);
     clock.advance(1000);
     const f = lacpFrames(engine.take(portOf('s1')));
     expect(f.length).toBeGreaterThan(0);
     expect(Buffer.from(f[0].subarray(0, 6)).toString('hex')).toBe('0180c2000002');
     expect(engine.memberships).toContain(`${portOf('s1')} +multicast 0180c2000002`);
-    expect(net.link('s0')).toBeDefined();
+    // the source is s1's own (permanent) MAC, not the bond's, which s1 carries now
+    const perm = (name: string) => bond.state().ports.find((p) => p.name === name)!.perm_hwaddr;
+    expect(perm('s1')).not.toBe(perm('s0'));
+    expect(formatMac(f[0].subarray(6, 12))).toBe(perm('s1'));
   });
 
   it('warns about a slave without speed and uses ad_speed_override when set', () => {

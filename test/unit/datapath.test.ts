@@ -1,10 +1,9 @@
 // The datapath's hash plan with broadcast_neighbor: ARP and IPv6 ND leave on every distributing
 // port, everything else by the hash. Over the in-memory binding.
 import { describe, expect, it } from 'vitest';
-import { TlbEngine } from '../../src/alb/tlb.js';
 import { Datapath, DpCtr } from '../../src/datapath/datapath.js';
 import { rxPlan } from '../../src/datapath/plan.js';
-import { FakeNet, type FakeEngine } from '../../src/native/fake.js';
+import { FakeNet, type FakeEngine } from '../helpers/fake-binding.js';
 import { gratuitousArp, neighbourSolicitation } from '../../src/net/frames.js';
 import { ipv4 } from '../helpers/frames.js';
 
@@ -48,10 +47,9 @@ describe('datapath tlb plan, reflection filter, alb receive', () => {
 
   function setup() {
     const { dp, engine } = twoPorts();
-    const tlb = new TlbEngine();
-    tlb.setPorts([{ index: 1, speed: 1000, usable: true }, { index: 2, speed: 1000, usable: true }], 2, 0);
+    dp.tlb.setPorts([{ index: 1, speed: 1000, usable: true }, { index: 2, speed: 1000, usable: true }], 2, 0);
     dp.publish(
-      { kind: 'tlb', activeMask: 4, active: 2, bondMac, portMacs: macs, engine: tlb, alb: true, dynamic: true, masks: Uint32Array.of(2, 4), policy: 0 },
+      { kind: 'tlb', activeMask: 4, active: 2, bondMac, portMacs: macs, alb: true, dynamic: true, masks: Uint32Array.of(2, 4), policy: 0, trapArp: false },
       { ...rxPlan([2], [], 32, [1]), rewrite: { macs: macs.slice(6, 12), bondMac } },
     );
     return { dp, engine };

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadInstance, parseAddresses } from '../../src/config/index.js';
 import { readIfcfgDir } from '../../src/config/ifcfg.js';
 import { parseModprobe } from '../../src/config/modprobe.js';
-import { renderWatch } from '../../src/cli/watch.js';
+import { renderWatch } from '../../src/report/watch.js';
 import { statusLine } from '../../src/daemon.js';
 import { metricsRegistry, parseMetricsAddress } from '../../src/metrics.js';
 import { pinoLogger } from '../../src/util/logger.js';
@@ -122,16 +122,16 @@ describe('metrics', () => {
 describe('sd_notify', () => {
   it('sends READY/STATUS datagrams only under systemd, watchdog at half the interval', () => {
     const sent: { path: string; text: string }[] = [];
-    const binding = { sendUnixDatagram: (path: string, d: Uint8Array) => void sent.push({ path, text: Buffer.from(d).toString() }) };
-    const off = sdNotifier(binding, {});
+    const send = (path: string, d: Uint8Array) => void sent.push({ path, text: Buffer.from(d).toString() });
+    const off = sdNotifier(send, {});
     off.notify({ READY: 1 });
     expect(off.enabled).toBe(false);
     expect(sent).toHaveLength(0);
-    const on = sdNotifier(binding, { NOTIFY_SOCKET: '@/org/test', WATCHDOG_USEC: '10000000' });
+    const on = sdNotifier(send, { NOTIFY_SOCKET: '@/org/test', WATCHDOG_USEC: '10000000' });
     on.notify({ READY: 1, STATUS: 'bond0 active-backup 2/2 up' });
     expect(sent).toEqual([{ path: '@/org/test', text: 'READY=1\nSTATUS=bond0 active-backup 2/2 up' }]);
     expect(on.watchdogMs).toBe(5000);
-    expect(sdNotifier(binding, { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '1000000', WATCHDOG_PID: '1' }).watchdogMs).toBeNull();
+    expect(sdNotifier(send, { NOTIFY_SOCKET: '/x', WATCHDOG_USEC: '1000000', WATCHDOG_PID: '1' }).watchdogMs).toBeNull();
   });
 
   it('status line summarises each bond', () => {

@@ -44,7 +44,7 @@ describe('peer notification frames', () => {
 
 describe('IGMP membership reports (resend_igmp)', async () => {
   const { igmpReports } = await import('../../src/net/frames.js');
-  const { parseProcIgmp } = await import('../../src/bond/host.js');
+  const { parseProcIgmp } = await import('../../src/host/host.js');
   const sum16 = (b: Uint8Array) => {
     let s = 0;
     for (let i = 0; i < b.length; i += 2) s += (b[i] << 8) | (b[i + 1] ?? 0);

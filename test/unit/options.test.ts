@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BondError } from '../../src/errors.js';
+import { type BondError } from '../../src/errors.js';
 import { changeOption, defaultOptions, parseOptionWords, resolveOptions } from '../../src/options/parse.js';
 import { OPTIONS } from '../../src/options/table.js';
 

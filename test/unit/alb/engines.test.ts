@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RlbEngine, RLB_UPDATE_DELAY_MS, type RlbPort } from '../../../src/alb/rlb.js';
-import { SLB_BASE, TLB_REBALANCE_MS, TlbEngine, sourceBucket, xorBytes } from '../../../src/alb/tlb.js';
+import { SLB_BASE, TLB_REBALANCE_MS, TlbEngine, sourceBucket, xorBytes } from '../../../src/datapath/tlb.js';
 import { MacTable } from '../../../src/datapath/mac-table.js';
 
 const mac = (last: number) => Uint8Array.from([0x02, 0, 0, 0, 0, last]);
@@ -43,7 +43,7 @@ describe('TlbEngine', () => {
   const ports = (up: boolean[], speed = 1000) => up.map((usable, i) => ({ index: i + 1, speed, usable }));
 
   it('assigns new buckets to the least loaded port and charges their history', () => {
-    const e = new TlbEngine();
+    const e = new TlbEngine(32);
     e.setPorts(ports([true, true]), 1, 0);
     // first interval: every bucket goes to the emptiest port (loads are 0, ties: enslave order)
     expect(e.choose(1, 1000)).toBe(1);
@@ -57,7 +57,7 @@ describe('TlbEngine', () => {
   });
 
   it('follows speed: a 10x faster port takes buckets until its load closes the gap', () => {
-    const e = new TlbEngine();
+    const e = new TlbEngine(32);
     e.setPorts([{ index: 1, speed: 100, usable: true }, { index: 2, speed: 1000, usable: true }], 1, 0);
     for (let b = 0; b < 20; b++) e.choose(b, 1_000_000);
     e.rebalance(TLB_REBALANCE_MS); // each bucket: 100 kB/s history
@@ -67,7 +67,7 @@ describe('TlbEngine', () => {
   });
 
   it('clears a failed port, reshuffles on a new port, and keeps source buckets sticky', () => {
-    const e = new TlbEngine();
+    const e = new TlbEngine(32);
     e.setPorts(ports([true, true]), 1, 0);
     const guest = sourceBucket(mac(9), 0);
     expect(guest).toBeGreaterThanOrEqual(SLB_BASE);
@@ -80,7 +80,7 @@ describe('TlbEngine', () => {
   });
 
   it('rebalances on its 10 s tick only', () => {
-    const e = new TlbEngine();
+    const e = new TlbEngine(32);
     e.setPorts(ports([true]), 1, 0);
     expect(e.tick(TLB_REBALANCE_MS - 100)).toBe(false);
     expect(e.tick(TLB_REBALANCE_MS)).toBe(true);
@@ -88,7 +88,7 @@ describe('TlbEngine', () => {
   });
 
   it('returns -1 with no usable port; xorBytes is the kernel _simple_hash', () => {
-    const e = new TlbEngine();
+    const e = new TlbEngine(32);
     e.setPorts(ports([false]), null, 0);
     expect(e.choose(3, 1)).toBe(-1);
     expect(xorBytes(Uint8Array.from([198, 18, 0, 11]), 0, 4)).toBe(198 ^ 18 ^ 11);

@@ -1,10 +1,10 @@
 // An in-memory NativeBinding (and Host) for tests and non-Linux development: links are plain
 // records, the engine copies injected frames into the shared arena, calls onBatch exactly as
 // the native engine does, and records where each verdict sent them.
-import type { Host } from '../bond/host.js';
-import type { IfAddr, StackBlock } from '../net/rtnl.js';
-import { ipBytes } from '../util/mac.js';
-import { ARPHRD_ETHER, IFF_RUNNING, IFF_UP, type EngineOptions, type LinkInfo, type NativeBinding, type NativeEngine } from './types.js';
+import type { Host } from '../../src/host/host.js';
+import type { IfAddr, StackBlock } from '../../src/net/rtnl.js';
+import { ipBytes } from '../../src/util/mac.js';
+import { ARPHRD_ETHER, IFF_RUNNING, IFF_UP, type EngineOptions, type LinkInfo, type NativeBinding, type NativeEngine } from '../../src/native/types.js';
 
 const MAX_PORTS = 32;
 const COUNTERS = 8;
@@ -153,6 +153,8 @@ export class FakeNet {
   }
 
   binding(): NativeBinding {
+    // the code under test constructs Engine with EngineOptions only: the class closes over its net
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const net = this;
     class Engine extends FakeEngine {
       constructor(o: EngineOptions) {

@@ -1,7 +1,7 @@
 // `bondctl watch bond0`: a live view of the slaves, their links, the active slave and rates,
 // computed from two successive state dumps. Rendering is a pure function (tested as such).
-import type { BondState, PortState } from '../bond/bond.js';
-import { MODE_INFO, type ModeName } from '../modes/info.js';
+import type { BondState, PortState } from '../state/schema.js';
+import { MODE_INFO, type ModeName } from '../options/modes.js';
 
 const RX_DROP_KEYS = ['rx_kernel_drops', 'rx_truncated', 'rx_malformed', 'rx_inactive_dropped'] as const;
 

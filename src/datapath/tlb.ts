@@ -1,5 +1,6 @@
-// Sans-I/O transmit load balancing (kernel bond_alb.c, TLB part). No sockets, no timers: the
-// mode tells it which ports exist and the time; the datapath asks it for a port per frame.
+// Transmit load balancing (kernel bond_alb.c, TLB part), owned by the datapath because its
+// buckets and byte counts change per frame. No sockets, no timers: the mode tells it which ports
+// exist and the time (and rebalances), the datapath asks it for a port per frame.
 //
 // The table has 256 destination buckets (balance-tlb: xmit_hash & 0xff; balance-alb: XOR of the
 // destination IP's bytes), each assigned on first use to the port with the largest gap between
@@ -13,7 +14,6 @@ export const TLB_BUCKETS = 256;
 export const SLB_BASE = TLB_BUCKETS;
 const ENTRIES = TLB_BUCKETS * 2;
 export const TLB_REBALANCE_MS = 10_000;
-const MAX_PORTS = 32;
 
 export interface TlbPort {
   index: number;
@@ -29,14 +29,21 @@ export class TlbEngine {
   readonly txBytes = new Float64Array(ENTRIES);
   /** Bytes per second the bucket carried in the last interval (+1, as the kernel counts). */
   readonly loadHistory = new Float64Array(ENTRIES);
-  private readonly load = new Float64Array(MAX_PORTS);
-  private readonly speed = new Float64Array(MAX_PORTS);
-  private readonly usable = new Uint8Array(MAX_PORTS);
+  private readonly load: Float64Array;
+  private readonly speed: Float64Array;
+  private readonly usable: Uint8Array;
   private readonly order: number[] = [];
   private active = -1;
   /** Bytes that went out of the active port without a bucket (multicast, non-IP...). */
   private unbalanced = 0;
   private nextRebalance = -1;
+
+  /** `maxPorts`: the engine's port count (a verdict bit per port). */
+  constructor(private readonly maxPorts: number) {
+    this.load = new Float64Array(maxPorts);
+    this.speed = new Float64Array(maxPorts);
+    this.usable = new Uint8Array(maxPorts);
+  }
 
   /**
    * The ports in enslave order and the active one. A port that stopped being usable loses its
@@ -46,7 +53,7 @@ export class TlbEngine {
   setPorts(ports: readonly TlbPort[], active: number | null, now: number): void {
     let added = false;
     const next = new Set(ports.filter((p) => p.usable).map((p) => p.index));
-    for (let p = 0; p < MAX_PORTS; p++) {
+    for (let p = 0; p < this.maxPorts; p++) {
       if (this.usable[p] && !next.has(p)) this.clearPort(p);
       if (!this.usable[p] && next.has(p)) added = true;
     }
@@ -75,6 +82,25 @@ export class TlbEngine {
     }
     this.txBytes[index] += len;
     return p;
+  }
+
+  /** The port choose() would give bucket `index` now, changing nothing (a query). */
+  peek(index: number): number {
+    const p = this.txPort[index];
+    return p < 0 || this.usable[p] === 0 ? this.leastLoaded() : p;
+  }
+
+  /** A new mode starts from an empty table (kernel: tlb_init_slave on a mode change). */
+  reset(): void {
+    this.txPort.fill(-1);
+    this.txBytes.fill(0);
+    this.loadHistory.fill(0);
+    this.load.fill(0);
+    this.usable.fill(0);
+    this.order.length = 0;
+    this.active = -1;
+    this.unbalanced = 0;
+    this.nextRebalance = -1;
   }
 
   /** HOT PATH. A frame that left through the active port without a bucket. */
@@ -138,7 +164,11 @@ export class TlbEngine {
     return this.order.map((p) => {
       let buckets = 0;
       let sourceBuckets = 0;
-      for (let i = 0; i < ENTRIES; i++) if (this.txPort[i] === p) i < SLB_BASE ? buckets++ : sourceBuckets++;
+      for (let i = 0; i < ENTRIES; i++) {
+        if (this.txPort[i] !== p) continue;
+        if (i < SLB_BASE) buckets++;
+        else sourceBuckets++;
+      }
       return { port: p, load: Math.round(this.load[p]), buckets, sourceBuckets };
     });
   }

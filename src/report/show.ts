@@ -1,8 +1,8 @@
 // `bondctl show`: the /proc/net/bonding/<bond> layout of the kernel (bond_procfs.c), for the
 // modes this version implements. Pure: state in, text out.
-import type { BondState } from '../bond/bond.js';
+import type { BondState } from '../state/schema.js';
 import { policyId } from '../datapath/hash.js';
-import { MODE_INFO, type ModeName } from '../modes/info.js';
+import { MODE_INFO, type ModeName } from '../options/modes.js';
 import { VERSION } from '../version.js';
 
 export function renderShow(s: BondState): string {

@@ -1,6 +1,6 @@
 // One enslaved interface, as the control path sees it. The hot path only knows `index`.
 import type { StackBlock } from '../net/rtnl.js';
-import { PortLink, type MiiState } from './port-link.js';
+import { PortLink, type MiiState } from './link.js';
 
 /** What enslaving changed, so release and SIGTERM can put it back exactly. */
 export interface SavedLink {

@@ -1,0 +1,78 @@
+// Preparing an interface to be a slave the kernel's way, and putting it back exactly: IPv6
+// off, IPv4 addresses flushed, the bond's MTU and MAC, up, and a tc ingress drop that keeps the
+// slave's own IP stack blind (the daemon's packet socket still sees every frame). Everything
+// changed is recorded in the SavedLink first, so release (and SIGTERM) can undo it step by step.
+import type { Host } from '../host/host.js';
+import { AF_INET } from '../net/rtnl.js';
+import { IFF_UP, type LinkInfo } from '../native/types.js';
+import type { SavedLink } from '../port/port.js';
+import type { Logger } from '../util/logger.js';
+
+export interface SlaveSetup {
+  /** The bond's MTU. */
+  mtu: number;
+  /** The MAC to set, or null to keep the slave's (see MacPolicy.forNewSlave). */
+  mac: Uint8Array | null;
+  /** Opens the daemon's packet socket on the slave once it is up. */
+  openSocket(): void;
+}
+
+const READ_ONLY = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+function ipv6Sysctl(name: string): string {
+  return `net/ipv6/conf/${name}/disable_ipv6`;
+}
+
+/**
+ * Enslaves `info` (read just before): returns what it changed. On a failure every step done so
+ * far is undone and the error is thrown.
+ */
+export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: string }, setup: SlaveSetup): SavedLink {
+  const b = host.binding;
+  const name = info.name;
+  const saved: SavedLink = { mac: Uint8Array.from(info.mac), mtu: info.mtu, flags: info.flags, disableIpv6: host.readSysctl(ipv6Sysctl(name)) };
+  try {
+    if (saved.disableIpv6 !== null) {
+      try {
+        host.writeSysctl(ipv6Sysctl(name), '1');
+      } catch (e) {
+        if (!READ_ONLY.has((e as NodeJS.ErrnoException).code ?? '')) throw e;
+        // a container's /proc/sys is read-only: carry on, the ingress filter still keeps
+        // frames away from the slave's own stack; nothing to restore afterwards
+        saved.disableIpv6 = null;
+        log.warn(`cannot turn IPv6 off (${ipv6Sysctl(name)} is read-only here, as in a container): the slave's own IPv6 stack may still send router solicitations and MLD reports`, { slave: name });
+      }
+    }
+    for (const a of host.addresses(info.ifindex)) if (a.family === AF_INET) host.deleteAddress(a);
+    if (info.flags & IFF_UP) b.setFlags(name, info.flags & ~IFF_UP);
+    if (info.mtu !== setup.mtu) b.setMtu(name, setup.mtu);
+    if (setup.mac) b.setMac(name, setup.mac);
+    b.setFlags(name, b.linkInfo(name).flags | IFF_UP);
+    setup.openSocket();
+    saved.stackBlock = host.blockStack(info.ifindex);
+  } catch (e) {
+    restoreSlave(host, log, name, saved);
+    throw e;
+  }
+  return saved;
+}
+
+/** Puts back MAC, MTU, up/down state and the IPv6 setting; each step is attempted. */
+export function restoreSlave(host: Host, log: Logger, name: string, s: SavedLink): void {
+  const b = host.binding;
+  const steps: [string, () => void][] = [
+    ['ingress filter', () => s.stackBlock && host.unblockStack(s.stackBlock)],
+    ['down', () => b.setFlags(name, b.linkInfo(name).flags & ~IFF_UP)],
+    ['mac', () => b.setMac(name, s.mac)],
+    ['mtu', () => b.setMtu(name, s.mtu)],
+    ['ipv6', () => s.disableIpv6 !== null && host.writeSysctl(ipv6Sysctl(name), s.disableIpv6)],
+    ['flags', () => b.setFlags(name, (b.linkInfo(name).flags & ~IFF_UP) | (s.flags & IFF_UP))],
+  ];
+  for (const [what, fn] of steps) {
+    try {
+      fn();
+    } catch (e) {
+      log.error(`could not restore ${what}: ${(e as Error).message}`, { slave: name });
+    }
+  }
+}
