@@ -34,7 +34,10 @@ function cleanup() {
   labDown();
   rmSync(RUN, { recursive: true, force: true });
 }
-process.on('SIGINT', () => { cleanup(); process.exit(130); });
+process.on('SIGINT', () => {
+  cleanup();
+  process.exit(130);
+});
 
 function iperf(streams, reverse = false) {
   sh(CLI, 'timeout 30 iperf3 -s -1 -D -p 5201');
@@ -63,7 +66,9 @@ async function outage(failIf, restoreIf) {
   let out = '';
   recv.stdout.on('data', (d) => (out += d));
   await sleep(300);
-  const send = spawn('ip', ['netns', 'exec', CLI, node, PROBE, 'send', '198.18.0.1', '9000', '20000', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const send = spawn('ip', ['netns', 'exec', CLI, node, PROBE, 'send', '198.18.0.1', '9000', '20000', '3'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let sent = '';
   send.stdout.on('data', (d) => (sent += d));
   await sleep(1200);
@@ -78,7 +83,29 @@ async function outage(failIf, restoreIf) {
 async function startBondd(mode, extra = []) {
   let log = '';
   const hash = mode === 'balance-xor' ? ['xmit_hash_policy=layer3+4'] : [];
-  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', ...extra, `mode=${mode}`, 'miimon=100', ...hash], { stdio: ['ignore', 'ignore', 'pipe'] });
+  bondd = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      SRV,
+      node,
+      join(ROOT, 'dist/cli/bondd.js'),
+      '--log-format',
+      'pretty',
+      '--run-dir',
+      RUN,
+      '--name',
+      'bond0',
+      '--slaves',
+      's0,s1',
+      ...extra,
+      `mode=${mode}`,
+      'miimon=100',
+      ...hash,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   bondd.stderr.on('data', (d) => (log += d));
   for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
   if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
@@ -105,13 +132,32 @@ function startOvs(ns, ports, cpu) {
   const d = mkdtempSync(join(tmpdir(), 'tapbond-bench-ovs-'));
   ovsDirs.push(d);
   const env = { ...process.env, OVS_RUNDIR: d, OVS_LOGDIR: d, OVS_DBDIR: d, OVS_SYSCONFDIR: d };
-  const x = (cmd, args, inNs) => execFileSync(inNs ? 'ip' : cmd, inNs ? ['netns', 'exec', inNs, cmd, ...args] : args, { env, encoding: 'utf8', timeout: 20_000 });
+  const x = (cmd, args, inNs) =>
+    execFileSync(inNs ? 'ip' : cmd, inNs ? ['netns', 'exec', inNs, cmd, ...args] : args, { env, encoding: 'utf8', timeout: 20_000 });
   const vsctl = (...a) => x('ovs-vsctl', [`--db=unix:${d}/db.sock`, '--timeout=10', ...a]);
   x('ovsdb-tool', ['create', `${d}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
-  x('ovsdb-server', [`${d}/conf.db`, `--remote=punix:${d}/db.sock`, `--pidfile=${d}/ovsdb-server.pid`, `--unixctl=${d}/ovsdb-server.ctl`, '--detach', `--log-file=${d}/ovsdb-server.log`]);
+  x('ovsdb-server', [
+    `${d}/conf.db`,
+    `--remote=punix:${d}/db.sock`,
+    `--pidfile=${d}/ovsdb-server.pid`,
+    `--unixctl=${d}/ovsdb-server.ctl`,
+    '--detach',
+    `--log-file=${d}/ovsdb-server.log`,
+  ]);
   vsctl('--no-wait', 'init');
   vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
-  x(cpu === undefined ? 'ovs-vswitchd' : 'taskset', [...(cpu === undefined ? [] : ['-c', String(cpu), 'ovs-vswitchd']), `unix:${d}/db.sock`, `--pidfile=${d}/ovs-vswitchd.pid`, `--unixctl=${d}/ovs-vswitchd.ctl`, '--detach', `--log-file=${d}/ovs-vswitchd.log`], ns);
+  x(
+    cpu === undefined ? 'ovs-vswitchd' : 'taskset',
+    [
+      ...(cpu === undefined ? [] : ['-c', String(cpu), 'ovs-vswitchd']),
+      `unix:${d}/db.sock`,
+      `--pidfile=${d}/ovs-vswitchd.pid`,
+      `--unixctl=${d}/ovs-vswitchd.ctl`,
+      '--detach',
+      `--log-file=${d}/ovs-vswitchd.log`,
+    ],
+    ns,
+  );
   vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
   vsctl('add-bond', 'br0', 'bond0', ...ports, 'lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast');
   return { appctl: (...a) => x('ovs-appctl', ['-t', `${d}/ovs-vswitchd.ctl`, ...a]) };
@@ -131,7 +177,30 @@ const lacpBondds = [];
 async function startLacpBondd(ns, slaves, runDir, cpu, extra = []) {
   mkdirSync(runDir, { recursive: true });
   let log = '';
-  const p = spawn('ip', ['netns', 'exec', ns, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', runDir, '--name', 'bond0', '--slaves', slaves, ...(cpu === undefined ? [] : ['--cpu', String(cpu)]), ...extra, 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      node,
+      join(ROOT, 'dist/cli/bondd.js'),
+      '--log-format',
+      'pretty',
+      '--run-dir',
+      runDir,
+      '--name',
+      'bond0',
+      '--slaves',
+      slaves,
+      ...(cpu === undefined ? [] : ['--cpu', String(cpu)]),
+      ...extra,
+      'mode=802.3ad',
+      'lacp_rate=fast',
+      'xmit_hash_policy=layer3+4',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   lacpBondds.push(p);
   p.stderr.on('data', (d) => (log += d));
   // resolves at the daemon's ready line: its bond is up and its ports send LACPDUs
@@ -164,7 +233,14 @@ async function waitUntil(pred, ms) {
 /** Client ports for `streams` iperf3 streams that the bond's hash spreads evenly over 2 links. */
 function evenClientPorts(runDir, streams) {
   for (let base = 40000; base < 41000; base += streams) {
-    const out = sh(SRV, Array.from({ length: streams }, (_, i) => `${node} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${runDir} hash bond0 --json sip=198.18.0.1 dip=198.18.0.2 proto=tcp sport=${base + i} dport=5201`).join(' && '));
+    const out = sh(
+      SRV,
+      Array.from(
+        { length: streams },
+        (_, i) =>
+          `${node} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${runDir} hash bond0 --json sip=198.18.0.1 dip=198.18.0.2 proto=tcp sport=${base + i} dport=5201`,
+      ).join(' && '),
+    );
     const ports = [...out.matchAll(/"port": "(\w+)"/g)].map((m) => m[1]);
     if (ports.filter((p) => p === ports[0]).length === streams / 2) return base;
   }
@@ -261,7 +337,10 @@ async function lacpSection() {
   for (let rep = 0; rep < reps; rep++) {
     for (const placement of PLACEMENTS) {
       for (const pair of ['ovs', 'bondd']) {
-        const r = await lacpRow(`${pair === 'ovs' ? 'OVS <-> OVS balance-tcp (TSO on)' : 'bondd <-> bondd'}, ${placement} (run ${rep + 1})`, { srv: pair, cli: pair, placement });
+        const r = await lacpRow(
+          `${pair === 'ovs' ? 'OVS <-> OVS balance-tcp (TSO on)' : 'bondd <-> bondd'}, ${placement} (run ${rep + 1})`,
+          { srv: pair, cli: pair, placement },
+        );
         runs.push({ pair, rep, ...r });
       }
     }
@@ -277,7 +356,14 @@ async function lacpSection() {
     });
     const ovs = row('ovs');
     const bondd = row('bondd');
-    summary.push({ placement, ovs, bondd, ratio_tcp1: bondd.tcp1 / ovs.tcp1, ratio_tcp4: bondd.tcp4 / ovs.tcp4, ratio_tcp4_runs: bondd.tcp4_runs.map((x, i) => x / ovs.tcp4_runs[i]) });
+    summary.push({
+      placement,
+      ovs,
+      bondd,
+      ratio_tcp1: bondd.tcp1 / ovs.tcp1,
+      ratio_tcp4: bondd.tcp4 / ovs.tcp4,
+      ratio_tcp4_runs: bondd.tcp4_runs.map((x, i) => x / ovs.tcp4_runs[i]),
+    });
   }
   const once = [
     await lacpRow('bondd <-> OVS, per-core', { srv: 'bondd', cli: 'ovs', placement: 'per-core' }),
@@ -351,12 +437,35 @@ async function fourWay(toBond, seconds) {
     return { clientSide, target, port };
   });
   await sleep(300);
-  const outs = await Promise.all(runs.map((r) => new Promise((resolve) => {
-    const p = spawn('ip', ['netns', 'exec', r.clientSide, 'timeout', String(seconds + 15), 'iperf3', '-c', r.target, '-p', String(r.port), '-t', String(seconds), '-J'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.on('close', () => resolve(out));
-  })));
+  const outs = await Promise.all(
+    runs.map(
+      (r) =>
+        new Promise((resolve) => {
+          const p = spawn(
+            'ip',
+            [
+              'netns',
+              'exec',
+              r.clientSide,
+              'timeout',
+              String(seconds + 15),
+              'iperf3',
+              '-c',
+              r.target,
+              '-p',
+              String(r.port),
+              '-t',
+              String(seconds),
+              '-J',
+            ],
+            { stdio: ['ignore', 'pipe', 'ignore'] },
+          );
+          let out = '';
+          p.stdout.on('data', (d) => (out += d));
+          p.on('close', () => resolve(out));
+        }),
+    ),
+  );
   return outs.reduce((sum, o) => sum + JSON.parse(o).end.sum_received.bits_per_second / 1e9, 0);
 }
 
@@ -364,7 +473,28 @@ async function albRow(mode) {
   albLab();
   try {
     let log = '';
-    bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer2+3'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    bondd = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        SRV,
+        node,
+        join(ROOT, 'dist/cli/bondd.js'),
+        '--log-format',
+        'pretty',
+        '--run-dir',
+        RUN,
+        '--name',
+        'bond0',
+        '--slaves',
+        's0,s1',
+        `mode=${mode}`,
+        'miimon=100',
+        'xmit_hash_policy=layer2+3',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     bondd.stderr.on('data', (d) => (log += d));
     for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
     if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
@@ -383,17 +513,20 @@ async function albRow(mode) {
 
 async function main() {
   if (process.getuid() !== 0) throw new Error('run as root: the benchmark builds network namespaces');
-  for (const c of ['iperf3', 'ping']) if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) throw new Error(`needs ${c} (apt-get install iperf3 iputils-ping)`);
+  for (const c of ['iperf3', 'ping'])
+    if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) throw new Error(`needs ${c} (apt-get install iperf3 iputils-ping)`);
   if (!existsSync(join(ROOT, 'dist/cli/bondd.js'))) throw new Error('not built: run `npm run build`');
   const sections = (process.env.BENCH_SECTIONS ?? 'basic,lacp,alb').split(',');
   const results = [];
   if (sections.includes('basic')) {
     results.push(await measure('bare veth', async () => execFileSync('bash', [LAB, 'bare', P])));
-    results.push(await measure('veth+bridge', async () => {
-      execFileSync('bash', [LAB, 'up', P, '1']);
-      sh(SRV, 'ip addr add 198.18.0.1/24 dev s0');
-      await sleep(300);
-    }));
+    results.push(
+      await measure('veth+bridge', async () => {
+        execFileSync('bash', [LAB, 'up', P, '1']);
+        sh(SRV, 'ip addr add 198.18.0.1/24 dev s0');
+        await sleep(300);
+      }),
+    );
     // bondd pinned to the last CPU (--cpu), as a deployment would place it; and unpinned
     const last = String(cpus().length - 1);
     for (const [mode, extra, label, failover] of [
@@ -402,11 +535,13 @@ async function main() {
       ['balance-xor', ['--cpu', last], `bondd balance-xor --cpu ${last}`, false],
       ['active-backup', [], 'bondd active-backup unpinned', false],
     ]) {
-      results.push(await measure(label, async () => {
-        execFileSync('bash', [LAB, 'up', P, '2']);
-        await startBondd(mode, extra);
-        return { failover, mode };
-      }));
+      results.push(
+        await measure(label, async () => {
+          execFileSync('bash', [LAB, 'up', P, '2']);
+          await startBondd(mode, extra);
+          return { failover, mode };
+        }),
+      );
     }
   }
   let lacp = null;
@@ -417,10 +552,37 @@ async function main() {
   const alb = [];
   if (sections.includes('alb')) for (const mode of ['balance-tlb', 'balance-alb']) alb.push(await albRow(mode));
   const bare = results[0];
-  const rows = !results.length ? [] : [['path', 'TCP1 Gb/s', 'x bare', 'TCP1 rev', 'TCP4 Gb/s', 'x bare', '64B kpps', 'RTT us', '+RTT us', 'failover ms (median)', 'RSS MB']];
+  const rows = !results.length
+    ? []
+    : [
+        [
+          'path',
+          'TCP1 Gb/s',
+          'x bare',
+          'TCP1 rev',
+          'TCP4 Gb/s',
+          'x bare',
+          '64B kpps',
+          'RTT us',
+          '+RTT us',
+          'failover ms (median)',
+          'RSS MB',
+        ],
+      ];
   for (const r of results) {
-    rows.push([r.name, r.tcp1.toFixed(2), (r.tcp1 / bare.tcp1).toFixed(2), r.tcp1_rev.toFixed(2), r.tcp4.toFixed(2), (r.tcp4 / bare.tcp4).toFixed(2), r.kpps64.toFixed(0), r.rtt_us.toFixed(0), (r.rtt_us - bare.rtt_us).toFixed(0),
-      r.failover_ms ? `${r.failover_median_ms.toFixed(2)} (${r.failover_ms.map((x) => x.toFixed(2)).join(', ')})` : '-', r.rss_mb ? r.rss_mb.toFixed(0) : '-']);
+    rows.push([
+      r.name,
+      r.tcp1.toFixed(2),
+      (r.tcp1 / bare.tcp1).toFixed(2),
+      r.tcp1_rev.toFixed(2),
+      r.tcp4.toFixed(2),
+      (r.tcp4 / bare.tcp4).toFixed(2),
+      r.kpps64.toFixed(0),
+      r.rtt_us.toFixed(0),
+      (r.rtt_us - bare.rtt_us).toFixed(0),
+      r.failover_ms ? `${r.failover_median_ms.toFixed(2)} (${r.failover_ms.map((x) => x.toFixed(2)).join(', ')})` : '-',
+      r.rss_mb ? r.rss_mb.toFixed(0) : '-',
+    ]);
   }
   if (rows.length) {
     const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
@@ -428,17 +590,52 @@ async function main() {
   }
   if (lacp) {
     const f = (x) => x.toFixed(2);
-    const lrows = [['802.3ad, 2 links, lacp_rate fast: placement', 'OVS<->OVS TCP1', 'bondd<->bondd TCP1', 'x', 'OVS<->OVS TCP4', 'bondd<->bondd TCP4', 'x', 'x per run (TCP4)', 'LACP up s (OVS, bondd)']];
+    const lrows = [
+      [
+        '802.3ad, 2 links, lacp_rate fast: placement',
+        'OVS<->OVS TCP1',
+        'bondd<->bondd TCP1',
+        'x',
+        'OVS<->OVS TCP4',
+        'bondd<->bondd TCP4',
+        'x',
+        'x per run (TCP4)',
+        'LACP up s (OVS, bondd)',
+      ],
+    ];
     for (const s of lacp.summary) {
-      lrows.push([`${s.placement} (median of ${lacp.repeat})`, f(s.ovs.tcp1), f(s.bondd.tcp1), f(s.ratio_tcp1), f(s.ovs.tcp4), f(s.bondd.tcp4), f(s.ratio_tcp4), s.ratio_tcp4_runs.map(f).join(' '), `${s.ovs.lacp_s.toFixed(1)}, ${s.bondd.lacp_s.toFixed(1)}`]);
+      lrows.push([
+        `${s.placement} (median of ${lacp.repeat})`,
+        f(s.ovs.tcp1),
+        f(s.bondd.tcp1),
+        f(s.ratio_tcp1),
+        f(s.ovs.tcp4),
+        f(s.bondd.tcp4),
+        f(s.ratio_tcp4),
+        s.ratio_tcp4_runs.map(f).join(' '),
+        `${s.ovs.lacp_s.toFixed(1)}, ${s.bondd.lacp_s.toFixed(1)}`,
+      ]);
     }
     for (const r of lacp.once) {
-      lrows.push([r.name, '-', f(r.tcp1), '-', '-', f(r.tcp4), '-', r.shaped_tcp4 ? `shaped ${f(r.shaped_tcp4)} (${f(r.shaped_tcp4 / 2)} x 2 Gb/s)` : '-', r.lacp_s === null ? 'no' : r.lacp_s.toFixed(1)]);
+      lrows.push([
+        r.name,
+        '-',
+        f(r.tcp1),
+        '-',
+        '-',
+        f(r.tcp4),
+        '-',
+        r.shaped_tcp4 ? `shaped ${f(r.shaped_tcp4)} (${f(r.shaped_tcp4 / 2)} x 2 Gb/s)` : '-',
+        r.lacp_s === null ? 'no' : r.lacp_s.toFixed(1),
+      ]);
     }
     const lw = lrows[0].map((_, i) => Math.max(...lrows.map((x) => x[i].length)));
     process.stdout.write('\n' + lrows.map((x) => '| ' + x.map((c, i) => c.padEnd(lw[i])).join(' | ') + ' |').join('\n') + '\n');
   }
-  for (const r of alb) process.stdout.write(`\n| ${r.name} | transmit ${r.tx.toFixed(2)} Gb/s (${(r.tx / 2).toFixed(2)} x 2) | receive ${r.rx.toFixed(2)} Gb/s (${(r.rx / 2).toFixed(2)} x 2) |`);
+  for (const r of alb)
+    process.stdout.write(
+      `\n| ${r.name} | transmit ${r.tx.toFixed(2)} Gb/s (${(r.tx / 2).toFixed(2)} x 2) | receive ${r.rx.toFixed(2)} Gb/s (${(r.rx / 2).toFixed(2)} x 2) |`,
+    );
   if (alb.length) process.stdout.write('\n');
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
   const file = join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

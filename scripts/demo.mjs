@@ -26,14 +26,25 @@ function cleanup() {
   spawnSync('bash', [join(ROOT, 'scripts/netns/lab.sh'), 'down', P]);
   rmSync(RUN, { recursive: true, force: true });
 }
-process.on('SIGINT', () => { cleanup(); process.exit(130); });
+process.on('SIGINT', () => {
+  cleanup();
+  process.exit(130);
+});
 
 async function probe(seconds, rate, during) {
-  const recv = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'scripts/lib/udp-probe.mjs'), 'recv', '9000', String(seconds + 1), String(rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const recv = spawn(
+    'ip',
+    ['netns', 'exec', SRV, node, join(ROOT, 'scripts/lib/udp-probe.mjs'), 'recv', '9000', String(seconds + 1), String(rate)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   recv.stdout.on('data', (d) => (out += d));
   await sleep(300);
-  const send = spawn('ip', ['netns', 'exec', CLI, node, join(ROOT, 'scripts/lib/udp-probe.mjs'), 'send', '198.18.0.1', '9000', String(rate), String(seconds)], { stdio: 'ignore' });
+  const send = spawn(
+    'ip',
+    ['netns', 'exec', CLI, node, join(ROOT, 'scripts/lib/udp-probe.mjs'), 'send', '198.18.0.1', '9000', String(rate), String(seconds)],
+    { stdio: 'ignore' },
+  );
   await during?.();
   await exited(send);
   await exited(recv);
@@ -42,15 +53,40 @@ async function probe(seconds, rate, during) {
 
 async function main() {
   if (process.getuid() !== 0) throw new Error('the demo builds network namespaces: run it as root');
-  if (!existsSync(join(ROOT, 'build/Release/tapbond.node')) || !existsSync(join(ROOT, 'dist/cli/bondd.js'))) throw new Error('not built: run `npm install` (or `npm run build`) first');
+  if (!existsSync(join(ROOT, 'build/Release/tapbond.node')) || !existsSync(join(ROOT, 'dist/cli/bondd.js')))
+    throw new Error('not built: run `npm install` (or `npm run build`) first');
 
   say(`lab: namespaces ${SRV} (bondd), ${SW} (bridge "switch"), ${CLI} (client 198.18.0.2)`);
   execFileSync('bash', [join(ROOT, 'scripts/netns/lab.sh'), 'up', P, '2'], { stdio: 'inherit' });
 
   say('bondd --name bond0 --slaves s0,s1 mode=active-backup miimon=100 num_grat_arp=2');
   let log = '';
-  bondd = spawn('ip', ['netns', 'exec', SRV, node, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', 'num_grat_arp=2'], { stdio: ['ignore', 'inherit', 'pipe'] });
-  bondd.stderr.on('data', (d) => { log += d; process.stdout.write(`  bondd| ${d}`.replace(/\n(?=.)/g, '\n  bondd| ')); });
+  bondd = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      SRV,
+      node,
+      join(ROOT, 'dist/cli/bondd.js'),
+      '--log-format',
+      'pretty',
+      '--run-dir',
+      RUN,
+      '--name',
+      'bond0',
+      '--slaves',
+      's0,s1',
+      'mode=active-backup',
+      'miimon=100',
+      'num_grat_arp=2',
+    ],
+    { stdio: ['ignore', 'inherit', 'pipe'] },
+  );
+  bondd.stderr.on('data', (d) => {
+    log += d;
+    process.stdout.write(`  bondd| ${d}`.replace(/\n(?=.)/g, '\n  bondd| '));
+  });
   for (let i = 0; i < 100 && !log.includes('bond0: ready'); i++) await sleep(50);
   if (!log.includes('bond0: ready')) throw new Error('bondd did not start');
   inNs(SRV, 'ip', ['addr', 'add', '198.18.0.1/24', 'dev', 'bond0']);
@@ -64,7 +100,9 @@ async function main() {
     await sleep(1000);
     inNs(SW, 'ip', ['link', 'set', 'p0', 'down']);
   });
-  process.stdout.write(`  received ${r.received} of ${r.last_seq + 1}, lost ${r.lost}; outage ${r.outage_ms.toFixed(1)} ms (longest silence ${r.max_silence_ms.toFixed(1)} ms)\n`);
+  process.stdout.write(
+    `  received ${r.received} of ${r.last_seq + 1}, lost ${r.lost}; outage ${r.outage_ms.toFixed(1)} ms (longest silence ${r.max_silence_ms.toFixed(1)} ms)\n`,
+  );
 
   say('bondctl show bond0 (after the failure)');
   process.stdout.write(bondctl('show', 'bond0', '--stats'));
@@ -73,7 +111,9 @@ async function main() {
   const before = inNs(SRV, 'ip', ['-br', 'link', 'show']);
   bondd.kill('SIGTERM');
   await exited(bondd);
-  process.stdout.write(`  while bonded:\n${before.replace(/^/gm, '    ')}  after SIGTERM:\n${inNs(SRV, 'ip', ['-br', 'link', 'show']).replace(/^/gm, '    ')}`);
+  process.stdout.write(
+    `  while bonded:\n${before.replace(/^/gm, '    ')}  after SIGTERM:\n${inNs(SRV, 'ip', ['-br', 'link', 'show']).replace(/^/gm, '    ')}`,
+  );
   say('done: the lab is removed');
 }
 

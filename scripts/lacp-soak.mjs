@@ -34,30 +34,88 @@ function cleanup() {
   rmSync(RUN, { recursive: true, force: true });
   rmSync(OVS, { recursive: true, force: true });
 }
-process.on('SIGINT', () => { cleanup(); process.exit(130); });
+process.on('SIGINT', () => {
+  cleanup();
+  process.exit(130);
+});
 
 async function main() {
   execFileSync('bash', [join(ROOT, 'scripts/netns/lab.sh'), 'pair', P, '2']);
   execFileSync('ovsdb-tool', ['create', `${OVS}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema'], { env });
-  execFileSync('ovsdb-server', [`${OVS}/conf.db`, `--remote=punix:${OVS}/db.sock`, `--pidfile=${OVS}/ovsdb-server.pid`, `--unixctl=${OVS}/ovsdb-server.ctl`, '--detach', `--log-file=${OVS}/ovsdb-server.log`], { env });
+  execFileSync(
+    'ovsdb-server',
+    [
+      `${OVS}/conf.db`,
+      `--remote=punix:${OVS}/db.sock`,
+      `--pidfile=${OVS}/ovsdb-server.pid`,
+      `--unixctl=${OVS}/ovsdb-server.ctl`,
+      '--detach',
+      `--log-file=${OVS}/ovsdb-server.log`,
+    ],
+    { env },
+  );
   vsctl('--no-wait', 'init');
   // vnet headers on OVS's netdevs, so partial checksums and GSO frames from bondd are handled
   vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
-  execFileSync('ip', ['netns', 'exec', CLI, 'ovs-vswitchd', `unix:${OVS}/db.sock`, `--pidfile=${OVS}/ovs-vswitchd.pid`, `--unixctl=${OVS}/ovs-vswitchd.ctl`, '--detach', `--log-file=${OVS}/ovs-vswitchd.log`], { env });
+  execFileSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      CLI,
+      'ovs-vswitchd',
+      `unix:${OVS}/db.sock`,
+      `--pidfile=${OVS}/ovs-vswitchd.pid`,
+      `--unixctl=${OVS}/ovs-vswitchd.ctl`,
+      '--detach',
+      `--log-file=${OVS}/ovs-vswitchd.log`,
+    ],
+    { env },
+  );
   vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
   vsctl('add-bond', 'br0', 'bond0', 'q0', 'q1', 'lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast');
   sh(CLI, 'ip addr add 198.18.0.2/24 dev br0 && ip link set br0 up');
   // tcpdump on the partner side: our LACPDUs as they arrive
   const caps = ['q0', 'q1'].map((q) => {
-    const c = spawn('ip', ['netns', 'exec', CLI, 'timeout', String(SECS + 20), 'tcpdump', '-i', q, '-nn', '-l', '-tt', '-Q', 'in', 'ether proto 0x8809'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const c = spawn(
+      'ip',
+      ['netns', 'exec', CLI, 'timeout', String(SECS + 20), 'tcpdump', '-i', q, '-nn', '-l', '-tt', '-Q', 'in', 'ether proto 0x8809'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     procs.push(c);
     const times = [];
-    c.stdout.on('data', (d) => { for (const l of String(d).split('\n')) { const t = parseFloat(l); if (t) times.push(t); } });
+    c.stdout.on('data', (d) => {
+      for (const l of String(d).split('\n')) {
+        const t = parseFloat(l);
+        if (t) times.push(t);
+      }
+    });
     return times;
   });
   await sleep(500);
   let log = '';
-  const bondd = spawn('ip', ['netns', 'exec', SRV, process.execPath, join(ROOT, 'dist/cli/bondd.js'), '--log-format', 'pretty', '--run-dir', RUN, '--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const bondd = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      SRV,
+      process.execPath,
+      join(ROOT, 'dist/cli/bondd.js'),
+      '--log-format',
+      'pretty',
+      '--run-dir',
+      RUN,
+      '--name',
+      'bond0',
+      '--slaves',
+      's0,s1',
+      'mode=802.3ad',
+      'lacp_rate=fast',
+      'xmit_hash_policy=layer3+4',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   procs.push(bondd);
   bondd.stderr.on('data', (d) => (log += d));
   const started = Date.now();
@@ -67,7 +125,11 @@ async function main() {
   await sleep(500);
   sh(CLI, `timeout ${SECS + 30} iperf3 -s -1 -D -p 5201`);
   await sleep(300);
-  const iperf = spawn('ip', ['netns', 'exec', SRV, 'timeout', String(SECS + 15), 'iperf3', '-c', '198.18.0.2', '-p', '5201', '-t', String(SECS), '-P', '4', '-J'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const iperf = spawn(
+    'ip',
+    ['netns', 'exec', SRV, 'timeout', String(SECS + 15), 'iperf3', '-c', '198.18.0.2', '-p', '5201', '-t', String(SECS), '-P', '4', '-J'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   procs.push(iperf);
   let iperfOut = '';
   iperf.stdout.on('data', (d) => (iperfOut += d));
@@ -86,7 +148,11 @@ async function main() {
     return { pdus: during.length, max_gap_s: Number(max.toFixed(3)) };
   });
   let gbps = null;
-  try { gbps = JSON.parse(iperfOut).end.sum_received.bits_per_second / 1e9; } catch { /* iperf3 cut short */ }
+  try {
+    gbps = JSON.parse(iperfOut).end.sum_received.bits_per_second / 1e9;
+  } catch {
+    /* iperf3 cut short */
+  }
   const state = JSON.parse(sh(SRV, `${process.execPath} ${join(ROOT, 'dist/cli/bondctl.js')} --run-dir ${RUN} state bond0 --json`));
   const result = {
     seconds: SECS,
@@ -101,4 +167,9 @@ async function main() {
   if (!result.ok) process.exitCode = 1;
 }
 
-main().catch((e) => { process.stderr.write(`soak failed: ${e.stack ?? e.message}\n`); process.exitCode = 2; }).finally(cleanup);
+main()
+  .catch((e) => {
+    process.stderr.write(`soak failed: ${e.stack ?? e.message}\n`);
+    process.exitCode = 2;
+  })
+  .finally(cleanup);

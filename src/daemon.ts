@@ -54,7 +54,9 @@ export function checkCapabilities(binding: Pick<NativeBinding, 'raiseCaps'>): vo
   const missing = [
     [CAP_NET_ADMIN, 'CAP_NET_ADMIN'],
     [CAP_NET_RAW, 'CAP_NET_RAW'],
-  ].filter(([bit]) => !((effective >>> (bit as number)) & 1)).map(([, name]) => name);
+  ]
+    .filter(([bit]) => !((effective >>> (bit as number)) & 1))
+    .map(([, name]) => name);
   if (missing.length) {
     throw new BondError(
       'EPERM',
@@ -76,7 +78,8 @@ export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
       } catch (e) {
         throw new BondError('EPORT_UNKNOWN', `slaves: no interface named '${s}' in this network namespace (${(e as Error).message})`);
       }
-      if (info.type !== ARPHRD_ETHER) throw new BondError('EPORT_INVALID', `slaves: '${s}' is not an Ethernet interface (link type ${info.type})`);
+      if (info.type !== ARPHRD_ETHER)
+        throw new BondError('EPORT_INVALID', `slaves: '${s}' is not an Ethernet interface (link type ${info.type})`);
     }
     let exists = false;
     try {
@@ -90,7 +93,10 @@ export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
 }
 
 function startOne(cfg: DaemonConfig, host: Host, log: Logger): Bond {
-  const bond = new Bond({ name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs }, { host, clock: systemClock, log });
+  const bond = new Bond(
+    { name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs },
+    { host, clock: systemClock, log },
+  );
   const blog = log.child({ bond: cfg.name });
   for (const n of cfg.notes) blog.warn(n);
   bond.start();

@@ -1,18 +1,18 @@
 // Stable error codes, mirroring the kernel's option errnos (bond_options.c), plus port errors.
 export type BondErrorCode =
-  | 'EOPT_UNKNOWN'     // no such option
-  | 'EOPT_VALUE'       // -EINVAL: value not allowed
-  | 'EOPT_MODE'        // -EACCES: option not valid in this mode
-  | 'EOPT_BUSY'        // -EBUSY: bond must be down
-  | 'EOPT_HAS_PORTS'   // -ENOTEMPTY: bond must have no slaves
-  | 'EOPT_CONFLICT'    // two options that cannot go together
-  | 'EOPT_READONLY'    // may not change while the daemon runs
+  | 'EOPT_UNKNOWN' // no such option
+  | 'EOPT_VALUE' // -EINVAL: value not allowed
+  | 'EOPT_MODE' // -EACCES: option not valid in this mode
+  | 'EOPT_BUSY' // -EBUSY: bond must be down
+  | 'EOPT_HAS_PORTS' // -ENOTEMPTY: bond must have no slaves
+  | 'EOPT_CONFLICT' // two options that cannot go together
+  | 'EOPT_READONLY' // may not change while the daemon runs
   | 'EOPT_UNSUPPORTED' // known kernel option that this version does not implement yet
   | 'EPORT_UNKNOWN'
   | 'EPORT_EXISTS'
   | 'EPORT_INVALID'
   | 'ECONTROL'
-  | 'EPERM';           // missing capabilities
+  | 'EPERM'; // missing capabilities
 
 export class BondError extends Error {
   readonly code: BondErrorCode;

@@ -45,32 +45,49 @@ export function metricsRegistry(read: Source): Registry {
   collectDefaultMetrics({ register: reg, prefix: 'tapbond_process_' });
   const bondGauge = (name: string, help: string, value: (s: BondState) => number) =>
     new Gauge({
-      name, help, labelNames: ['master'], registers: [reg],
+      name,
+      help,
+      labelNames: ['master'],
+      registers: [reg],
       collect() {
         this.reset();
         for (const s of source()) this.set({ master: s.bond.name }, value(s));
       },
     });
   bondGauge('node_bonding_slaves', 'Number of configured slaves per bonding interface', (s) => s.ports.length);
-  bondGauge('node_bonding_active', 'Number of active (MII status up) slaves per bonding interface', (s) => s.ports.filter((p) => p.mii_status === 'up').length);
+  bondGauge(
+    'node_bonding_active',
+    'Number of active (MII status up) slaves per bonding interface',
+    (s) => s.ports.filter((p) => p.mii_status === 'up').length,
+  );
   bondGauge('tapbond_bond_carrier', 'Carrier of the bond (TAP) interface: 1 on, 0 off', (s) => +s.bond.carrier);
   bondGauge('tapbond_bond_up', 'Administrative state of the bond interface: 1 up', (s) => +s.bond.up);
   new Gauge({
-    name: 'tapbond_bond_info', help: 'Bond mode and transmit hash policy (value 1)', labelNames: ['master', 'mode', 'xmit_hash_policy'], registers: [reg],
+    name: 'tapbond_bond_info',
+    help: 'Bond mode and transmit hash policy (value 1)',
+    labelNames: ['master', 'mode', 'xmit_hash_policy'],
+    registers: [reg],
     collect() {
       this.reset();
-      for (const s of source()) this.set({ master: s.bond.name, mode: s.bond.mode, xmit_hash_policy: String(s.options.xmit_hash_policy) }, 1);
+      for (const s of source())
+        this.set({ master: s.bond.name, mode: s.bond.mode, xmit_hash_policy: String(s.options.xmit_hash_policy) }, 1);
     },
   });
   new Counter({
-    name: 'tapbond_failovers_total', help: 'Link failures of slaves that were carrying traffic', labelNames: ['master'], registers: [reg],
+    name: 'tapbond_failovers_total',
+    help: 'Link failures of slaves that were carrying traffic',
+    labelNames: ['master'],
+    registers: [reg],
     collect() {
       this.reset();
       for (const s of source()) this.inc({ master: s.bond.name }, s.bond.failovers);
     },
   });
   new Counter({
-    name: 'tapbond_bond_tx_dropped_total', help: 'Frames from the bond that no slave could take, by reason', labelNames: ['master', 'reason'], registers: [reg],
+    name: 'tapbond_bond_tx_dropped_total',
+    help: 'Frames from the bond that no slave could take, by reason',
+    labelNames: ['master', 'reason'],
+    registers: [reg],
     collect() {
       this.reset();
       for (const s of source()) {
@@ -86,28 +103,45 @@ export function metricsRegistry(read: Source): Registry {
   };
   const slaveGauge = (name: string, help: string, value: (p: BondState['ports'][number], b: BondState) => number | undefined) =>
     new Gauge({
-      name, help, labelNames: slaveLabels, registers: [reg],
+      name,
+      help,
+      labelNames: slaveLabels,
+      registers: [reg],
       collect() {
         this.reset();
-        for (const b of source()) for (const p of b.ports) {
-          const v = value(p, b);
-          if (v !== undefined) this.set({ master: b.bond.name, slave: p.name }, v);
-        }
+        for (const b of source())
+          for (const p of b.ports) {
+            const v = value(p, b);
+            if (v !== undefined) this.set({ master: b.bond.name, slave: p.name }, v);
+          }
       },
     });
   slaveGauge('tapbond_slave_mii_up', 'MII status of the slave as the bond sees it: 1 up, 0 down/going', (p) => +(p.mii_status === 'up'));
   slaveGauge('tapbond_slave_carrier', 'Carrier of the slave interface: 1 on', (p) => +p.carrier);
   slaveGauge('tapbond_slave_active', 'Slave state: 1 active (carries traffic), 0 backup', (p) => +(p.state === 'active'));
-  slaveGauge('tapbond_active_slave', 'The active slave of active-backup, balance-tlb and balance-alb (value 1)', (p, b) => (b.bond.active_slave === p.name ? 1 : undefined));
+  slaveGauge('tapbond_active_slave', 'The active slave of active-backup, balance-tlb and balance-alb (value 1)', (p, b) =>
+    b.bond.active_slave === p.name ? 1 : undefined,
+  );
   slaveGauge('tapbond_slave_speed_bits_per_second', 'Slave speed (0 when unknown)', (p) => Math.max(0, p.speed) * 1e6);
-  slaveGauge('tapbond_lacp_collecting_distributing', '802.3ad: 1 when the port is collecting and distributing', (p) => (p.lacp ? +(p.lacp.mux_state === LACP_MUX_DISTRIBUTING) : undefined));
-  slaveGauge('tapbond_lacp_actor_state', '802.3ad: actor state bits (activity 1, timeout 2, aggregation 4, sync 8, collecting 16, distributing 32, defaulted 64, expired 128)', (p) => lacpNum(p.lacp, 'actor', 'state'));
+  slaveGauge('tapbond_lacp_collecting_distributing', '802.3ad: 1 when the port is collecting and distributing', (p) =>
+    p.lacp ? +(p.lacp.mux_state === LACP_MUX_DISTRIBUTING) : undefined,
+  );
+  slaveGauge(
+    'tapbond_lacp_actor_state',
+    '802.3ad: actor state bits (activity 1, timeout 2, aggregation 4, sync 8, collecting 16, distributing 32, defaulted 64, expired 128)',
+    (p) => lacpNum(p.lacp, 'actor', 'state'),
+  );
   slaveGauge('tapbond_lacp_partner_state', '802.3ad: partner state bits, as for the actor', (p) => lacpNum(p.lacp, 'partner', 'state'));
-  slaveGauge('tapbond_lacp_aggregator_id', '802.3ad: aggregator the port is attached to (0 none)', (p) => (p.lacp ? Number(p.lacp.aggregator_id ?? 0) : undefined));
+  slaveGauge('tapbond_lacp_aggregator_id', '802.3ad: aggregator the port is attached to (0 none)', (p) =>
+    p.lacp ? Number(p.lacp.aggregator_id ?? 0) : undefined,
+  );
 
   const portCounter = (name: string, help: string, key: string) =>
     new Counter({
-      name: `tapbond_slave_${name}`, help, labelNames: slaveLabels, registers: [reg],
+      name: `tapbond_slave_${name}`,
+      help,
+      labelNames: slaveLabels,
+      registers: [reg],
       collect() {
         this.reset();
         eachPort(source(), (l, p) => this.inc(l, p.counters[key] ?? 0));
@@ -115,7 +149,10 @@ export function metricsRegistry(read: Source): Registry {
     });
   for (const [suffix, help, key] of PORT_COUNTERS) portCounter(suffix, help, key);
   new Counter({
-    name: 'tapbond_slave_rx_dropped_total', help: 'Frames received on the slave and dropped, by reason', labelNames: [...slaveLabels, 'reason'], registers: [reg],
+    name: 'tapbond_slave_rx_dropped_total',
+    help: 'Frames received on the slave and dropped, by reason',
+    labelNames: [...slaveLabels, 'reason'],
+    registers: [reg],
     collect() {
       this.reset();
       eachPort(source(), (l, p) => {
@@ -125,7 +162,10 @@ export function metricsRegistry(read: Source): Registry {
   });
   const lacpCounter = (name: string, help: string, key: string) =>
     new Counter({
-      name, help, labelNames: slaveLabels, registers: [reg],
+      name,
+      help,
+      labelNames: slaveLabels,
+      registers: [reg],
       collect() {
         this.reset();
         eachPort(source(), (l, p) => {
@@ -155,7 +195,10 @@ export interface MetricsListen {
 }
 
 /** Parses and checks a --metrics address; throws a message naming the value and what is allowed. */
-export function parseMetricsAddress(address: string, allowRemote = false): { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number } {
+export function parseMetricsAddress(
+  address: string,
+  allowRemote = false,
+): { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number } {
   const what = `--metrics '${address}'`;
   if (address.startsWith('unix:')) {
     const path = address.slice(5);
@@ -170,7 +213,9 @@ export function parseMetricsAddress(address: string, allowRemote = false): { kin
   const loopback = host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
   if (!isIP(host) && host !== 'localhost') throw new Error(`${what}: '${host}' is not an IP address`);
   if (!loopback && !allowRemote) {
-    throw new Error(`${what}: ${host} is not a loopback address; metrics listen on loopback or a unix socket unless --metrics-allow-remote is given`);
+    throw new Error(
+      `${what}: ${host} is not a loopback address; metrics listen on loopback or a unix socket unless --metrics-allow-remote is given`,
+    );
   }
   return { kind: 'tcp', host, port };
 }
@@ -197,7 +242,8 @@ export async function serveMetrics(reg: Registry, listen: MetricsListen): Promis
     } else server.listen(addr.port, addr.host, () => resolve());
   });
   if (addr.kind === 'unix') chmodSync(addr.path, 0o660);
-  const where = addr.kind === 'unix' ? `unix:${addr.path}` : `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}/metrics`;
+  const where =
+    addr.kind === 'unix' ? `unix:${addr.path}` : `http://${addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${addr.port}/metrics`;
   return {
     server,
     where,

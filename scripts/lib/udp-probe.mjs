@@ -65,7 +65,9 @@ if (mode === 'send') {
         if (run > maxRun) maxRun = run;
       }
       const lost = maxSeq + 1 - received;
-      process.stdout.write(JSON.stringify({ received, last_seq: maxSeq, lost, outage_ms: (maxRun * 1000) / rate, max_silence_ms: maxSilence }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ received, last_seq: maxSeq, lost, outage_ms: (maxRun * 1000) / rate, max_silence_ms: maxSilence }) + '\n',
+      );
     }, 50);
   });
 } else {

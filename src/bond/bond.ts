@@ -219,7 +219,8 @@ export class Bond {
       this.monitor?.stop();
       this.monitor = want && createLinkMonitor(want, this.monitorDeps());
     }
-    if (want === 'arp') this.mode.update('arp monitor on'); // republish with ARP/ND observed
+    if (want === 'arp')
+      this.mode.update('arp monitor on'); // republish with ARP/ND observed
     else if (had === 'arp') this.mode.update('arp monitor off');
   }
 
@@ -290,11 +291,16 @@ export class Bond {
     const engine = this.datapath.engine;
     let saved;
     try {
-      saved = prepareSlave(this.host, this.log, { ...info, name }, {
-        mtu: this.mtu,
-        mac: this.macs.forNewSlave(info.mac),
-        openSocket: () => engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES),
-      });
+      saved = prepareSlave(
+        this.host,
+        this.log,
+        { ...info, name },
+        {
+          mtu: this.mtu,
+          mac: this.macs.forNewSlave(info.mac),
+          openSocket: () => engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES),
+        },
+      );
     } catch (e) {
       engine.closePort(index);
       throw e;
@@ -313,7 +319,10 @@ export class Bond {
     this.monitor?.addPort(port, carrier);
     this.syncFilters();
     const speed = fresh.speed > 0 ? fresh.speed + ' Mbps' : 'speed unknown';
-    this.log.info(`enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${speed})`, { slave: name, event: 'enslaved' });
+    this.log.info(`enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${speed})`, {
+      slave: name,
+      event: 'enslaved',
+    });
     this.mode.portAdded?.(port);
     this.mode.update(`${name} enslaved`);
     this.updateCarrier();
@@ -332,7 +341,10 @@ export class Bond {
     restoreSlave(this.host, this.log, name, port.saved);
     const mac = this.macs.mac;
     if (mac && macEquals(port.permMac, mac) && this.ports.length > 0) {
-      this.log.warn(`the permanent HWaddr of ${name} - ${formatMac(port.permMac)} - is still in use by ${this.name}; set the HWaddr of ${name} to a different address to avoid conflicts`, { slave: name });
+      this.log.warn(
+        `the permanent HWaddr of ${name} - ${formatMac(port.permMac)} - is still in use by ${this.name}; set the HWaddr of ${name} to a different address to avoid conflicts`,
+        { slave: name },
+      );
     }
     this.log.info(`released from ${this.name}`, { slave: name, event: 'released' });
   }
@@ -442,9 +454,13 @@ export class Bond {
     }
     const port = this.ports.find((p) => p.name === name);
     const allowed = this.ports.map((p) => p.name).join(', ') || 'no slaves';
-    if (!port) throw new BondError('EOPT_VALUE', `active_slave: invalid value '${name}' (not a slave of ${this.name}); allowed: ${allowed}`);
+    if (!port)
+      throw new BondError('EOPT_VALUE', `active_slave: invalid value '${name}' (not a slave of ${this.name}); allowed: ${allowed}`);
     if (!port.isUp) {
-      throw new BondError('EOPT_VALUE', `active_slave: invalid value '${name}' (link is ${MII_STATUS_TEXT[port.link.state]}); the new active slave must be up`);
+      throw new BondError(
+        'EOPT_VALUE',
+        `active_slave: invalid value '${name}' (link is ${MII_STATUS_TEXT[port.link.state]}); the new active slave must be up`,
+      );
     }
     this.mode.setActive(port);
     this.updateCarrier();

@@ -77,7 +77,10 @@ export class MacPolicy {
         if (macEquals(this.current, next.mac)) return;
         this.current = Uint8Array.from(next.mac); // the bond takes the new active slave's MAC
         this.d.binding.setMac(this.d.bondName, this.current);
-        this.d.log.info(`MAC ${formatMac(this.current)} from ${next.name} (fail_over_mac active)`, { slave: next.name, event: 'mac-change' });
+        this.d.log.info(`MAC ${formatMac(this.current)} from ${next.name} (fail_over_mac active)`, {
+          slave: next.name,
+          event: 'mac-change',
+        });
         return;
       }
       // follow: the new active slave takes the bond's MAC; the old one gets the new one's
@@ -92,7 +95,10 @@ export class MacPolicy {
       this.setPortMac(next, taken);
       this.setPortMac(old, theirs);
       const why = MODE_INFO[o.mode].ownMacs ? o.mode : 'fail_over_mac follow';
-      this.d.log.info(`takes ${formatMac(taken)} from ${old.name}, which gets ${formatMac(theirs)} (${why})`, { slave: next.name, event: 'mac-swap' });
+      this.d.log.info(`takes ${formatMac(taken)} from ${old.name}, which gets ${formatMac(theirs)} (${why})`, {
+        slave: next.name,
+        event: 'mac-swap',
+      });
     } catch (e) {
       this.d.log.error(`fail_over_mac ${o.fail_over_mac}: ${(e as Error).message}`);
     }

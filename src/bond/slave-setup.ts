@@ -30,7 +30,12 @@ function ipv6Sysctl(name: string): string {
 export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: string }, setup: SlaveSetup): SavedLink {
   const b = host.binding;
   const name = info.name;
-  const saved: SavedLink = { mac: Uint8Array.from(info.mac), mtu: info.mtu, flags: info.flags, disableIpv6: host.readSysctl(ipv6Sysctl(name)) };
+  const saved: SavedLink = {
+    mac: Uint8Array.from(info.mac),
+    mtu: info.mtu,
+    flags: info.flags,
+    disableIpv6: host.readSysctl(ipv6Sysctl(name)),
+  };
   try {
     if (saved.disableIpv6 !== null) {
       try {
@@ -40,7 +45,10 @@ export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: s
         // a container's /proc/sys is read-only: carry on, the ingress filter still keeps
         // frames away from the slave's own stack; nothing to restore afterwards
         saved.disableIpv6 = null;
-        log.warn(`cannot turn IPv6 off (${ipv6Sysctl(name)} is read-only here, as in a container): the slave's own IPv6 stack may still send router solicitations and MLD reports`, { slave: name });
+        log.warn(
+          `cannot turn IPv6 off (${ipv6Sysctl(name)} is read-only here, as in a container): the slave's own IPv6 stack may still send router solicitations and MLD reports`,
+          { slave: name },
+        );
       }
     }
     for (const a of host.addresses(info.ifindex)) if (a.family === AF_INET) host.deleteAddress(a);

@@ -8,10 +8,13 @@ import { parseOptionWords } from '../options/parse.js';
 import { renderWatch } from '../report/watch.js';
 import { VERSION } from '../version.js';
 
-const program = new Command('bondctl').description('control a running tapbond daemon').version(VERSION).option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR);
+const program = new Command('bondctl')
+  .description('control a running tapbond daemon')
+  .version(VERSION)
+  .option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR);
 
 const path = (bond: string) => socketPath(program.opts<{ runDir: string }>().runDir, bond);
-const out = (s: string): void => void process.stdout.write(s.endsWith("\n") ? s : s + "\n");
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 
 program
   .command('show')
@@ -27,9 +30,17 @@ program
   .option('--json', 'as JSON')
   .action(async (bond: string, o: { json?: boolean }) => {
     const s = (await call(path(bond), 'state.dump')) as BondState;
-    if (o.json) { out(JSON.stringify(s, null, 2)); return; }
-    out(`${s.bond.name}: mode ${s.bond.mode}, carrier ${s.bond.carrier ? 'up' : 'down'}${s.bond.active_slave ? `, active ${s.bond.active_slave}` : ''}`);
-    for (const p of s.ports) out(`  ${p.name}: ${p.state}, link ${p.mii_status}, failures ${p.link_failure_count}, rx ${p.counters.rx_frames} tx ${p.counters.tx_frames}`);
+    if (o.json) {
+      out(JSON.stringify(s, null, 2));
+      return;
+    }
+    out(
+      `${s.bond.name}: mode ${s.bond.mode}, carrier ${s.bond.carrier ? 'up' : 'down'}${s.bond.active_slave ? `, active ${s.bond.active_slave}` : ''}`,
+    );
+    for (const p of s.ports)
+      out(
+        `  ${p.name}: ${p.state}, link ${p.mii_status}, failures ${p.link_failure_count}, rx ${p.counters.rx_frames} tx ${p.counters.tx_frames}`,
+      );
   });
 
 program
@@ -40,7 +51,8 @@ program
   .option('--count <n>', 'stop after n screens (default: until interrupted)')
   .action(async (bond: string, o: { interval: string; count?: string }) => {
     const interval = Number(o.interval);
-    if (!(interval >= 0.1 && interval <= 3600)) throw new Error(`--interval: invalid value '${o.interval}'; allowed: seconds from 0.1 to 3600`);
+    if (!(interval >= 0.1 && interval <= 3600))
+      throw new Error(`--interval: invalid value '${o.interval}'; allowed: seconds from 0.1 to 3600`);
     const count = o.count === undefined ? Infinity : Number(o.count);
     if (!Number.isInteger(count) || count < 1) throw new Error(`--count: invalid value '${o.count}'; allowed: a positive integer`);
     const tty = process.stdout.isTTY === true;
@@ -85,12 +97,21 @@ program
   .option('--hex <frame>', 'an Ethernet frame in hex')
   .option('--json', 'as JSON')
   .action(async (bond: string, spec: string[], o: { hex?: string; json?: boolean }) => {
-    const r = (await call(path(bond), 'debug.hash', o.hex ? { hex: o.hex } : { spec })) as { plan: string; hash?: number; index?: number; usable: string[]; port: string | null };
+    const r = (await call(path(bond), 'debug.hash', o.hex ? { hex: o.hex } : { spec })) as {
+      plan: string;
+      hash?: number;
+      index?: number;
+      usable: string[];
+      port: string | null;
+    };
     if (o.json) {
       out(JSON.stringify(r, null, 2));
       return;
     }
-    if (r.hash !== undefined) out(`hash 0x${r.hash.toString(16).padStart(8, '0')} (${r.hash}) % ${r.usable.length} = ${r.index}: ${r.port}  [usable: ${r.usable.join(', ')}]`);
+    if (r.hash !== undefined)
+      out(
+        `hash 0x${r.hash.toString(16).padStart(8, '0')} (${r.hash}) % ${r.usable.length} = ${r.index}: ${r.port}  [usable: ${r.usable.join(', ')}]`,
+      );
     else out(`${r.plan}: ${r.port ?? (r.usable.length ? `any of ${r.usable.join(', ')}` : 'no usable slave')}`);
   });
 

@@ -1,7 +1,15 @@
 #!/usr/bin/env node
 // bondd: the bonding daemon. `bondd --name bond0 --slaves s1,s2 mode=active-backup miimon=100`
 import { Command } from 'commander';
-import { buildConfig, buildFromSystemFiles, loadInstance, parseCpuList, readConfigFile, type DaemonConfig, type RawConfig } from '../config/index.js';
+import {
+  buildConfig,
+  buildFromSystemFiles,
+  loadInstance,
+  parseCpuList,
+  readConfigFile,
+  type DaemonConfig,
+  type RawConfig,
+} from '../config/index.js';
 import { readIfcfgDir } from '../config/ifcfg.js';
 import { parseModprobe } from '../config/modprobe.js';
 import { readFileSync } from 'node:fs';
@@ -18,10 +26,18 @@ function optionHelp(): string {
   return (
     '\nBonding options (as modprobe bonding takes them: name=value, by name or number, or "default"):\n' +
     OPTIONS.map((o) => {
-      const dflt = Array.isArray(o.default) ? (o.default.join(',') || 'none') : String(o.default) || 'none';
-      const flags = [o.supported ? '' : 'not supported yet', o.noSlaves ? 'no slaves' : '', o.ifDown ? 'bond down' : '', o.startOnly ? 'start only' : ''].filter(Boolean).join(', ');
+      const dflt = Array.isArray(o.default) ? o.default.join(',') || 'none' : String(o.default) || 'none';
+      const flags = [
+        o.supported ? '' : 'not supported yet',
+        o.noSlaves ? 'no slaves' : '',
+        o.ifDown ? 'bond down' : '',
+        o.startOnly ? 'start only' : '',
+      ]
+        .filter(Boolean)
+        .join(', ');
       return `  ${o.name.padEnd(w)}  ${o.desc}; default ${dflt}${flags ? ` [${flags}]` : ''}\n  ${''.padEnd(w)}  ${describeAllowed(o)}`;
-    }).join('\n') + '\n'
+    }).join('\n') +
+    '\n'
   );
 }
 
@@ -29,7 +45,7 @@ function optionHelp(): string {
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
 const program = new Command('bondd')
-  .description('tapbond daemon: a TAP bond master over AF_PACKET slaves, with the kernel bonding driver\'s modes and options')
+  .description("tapbond daemon: a TAP bond master over AF_PACKET slaves, with the kernel bonding driver's modes and options")
   .version(VERSION)
   .option('--name <bond>', 'bond (TAP) interface name', undefined)
   .option('--slaves <list>', 'comma-separated slave interfaces')
@@ -41,7 +57,7 @@ const program = new Command('bondd')
   .option('--address <cidr>', 'an address for the bond, e.g. 198.18.0.1/24 (repeat for more)', collect)
   .option('--slave-option <slave:name=value>', 'a per-slave option, e.g. eth1:actor_port_prio=100 (repeat for more)', collect)
   .option('--mtu <n>', 'bond MTU, applied to every slave')
-  .option('--mac <mac>', 'bond MAC (default: the first slave\'s)')
+  .option('--mac <mac>', "bond MAC (default: the first slave's)")
   .option('--no-up', 'leave the bond down after creating it')
   .option('--cpu <list>', 'pin the datapath (main) thread to these CPUs, e.g. 1 or 2,3')
   .option('--busy-poll <us>', 'after each batch keep polling the sockets this many microseconds (0 = off)')
@@ -56,9 +72,25 @@ const program = new Command('bondd')
 
 program.parse();
 const flags = program.opts<{
-  name?: string; slaves?: string; config?: string; modprobeConf?: string; ifcfgDir?: string; instance?: string; sysconfRoot: string;
-  address?: string[]; slaveOption?: string[]; mtu?: string; mac?: string; busyPoll?: string; cpu?: string; up: boolean; runDir: string;
-  metrics?: string | true; metricsAllowRemote?: boolean; logFormat?: string; debug?: boolean;
+  name?: string;
+  slaves?: string;
+  config?: string;
+  modprobeConf?: string;
+  ifcfgDir?: string;
+  instance?: string;
+  sysconfRoot: string;
+  address?: string[];
+  slaveOption?: string[];
+  mtu?: string;
+  mac?: string;
+  busyPoll?: string;
+  cpu?: string;
+  up: boolean;
+  runDir: string;
+  metrics?: string | true;
+  metricsAllowRemote?: boolean;
+  logFormat?: string;
+  debug?: boolean;
 }>();
 if (flags.logFormat !== undefined && !LOG_FORMATS.includes(flags.logFormat as LogFormat)) {
   process.stderr.write(`bondd: --log-format: invalid value '${flags.logFormat}'; allowed: ${LOG_FORMATS.join(', ')}\n`);
@@ -89,15 +121,23 @@ try {
   let cfgs: DaemonConfig[];
   const fromFiles = flags.instance !== undefined || flags.modprobeConf || flags.ifcfgDir;
   if (fromFiles) {
-    const perBond = (['config', 'name', 'slaves', 'mtu', 'mac', 'address', 'slaveOption'] as const).filter((k) => flags[k] !== undefined).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    const perBond = (['config', 'name', 'slaves', 'mtu', 'mac', 'address', 'slaveOption'] as const)
+      .filter((k) => flags[k] !== undefined)
+      .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     if (!flags.up) perBond.push('--no-up');
     if (perBond.length) {
-      throw new Error(`--instance/--modprobe-conf/--ifcfg-dir describe the bonds (MTU, MAC and addresses come from the files): do not combine them with ${perBond.join(', ')}`);
+      throw new Error(
+        `--instance/--modprobe-conf/--ifcfg-dir describe the bonds (MTU, MAC and addresses come from the files): do not combine them with ${perBond.join(', ')}`,
+      );
     }
-    if (Object.keys(raw.options).length) throw new Error('bonding options come from the files with --instance/--modprobe-conf/--ifcfg-dir; change them at runtime with bondctl set');
+    if (Object.keys(raw.options).length)
+      throw new Error(
+        'bonding options come from the files with --instance/--modprobe-conf/--ifcfg-dir; change them at runtime with bondctl set',
+      );
   }
   if (flags.instance !== undefined) {
-    if (flags.modprobeConf || flags.ifcfgDir) throw new Error('--instance finds its own files: do not combine it with --modprobe-conf or --ifcfg-dir');
+    if (flags.modprobeConf || flags.ifcfgDir)
+      throw new Error('--instance finds its own files: do not combine it with --modprobe-conf or --ifcfg-dir');
     const { configs, notes, source } = loadInstance(flags.instance, flags.sysconfRoot, { ifcfg: readIfcfgDir, modprobe: parseModprobe });
     for (const n of notes) log.warn(n);
     if (!configs.length) throw new Error(`instance ${flags.instance}: ${source} describes no bond to start`);
@@ -112,7 +152,10 @@ try {
         throw new Error(`--modprobe-conf ${flags.modprobeConf}: ${(e as Error).message}`);
       }
     }
-    const { configs, notes } = buildFromSystemFiles(flags.modprobeConf ? parseModprobe(modprobeText, flags.modprobeConf) : [], flags.ifcfgDir ? readIfcfgDir(flags.ifcfgDir) : []);
+    const { configs, notes } = buildFromSystemFiles(
+      flags.modprobeConf ? parseModprobe(modprobeText, flags.modprobeConf) : [],
+      flags.ifcfgDir ? readIfcfgDir(flags.ifcfgDir) : [],
+    );
     for (const n of notes) log.warn(n);
     cfgs = configs;
     if (!cfgs.length) throw new Error('the configuration files describe no bond to start');
@@ -124,7 +167,10 @@ try {
     const common = buildConfig({ busy_poll: raw.busy_poll, options: {} });
     for (const c of cfgs) c.busyPollUs ??= common.busyPollUs;
   }
-  const metrics = flags.metrics === undefined ? undefined : { address: flags.metrics === true ? '127.0.0.1:9549' : flags.metrics, allowRemote: flags.metricsAllowRemote };
+  const metrics =
+    flags.metrics === undefined
+      ? undefined
+      : { address: flags.metrics === true ? '127.0.0.1:9549' : flags.metrics, allowRemote: flags.metricsAllowRemote };
   if (metrics) parseMetricsAddress(metrics.address, metrics.allowRemote); // refuse before touching interfaces
   const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics }, log);
   const names = cfgs.map((c) => c.name).join(', ');

@@ -39,8 +39,11 @@ export function parseShellVars(text: string): Record<string, string> {
 
 function maskToPrefix(mask: string): number | undefined {
   if (!isIPv4(mask)) return undefined;
-  const bits = mask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
+  const bits = mask
+    .split('.')
+    .map((o) => Number(o).toString(2).padStart(8, '0'))
+    .join('');
+  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
 }
 
 function yes(v: string | undefined): boolean {
@@ -53,7 +56,12 @@ function addresses(v: Record<string, string>, file: string): IfcfgAddress[] {
     const ip = v[`IPADDR${suffix}`];
     if (!ip) continue;
     if (!isIPv4(ip)) throw new BondError('EOPT_VALUE', `${file}: IPADDR${suffix}: invalid IPv4 address '${ip}'`);
-    const prefix = v[`PREFIX${suffix}`] !== undefined ? Number(v[`PREFIX${suffix}`]) : v[`NETMASK${suffix}`] !== undefined ? maskToPrefix(v[`NETMASK${suffix}`]) : 32;
+    const prefix =
+      v[`PREFIX${suffix}`] !== undefined
+        ? Number(v[`PREFIX${suffix}`])
+        : v[`NETMASK${suffix}`] !== undefined
+          ? maskToPrefix(v[`NETMASK${suffix}`])
+          : 32;
     if (prefix === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) {
       throw new BondError('EOPT_VALUE', `${file}: PREFIX${suffix}/NETMASK${suffix}: invalid value for ${ip}`);
     }
@@ -63,7 +71,8 @@ function addresses(v: Record<string, string>, file: string): IfcfgAddress[] {
   for (const a of v6) {
     const [ip, p] = a.split('/');
     const prefixlen = p === undefined ? 64 : Number(p);
-    if (!isIPv6(ip) || !Number.isInteger(prefixlen) || prefixlen < 0 || prefixlen > 128) throw new BondError('EOPT_VALUE', `${file}: IPV6ADDR: invalid address '${a}'`);
+    if (!isIPv6(ip) || !Number.isInteger(prefixlen) || prefixlen < 0 || prefixlen > 128)
+      throw new BondError('EOPT_VALUE', `${file}: IPV6ADDR: invalid address '${a}'`);
     out.push({ address: ip, prefixlen });
   }
   return out;
@@ -73,7 +82,9 @@ function addresses(v: Record<string, string>, file: string): IfcfgAddress[] {
 export function readIfcfgDir(dir: string): IfcfgBond[] {
   let files: string[];
   try {
-    files = readdirSync(dir).filter((f) => /^ifcfg-[^~]+$/.test(f) && !/\.(bak|orig|rpmnew|rpmsave)$/.test(f)).sort();
+    files = readdirSync(dir)
+      .filter((f) => /^ifcfg-[^~]+$/.test(f) && !/\.(bak|orig|rpmnew|rpmsave)$/.test(f))
+      .sort();
   } catch (e) {
     throw new BondError('EOPT_VALUE', `--ifcfg-dir ${dir}: ${(e as Error).message}`);
   }
@@ -81,7 +92,8 @@ export function readIfcfgDir(dir: string): IfcfgBond[] {
   const bonds = new Map<string, IfcfgBond>();
   for (const { file, v } of parsed) {
     const device = v.DEVICE ?? file.slice('ifcfg-'.length);
-    const isBond = v.BONDING_OPTS !== undefined || yes(v.BONDING_MASTER) || /^bond/i.test(v.TYPE ?? '') || (/^bond\d+$/.test(device) && !v.MASTER);
+    const isBond =
+      v.BONDING_OPTS !== undefined || yes(v.BONDING_MASTER) || /^bond/i.test(v.TYPE ?? '') || (/^bond\d+$/.test(device) && !v.MASTER);
     if (!isBond) continue;
     let options: Record<string, string>;
     try {
@@ -89,7 +101,15 @@ export function readIfcfgDir(dir: string): IfcfgBond[] {
     } catch (e) {
       throw new BondError('EOPT_VALUE', `${file}: BONDING_OPTS: ${(e as Error).message}`);
     }
-    bonds.set(device, { name: device, onboot: v.ONBOOT === undefined || yes(v.ONBOOT), options, addresses: addresses(v, file), mtu: v.MTU, mac: v.MACADDR, slaves: [] });
+    bonds.set(device, {
+      name: device,
+      onboot: v.ONBOOT === undefined || yes(v.ONBOOT),
+      options,
+      addresses: addresses(v, file),
+      mtu: v.MTU,
+      mac: v.MACADDR,
+      slaves: [],
+    });
   }
   for (const { file, v } of parsed) {
     if (!v.MASTER) continue;

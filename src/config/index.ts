@@ -41,7 +41,19 @@ export interface RawConfig {
   options: Record<string, unknown>;
 }
 
-const NON_OPTION_KEYS = new Set(['name', 'slaves', 'mtu', 'mac', 'hwaddr', 'up', 'busy_poll', 'cpu', 'addresses', 'slave_options', 'options']);
+const NON_OPTION_KEYS = new Set([
+  'name',
+  'slaves',
+  'mtu',
+  'mac',
+  'hwaddr',
+  'up',
+  'busy_poll',
+  'cpu',
+  'addresses',
+  'slave_options',
+  'options',
+]);
 
 /** Reads a JSON config: bond keys plus option names, at top level or under "options". */
 export function readConfigFile(path: string): RawConfig {
@@ -51,7 +63,8 @@ export function readConfigFile(path: string): RawConfig {
   } catch (e) {
     throw new BondError('EOPT_VALUE', `--config ${path}: ${(e as Error).message}`);
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new BondError('EOPT_VALUE', `--config ${path}: expected a JSON object`);
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    throw new BondError('EOPT_VALUE', `--config ${path}: expected a JSON object`);
   const o = json as Record<string, unknown>;
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
@@ -63,7 +76,18 @@ export function readConfigFile(path: string): RawConfig {
       options[k] = v;
     }
   }
-  return { name: o.name, slaves: o.slaves, mtu: o.mtu, mac: o.mac ?? o.hwaddr, up: o.up, busy_poll: o.busy_poll, cpu: o.cpu, addresses: o.addresses, slave_options: o.slave_options, options };
+  return {
+    name: o.name,
+    slaves: o.slaves,
+    mtu: o.mtu,
+    mac: o.mac ?? o.hwaddr,
+    up: o.up,
+    busy_poll: o.busy_poll,
+    cpu: o.cpu,
+    addresses: o.addresses,
+    slave_options: o.slave_options,
+    options,
+  };
 }
 
 /**
@@ -94,7 +118,13 @@ export function buildFromSystemFiles(modprobe: ModprobeBond[], ifcfg: IfcfgBond[
         delete moduleWide[k];
       }
     }
-    const cfg = buildConfig({ name, slaves: f?.slaves.map((s) => s.device) ?? [], mtu: f?.mtu, mac: f?.mac, options: { ...moduleWide, ...strict } });
+    const cfg = buildConfig({
+      name,
+      slaves: f?.slaves.map((s) => s.device) ?? [],
+      mtu: f?.mtu,
+      mac: f?.mac,
+      options: { ...moduleWide, ...strict },
+    });
     const macs = Object.fromEntries((f?.slaves ?? []).filter((s) => s.hwaddr).map((s) => [s.device, s.hwaddr!]));
     if (Object.keys(macs).length) cfg.slaveMacs = macs;
     if (f?.addresses.length) cfg.addresses = f.addresses;
@@ -119,46 +149,68 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
   const slavesRaw = raw.slaves ?? [];
   const slaves = (Array.isArray(slavesRaw) ? slavesRaw.map(String) : String(slavesRaw).split(',')).map((s) => s.trim()).filter(Boolean);
   for (const s of slaves) if (!/^[^\s/:]{1,15}$/.test(s)) throw new BondError('EOPT_VALUE', `slaves: invalid interface name '${s}'`);
-  if (new Set(slaves).size !== slaves.length) throw new BondError('EOPT_VALUE', `slaves: an interface is listed twice (${slaves.join(',')})`);
+  if (new Set(slaves).size !== slaves.length)
+    throw new BondError('EOPT_VALUE', `slaves: an interface is listed twice (${slaves.join(',')})`);
   if (slaves.includes(name)) throw new BondError('EOPT_VALUE', `slaves: cannot enslave the bond ${name} to itself`);
   let mtu: number | undefined;
   if (raw.mtu !== undefined) {
     mtu = Number(raw.mtu);
-    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new BondError('EOPT_VALUE', `mtu: invalid value '${String(raw.mtu)}'; allowed: an integer from 68 to 65535`);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535)
+      throw new BondError('EOPT_VALUE', `mtu: invalid value '${String(raw.mtu)}'; allowed: an integer from 68 to 65535`);
   }
   let mac: Uint8Array | undefined;
   if (raw.mac !== undefined) {
     mac = parseMac(String(raw.mac));
-    if (!mac || mac[0] & 1 || mac.every((b) => b === 0)) throw new BondError('EOPT_VALUE', `mac: invalid value '${String(raw.mac)}'; allowed: a unicast MAC address like 02:00:00:00:00:01`);
+    if (!mac || mac[0] & 1 || mac.every((b) => b === 0))
+      throw new BondError('EOPT_VALUE', `mac: invalid value '${String(raw.mac)}'; allowed: a unicast MAC address like 02:00:00:00:00:01`);
   }
   let busyPollUs: number | undefined;
   if (raw.busy_poll !== undefined) {
     busyPollUs = Number(raw.busy_poll);
-    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1000) throw new BondError('EOPT_VALUE', `busy_poll: invalid value '${String(raw.busy_poll)}'; allowed: microseconds from 0 (off) to 1000`);
+    if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1000)
+      throw new BondError('EOPT_VALUE', `busy_poll: invalid value '${String(raw.busy_poll)}'; allowed: microseconds from 0 (off) to 1000`);
   }
   const { max_bonds: _maxBonds, ...optionWords } = raw.options; // module-wide: handled by the readers
   const { options, notes } = resolveOptions(optionWords);
   if (options.primary && !slaves.includes(options.primary)) notes.push(`primary: ${options.primary} is not among the slaves yet`);
   if (options.active_slave) {
-    throw new BondError('EOPT_VALUE', `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`);
+    throw new BondError(
+      'EOPT_VALUE',
+      `active_slave: set it at runtime with \`bondctl set ${name} active_slave=IF\`; at start use primary=IF`,
+    );
   }
   const addresses = raw.addresses === undefined ? undefined : parseAddresses(raw.addresses);
   const slaveOptions = raw.slave_options === undefined ? undefined : parseSlaveOptions(raw.slave_options, slaves, options.mode);
   return {
-    name, slaves, options, notes, mtu, mac, up: raw.up !== false && raw.up !== 'false', busyPollUs,
+    name,
+    slaves,
+    options,
+    notes,
+    mtu,
+    mac,
+    up: raw.up !== false && raw.up !== 'false',
+    busyPollUs,
     ...(addresses?.length ? { addresses } : {}),
     ...(slaveOptions?.length ? { slaveOptions } : {}),
   };
 }
 
 /** "slave_options": { "eth1": { "actor_port_prio": 100 } }, every slave among "slaves". */
-export function parseSlaveOptions(raw: unknown, slaves: string[], mode: BondOptions['mode']): { slave: string; name: string; value: number }[] {
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new BondError('EOPT_VALUE', 'slave_options: expected an object like { "eth1": { "actor_port_prio": 100 } }');
+export function parseSlaveOptions(
+  raw: unknown,
+  slaves: string[],
+  mode: BondOptions['mode'],
+): { slave: string; name: string; value: number }[] {
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new BondError('EOPT_VALUE', 'slave_options: expected an object like { "eth1": { "actor_port_prio": 100 } }');
   const out: { slave: string; name: string; value: number }[] = [];
   for (const [slave, opts] of Object.entries(raw as Record<string, unknown>)) {
-    if (!slaves.includes(slave)) throw new BondError('EOPT_VALUE', `slave_options: '${slave}' is not among the slaves (${slaves.join(',') || 'none'})`);
-    if (!opts || typeof opts !== 'object' || Array.isArray(opts)) throw new BondError('EOPT_VALUE', `slave_options.${slave}: expected an object of option names and values`);
-    for (const [name, v] of Object.entries(opts as Record<string, unknown>)) out.push({ slave, name, value: parseSlaveOption(name, v, mode).value });
+    if (!slaves.includes(slave))
+      throw new BondError('EOPT_VALUE', `slave_options: '${slave}' is not among the slaves (${slaves.join(',') || 'none'})`);
+    if (!opts || typeof opts !== 'object' || Array.isArray(opts))
+      throw new BondError('EOPT_VALUE', `slave_options.${slave}: expected an object of option names and values`);
+    for (const [name, v] of Object.entries(opts as Record<string, unknown>))
+      out.push({ slave, name, value: parseSlaveOption(name, v, mode).value });
   }
   return out;
 }
@@ -171,7 +223,10 @@ export function parseAddresses(raw: unknown): { address: string; prefixlen: numb
     const fam = isIP(ip);
     const prefixlen = Number(p);
     if (!fam || extra !== undefined || p === undefined || !/^\d+$/.test(p) || prefixlen > (fam === 4 ? 32 : 128)) {
-      throw new BondError('EOPT_VALUE', `addresses: invalid value '${a}'; allowed: IPv4 or IPv6 address with a prefix length, like 198.18.0.1/24 or 2001:db8::1/64`);
+      throw new BondError(
+        'EOPT_VALUE',
+        `addresses: invalid value '${a}'; allowed: IPv4 or IPv6 address with a prefix length, like 198.18.0.1/24 or 2001:db8::1/64`,
+      );
     }
     return { address: ip, prefixlen };
   });
@@ -188,7 +243,10 @@ export function instancePaths(bond: string, root = '/etc') {
 
 function listConf(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.conf')).sort().map((f) => join(dir, f));
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.conf'))
+      .sort()
+      .map((f) => join(dir, f));
   } catch {
     return [];
   }
@@ -206,16 +264,22 @@ export function loadInstance(
   const p = instancePaths(bond, root);
   if (existsSync(p.json)) {
     const raw = readConfigFile(p.json);
-    if (raw.name !== undefined && raw.name !== bond) throw new BondError('EOPT_VALUE', `${p.json}: name '${String(raw.name)}' differs from the instance name '${bond}'`);
+    if (raw.name !== undefined && raw.name !== bond)
+      throw new BondError('EOPT_VALUE', `${p.json}: name '${String(raw.name)}' differs from the instance name '${bond}'`);
     raw.name = bond;
     return { configs: [buildConfig(raw)], notes: [], source: p.json };
   }
   const ifcfg = existsSync(join(p.ifcfgDir, `ifcfg-${bond}`)) ? readers.ifcfg(p.ifcfgDir).filter((b) => b.name === bond) : [];
   // read as one configuration, as modprobe does: an alias in one file, options in another
   const files = p.modprobe.filter((f) => existsSync(f));
-  const modprobe = files.length ? readers.modprobe(files.map((f) => readFileSync(f, 'utf8')).join('\n'), files.join(' + ')).filter((b) => b.name === bond) : [];
+  const modprobe = files.length
+    ? readers.modprobe(files.map((f) => readFileSync(f, 'utf8')).join('\n'), files.join(' + ')).filter((b) => b.name === bond)
+    : [];
   if (!ifcfg.length && !modprobe.length) {
-    throw new BondError('EOPT_VALUE', `instance ${bond}: no configuration found; looked for ${p.json}, ${join(p.ifcfgDir, `ifcfg-${bond}`)} and "options ${bond} ..." in ${[p.modprobe[0], join(root, 'modprobe.d', '*.conf')].join(', ')}`);
+    throw new BondError(
+      'EOPT_VALUE',
+      `instance ${bond}: no configuration found; looked for ${p.json}, ${join(p.ifcfgDir, `ifcfg-${bond}`)} and "options ${bond} ..." in ${[p.modprobe[0], join(root, 'modprobe.d', '*.conf')].join(', ')}`,
+    );
   }
   const sources = [...(ifcfg.length ? [join(p.ifcfgDir, `ifcfg-${bond}`)] : []), ...(modprobe.length ? ['modprobe files'] : [])];
   return { ...buildFromSystemFiles(modprobe, ifcfg), source: sources.join(' + ') };

@@ -14,7 +14,10 @@ export async function call(path: string, method: string, params: Record<string, 
     sock.setEncoding('utf8');
     sock.once('error', (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      const why = e.code === 'ENOENT' || e.code === 'ECONNREFUSED' ? 'no daemon is serving this bond (is bondd running, with the same --run-dir?)' : e.message;
+      const why =
+        e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+          ? 'no daemon is serving this bond (is bondd running, with the same --run-dir?)'
+          : e.message;
       reject(new BondError('ECONTROL', `${path}: ${why}`));
     });
     sock.on('data', (chunk: string) => {

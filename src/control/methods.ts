@@ -19,7 +19,11 @@ function str(params: Record<string, unknown>, key: string): string {
 
 export const METHODS: readonly Method[] = [
   { name: 'state.dump', help: 'the whole state tree', handler: (b) => b.state() },
-  { name: 'show', help: '/proc/net/bonding layout', handler: (b, p) => (p.stats ? renderShow(b.state()) + '\n' + renderStats(b.state()) : renderShow(b.state())) },
+  {
+    name: 'show',
+    help: '/proc/net/bonding layout',
+    handler: (b, p) => (p.stats ? renderShow(b.state()) + '\n' + renderStats(b.state()) : renderShow(b.state())),
+  },
   {
     name: 'option.set',
     help: 'change an option at runtime',
@@ -35,7 +39,8 @@ export const METHODS: readonly Method[] = [
   {
     name: 'debug.hash',
     help: 'which slave a frame would take',
-    handler: (b, p) => b.placement(typeof p.hex === 'string' ? frameFromHex(p.hex) : frameFromSpec(Array.isArray(p.spec) ? p.spec.map(String) : [])),
+    handler: (b, p) =>
+      b.placement(typeof p.hex === 'string' ? frameFromHex(p.hex) : frameFromSpec(Array.isArray(p.spec) ? p.spec.map(String) : [])),
   },
   { name: 'config.effective', help: 'effective options', handler: (b) => b.effectiveOptions },
 ];

@@ -5,9 +5,7 @@ export interface Request {
   params?: Record<string, unknown>;
 }
 
-export type Reply =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: { code: string; message: string } };
+export type Reply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { code: string; message: string } };
 
 export function socketPath(runDir: string, bond: string): string {
   return `${runDir.replace(/\/+$/, '')}/${bond}.sock`;

@@ -24,7 +24,11 @@ export class ControlServer {
   private server: Server | undefined;
   readonly path: string;
 
-  constructor(private readonly bond: Bond, runDir: string, private readonly log: Logger) {
+  constructor(
+    private readonly bond: Bond,
+    runDir: string,
+    private readonly log: Logger,
+  ) {
     this.path = socketPath(runDir, bond.name);
   }
 

@@ -5,7 +5,17 @@ import { type Ctr, type NativeBinding, type NativeEngine } from '../native/types
 import { xmitHash } from './hash.js';
 import { TlbEngine, sourceBucket, xorBytes } from './tlb.js';
 import { MacTable } from './mac-table.js';
-import { DELIVER_NONE, DELIVER_UNICAST, ETHERTYPE_CONSUME, ETHERTYPE_NORMAL, TX_NONE, rxPlan, type RxPlan, type TlbPlan, type TxPlan } from './plan.js';
+import {
+  DELIVER_NONE,
+  DELIVER_UNICAST,
+  ETHERTYPE_CONSUME,
+  ETHERTYPE_NORMAL,
+  TX_NONE,
+  rxPlan,
+  type RxPlan,
+  type TlbPlan,
+  type TxPlan,
+} from './plan.js';
 
 export const SLOT_SIZE = 65664; // 4 headroom + 10 vnet header + 65535 + 14 + 4, rounded up
 export const BATCH_MAX = 64;
@@ -57,7 +67,10 @@ export class Datapath {
   /** False while peek() runs: select() then changes nothing (no counters, no rewrite, no trap effect). */
   private commit = true;
 
-  constructor(binding: NativeBinding, private readonly now: () => number = () => performance.now()) {
+  constructor(
+    binding: NativeBinding,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.maxPorts = binding.MAX_PORTS;
     this.lastRx = new Float64Array(binding.MAX_PORTS);
     this.tlb = new TlbEngine(binding.MAX_PORTS);
@@ -166,7 +179,8 @@ export class Datapath {
         if (this.isIgmp(b, off, len)) return plan.igmpMask; // kernel compat: bond_xmit_roundrobin sends IGMP via curr_active
         const per = plan.perPort;
         let slot: number;
-        if (per === 0) slot = (Math.random() * 0x7fffffff) | 0; // packets_per_slave=0: random slave
+        if (per === 0)
+          slot = (Math.random() * 0x7fffffff) | 0; // packets_per_slave=0: random slave
         else slot = per === 1 ? this.rrCounter : Math.floor(this.rrCounter / per);
         if (this.commit) this.rrCounter++;
         return plan.masks[slot % plan.masks.length];
@@ -180,7 +194,14 @@ export class Datapath {
     const bm = plan.bondMac;
     const engine = this.tlb;
     const commit = this.commit;
-    if (b[off + 6] !== bm[0] || b[off + 7] !== bm[1] || b[off + 8] !== bm[2] || b[off + 9] !== bm[3] || b[off + 10] !== bm[4] || b[off + 11] !== bm[5]) {
+    if (
+      b[off + 6] !== bm[0] ||
+      b[off + 7] !== bm[1] ||
+      b[off + 8] !== bm[2] ||
+      b[off + 9] !== bm[3] ||
+      b[off + 10] !== bm[4] ||
+      b[off + 11] !== bm[5]
+    ) {
       // a guest behind a bridge on the TAP: balanced by source MAC, never rewritten (SLB)
       const bucket = sourceBucket(b, off + 6);
       const p = commit ? engine.choose(bucket, len) : engine.peek(bucket);
@@ -295,7 +316,14 @@ export class Datapath {
   /** A unicast frame to one of the slaves' own MACs goes up addressed to the bond's MAC. */
   private rewriteDestination(macs: Uint8Array, bondMac: Uint8Array, b: Uint8Array, off: number): void {
     for (let m = 0; m < macs.length; m += 6) {
-      if (b[off] === macs[m] && b[off + 1] === macs[m + 1] && b[off + 2] === macs[m + 2] && b[off + 3] === macs[m + 3] && b[off + 4] === macs[m + 4] && b[off + 5] === macs[m + 5]) {
+      if (
+        b[off] === macs[m] &&
+        b[off + 1] === macs[m + 1] &&
+        b[off + 2] === macs[m + 2] &&
+        b[off + 3] === macs[m + 3] &&
+        b[off + 4] === macs[m + 4] &&
+        b[off + 5] === macs[m + 5]
+      ) {
         b.set(bondMac, off);
         return;
       }

@@ -16,7 +16,10 @@ export class MacTable {
    * @param capacity slots, rounded up to a power of two
    * @param ageMs an entry not refreshed for this long is forgotten
    */
-  constructor(capacity = 4096, readonly ageMs = 60_000) {
+  constructor(
+    capacity = 4096,
+    readonly ageMs = 60_000,
+  ) {
     let n = 16;
     while (n < capacity) n <<= 1;
     this.keys = new Float64Array(n).fill(EMPTY);

@@ -66,7 +66,12 @@ export interface RxPlan {
 
 export const TX_NONE: TxPlan = { kind: 'none' };
 
-export function rxPlan(deliverPorts: Iterable<number>, trapped: Iterable<[number, number]> = [], maxPorts = 32, unicastPorts: Iterable<number> = []): RxPlan {
+export function rxPlan(
+  deliverPorts: Iterable<number>,
+  trapped: Iterable<[number, number]> = [],
+  maxPorts = 32,
+  unicastPorts: Iterable<number> = [],
+): RxPlan {
   const deliver = new Uint8Array(maxPorts);
   for (const p of unicastPorts) deliver[p] = DELIVER_UNICAST;
   for (const p of deliverPorts) deliver[p] = DELIVER_ALL;

@@ -33,7 +33,8 @@ export function nativeHost(binding: NativeBinding): Host {
     binding,
     addresses: (ifindex) => rtnl.addresses(ifindex),
     deleteAddress: (a) => rtnl.deleteAddress(a),
-    addAddress: (ifindex, address, prefixlen) => rtnl.addAddress(ifindex, isIPv4(address) ? AF_INET : AF_INET6, ipBytes(address), prefixlen),
+    addAddress: (ifindex, address, prefixlen) =>
+      rtnl.addAddress(ifindex, isIPv4(address) ? AF_INET : AF_INET6, ipBytes(address), prefixlen),
     readSysctl(path) {
       try {
         return readFileSync(`/proc/sys/${path}`, 'utf8').trim();

@@ -123,13 +123,34 @@ function macEq(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function infoEq(a: LacpInfo, b: LacpInfo, stateMask: number): boolean {
-  return a.port === b.port && a.portPriority === b.portPriority && a.systemPriority === b.systemPriority && a.key === b.key &&
-    macEq(a.system, b.system) && (a.state & stateMask) === (b.state & stateMask);
+  return (
+    a.port === b.port &&
+    a.portPriority === b.portPriority &&
+    a.systemPriority === b.systemPriority &&
+    a.key === b.key &&
+    macEq(a.system, b.system) &&
+    (a.state & stateMask) === (b.state & stateMask)
+  );
 }
 
 const SPEED_CODES: [number, number][] = [
-  [1, 1], [10, 2], [100, 3], [1000, 4], [2500, 5], [5000, 6], [10000, 7], [14000, 8], [20000, 9], [25000, 10],
-  [40000, 11], [50000, 12], [56000, 13], [100000, 14], [200000, 15], [400000, 16], [800000, 17],
+  [1, 1],
+  [10, 2],
+  [100, 3],
+  [1000, 4],
+  [2500, 5],
+  [5000, 6],
+  [10000, 7],
+  [14000, 8],
+  [20000, 9],
+  [25000, 10],
+  [40000, 11],
+  [50000, 12],
+  [56000, 13],
+  [100000, 14],
+  [200000, 15],
+  [400000, 16],
+  [800000, 17],
 ];
 
 /** The port key: user key << 6 | speed code << 1 | full duplex (kernel __get_duplex/__get_link_speed). */
@@ -159,7 +180,13 @@ export class LacpEngine {
   setActor(actor: ActorSettings): void {
     const old = this.actor;
     this.actor = actor;
-    if (macEq(old.system, actor.system) && old.systemPriority === actor.systemPriority && old.active === actor.active && old.fast === actor.fast) return;
+    if (
+      macEq(old.system, actor.system) &&
+      old.systemPriority === actor.systemPriority &&
+      old.active === actor.active &&
+      old.fast === actor.fast
+    )
+      return;
     for (const p of this.ports.values()) {
       this.refreshActorState(p);
       p.ntt = true;
@@ -168,15 +195,44 @@ export class LacpEngine {
 
   addPort(id: number, s: PortSettings, enabled: boolean, running = true): void {
     const p: PortSm = {
-      id, s, enabled, lacpEnabled: false, key: 0, actorState: 0, partner: defaultPartner(), rx: 'initialize', currentWhile: 0,
-      periodic: 'no_periodic', periodicTimer: 0, selected: 'unselected', agg: null, mux: 'detached', waitWhile: 0, ntt: false,
-      txCooldown: 0, begin: true, actorChurn: 'monitoring', partnerChurn: 'monitoring', actorChurnTimer: CHURN_DETECTION,
-      partnerChurnTimer: CHURN_DETECTION, actorChurnCount: 0, partnerChurnCount: 0,
+      id,
+      s,
+      enabled,
+      lacpEnabled: false,
+      key: 0,
+      actorState: 0,
+      partner: defaultPartner(),
+      rx: 'initialize',
+      currentWhile: 0,
+      periodic: 'no_periodic',
+      periodicTimer: 0,
+      selected: 'unselected',
+      agg: null,
+      mux: 'detached',
+      waitWhile: 0,
+      ntt: false,
+      txCooldown: 0,
+      begin: true,
+      actorChurn: 'monitoring',
+      partnerChurn: 'monitoring',
+      actorChurnTimer: CHURN_DETECTION,
+      partnerChurnTimer: CHURN_DETECTION,
+      actorChurnCount: 0,
+      partnerChurnCount: 0,
       stats: { lacpduRx: 0, lacpduTx: 0, markerRx: 0, markerResponseTx: 0, illegalRx: 0, unknownRx: 0, loopbackRx: 0, expired: 0 },
     };
     this.applySettings(p, s);
     this.ports.set(id, p);
-    this.aggs.set(id, { id, ports: [], actorKey: 0, partnerSystem: new Uint8Array(6), partnerSystemPriority: 0, partnerKey: 0, individual: false, active: false });
+    this.aggs.set(id, {
+      id,
+      ports: [],
+      actorKey: 0,
+      partnerSystem: new Uint8Array(6),
+      partnerSystemPriority: 0,
+      partnerKey: 0,
+      individual: false,
+      active: false,
+    });
     if (running) this.aggSelectTimer = Math.max(this.aggSelectTimer, AGG_SELECTION_WAIT);
   }
 
@@ -396,8 +452,16 @@ export class LacpEngine {
     const individual = this.isIndividual(p);
     let agg: Agg | undefined;
     if (!individual) {
-      agg = [...this.aggs.values()].find((a) => a.ports.length > 0 && !a.individual && a.actorKey === p.key && macEq(a.partnerSystem, p.partner.system) &&
-        a.partnerSystemPriority === p.partner.systemPriority && a.partnerKey === p.partner.key && !macEq(a.partnerSystem, ZERO_MAC));
+      agg = [...this.aggs.values()].find(
+        (a) =>
+          a.ports.length > 0 &&
+          !a.individual &&
+          a.actorKey === p.key &&
+          macEq(a.partnerSystem, p.partner.system) &&
+          a.partnerSystemPriority === p.partner.systemPriority &&
+          a.partnerKey === p.partner.key &&
+          !macEq(a.partnerSystem, ZERO_MAC),
+      );
     }
     if (!agg) {
       agg = [...this.aggs.values()].find((a) => a.ports.length === 0);
@@ -451,8 +515,15 @@ export class LacpEngine {
     for (const a of candidates) if (!best || this.better(a, best)) best = a;
     const current = [...this.aggs.values()].find((a) => a.active) ?? null;
     // stable: keep the current active aggregator while it is still usable and no worse in kind
-    if (this.actor.adSelect === 'stable' && current && best && candidates.includes(current) &&
-      (this.hasPartner(current) || !this.hasPartner(best)) && current.individual === best.individual) best = current;
+    if (
+      this.actor.adSelect === 'stable' &&
+      current &&
+      best &&
+      candidates.includes(current) &&
+      (this.hasPartner(current) || !this.hasPartner(best)) &&
+      current.individual === best.individual
+    )
+      best = current;
     for (const a of this.aggs.values()) a.active = a === best;
   }
 
@@ -554,7 +625,14 @@ export class LacpEngine {
   }
 
   private actorInfo(p: PortSm): LacpInfo {
-    return { systemPriority: this.actor.systemPriority, system: this.actor.system, key: p.key, portPriority: p.s.portPriority, port: p.id, state: p.actorState };
+    return {
+      systemPriority: this.actor.systemPriority,
+      system: this.actor.system,
+      key: p.key,
+      portPriority: p.s.portPriority,
+      port: p.id,
+      state: p.actorState,
+    };
   }
 
   private pdu(p: PortSm): Lacpdu {
@@ -610,7 +688,10 @@ export class LacpEngine {
     if (!a) return [];
     const partner = this.hasPartner(a);
     if (!partner && this.actor.strict) return []; // lacp_strict: nothing without a partner
-    return a.ports.filter((p) => p.enabled && (partner ? states.includes(p.mux) : p.mux !== 'detached')).map((p) => p.id).sort((x, y) => x - y);
+    return a.ports
+      .filter((p) => p.enabled && (partner ? states.includes(p.mux) : p.mux !== 'detached'))
+      .map((p) => p.id)
+      .sort((x, y) => x - y);
   }
 
   /** Is an LACP partner speaking on any port now (receive machine CURRENT)? */
@@ -653,6 +734,13 @@ export class LacpEngine {
   activeAggregator() {
     const a = [...this.aggs.values()].find((x) => x.active);
     if (!a) return null;
-    return { id: a.id, ports: a.ports.length, actor_key: a.actorKey, partner_key: a.partnerKey, partner_mac: Uint8Array.from(a.partnerSystem), individual: a.individual };
+    return {
+      id: a.id,
+      ports: a.ports.length,
+      actor_key: a.actorKey,
+      partner_key: a.partnerKey,
+      partner_mac: Uint8Array.from(a.partnerSystem),
+      individual: a.individual,
+    };
   }
 }

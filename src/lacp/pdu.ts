@@ -108,10 +108,16 @@ export function parseSlowPdu(body: Uint8Array): SlowPdu {
   }
   if (subtype === SUBTYPE_MARKER) {
     if (body.length < PDU_LEN) return { kind: 'illegal', reason: `Marker PDU of ${body.length} bytes (< ${PDU_LEN})` };
-    if ((body[2] !== 1 && body[2] !== 2) || body[3] !== 16) return { kind: 'illegal', reason: `marker TLV type ${body[2]} length ${body[3]}` };
+    if ((body[2] !== 1 && body[2] !== 2) || body[3] !== 16)
+      return { kind: 'illegal', reason: `marker TLV type ${body[2]} length ${body[3]}` };
     return {
       kind: 'marker',
-      pdu: { response: body[2] === 2, requesterPort: dv.getUint16(4), requesterSystem: Uint8Array.from(body.subarray(6, 12)), transactionId: dv.getUint32(12) },
+      pdu: {
+        response: body[2] === 2,
+        requesterPort: dv.getUint16(4),
+        requesterSystem: Uint8Array.from(body.subarray(6, 12)),
+        transactionId: dv.getUint32(12),
+      },
     };
   }
   return { kind: 'unknown', subtype };

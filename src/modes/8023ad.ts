@@ -69,7 +69,10 @@ export class Mode8023ad implements Mode {
       const s = this.portSettings(p);
       if (p.isUp && (s.speed <= 0 || !s.fullDuplex) && !this.warnedSpeed.has(p)) {
         this.warnedSpeed.add(p);
-        this.ctx.log.warn(`${s.speed <= 0 ? 'speed unknown' : 'half duplex'}: LACP is disabled on this port (802.3ad needs speed and full duplex)${s.speed <= 0 ? '; set ad_speed_override=<Mbit/s> to assume one' : ''}`, { slave: p.name });
+        this.ctx.log.warn(
+          `${s.speed <= 0 ? 'speed unknown' : 'half duplex'}: LACP is disabled on this port (802.3ad needs speed and full duplex)${s.speed <= 0 ? '; set ad_speed_override=<Mbit/s> to assume one' : ''}`,
+          { slave: p.name },
+        );
       }
       this.engine.setLink(p.index, p.isUp, s);
     }
@@ -106,7 +109,12 @@ export class Mode8023ad implements Mode {
       if (before === now) continue;
       this.lastPortState.set(p, now);
       if (before !== undefined) {
-        this.ctx.log.info(`LACP receive ${m.rx}, mux ${m.mux} (was ${before.replace('/', ', mux ')})`, { slave: p.name, event: 'lacp-state', rx_state: m.rx, mux_state: m.mux });
+        this.ctx.log.info(`LACP receive ${m.rx}, mux ${m.mux} (was ${before.replace('/', ', mux ')})`, {
+          slave: p.name,
+          event: 'lacp-state',
+          rx_state: m.rx,
+          mux_state: m.mux,
+        });
       }
     }
   }
@@ -147,11 +155,15 @@ export class Mode8023ad implements Mode {
     let port: Port | null = null;
     if (on) {
       const cur = this.fallbackPort;
-      port = cur && cur.isUp && this.ctx.ports().includes(cur) ? cur : this.ctx.ports().find((p) => p.isUp) ?? null;
+      port = cur && cur.isUp && this.ctx.ports().includes(cur) ? cur : (this.ctx.ports().find((p) => p.isUp) ?? null);
     }
     const changed = on !== this.inFallback || port !== this.fallbackPort;
     if (changed) {
-      if (on) this.ctx.log.info(`no LACP partner, active-backup fallback on ${port?.name ?? 'no port'}`, { slave: port?.name, event: 'lacp-fallback-on' });
+      if (on)
+        this.ctx.log.info(`no LACP partner, active-backup fallback on ${port?.name ?? 'no port'}`, {
+          slave: port?.name,
+          event: 'lacp-fallback-on',
+        });
       else this.ctx.log.info('LACP partner heard, leaving the active-backup fallback', { event: 'lacp-fallback-off' });
       if (port && port !== this.fallbackPort) this.ctx.notifyPeers(port);
     }
@@ -181,7 +193,13 @@ export class Mode8023ad implements Mode {
     const masks = portMasks(dist);
     const neighborMask = o.broadcast_neighbor === 'on' ? masks.reduce((m, x) => (m | x) >>> 0, 0) : 0;
     const tx = dist.length ? { kind: 'hash' as const, masks, policy: policyId(o.xmit_hash_policy), neighborMask } : TX_NONE;
-    this.ctx.publish(tx, rxPlan(this.collectingPorts().map((p) => p.index), [[ETHERTYPE_SLOW, ETHERTYPE_CONSUME]]));
+    this.ctx.publish(
+      tx,
+      rxPlan(
+        this.collectingPorts().map((p) => p.index),
+        [[ETHERTYPE_SLOW, ETHERTYPE_CONSUME]],
+      ),
+    );
     // broadcast_neighbor: a port that starts distributing announces the bond's addresses again
     const now = new Set(dist);
     if (o.broadcast_neighbor === 'on') for (const p of now) if (!this.lastDistributing.has(p)) this.ctx.notifyPeers(p);
@@ -212,7 +230,9 @@ export class Mode8023ad implements Mode {
       lacp_rate: actor.fast ? 'fast' : 'slow',
       system_priority: actor.systemPriority,
       system_mac: formatMac(actor.system),
-      active_aggregator: a ? { id: a.id, ports: a.ports, actor_key: a.actor_key, partner_key: a.partner_key, partner_mac: formatMac(a.partner_mac) } : null,
+      active_aggregator: a
+        ? { id: a.id, ports: a.ports, actor_key: a.actor_key, partner_key: a.partner_key, partner_mac: formatMac(a.partner_mac) }
+        : null,
       distributing: this.distributingPorts().map((p) => p.name),
     };
   }
@@ -220,6 +240,10 @@ export class Mode8023ad implements Mode {
   describePort(port: Port): Record<string, unknown> | undefined {
     const d = this.engine.describePort(port.index);
     if (!d) return undefined;
-    return { ...d, actor: { ...d.actor, system: formatMac(d.actor.system) }, partner: { ...d.partner, system: formatMac(d.partner.system) } };
+    return {
+      ...d,
+      actor: { ...d.actor, system: formatMac(d.actor.system) },
+      partner: { ...d.partner, system: formatMac(d.partner.system) },
+    };
   }
 }

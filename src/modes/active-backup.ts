@@ -92,12 +92,20 @@ export class ActiveBackup implements Mode {
   private change(next: Port | null, reason: string): void {
     const prev = this.current;
     if (next && next.link.state === 'back') {
-      this.ctx.log.info(`making interface the new active one ${Math.round(next.link.remaining(this.ctx.clock.now(), this.ctx.options().updelay))} ms earlier`, { slave: next.name });
+      this.ctx.log.info(
+        `making interface the new active one ${Math.round(next.link.remaining(this.ctx.clock.now(), this.ctx.options().updelay))} ms earlier`,
+        { slave: next.name },
+      );
       next.link.forceUp();
     }
     this.current = next;
     this.ctx.activeChanged(prev, next);
-    if (next) this.ctx.log.info(`active ${prev ? prev.name : 'none'} -> ${next.name} (${reason})`, { slave: next.name, event: 'active-change', previous: prev?.name ?? null });
+    if (next)
+      this.ctx.log.info(`active ${prev ? prev.name : 'none'} -> ${next.name} (${reason})`, {
+        slave: next.name,
+        event: 'active-change',
+        previous: prev?.name ?? null,
+      });
     else this.ctx.log.warn('now running without any active interface!', { event: 'active-change', previous: prev?.name ?? null });
     if (next) this.announce(next);
   }
@@ -110,7 +118,14 @@ export class ActiveBackup implements Mode {
   protected publish(): void {
     const cur = this.current;
     const asa = this.ctx.options().all_slaves_active === 'on';
-    const deliver = asa ? this.ctx.ports().filter((p) => p.isUp).map((p) => p.index) : cur ? [cur.index] : [];
+    const deliver = asa
+      ? this.ctx
+          .ports()
+          .filter((p) => p.isUp)
+          .map((p) => p.index)
+      : cur
+        ? [cur.index]
+        : [];
     this.ctx.publish(cur ? { kind: 'single', mask: maskOf([cur.index]) } : TX_NONE, rxPlan(deliver));
   }
 

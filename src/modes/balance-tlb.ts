@@ -41,7 +41,11 @@ export class BalanceTlb extends ActiveBackup {
     const ports = ctx.ports();
     const cur = this.current;
     const now = ctx.clock.now();
-    this.tlb.setPorts(ports.map((p) => ({ index: p.index, speed: p.speed, usable: p.isUp })), cur?.index ?? null, now);
+    this.tlb.setPorts(
+      ports.map((p) => ({ index: p.index, speed: p.speed, usable: p.isUp })),
+      cur?.index ?? null,
+      now,
+    );
     this.portsChanged(ports, cur, now);
     const portMacs = new Uint8Array(ctx.maxPorts * 6); // a new one per plan: published plans never change
     for (const p of ports) portMacs.set(p.mac, p.index * 6);
@@ -50,7 +54,12 @@ export class BalanceTlb extends ActiveBackup {
     const others = ports.filter((p) => p !== cur && !macEquals(p.mac, ctx.bondMac()));
     const macs = new Uint8Array(others.length * 6);
     others.forEach((p, i) => macs.set(p.mac, i * 6));
-    const rx = rxPlan(cur ? [cur.index] : [], this.trappedEthertypes(), ctx.maxPorts, usable.map((p) => p.index));
+    const rx = rxPlan(
+      cur ? [cur.index] : [],
+      this.trappedEthertypes(),
+      ctx.maxPorts,
+      usable.map((p) => p.index),
+    );
     if (!cur) {
       ctx.publish(TX_NONE, rx);
       return;
@@ -99,7 +108,9 @@ export class BalanceTlb extends ActiveBackup {
     return {
       ...super.describe(),
       tlb_dynamic_lb: this.ctx.options().tlb_dynamic_lb,
-      tlb: this.tlb.describe().map((d) => ({ slave: this.portName(d.port), load_bytes_per_s: d.load, buckets: d.buckets, source_buckets: d.sourceBuckets })),
+      tlb: this.tlb
+        .describe()
+        .map((d) => ({ slave: this.portName(d.port), load_bytes_per_s: d.load, buckets: d.buckets, source_buckets: d.sourceBuckets })),
     };
   }
 }
@@ -117,7 +128,11 @@ export class BalanceAlb extends BalanceTlb {
       if (!p.isUp && cur && cur !== p && cur.isUp && ports.includes(p)) this.ctx.sendControl(cur, learningPacket(p.mac));
     }
     this.wasUp = new Set(ports.filter((p) => p.isUp));
-    this.rlb.setPorts(ports.map((p) => ({ index: p.index, mac: p.mac, speed: p.speed, usable: p.isUp })), cur?.index ?? null, now);
+    this.rlb.setPorts(
+      ports.map((p) => ({ index: p.index, mac: p.mac, speed: p.speed, usable: p.isUp })),
+      cur?.index ?? null,
+      now,
+    );
   }
 
   protected override trappedEthertypes(): [number, number][] {
@@ -169,7 +184,12 @@ export class BalanceAlb extends BalanceTlb {
   override describe(): Record<string, unknown> {
     return {
       ...super.describe(),
-      rlb_clients: this.rlb.list().map((c) => ({ server: c.serverIp, client: c.clientIp, client_mac: c.clientMac ? formatMac(c.clientMac) : null, slave: c.port === null ? null : this.portName(c.port) })),
+      rlb_clients: this.rlb.list().map((c) => ({
+        server: c.serverIp,
+        client: c.clientIp,
+        client_mac: c.clientMac ? formatMac(c.clientMac) : null,
+        slave: c.port === null ? null : this.portName(c.port),
+      })),
     };
   }
 }

@@ -160,7 +160,9 @@ export class ArpLink implements LinkMonitor {
       for (const t of o.ns_ip6_target) {
         const tip = ipBytes(t);
         const linkLocal = tip[0] === 0xfe && (tip[1] & 0xc0) === 0x80;
-        const src = own6.find((a) => (linkLocal ? a.address[0] === 0xfe && (a.address[1] & 0xc0) === 0x80 : sameSubnet6(a.address, tip, a.prefixlen)))?.address ?? new Uint8Array(16);
+        const src =
+          own6.find((a) => (linkLocal ? a.address[0] === 0xfe && (a.address[1] & 0xc0) === 0x80 : sameSubnet6(a.address, tip, a.prefixlen)))
+            ?.address ?? new Uint8Array(16);
         this.d.send(port, neighbourSolicitation(port.mac, src, tip));
       }
     }

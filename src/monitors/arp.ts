@@ -64,7 +64,12 @@ export class ArpMonitor {
 
   /** A new slave starts up when it has carrier (kernel bond_enslave), with missed_max grace. */
   addPort(port: number, now: number, carrier: boolean): void {
-    this.ports.set(port, { lastRx: carrier ? now : 0, lastTx: now, targetRx: this.cfg.targets.map(() => (carrier ? now : 0)), up: carrier });
+    this.ports.set(port, {
+      lastRx: carrier ? now : 0,
+      lastTx: now,
+      targetRx: this.cfg.targets.map(() => (carrier ? now : 0)),
+      up: carrier,
+    });
   }
 
   removePort(port: number): void {
@@ -115,7 +120,8 @@ export class ArpMonitor {
       p.targetRx[i] = now;
     };
     if (this.isActiveState(port)) check(arp.sip, arp.tip);
-    else if (this.active !== null && this.lastRxOf(this.active) > this.activeSince) check(arp.tip, arp.sip); // our own request, seen on a backup
+    else if (this.active !== null && this.lastRxOf(this.active) > this.activeSince)
+      check(arp.tip, arp.sip); // our own request, seen on a backup
     else if (arp.op === 2) check(arp.sip, arp.tip);
   }
 

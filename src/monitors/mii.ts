@@ -89,10 +89,13 @@ export class MiiMonitor implements LinkMonitor {
     const after = port.link.state;
     const log = this.d.log;
     if (before !== after && !commit) {
-      if (after === 'fail') log.info(`link status down for interface, disabling it in ${o.downdelay} ms`, { slave: port.name, event: 'link-fail' });
+      if (after === 'fail')
+        log.info(`link status down for interface, disabling it in ${o.downdelay} ms`, { slave: port.name, event: 'link-fail' });
       else if (after === 'back') log.info(`link status up, enabling it in ${o.updelay} ms`, { slave: port.name, event: 'link-back' });
-      else if (before === 'fail' && after === 'up') log.info(`link status up again after ${Math.round(now - port.link.since)} ms`, { slave: port.name });
-      else if (before === 'back' && after === 'down') log.info(`link status down again after ${Math.round(now - port.link.since)} ms`, { slave: port.name });
+      else if (before === 'fail' && after === 'up')
+        log.info(`link status up again after ${Math.round(now - port.link.since)} ms`, { slave: port.name });
+      else if (before === 'back' && after === 'down')
+        log.info(`link status down again after ${Math.round(now - port.link.since)} ms`, { slave: port.name });
     }
     if (commit === 'up') {
       try {

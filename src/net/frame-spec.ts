@@ -18,7 +18,8 @@ function num(k: string, v: string, max: number): number {
 
 export function frameFromHex(hex: string): Uint8Array {
   const clean = hex.replace(/[\s:]/g, '');
-  if (!/^([0-9a-f]{2})+$/i.test(clean) || clean.length < 28) throw new BondError('EOPT_VALUE', 'hex: expected an Ethernet frame in hex (at least 14 bytes)');
+  if (!/^([0-9a-f]{2})+$/i.test(clean) || clean.length < 28)
+    throw new BondError('EOPT_VALUE', 'hex: expected an Ethernet frame in hex (at least 14 bytes)');
   return Uint8Array.from(Buffer.from(clean, 'hex'));
 }
 
@@ -38,7 +39,8 @@ export function frameFromSpec(words: readonly string[]): Uint8Array {
   const sip = f.sip ?? (f.dip && isIPv6(f.dip) ? '2001:db8::1' : '198.18.0.1');
   const dip = f.dip ?? (isIPv6(sip) ? '2001:db8::2' : '198.18.0.2');
   const v6 = isIPv6(sip);
-  if (!(v6 ? isIPv6(dip) : isIPv4(sip) && isIPv4(dip))) throw new BondError('EOPT_VALUE', `sip/dip: '${sip}' and '${dip}' must both be IPv4 or both IPv6`);
+  if (!(v6 ? isIPv6(dip) : isIPv4(sip) && isIPv4(dip)))
+    throw new BondError('EOPT_VALUE', `sip/dip: '${sip}' and '${dip}' must both be IPv4 or both IPv6`);
   const type = f.type ?? (v6 ? 'ipv6' : 'ipv4');
   const et = type === 'ipv4' ? 0x0800 : type === 'ipv6' ? 0x86dd : type === 'arp' ? 0x0806 : num('type', type, 0xffff);
   const protoName = f.proto ?? 'tcp';
@@ -62,6 +64,12 @@ export function frameFromSpec(words: readonly string[]): Uint8Array {
   } else {
     l3 = Array(28).fill(0);
   }
-  const tag = f.vlan !== undefined ? (() => { const v = num('vlan', f.vlan, 0xffff); return [0x81, 0x00, v >> 8, v & 0xff]; })() : [];
+  const tag =
+    f.vlan !== undefined
+      ? (() => {
+          const v = num('vlan', f.vlan, 0xffff);
+          return [0x81, 0x00, v >> 8, v & 0xff];
+        })()
+      : [];
   return Uint8Array.from([...mac('dmac', '02:00:00:00:00:02'), ...mac('smac', '02:00:00:00:00:01'), ...tag, et >> 8, et & 0xff, ...l3]);
 }

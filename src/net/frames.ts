@@ -7,11 +7,16 @@ export function gratuitousArp(mac: Uint8Array, ip: Uint8Array): Uint8Array {
   const f = new Uint8Array(60); // padded to the Ethernet minimum
   f.set(BROADCAST, 0);
   f.set(mac, 6);
-  f[12] = 0x08; f[13] = 0x06;
-  f[14] = 0x00; f[15] = 0x01; // htype Ethernet
-  f[16] = 0x08; f[17] = 0x00; // ptype IPv4
-  f[18] = 6; f[19] = 4;
-  f[20] = 0x00; f[21] = 0x01; // request
+  f[12] = 0x08;
+  f[13] = 0x06;
+  f[14] = 0x00;
+  f[15] = 0x01; // htype Ethernet
+  f[16] = 0x08;
+  f[17] = 0x00; // ptype IPv4
+  f[18] = 6;
+  f[19] = 4;
+  f[20] = 0x00;
+  f[21] = 0x01; // request
   f.set(mac, 22);
   f.set(ip, 28);
   // target hardware address stays zero
@@ -50,8 +55,12 @@ export function rarpAnnounce(mac: Uint8Array): Uint8Array {
   const f = new Uint8Array(60);
   f.set(BROADCAST, 0);
   f.set(mac, 6);
-  f[12] = 0x80; f[13] = 0x35;
-  f[15] = 0x01; f[16] = 0x08; f[18] = 6; f[19] = 4;
+  f[12] = 0x80;
+  f[13] = 0x35;
+  f[15] = 0x01;
+  f[16] = 0x08;
+  f[18] = 6;
+  f[19] = 4;
   f[21] = 0x03; // reverse request
   f.set(mac, 22);
   f.set(mac, 32);
@@ -59,13 +68,23 @@ export function rarpAnnounce(mac: Uint8Array): Uint8Array {
 }
 
 /** Parses an ARP frame (Ethernet/IPv4, with or without one VLAN tag); undefined when it is not one. */
-export function parseArp(frame: Uint8Array): { op: number; sha: Uint8Array; sip: Uint8Array; tha: Uint8Array; tip: Uint8Array; at: number } | undefined {
+export function parseArp(
+  frame: Uint8Array,
+): { op: number; sha: Uint8Array; sip: Uint8Array; tha: Uint8Array; tip: Uint8Array; at: number } | undefined {
   let o = 12;
   if (frame.length >= 18 && ((frame[12] << 8) | frame[13]) === 0x8100) o = 16;
   if (frame.length < o + 2 + 28 || ((frame[o] << 8) | frame[o + 1]) !== 0x0806) return undefined;
   const a = o + 2;
-  if (((frame[a] << 8) | frame[a + 1]) !== 1 || ((frame[a + 2] << 8) | frame[a + 3]) !== 0x0800 || frame[a + 4] !== 6 || frame[a + 5] !== 4) return undefined;
-  return { op: (frame[a + 6] << 8) | frame[a + 7], sha: frame.slice(a + 8, a + 14), sip: frame.slice(a + 14, a + 18), tha: frame.slice(a + 18, a + 24), tip: frame.slice(a + 24, a + 28), at: a };
+  if (((frame[a] << 8) | frame[a + 1]) !== 1 || ((frame[a + 2] << 8) | frame[a + 3]) !== 0x0800 || frame[a + 4] !== 6 || frame[a + 5] !== 4)
+    return undefined;
+  return {
+    op: (frame[a + 6] << 8) | frame[a + 7],
+    sha: frame.slice(a + 8, a + 14),
+    sip: frame.slice(a + 14, a + 18),
+    tha: frame.slice(a + 18, a + 24),
+    tip: frame.slice(a + 24, a + 28),
+    at: a,
+  };
 }
 
 function checksum16(parts: Uint8Array[]): number {
@@ -85,7 +104,8 @@ function icmp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: Uint8Array, dst
   const f = new Uint8Array(14 + 40 + icmp.length);
   f.set(dstMac, 0);
   f.set(srcMac, 6);
-  f[12] = 0x86; f[13] = 0xdd;
+  f[12] = 0x86;
+  f[13] = 0xdd;
   const ip = 14;
   f[ip] = 0x60;
   f[ip + 4] = icmp.length >> 8;
@@ -134,11 +154,13 @@ export function igmpReports(mac: Uint8Array, src: Uint8Array, groups: Uint8Array
     const f = new Uint8Array(14 + 24 + igmp.length);
     f.set(Uint8Array.of(0x01, 0x00, 0x5e, dstIp[1] & 0x7f, dstIp[2], dstIp[3]), 0);
     f.set(mac, 6);
-    f[12] = 0x08; f[13] = 0x00;
+    f[12] = 0x08;
+    f[13] = 0x00;
     const ip = f.subarray(14, 38);
     ip[0] = 0x46; // IHL 6: 4 bytes of options
     ip[1] = 0xc0; // DSCP CS6, as Linux sends IGMP
-    ip[2] = (24 + igmp.length) >> 8; ip[3] = (24 + igmp.length) & 0xff;
+    ip[2] = (24 + igmp.length) >> 8;
+    ip[3] = (24 + igmp.length) & 0xff;
     ip[6] = 0x40; // don't fragment
     ip[8] = 1; // TTL
     ip[9] = 2; // IGMP
@@ -146,17 +168,24 @@ export function igmpReports(mac: Uint8Array, src: Uint8Array, groups: Uint8Array
     ip.set(dstIp, 16);
     ip.set([0x94, 0x04, 0x00, 0x00], 20); // Router Alert
     const c = ipChecksum(ip);
-    ip[10] = c >> 8; ip[11] = c & 0xff;
+    ip[10] = c >> 8;
+    ip[11] = c & 0xff;
     f.set(igmp, 38);
     return f;
   };
-  const sum = (b: Uint8Array) => { const c = ipChecksum(b); b[2] = c >> 8; b[3] = c & 0xff; return b; };
+  const sum = (b: Uint8Array) => {
+    const c = ipChecksum(b);
+    b[2] = c >> 8;
+    b[3] = c & 0xff;
+    return b;
+  };
   if (version === 2) {
     return groups.map((g) => frame(g, sum(Uint8Array.of(0x16, 0, 0, 0, g[0], g[1], g[2], g[3]))));
   }
   const igmp = new Uint8Array(8 + 8 * groups.length);
   igmp[0] = 0x22;
-  igmp[6] = groups.length >> 8; igmp[7] = groups.length & 0xff;
+  igmp[6] = groups.length >> 8;
+  igmp[7] = groups.length & 0xff;
   groups.forEach((g, i) => {
     igmp[8 + 8 * i] = 2; // MODE_IS_EXCLUDE, no sources: "I am a member"
     igmp.set(g, 8 + 8 * i + 4);

@@ -156,7 +156,10 @@ export function* messages(datagram: Uint8Array): Generator<RawMsg> {
   while (off + NLMSG_HDRLEN <= datagram.length) {
     const len = dv.getUint32(off, true);
     if (len < NLMSG_HDRLEN || off + len > datagram.length) return;
-    yield { type: dv.getUint16(off + 4, true), body: new DataView(datagram.buffer, datagram.byteOffset + off + NLMSG_HDRLEN, len - NLMSG_HDRLEN) };
+    yield {
+      type: dv.getUint16(off + 4, true),
+      body: new DataView(datagram.buffer, datagram.byteOffset + off + NLMSG_HDRLEN, len - NLMSG_HDRLEN),
+    };
     off += (len + 3) & ~3;
   }
 }
@@ -181,7 +184,8 @@ export function parseLink(type: number, body: DataView): LinkEvent | undefined {
     else if (a.type === IFLA_ADDRESS && a.data.length === 6) ev.mac = Uint8Array.from(a.data);
     else if (a.type === IFLA_CARRIER && a.data.length >= 1) ev.carrier = a.data[0] !== 0;
     else if (a.type === IFLA_OPERSTATE && a.data.length >= 1) ev.operstate = a.data[0];
-    else if (a.type === IFLA_STATS64 && a.data.length >= 64) ev.txDropped = Number(new DataView(a.data.buffer, a.data.byteOffset).getBigUint64(56, true));
+    else if (a.type === IFLA_STATS64 && a.data.length >= 64)
+      ev.txDropped = Number(new DataView(a.data.buffer, a.data.byteOffset).getBigUint64(56, true));
   }
   return ev;
 }
@@ -190,7 +194,14 @@ function parseAddr(body: DataView): IfAddr | undefined {
   if (body.byteLength < 8) return undefined;
   const family = body.getUint8(0);
   if (family !== AF_INET && family !== AF_INET6) return undefined;
-  const a: IfAddr = { family, prefixlen: body.getUint8(1), flags: body.getUint8(2), scope: body.getUint8(3), ifindex: body.getUint32(4, true), address: new Uint8Array(0) };
+  const a: IfAddr = {
+    family,
+    prefixlen: body.getUint8(1),
+    flags: body.getUint8(2),
+    scope: body.getUint8(3),
+    ifindex: body.getUint32(4, true),
+    address: new Uint8Array(0),
+  };
   let address: Uint8Array | undefined;
   let local: Uint8Array | undefined;
   for (const at of attrs(body, 8)) {
@@ -227,11 +238,12 @@ export class Rtnl {
     const replies = this.sock.request(message(RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, body));
     checkAck(replies, 'RTM_GETADDR');
     const out: IfAddr[] = [];
-    for (const d of replies) for (const m of messages(d)) {
-      if (m.type !== RTM_NEWADDR) continue;
-      const a = parseAddr(m.body);
-      if (a && (ifindex === 0 || a.ifindex === ifindex)) out.push(a);
-    }
+    for (const d of replies)
+      for (const m of messages(d)) {
+        if (m.type !== RTM_NEWADDR) continue;
+        const a = parseAddr(m.body);
+        if (a && (ifindex === 0 || a.ifindex === ifindex)) out.push(a);
+      }
     return out;
   }
 
@@ -251,10 +263,11 @@ export class Rtnl {
     const replies = this.sock.request(message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, new Uint8Array(16)));
     checkAck(replies, 'RTM_GETLINK');
     const out: LinkEvent[] = [];
-    for (const d of replies) for (const m of messages(d)) {
-      const ev = parseLink(m.type, m.body);
-      if (ev) out.push(ev);
-    }
+    for (const d of replies)
+      for (const m of messages(d)) {
+        const ev = parseLink(m.type, m.body);
+        if (ev) out.push(ev);
+      }
     return out;
   }
 
@@ -274,10 +287,11 @@ export class Rtnl {
     new DataView(body.buffer).setInt32(4, ifindex, true);
     const replies = this.sock.request(message(RTM_GETLINK, NLM_F_REQUEST, body));
     checkAck(replies, 'RTM_GETLINK');
-    for (const d of replies) for (const m of messages(d)) {
-      const ev = parseLink(m.type, m.body);
-      if (ev) return ev;
-    }
+    for (const d of replies)
+      for (const m of messages(d)) {
+        const ev = parseLink(m.type, m.body);
+        if (ev) return ev;
+      }
     return undefined;
   }
 
@@ -290,8 +304,16 @@ export class Rtnl {
   blockStack(ifindex: number): StackBlock {
     let createdQdisc = true;
     try {
-      checkAck(this.sock.request(message(RTM_NEWQDISC, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        concat([tcmsg(ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]))), 'RTM_NEWQDISC clsact');
+      checkAck(
+        this.sock.request(
+          message(
+            RTM_NEWQDISC,
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            concat([tcmsg(ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]),
+          ),
+        ),
+        'RTM_NEWQDISC clsact',
+      );
     } catch (e) {
       if ((e as { code?: string }).code !== 'EEXIST') throw e;
       createdQdisc = false; // someone else's clsact: add only our filter, remove only our filter
@@ -303,8 +325,16 @@ export class Rtnl {
     const options = concat([attr(TCA_BPF_OPS_LEN, u16(1)), attr(TCA_BPF_OPS, ops), attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT))]);
     const info = (STACK_DROP_PREF << 16) | 0x0300; // protocol ETH_P_ALL in network byte order
     try {
-      checkAck(this.sock.request(message(RTM_NEWTFILTER, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        concat([tcmsg(ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, info), attr(TCA_KIND, cstr('bpf')), attr(TCA_OPTIONS, options)]))), 'RTM_NEWTFILTER bpf');
+      checkAck(
+        this.sock.request(
+          message(
+            RTM_NEWTFILTER,
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            concat([tcmsg(ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, info), attr(TCA_KIND, cstr('bpf')), attr(TCA_OPTIONS, options)]),
+          ),
+        ),
+        'RTM_NEWTFILTER bpf',
+      );
     } catch (e) {
       if (createdQdisc) this.unblockStack({ ifindex, createdQdisc });
       throw e;
@@ -314,10 +344,28 @@ export class Rtnl {
 
   unblockStack(b: StackBlock): void {
     if (b.createdQdisc) {
-      checkAck(this.sock.request(message(RTM_DELQDISC, NLM_F_REQUEST | NLM_F_ACK, concat([tcmsg(b.ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]))), 'RTM_DELQDISC clsact');
+      checkAck(
+        this.sock.request(
+          message(
+            RTM_DELQDISC,
+            NLM_F_REQUEST | NLM_F_ACK,
+            concat([tcmsg(b.ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]),
+          ),
+        ),
+        'RTM_DELQDISC clsact',
+      );
     } else {
       const info = (STACK_DROP_PREF << 16) | 0x0300;
-      checkAck(this.sock.request(message(RTM_DELTFILTER, NLM_F_REQUEST | NLM_F_ACK, concat([tcmsg(b.ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, info), attr(TCA_KIND, cstr('bpf'))]))), 'RTM_DELTFILTER bpf');
+      checkAck(
+        this.sock.request(
+          message(
+            RTM_DELTFILTER,
+            NLM_F_REQUEST | NLM_F_ACK,
+            concat([tcmsg(b.ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, info), attr(TCA_KIND, cstr('bpf'))]),
+          ),
+        ),
+        'RTM_DELTFILTER bpf',
+      );
     }
   }
 
@@ -332,7 +380,11 @@ export interface StackBlock {
 }
 
 /** Subscribes to link (and optionally address) events; each parsed event reaches `onLink`. */
-export function watchLinks(binding: NativeBinding, onLink: (ev: LinkEvent) => void, onAddr?: (a: IfAddr, added: boolean) => void): { close(): void } {
+export function watchLinks(
+  binding: NativeBinding,
+  onLink: (ev: LinkEvent) => void,
+  onAddr?: (a: IfAddr, added: boolean) => void,
+): { close(): void } {
   const groups = RTMGRP_LINK | (onAddr ? RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR : 0);
   const sock = new binding.NetlinkSocket(groups, (d) => {
     for (const m of messages(d)) {

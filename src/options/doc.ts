@@ -9,7 +9,7 @@ export function optionsMarkdown(): string {
   L.push('');
   L.push('Generated from `src/options/table.ts` by `npm run docs`; do not edit by hand.');
   L.push('');
-  L.push('Names, values, defaults, ranges and mode restrictions are the kernel bonding driver\'s. Give them');
+  L.push("Names, values, defaults, ranges and mode restrictions are the kernel bonding driver's. Give them");
   L.push('as `name=value` words to `bondd` (as modprobe takes them), as keys of a `--config` JSON file, in');
   L.push('`BONDING_OPTS` of an ifcfg file or an `options` line of a modprobe file, or change them at runtime');
   L.push('with `bondctl set <bond> name=value`. Enumerations accept the name or the number, and every');
@@ -21,11 +21,25 @@ export function optionsMarkdown(): string {
   L.push('| option | values | default | modes | may change | status |');
   L.push('|---|---|---|---|---|---|');
   for (const o of OPTIONS) {
-    const dflt = Array.isArray(o.default) ? (o.default.join(', ') || 'none') : String(o.default) || 'none';
-    const modes = o.modes ? (o.modes.length === MODE_NAMES.length ? 'all' : o.modes.map((m) => `${m} (${MODE_INFO[m].id})`).join(', ')) : 'all';
-    const when = o.startOnly ? 'at start only' : [o.noSlaves ? 'with no slaves' : '', o.ifDown ? 'with the bond down' : ''].filter(Boolean).join(', ') || 'any time';
-    const status = !o.supported ? 'not supported yet (the default is accepted)' : o.unsupportedValues?.length ? `not yet: ${o.unsupportedValues.join(', ')}` : 'supported';
-    L.push(`| \`${o.name}\`${o.extension ? ' *(tapbond)*' : ''} | ${describeAllowed(o).replace(/; not supported yet: .*$/, '').replace(/\|/g, '\\|')} | ${dflt} | ${modes} | ${when} | ${status} |`);
+    const dflt = Array.isArray(o.default) ? o.default.join(', ') || 'none' : String(o.default) || 'none';
+    const modes = o.modes
+      ? o.modes.length === MODE_NAMES.length
+        ? 'all'
+        : o.modes.map((m) => `${m} (${MODE_INFO[m].id})`).join(', ')
+      : 'all';
+    const when = o.startOnly
+      ? 'at start only'
+      : [o.noSlaves ? 'with no slaves' : '', o.ifDown ? 'with the bond down' : ''].filter(Boolean).join(', ') || 'any time';
+    const status = !o.supported
+      ? 'not supported yet (the default is accepted)'
+      : o.unsupportedValues?.length
+        ? `not yet: ${o.unsupportedValues.join(', ')}`
+        : 'supported';
+    L.push(
+      `| \`${o.name}\`${o.extension ? ' *(tapbond)*' : ''} | ${describeAllowed(o)
+        .replace(/; not supported yet: .*$/, '')
+        .replace(/\|/g, '\\|')} | ${dflt} | ${modes} | ${when} | ${status} |`,
+    );
   }
   L.push('');
   L.push('## Descriptions');

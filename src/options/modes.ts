@@ -4,6 +4,7 @@
 // failOverMac: the mode honours fail_over_mac (and /proc shows it after the mode name).
 // lacp: the mode runs LACP (and /proc shows the 802.3ad sections).
 // ownMacs: every slave keeps a MAC of its own and the active one carries the bond's (tlb, alb).
+// prettier-ignore
 export const MODE_INFO = {
   'balance-rr': { id: 0, proc: 'load balancing (round-robin)', usesPrimary: false, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false, implemented: true },
   'active-backup': { id: 1, proc: 'fault-tolerance (active-backup)', usesPrimary: true, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: true, lacp: false, ownMacs: false, implemented: true },

@@ -5,7 +5,17 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { BondError } from '../errors.js';
 import { MODE_INFO, type ModeName } from './modes.js';
 import { parseMac } from '../util/mac.js';
-import { OPTIONS, OPTION_BY_NAME, SLAVE_OPTIONS, describeAllowed, type BondOptions, type OptionDef, type OptionEffect, type OptionValue, type SlaveOptionDef } from './table.js';
+import {
+  OPTIONS,
+  OPTION_BY_NAME,
+  SLAVE_OPTIONS,
+  describeAllowed,
+  type BondOptions,
+  type OptionDef,
+  type OptionEffect,
+  type OptionValue,
+  type SlaveOptionDef,
+} from './table.js';
 
 export type { BondOptions, OptionName } from './table.js';
 
@@ -64,7 +74,7 @@ export function parseValue(def: OptionDef, raw: unknown): OptionValue {
     }
     case 'mac': {
       const m = parseMac(String(raw));
-      if (!m || (m[0] & 1)) fail(def, raw, m ? 'multicast' : undefined);
+      if (!m || m[0] & 1) fail(def, raw, m ? 'multicast' : undefined);
       return String(raw).toLowerCase();
     }
     case 'ipv4-list':
@@ -72,7 +82,10 @@ export function parseValue(def: OptionDef, raw: unknown): OptionValue {
       const items = (Array.isArray(raw) ? raw.map(String) : String(raw).split(/[\s,]+/)).map((s) => s.trim()).filter(Boolean);
       if (items.length > def.max!) fail(def, raw, `more than ${def.max}`);
       for (const it of items) {
-        const ok = def.kind === 'ipv4-list' ? isIPv4(it) && !it.startsWith('0.') && it !== '255.255.255.255' : isIPv6(it) && it !== '::' && it !== '::1' && !/^ff/i.test(it);
+        const ok =
+          def.kind === 'ipv4-list'
+            ? isIPv4(it) && !it.startsWith('0.') && it !== '255.255.255.255'
+            : isIPv6(it) && it !== '::' && it !== '::1' && !/^ff/i.test(it);
         if (!ok) fail(def, it);
       }
       return items;
@@ -102,17 +115,25 @@ function checkSettable(def: OptionDef, value: OptionValue, mode: ModeName, facts
     throw new BondError('EOPT_UNSUPPORTED', `${def.name}: not supported yet in this version of tapbond (value '${String(value)}')`);
   }
   if (def.modes && !def.modes.includes(mode)) {
-    throw new BondError('EOPT_MODE', `${def.name}: not valid in mode ${mode} (${MODE_INFO[mode].id}); allowed in modes: ${def.modes.join(', ')}`);
+    throw new BondError(
+      'EOPT_MODE',
+      `${def.name}: not valid in mode ${mode} (${MODE_INFO[mode].id}); allowed in modes: ${def.modes.join(', ')}`,
+    );
   }
   if (facts.running && def.startOnly) throw new BondError('EOPT_READONLY', `${def.name}: may only be given when the daemon starts`);
-  if (def.noSlaves && facts.hasPorts) throw new BondError('EOPT_HAS_PORTS', `${def.name}: may only change while the bond has no slaves (release them first)`);
-  if (def.ifDown && facts.isUp) throw new BondError('EOPT_BUSY', `${def.name}: may only change while the bond is down (ip link set <bond> down)`);
+  if (def.noSlaves && facts.hasPorts)
+    throw new BondError('EOPT_HAS_PORTS', `${def.name}: may only change while the bond has no slaves (release them first)`);
+  if (def.ifDown && facts.isUp)
+    throw new BondError('EOPT_BUSY', `${def.name}: may only change while the bond is down (ip link set <bond> down)`);
 }
 
 /** Cross-option constraints, checked on the whole candidate configuration. */
 const RULES: { why: string; ok: (o: BondOptions) => boolean }[] = [
   { why: 'miimon and arp_interval are mutually exclusive: set one of them to 0', ok: (o) => !(o.miimon > 0 && o.arp_interval > 0) },
-  { why: 'arp_interval needs at least one arp_ip_target or ns_ip6_target', ok: (o) => o.arp_interval === 0 || o.arp_ip_target.length + o.ns_ip6_target.length > 0 },
+  {
+    why: 'arp_interval needs at least one arp_ip_target or ns_ip6_target',
+    ok: (o) => o.arp_interval === 0 || o.arp_ip_target.length + o.ns_ip6_target.length > 0,
+  },
 ];
 
 function checkRules(o: BondOptions): void {
@@ -153,7 +174,10 @@ export interface Resolved {
  * Builds a bond's options from raw name=value pairs (command line or JSON), in the order the
  * kernel applies them: mode first, so mode restrictions are checked against the final mode.
  */
-export function resolveOptions(raw: Record<string, unknown>, facts: BondFacts = { hasPorts: false, isUp: false, running: false }): Resolved {
+export function resolveOptions(
+  raw: Record<string, unknown>,
+  facts: BondFacts = { hasPorts: false, isUp: false, running: false },
+): Resolved {
   const o = defaultRecord();
   const entries = Object.entries(raw);
   for (const [name] of entries) optionDef(name);
@@ -225,7 +249,10 @@ export function parseSlaveOption(name: string, raw: unknown, mode: ModeName): { 
   const text = String(raw).trim();
   const value = text === 'default' ? def.default : Number(text);
   if (text === '' || !Number.isInteger(value) || value < def.min || value > def.max) {
-    throw new BondError('EOPT_VALUE', `${name}: invalid value '${String(raw)}'; allowed: an integer from ${def.min} to ${def.max}, or default (${def.default})`);
+    throw new BondError(
+      'EOPT_VALUE',
+      `${name}: invalid value '${String(raw)}'; allowed: an integer from ${def.min} to ${def.max}, or default (${def.default})`,
+    );
   }
   return { def, value };
 }
@@ -233,7 +260,7 @@ export function parseSlaveOption(name: string, raw: unknown, mode: ModeName): { 
 /** `SLAVE:NAME=VALUE` (bondd --slave-option). */
 export function parseSlaveOptionWord(word: string): { slave: string; name: string; value: string } {
   const m = /^([^\s/:]{1,15}):([a-z_0-9]+)=(.*)$/.exec(word);
-  if (!m) throw new BondError('EOPT_VALUE', `--slave-option: invalid value '${word}'; allowed: SLAVE:NAME=VALUE, e.g. eth1:actor_port_prio=100`);
+  if (!m)
+    throw new BondError('EOPT_VALUE', `--slave-option: invalid value '${word}'; allowed: SLAVE:NAME=VALUE, e.g. eth1:actor_port_prio=100`);
   return { slave: m[1], name: m[2], value: m[3] };
 }
-

@@ -61,6 +61,8 @@ const LB_MODES: ModeName[] = ['balance-tlb', 'balance-alb'];
 const AD: ModeName[] = ['802.3ad'];
 const PEER_NOTIF_MODES: ModeName[] = ['active-backup', '802.3ad'];
 
+// one row per option, read as a table
+// prettier-ignore
 const OPTION_ROWS = [
   { name: 'mode', desc: 'bonding policy', kind: 'enum', values: MODE_NAMES.map((name, value) => ({ name, value })), default: 'balance-rr', noSlaves: true, ifDown: true, supported: true, effect: 'mode' },
   { name: 'miimon', desc: 'MII link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true, effect: 'monitor' },
@@ -124,8 +126,12 @@ export const OPTION_BY_NAME: ReadonlyMap<string, OptionDef> = new Map(OPTIONS.ma
 export function describeAllowed(def: OptionDef): string {
   switch (def.kind) {
     case 'enum':
-      return def.values!.filter((v) => !def.unsupportedValues?.includes(v.name)).map((v) => `${v.name} (${v.value})`).join(', ') +
-        (def.unsupportedValues?.length ? `; not supported yet: ${def.unsupportedValues.join(', ')}` : '');
+      return (
+        def
+          .values!.filter((v) => !def.unsupportedValues?.includes(v.name))
+          .map((v) => `${v.name} (${v.value})`)
+          .join(', ') + (def.unsupportedValues?.length ? `; not supported yet: ${def.unsupportedValues.join(', ')}` : '')
+      );
     case 'int':
       return `an integer from ${def.min} to ${def.max}${def.unit ? ` (${def.unit})` : ''}`;
     case 'ifname':
@@ -152,7 +158,7 @@ export interface SlaveOptionDef {
   readonly modes?: readonly ModeName[];
 }
 
+// prettier-ignore
 export const SLAVE_OPTIONS: readonly SlaveOptionDef[] = [
   { name: 'actor_port_prio', desc: '802.3ad actor port priority (LACPDUs; ad_select=actor_port_prio sums it over an aggregator\'s enabled ports)', min: 1, max: 65535, default: 255, modes: ['802.3ad'] },
 ];
-

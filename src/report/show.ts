@@ -33,7 +33,13 @@ export function renderShow(s: BondState): string {
     L.push(`NS IPv6 target/s (xx::xx form):${o.ns_ip6_target.map((t) => ' ' + t).join(',')}`);
   }
   if (info.lacp) {
-    const m = s.mode as { lacp_active: string; lacp_rate: string; system_priority: number; system_mac: string; active_aggregator: { id: number; ports: number; actor_key: number; partner_key: number; partner_mac: string } | null };
+    const m = s.mode as {
+      lacp_active: string;
+      lacp_rate: string;
+      system_priority: number;
+      system_mac: string;
+      active_aggregator: { id: number; ports: number; actor_key: number; partner_key: number; partner_mac: string } | null;
+    };
     L.push('');
     L.push('802.3ad info');
     L.push(`LACP active: ${m.lacp_active}`);
@@ -70,15 +76,41 @@ export function renderShow(s: BondState): string {
 /** `bondctl show --stats`: what the kernel never gave: per-port frame counters and drops. */
 export function renderStats(s: BondState): string {
   const rows: string[][] = [['port', 'state', 'rx_frames', 'tx_frames', 'rx_bytes', 'tx_bytes', 'drops']];
-  const drops = (c: Record<string, number>) => (c.tx_errors ?? 0) + (c.rx_truncated ?? 0) + (c.rx_kernel_drops ?? 0) + (c.rx_malformed ?? 0);
+  const drops = (c: Record<string, number>) =>
+    (c.tx_errors ?? 0) + (c.rx_truncated ?? 0) + (c.rx_kernel_drops ?? 0) + (c.rx_malformed ?? 0);
   const b = s.bond.counters;
-  rows.push([s.bond.name, s.bond.carrier ? 'up' : 'down', String(b.rx_frames), String(b.tx_frames), String(b.rx_bytes), String(b.tx_bytes), String(drops(b) + (b.tx_no_slave_dropped ?? 0) + (b.tap_queue_drops ?? 0))]);
+  rows.push([
+    s.bond.name,
+    s.bond.carrier ? 'up' : 'down',
+    String(b.rx_frames),
+    String(b.tx_frames),
+    String(b.rx_bytes),
+    String(b.tx_bytes),
+    String(drops(b) + (b.tx_no_slave_dropped ?? 0) + (b.tap_queue_drops ?? 0)),
+  ]);
   for (const p of s.ports) {
     const c = p.counters;
-    rows.push([p.name, `${p.state}/${p.mii_status}`, String(c.rx_frames), String(c.tx_frames), String(c.rx_bytes), String(c.tx_bytes), String(drops(c))]);
+    rows.push([
+      p.name,
+      `${p.state}/${p.mii_status}`,
+      String(c.rx_frames),
+      String(c.tx_frames),
+      String(c.rx_bytes),
+      String(c.tx_bytes),
+      String(drops(c)),
+    ]);
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(w[i]))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 interface LacpInfoView {

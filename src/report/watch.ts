@@ -19,12 +19,25 @@ function rate(cur: number, prev: number | undefined, dtMs: number): number {
 const fmtPps = (v: number) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : v >= 1e4 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(0));
 const fmtBits = (bytesPerSec: number) => {
   const b = bytesPerSec * 8;
-  return b >= 1e9 ? `${(b / 1e9).toFixed(2)}G` : b >= 1e6 ? `${(b / 1e6).toFixed(1)}M` : b >= 1e3 ? `${(b / 1e3).toFixed(1)}k` : b.toFixed(0);
+  return b >= 1e9
+    ? `${(b / 1e9).toFixed(2)}G`
+    : b >= 1e6
+      ? `${(b / 1e6).toFixed(1)}M`
+      : b >= 1e3
+        ? `${(b / 1e3).toFixed(1)}k`
+        : b.toFixed(0);
 };
 
 function table(rows: string[][]): string {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /** One screen: the bond line, then one line per slave with rates since `prev` (dtMs earlier). */
@@ -38,7 +51,9 @@ export function renderWatch(cur: BondState, prev: BondState | null, dtMs: number
     `failovers ${b.failovers}`,
   ].join('  ');
   const lacp = cur.ports.some((p) => p.lacp);
-  const rows: string[][] = [['SLAVE', 'LINK', 'STATE', 'SPEED', 'RX pps', 'RX bit/s', 'TX pps', 'TX bit/s', 'DROPS', 'FAILURES', ...(lacp ? ['LACP'] : [])]];
+  const rows: string[][] = [
+    ['SLAVE', 'LINK', 'STATE', 'SPEED', 'RX pps', 'RX bit/s', 'TX pps', 'TX bit/s', 'DROPS', 'FAILURES', ...(lacp ? ['LACP'] : [])],
+  ];
   for (const p of cur.ports) {
     const q = prev?.ports.find((x) => x.name === p.name);
     const c = p.counters;
@@ -53,7 +68,9 @@ export function renderWatch(cur: BondState, prev: BondState | null, dtMs: number
       fmtBits(rate(c.tx_bytes, q?.counters.tx_bytes, dtMs)),
       String(drops(p)),
       String(p.link_failure_count),
-      ...(lacp ? [p.lacp ? `${String(p.lacp.mux_state)}${p.lacp.rx_state !== 'current' ? ` (${String(p.lacp.rx_state)})` : ''}` : '-'] : []),
+      ...(lacp
+        ? [p.lacp ? `${String(p.lacp.mux_state)}${p.lacp.rx_state !== 'current' ? ` (${String(p.lacp.rx_state)})` : ''}` : '-']
+        : []),
     ]);
   }
   return `${head}    ${now.toISOString().replace('T', ' ').slice(0, 19)}\n${table(rows)}\n`;

@@ -32,11 +32,21 @@ export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 
 class PinoAdapter implements Logger {
   constructor(private readonly p: PinoLogger) {}
-  info(msg: string, f?: LogFields) { this.p.info(f ?? {}, msg); }
-  warn(msg: string, f?: LogFields) { this.p.warn(f ?? {}, msg); }
-  error(msg: string, f?: LogFields) { this.p.error(f ?? {}, msg); }
-  debug(msg: string, f?: LogFields) { this.p.debug(f ?? {}, msg); }
-  child(fields: LogFields): Logger { return new PinoAdapter(this.p.child(fields)); }
+  info(msg: string, f?: LogFields) {
+    this.p.info(f ?? {}, msg);
+  }
+  warn(msg: string, f?: LogFields) {
+    this.p.warn(f ?? {}, msg);
+  }
+  error(msg: string, f?: LogFields) {
+    this.p.error(f ?? {}, msg);
+  }
+  debug(msg: string, f?: LogFields) {
+    this.p.debug(f ?? {}, msg);
+  }
+  child(fields: LogFields): Logger {
+    return new PinoAdapter(this.p.child(fields));
+  }
 }
 
 /**
@@ -67,18 +77,31 @@ export function pinoLogger(opts: { format?: LogFormat; debug?: boolean; stream?:
 export class MemoryLogger implements Logger {
   readonly lines: string[] = [];
   readonly records: { level: string; msg: string; fields: LogFields }[] = [];
-  constructor(private readonly fields: LogFields = {}, private readonly sink?: MemoryLogger) {}
+  constructor(
+    private readonly fields: LogFields = {},
+    private readonly sink?: MemoryLogger,
+  ) {}
   private add(level: string, msg: string, f?: LogFields) {
     const fields = { ...this.fields, ...f };
     const root = this.sink ?? this;
     root.lines.push(`${level} ${textLine(msg, fields)}`);
     root.records.push({ level, msg, fields });
   }
-  info(m: string, f?: LogFields) { this.add('info', m, f); }
-  warn(m: string, f?: LogFields) { this.add('warn', m, f); }
-  error(m: string, f?: LogFields) { this.add('error', m, f); }
-  debug(m: string, f?: LogFields) { this.add('debug', m, f); }
-  child(fields: LogFields): Logger { return new MemoryLogger({ ...this.fields, ...fields }, this.sink ?? this); }
+  info(m: string, f?: LogFields) {
+    this.add('info', m, f);
+  }
+  warn(m: string, f?: LogFields) {
+    this.add('warn', m, f);
+  }
+  error(m: string, f?: LogFields) {
+    this.add('error', m, f);
+  }
+  debug(m: string, f?: LogFields) {
+    this.add('debug', m, f);
+  }
+  child(fields: LogFields): Logger {
+    return new MemoryLogger({ ...this.fields, ...fields }, this.sink ?? this);
+  }
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {}, child: () => silentLogger };

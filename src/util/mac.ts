@@ -37,11 +37,17 @@ export function formatIp(a: Uint8Array): string {
   // compress the longest run of zero words, as inet_ntop does
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== '0') { i++; continue; }
+  for (let i = 0; i < 8;) {
+    if (words[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && words[j] === '0') j++;
-    if (j - i > bestLen && j - i > 1) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return words.join(':');
@@ -62,7 +68,7 @@ export function ipBytes(s: string): Uint8Array {
 export function sameSubnet(a: Uint8Array, b: Uint8Array, prefixlen: number): boolean {
   const n = (x: Uint8Array) => ((x[0] << 24) | (x[1] << 16) | (x[2] << 8) | x[3]) >>> 0;
   const mask = prefixlen === 0 ? 0 : (0xffffffff << (32 - prefixlen)) >>> 0;
-  return ((n(a) & mask) >>> 0) === ((n(b) & mask) >>> 0);
+  return (n(a) & mask) >>> 0 === (n(b) & mask) >>> 0;
 }
 
 /** Are two IPv6 addresses in the same prefix? */

@@ -21,7 +21,9 @@ export function sdNotifier(send: DatagramSender, env: NodeJS.ProcessEnv = proces
     watchdogMs: path && usec > 0 && watchdogForUs ? Math.max(1, Math.floor(usec / 2000)) : null,
     notify(fields) {
       if (!path) return;
-      const text = Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`).join('\n');
+      const text = Object.entries(fields)
+        .map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`)
+        .join('\n');
       send(path, Buffer.from(text));
     },
   };

@@ -4,7 +4,15 @@
 import type { Host } from '../../src/host/host.js';
 import type { IfAddr, StackBlock } from '../../src/net/rtnl.js';
 import { ipBytes } from '../../src/util/mac.js';
-import { ARPHRD_ETHER, IFF_RUNNING, IFF_UP, type EngineOptions, type LinkInfo, type NativeBinding, type NativeEngine } from '../../src/native/types.js';
+import {
+  ARPHRD_ETHER,
+  IFF_RUNNING,
+  IFF_UP,
+  type EngineOptions,
+  type LinkInfo,
+  type NativeBinding,
+  type NativeEngine,
+} from '../../src/native/types.js';
 
 const MAX_PORTS = 32;
 const COUNTERS = 8;
@@ -24,7 +32,10 @@ export class FakeEngine implements NativeEngine {
   tapCarrier = false;
   closed = false;
 
-  constructor(private readonly net: FakeNet, private readonly o: EngineOptions) {}
+  constructor(
+    private readonly net: FakeNet,
+    private readonly o: EngineOptions,
+  ) {}
 
   openTap(name: string): { ifindex: number; name: string } {
     const l = this.net.addLink(name, { type: ARPHRD_ETHER });
@@ -148,7 +159,12 @@ export class FakeNet {
 
   link(name: string): FakeLink {
     const l = this.links.get(name);
-    if (!l) throw Object.assign(new Error(`ioctl SIOCGIFINDEX ${name} failed: No such device (ENODEV)`), { code: 'ENODEV', errno: -19, syscall: 'ioctl' });
+    if (!l)
+      throw Object.assign(new Error(`ioctl SIOCGIFINDEX ${name} failed: No such device (ENODEV)`), {
+        code: 'ENODEV',
+        errno: -19,
+        syscall: 'ioctl',
+      });
     return l;
   }
 
@@ -174,7 +190,16 @@ export class FakeNet {
       linkInfo: (name: string): LinkInfo => {
         const l = net.link(name);
         const running = l.flags & IFF_UP && l.carrier ? IFF_RUNNING : 0;
-        return { ifindex: l.ifindex, flags: (l.flags & ~IFF_RUNNING) | running, mtu: l.mtu, mac: Uint8Array.from(l.mac), type: l.type, speed: l.speed, duplex: l.duplex, link: l.carrier };
+        return {
+          ifindex: l.ifindex,
+          flags: (l.flags & ~IFF_RUNNING) | running,
+          mtu: l.mtu,
+          mac: Uint8Array.from(l.mac),
+          type: l.type,
+          speed: l.speed,
+          duplex: l.duplex,
+          link: l.carrier,
+        };
       },
       setMac: (name: string, mac: Uint8Array) => void (net.link(name).mac = Uint8Array.from(mac)),
       setMtu: (name: string, mtu: number) => void (net.link(name).mtu = mtu),

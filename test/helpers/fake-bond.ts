@@ -5,7 +5,11 @@ import { resolveOptions } from '../../src/options/parse.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { MemoryLogger, type Logger } from '../../src/util/logger.js';
 
-export function fakeBond<L extends Logger = MemoryLogger>(opts: Record<string, string | number>, slaves = ['s0', 's1', 's2'], log: L = new MemoryLogger() as unknown as L) {
+export function fakeBond<L extends Logger = MemoryLogger>(
+  opts: Record<string, string | number>,
+  slaves = ['s0', 's1', 's2'],
+  log: L = new MemoryLogger() as unknown as L,
+) {
   const net = new FakeNet();
   for (const s of slaves) net.addLink(s, { flags: 0x1003 });
   const clock = new ManualClock();

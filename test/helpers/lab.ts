@@ -76,7 +76,9 @@ export class Lab {
   /** Runs a bounded shell command in a namespace in the background; resolves with its stdout. */
   shAsync(ns: string, cmd: string, timeoutMs = 30_000): Promise<string> {
     return new Promise((resolve) => {
-      const child = spawn('ip', ['netns', 'exec', ns, 'timeout', '-s', 'KILL', String(Math.ceil(timeoutMs / 1000)), 'sh', '-c', cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('ip', ['netns', 'exec', ns, 'timeout', '-s', 'KILL', String(Math.ceil(timeoutMs / 1000)), 'sh', '-c', cmd], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.on('close', () => resolve(out));
@@ -89,7 +91,11 @@ export class Lab {
     const runDir = ns ? `${this.runDir}/${ns}` : this.runDir;
     const format = args.includes('--log-format') ? [] : ['--log-format', 'pretty'];
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
-    const proc = spawn('ip', ['netns', 'exec', ns ?? this.srv, 'env', ...envArgs, process.execPath, BONDD, '--run-dir', runDir, ...format, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(
+      'ip',
+      ['netns', 'exec', ns ?? this.srv, 'env', ...envArgs, process.execPath, BONDD, '--run-dir', runDir, ...format, ...args],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     proc.stdout!.on('data', (d) => (out += d));
     proc.stderr!.on('data', (d) => (out += d));
     const b: Bondd = { proc, log: () => out, exited: exited(proc) };
@@ -122,7 +128,11 @@ export class Lab {
   }
 
   bondctl(args: string[], allowFail = false, ns?: string): { code: number | null; out: string } {
-    const r = spawnSync('ip', ['netns', 'exec', ns ?? this.srv, process.execPath, BONDCTL, '--run-dir', ns ? `${this.runDir}/${ns}` : this.runDir, ...args], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(
+      'ip',
+      ['netns', 'exec', ns ?? this.srv, process.execPath, BONDCTL, '--run-dir', ns ? `${this.runDir}/${ns}` : this.runDir, ...args],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
     if (r.status !== 0 && !allowFail) throw new Error(`bondctl ${args.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`);
     return { code: r.status, out: r.stdout + r.stderr };
   }

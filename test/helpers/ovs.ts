@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function haveOvs(): boolean {
-  return existsSync('/usr/sbin/ovs-vswitchd') && existsSync('/usr/sbin/ovsdb-server') && existsSync('/usr/share/openvswitch/vswitch.ovsschema');
+  return (
+    existsSync('/usr/sbin/ovs-vswitchd') && existsSync('/usr/sbin/ovsdb-server') && existsSync('/usr/share/openvswitch/vswitch.ovsschema')
+  );
 }
 
 export class Ovs {
@@ -19,18 +21,37 @@ export class Ovs {
   }
 
   private run(cmd: string, args: string[], ns?: string): string {
-    const full = ns ? ['ip', ['netns', 'exec', ns, cmd, ...args]] as const : [cmd, args] as const;
+    const full = ns ? (['ip', ['netns', 'exec', ns, cmd, ...args]] as const) : ([cmd, args] as const);
     return execFileSync(full[0], full[1] as string[], { env: this.env, encoding: 'utf8', timeout: 20_000 });
   }
 
   start(): void {
     const d = this.dir;
     this.run('ovsdb-tool', ['create', `${d}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
-    this.run('ovsdb-server', [`${d}/conf.db`, `--remote=punix:${d}/db.sock`, `--pidfile=${d}/ovsdb-server.pid`, `--unixctl=${d}/ovsdb-server.ctl`, '--detach', '-vconsole:off', `--log-file=${d}/ovsdb-server.log`]);
+    this.run('ovsdb-server', [
+      `${d}/conf.db`,
+      `--remote=punix:${d}/db.sock`,
+      `--pidfile=${d}/ovsdb-server.pid`,
+      `--unixctl=${d}/ovsdb-server.ctl`,
+      '--detach',
+      '-vconsole:off',
+      `--log-file=${d}/ovsdb-server.log`,
+    ]);
     this.vsctl('--no-wait', 'init');
     // vnet headers on OVS's netdevs: partial checksums and GSO frames are handled (lab notes)
     this.vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
-    this.run('ovs-vswitchd', [`unix:${d}/db.sock`, `--pidfile=${d}/ovs-vswitchd.pid`, `--unixctl=${d}/ovs-vswitchd.ctl`, '--detach', '-vconsole:off', `--log-file=${d}/ovs-vswitchd.log`], this.ns);
+    this.run(
+      'ovs-vswitchd',
+      [
+        `unix:${d}/db.sock`,
+        `--pidfile=${d}/ovs-vswitchd.pid`,
+        `--unixctl=${d}/ovs-vswitchd.ctl`,
+        '--detach',
+        '-vconsole:off',
+        `--log-file=${d}/ovs-vswitchd.log`,
+      ],
+      this.ns,
+    );
   }
 
   vsctl(...args: string[]): string {
@@ -44,7 +65,15 @@ export class Ovs {
   /** An LACP bond named bond0 on a netdev bridge br0 over `ports`. */
   lacpBond(ports: string[], opts: { time: 'fast' | 'slow'; mode?: string }): void {
     this.vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
-    this.vsctl('add-bond', 'br0', 'bond0', ...ports, 'lacp=active', `bond_mode=${opts.mode ?? 'balance-tcp'}`, `other_config:lacp-time=${opts.time}`);
+    this.vsctl(
+      'add-bond',
+      'br0',
+      'bond0',
+      ...ports,
+      'lacp=active',
+      `bond_mode=${opts.mode ?? 'balance-tcp'}`,
+      `other_config:lacp-time=${opts.time}`,
+    );
   }
 
   /** `ovs-appctl lacp/show bond0` as member -> { status line, actor/partner state words }. */

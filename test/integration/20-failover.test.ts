@@ -14,7 +14,16 @@ describe.skipIf(!!reason)('active-backup failover', () => {
 
   it('moves to the backup on carrier loss with little loss, and announces it N times', async () => {
     const N = 3;
-    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', `num_grat_arp=${N}`, 'peer_notif_delay=200']);
+    await lab.startBondd([
+      '--name',
+      'bond0',
+      '--slaves',
+      's0,s1',
+      'mode=active-backup',
+      'miimon=100',
+      `num_grat_arp=${N}`,
+      'peer_notif_delay=200',
+    ]);
     try {
       await lab.addressBond();
       lab.sh(lab.srv, 'ping -c 3 -i 0.05 198.18.0.2');
@@ -22,12 +31,18 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       await sleep(N * 200 + 300); // let the first activation's notifications finish
       // observer on the backup's switch port
       let cap = '';
-      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '6', 'tcpdump', '-i', 'p1', '-nn', '-e', '-l', 'arp or (icmp6 and ip6[40] == 136)'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const tcpdump = spawn(
+        'ip',
+        ['netns', 'exec', lab.sw, 'timeout', '6', 'tcpdump', '-i', 'p1', '-nn', '-e', '-l', 'arp or (icmp6 and ip6[40] == 136)'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       tcpdump.stdout.on('data', (d) => (cap += d));
       tcpdump.stderr.on('data', (d) => (cap += d));
       await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');
       // 1000 pings at 5 ms from the client; the active link fails after ~1 s
-      const ping = spawn('ip', ['netns', 'exec', lab.cli, 'ping', '-c', '600', '-i', '0.005', '-W', '1', '198.18.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const ping = spawn('ip', ['netns', 'exec', lab.cli, 'ping', '-c', '600', '-i', '0.005', '-W', '1', '198.18.0.1'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let pout = '';
       ping.stdout.on('data', (d) => (pout += d));
       await sleep(1000);
@@ -43,7 +58,9 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       const garps = cap.split('\n').filter((l) => /Request who-has 198\.18\.0\.1 tell 198\.18\.0\.1/.test(l));
       expect(garps, cap).toHaveLength(N);
       // and one unsolicited NA per notification for the IPv6 address, to all-nodes
-      const nas = cap.split('\n').filter((l) => /> 33:33:00:00:00:01.*2001:db8::1 > ff02::1: ICMP6, neighbor advertisement, tgt is 2001:db8::1/.test(l));
+      const nas = cap
+        .split('\n')
+        .filter((l) => /> 33:33:00:00:00:01.*2001:db8::1 > ff02::1: ICMP6, neighbor advertisement, tgt is 2001:db8::1/.test(l));
       expect(nas, cap).toHaveLength(N);
       const show = lab.bondctl(['show', 'bond0']).out;
       expect(show).toContain('Currently Active Slave: s1');
@@ -111,13 +128,18 @@ describe.skipIf(!!reason)('active-backup failover', () => {
     try {
       await lab.addressBond();
       let cap = '';
-      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '3', 'tcpdump', '-i', 'p0', '-nn', '-l', 'arp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '3', 'tcpdump', '-i', 'p0', '-nn', '-l', 'arp'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       tcpdump.stdout.on('data', (d) => (cap += d));
       tcpdump.stderr.on('data', (d) => (cap += d));
       await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');
       lab.sh(lab.srv, 'ip addr add 198.18.0.5/24 dev bond0');
       await exited(tcpdump);
-      expect(cap.split('\n').filter((l) => /Request who-has 198\.18\.0\.5 tell 198\.18\.0\.5/.test(l)), cap).toHaveLength(1);
+      expect(
+        cap.split('\n').filter((l) => /Request who-has 198\.18\.0\.5 tell 198\.18\.0\.5/.test(l)),
+        cap,
+      ).toHaveLength(1);
     } finally {
       await lab.stopBondd();
     }
@@ -132,7 +154,9 @@ describe.skipIf(!!reason)('active-backup failover', () => {
       await waitFor(() => lab.sh(lab.srv, 'cat /proc/net/igmp').includes('010101EF'), 3000, 'group joined');
       await sleep(1500); // the kernel's own unsolicited reports for the join are over
       let cap = '';
-      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '3', 'tcpdump', '-i', 'p1', '-nn', '-v', '-l', 'igmp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '3', 'tcpdump', '-i', 'p1', '-nn', '-v', '-l', 'igmp'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       tcpdump.stdout.on('data', (d) => (cap += d));
       tcpdump.stderr.on('data', (d) => (cap += d));
       await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump');

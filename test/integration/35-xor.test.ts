@@ -10,7 +10,9 @@ import { have, Lab, ROOT, skipReason, waitFor } from '../helpers/lab.js';
 const reason = skipReason() || (have('python3') ? '' : 'needs python3');
 
 function oracle(policy: string, frame: Uint8Array): number {
-  const r = spawnSync('python3', [join(ROOT, 'scripts', 'gen-hash-vectors.py'), '--oracle', policy, Buffer.from(frame).toString('hex')], { encoding: 'utf8' });
+  const r = spawnSync('python3', [join(ROOT, 'scripts', 'gen-hash-vectors.py'), '--oracle', policy, Buffer.from(frame).toString('hex')], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return Number(r.stdout.trim());
 }
@@ -32,14 +34,27 @@ describe.skipIf(!!reason)('balance-xor placement on the wire', () => {
         const seen: Record<string, number> = {};
         for (const sp of sports) {
           const before = slaves.map((s) => lab.stats(lab.sw, s.replace('s', 'p')).rx_packets);
-          lab.sh(lab.srv, `python3 -c "import socket; s=socket.socket(2,2); s.bind(('198.18.0.1',${sp})); [s.sendto(b'x'*20,('198.18.0.2',9)) for _ in range(40)]"`);
+          lab.sh(
+            lab.srv,
+            `python3 -c "import socket; s=socket.socket(2,2); s.bind(('198.18.0.1',${sp})); [s.sendto(b'x'*20,('198.18.0.2',9)) for _ in range(40)]"`,
+          );
           const after = slaves.map((s) => lab.stats(lab.sw, s.replace('s', 'p')).rx_packets);
           const got = slaves[after.findIndex((a, i) => a - before[i] >= 40)];
-          const frame = frameFromSpec([`smac=${bondMac}`, `dmac=${cliMac}`, 'sip=198.18.0.1', 'dip=198.18.0.2', 'proto=udp', `sport=${sp}`, 'dport=9']);
+          const frame = frameFromSpec([
+            `smac=${bondMac}`,
+            `dmac=${cliMac}`,
+            'sip=198.18.0.1',
+            'dip=198.18.0.2',
+            'proto=udp',
+            `sport=${sp}`,
+            'dport=9',
+          ]);
           const want = slaves[oracle('layer3+4', frame) % slaves.length];
           expect(got, `sport ${sp}`).toBe(want);
           // bondctl hash agrees with the wire
-          expect(lab.bondctl(['hash', 'bond0', '--json', `smac=${bondMac}`, `dmac=${cliMac}`, 'proto=udp', `sport=${sp}`, 'dport=9']).out).toContain(`"port": "${want}"`);
+          expect(
+            lab.bondctl(['hash', 'bond0', '--json', `smac=${bondMac}`, `dmac=${cliMac}`, 'proto=udp', `sport=${sp}`, 'dport=9']).out,
+          ).toContain(`"port": "${want}"`);
           seen[got] = (seen[got] ?? 0) + 1;
         }
         return seen;

@@ -74,18 +74,29 @@ describe.skipIf(!!reason)('runtime control and restoration', () => {
   it('bad input exits non-zero, names the option, and changes no interface', async () => {
     const before = lab.sh(lab.srv, 'ip -j link show');
     const cases: [string[], RegExp][] = [
-      [['--name', 'bond0', '--slaves', 's0,s1', 'mode=fastest'], /mode: invalid value 'fastest'; allowed: balance-rr \(0\), active-backup \(1\)/],
+      [
+        ['--name', 'bond0', '--slaves', 's0,s1', 'mode=fastest'],
+        /mode: invalid value 'fastest'; allowed: balance-rr \(0\), active-backup \(1\)/,
+      ],
       [['--name', 'bond0', '--slaves', 's0,s1', 'mode=balance-rr', 'primary=s0'], /primary: not valid in mode balance-rr/],
-      [['--name', 'bond0', '--slaves', 's0,s1', 'miimon=100', 'arp_interval=100', 'arp_ip_target=198.18.0.2'], /miimon and arp_interval are mutually exclusive/],
+      [
+        ['--name', 'bond0', '--slaves', 's0,s1', 'miimon=100', 'arp_interval=100', 'arp_ip_target=198.18.0.2'],
+        /miimon and arp_interval are mutually exclusive/,
+      ],
       [['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'tx_queues=4'], /tx_queues.*not supported yet/],
       [['--name', 'bond0', '--slaves', 's0,s1', 'bogus=1'], /unknown option 'bogus'/],
-      [['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'arp_interval=100', 'arp_ip_target=198.18.0.2'], /arp_interval: not valid in mode 802.3ad/],
+      [
+        ['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'arp_interval=100', 'arp_ip_target=198.18.0.2'],
+        /arp_interval: not valid in mode 802.3ad/,
+      ],
       [['--name', 'bond0', '--slaves', 's0,nosuch0'], /slaves: no interface named 'nosuch0'/],
       [['--name', 'bond0', '--slaves', 's0', 'updelay'], /'updelay': expected option=value/],
       [['--name', 'bond0', '--slaves', 's0', '--mtu', '9'], /mtu: invalid value '9'/],
     ];
     for (const [args, msg] of cases) {
-      const r = lab.sh(lab.srv, `${process.execPath} ${ROOT}/dist/cli/bondd.js --run-dir ${lab.runDir} ${args.join(' ')}; echo "exit=$?"`, { allowFail: true });
+      const r = lab.sh(lab.srv, `${process.execPath} ${ROOT}/dist/cli/bondd.js --run-dir ${lab.runDir} ${args.join(' ')}; echo "exit=$?"`, {
+        allowFail: true,
+      });
       expect(r).toMatch(msg);
       expect(r).toContain('exit=2');
     }

@@ -42,7 +42,9 @@ describe.skipIf(!!reason)('ARP monitor', () => {
       lab.sh(lab.cli, 'ip link set eth0 up');
       await waitFor(() => statuses().every((s: string) => s === 'up'), 3000, 'all up again');
       expect(pingSummary(lab.sh(lab.srv, 'ping -c 3 -i 0.05 -W 1 198.18.0.2')).received).toBe(3);
-      expect(lab.bondctl(['show', 'bond0']).out).toContain('ARP Polling Interval (ms): 100\nARP Missed Max: 3\nARP IP target/s (n.n.n.n form): 198.18.0.2');
+      expect(lab.bondctl(['show', 'bond0']).out).toContain(
+        'ARP Polling Interval (ms): 100\nARP Missed Max: 3\nARP IP target/s (n.n.n.n form): 198.18.0.2',
+      );
     } finally {
       await lab.stopBondd();
     }
@@ -50,7 +52,16 @@ describe.skipIf(!!reason)('ARP monitor', () => {
 
   it('load-balancing modes: a slave is up while it both sends and receives (balance-xor, one slave)', async () => {
     lab.sh(lab.cli, 'ip link set eth0 up');
-    await lab.startBondd(['--name', 'bond0', '--slaves', 's0', 'mode=balance-xor', 'arp_interval=100', 'arp_ip_target=198.18.0.2', 'arp_missed_max=2']);
+    await lab.startBondd([
+      '--name',
+      'bond0',
+      '--slaves',
+      's0',
+      'mode=balance-xor',
+      'arp_interval=100',
+      'arp_ip_target=198.18.0.2',
+      'arp_missed_max=2',
+    ]);
     try {
       lab.sh(lab.srv, 'ip addr add 198.18.0.1/24 dev bond0');
       await waitFor(() => statuses()[0] === 'up', 3000, 'up');
@@ -79,7 +90,10 @@ describe.skipIf(!!reason)('ARP monitor', () => {
     });
   }
 
-  for (const [all, expectUp] of [['any', true], ['all', false]] as const) {
+  for (const [all, expectUp] of [
+    ['any', true],
+    ['all', false],
+  ] as const) {
     it(`arp_all_targets=${all} with one dead target: slaves ${expectUp ? 'stay up' : 'go down'}`, async () => {
       await start(['mode=active-backup', 'arp_validate=all', `arp_all_targets=${all}`, 'arp_ip_target=198.18.0.2,198.18.0.99']);
       try {
@@ -93,17 +107,33 @@ describe.skipIf(!!reason)('ARP monitor', () => {
     });
   }
 
-  for (const [validate, expectUp] of [['all', false], ['none', true]] as const) {
+  for (const [validate, expectUp] of [
+    ['all', false],
+    ['none', true],
+  ] as const) {
     it(`third-party ARP noise with the target unreachable: arp_validate=${validate} -> slaves ${expectUp ? 'stay up (documented)' : 'go down'}`, async () => {
       await start(['mode=active-backup', `arp_validate=${validate}`, 'arp_ip_target=198.18.0.77']);
       // another host keeps ARPing on the segment (broadcast requests the bond hears on every slave)
-      const noise = spawn('ip', ['netns', 'exec', lab.cli, 'timeout', '4', 'python3', '-c', `
+      const noise = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          lab.cli,
+          'timeout',
+          '4',
+          'python3',
+          '-c',
+          `
 import socket, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('eth0', 0))
 mac = bytes.fromhex(open('/sys/class/net/eth0/address').read().strip().replace(':', ''))
 arp = bytes([0,1,8,0,6,4,0,1]) + mac + bytes([198,18,0,2]) + bytes(6) + bytes([198,18,0,50])
 while True:
-    s.send(b'\\xff' * 6 + mac + b'\\x08\\x06' + arp + bytes(18)); time.sleep(0.02)`], { stdio: 'ignore' });
+    s.send(b'\\xff' * 6 + mac + b'\\x08\\x06' + arp + bytes(18)); time.sleep(0.02)`,
+        ],
+        { stdio: 'ignore' },
+      );
       try {
         await sleep(2500);
         const s = statuses();
@@ -116,10 +146,12 @@ while True:
     });
   }
 
-  it('probes with sender 0.0.0.0 for a target outside the bond\'s subnets (tcpdump)', async () => {
+  it("probes with sender 0.0.0.0 for a target outside the bond's subnets (tcpdump)", async () => {
     await start(['mode=active-backup', 'arp_ip_target=198.19.5.5']);
     let cap = '';
-    const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '1.5', 'tcpdump', '-i', 'p0', '-nn', '-l', 'arp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const tcpdump = spawn('ip', ['netns', 'exec', lab.sw, 'timeout', '1.5', 'tcpdump', '-i', 'p0', '-nn', '-l', 'arp'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     tcpdump.stdout.on('data', (d) => (cap += d));
     try {
       await exited(tcpdump);
@@ -132,7 +164,16 @@ while True:
 
   it('NS monitor: an IPv6 target keeps slaves up through neighbour advertisements and takes them down without', async () => {
     targetUp();
-    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1,s2', 'mode=active-backup', 'arp_interval=100', 'ns_ip6_target=2001:db8::2', 'arp_validate=all']);
+    await lab.startBondd([
+      '--name',
+      'bond0',
+      '--slaves',
+      's0,s1,s2',
+      'mode=active-backup',
+      'arp_interval=100',
+      'ns_ip6_target=2001:db8::2',
+      'arp_validate=all',
+    ]);
     try {
       lab.sh(lab.srv, 'ip addr add 2001:db8::1/64 dev bond0 nodad');
       await waitFor(() => statuses().every((s: string) => s === 'up'), 4000, 'all up');
@@ -153,7 +194,11 @@ while True:
   });
 
   it('refuses miimon together with arp_interval, naming both', () => {
-    const r = lab.sh(lab.srv, `${process.execPath} ${import.meta.dirname}/../../dist/cli/bondd.js --run-dir ${lab.runDir} --name bond0 --slaves s0 miimon=100 arp_interval=100 arp_ip_target=198.18.0.2; echo "exit=$?"`, { allowFail: true });
+    const r = lab.sh(
+      lab.srv,
+      `${process.execPath} ${import.meta.dirname}/../../dist/cli/bondd.js --run-dir ${lab.runDir} --name bond0 --slaves s0 miimon=100 arp_interval=100 arp_ip_target=198.18.0.2; echo "exit=$?"`,
+      { allowFail: true },
+    );
     expect(r).toMatch(/miimon and arp_interval are mutually exclusive/);
     expect(r).toContain('exit=2');
   });

@@ -27,12 +27,24 @@ describe.skipIf(!!reason)('bonds from modprobe.conf and ifcfg files', () => {
     const macs = [0, 1, 2, 3].map((i) => lab.link(lab.srv, `s${i}`).address);
     const before = [0, 1, 2, 3].map((i) => lab.link(lab.srv, `s${i}`));
     writeFileSync(join(dir, 'modprobe.conf'), 'alias bond0 bonding\nalias bond1 bonding\noptions bonding miimon=100 num_grat_arp=2\n');
-    writeFileSync(join(dir, 'ifcfg-bond0'), 'DEVICE=bond0\nONBOOT=yes\nIPADDR=198.18.0.1\nNETMASK=255.255.255.0\nBONDING_OPTS="mode=active-backup"\n');
+    writeFileSync(
+      join(dir, 'ifcfg-bond0'),
+      'DEVICE=bond0\nONBOOT=yes\nIPADDR=198.18.0.1\nNETMASK=255.255.255.0\nBONDING_OPTS="mode=active-backup"\n',
+    );
     writeFileSync(join(dir, 'ifcfg-bond1'), 'DEVICE=bond1\nONBOOT=yes\nIPADDR=198.18.1.1\nPREFIX=24\nBONDING_OPTS="mode=balance-rr"\n');
-    macs.forEach((m, i) => writeFileSync(join(dir, `ifcfg-eth${i}`), `DEVICE=eth${i}\nHWADDR=${m.toUpperCase()}\nMASTER=${i < 2 ? 'bond0' : 'bond1'}\nSLAVE=yes\n`));
+    macs.forEach((m, i) =>
+      writeFileSync(
+        join(dir, `ifcfg-eth${i}`),
+        `DEVICE=eth${i}\nHWADDR=${m.toUpperCase()}\nMASTER=${i < 2 ? 'bond0' : 'bond1'}\nSLAVE=yes\n`,
+      ),
+    );
     await lab.startBondd(['--modprobe-conf', join(dir, 'modprobe.conf'), '--ifcfg-dir', dir], 'bond1');
     try {
-      await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP' && lab.link(lab.srv, 'bond1').operstate === 'UP', 5000, 'both bonds up');
+      await waitFor(
+        () => lab.link(lab.srv, 'bond0').operstate === 'UP' && lab.link(lab.srv, 'bond1').operstate === 'UP',
+        5000,
+        'both bonds up',
+      );
       const s0 = lab.state('bond0');
       const s1 = lab.state('bond1');
       expect(s0.ports.map((p: { name: string }) => p.name)).toEqual(['s0', 's1']);
@@ -48,17 +60,27 @@ describe.skipIf(!!reason)('bonds from modprobe.conf and ifcfg files', () => {
       expect(await lab.stopBondd()).toBe(0);
     }
     const after = [0, 1, 2, 3].map((i) => lab.link(lab.srv, `s${i}`));
-    expect(after.map((l) => [l.address, l.mtu, l.flags.includes('UP')])).toEqual(before.map((l) => [l.address, l.mtu, l.flags.includes('UP')]));
+    expect(after.map((l) => [l.address, l.mtu, l.flags.includes('UP')])).toEqual(
+      before.map((l) => [l.address, l.mtu, l.flags.includes('UP')]),
+    );
   });
 
   it('refuses an ifcfg HWADDR that no interface has, changing nothing', () => {
     writeFileSync(join(dir, 'ifcfg-eth3'), 'DEVICE=eth3\nHWADDR=02:00:de:ad:be:ef\nMASTER=bond1\nSLAVE=yes\n');
     const before = lab.sh(lab.srv, 'ip -j link show');
-    const r = lab.sh(lab.srv, `${process.execPath} ${join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bondd.js')} --run-dir ${lab.runDir} --ifcfg-dir ${dir}; echo "exit=$?"`, { allowFail: true });
+    const r = lab.sh(
+      lab.srv,
+      `${process.execPath} ${join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bondd.js')} --run-dir ${lab.runDir} --ifcfg-dir ${dir}; echo "exit=$?"`,
+      { allowFail: true },
+    );
     expect(r).toMatch(/bond1: no interface has HWADDR 02:00:de:ad:be:ef \(slave eth3 in its ifcfg file\)/);
     expect(r).toContain('exit=2');
     // per-bond flags are refused with the files rather than silently dropped
-    const f = lab.sh(lab.srv, `${process.execPath} ${join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bondd.js')} --run-dir ${lab.runDir} --ifcfg-dir ${dir} --mtu 1400 --no-up; echo "exit=$?"`, { allowFail: true });
+    const f = lab.sh(
+      lab.srv,
+      `${process.execPath} ${join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bondd.js')} --run-dir ${lab.runDir} --ifcfg-dir ${dir} --mtu 1400 --no-up; echo "exit=$?"`,
+      { allowFail: true },
+    );
     expect(f).toMatch(/do not combine them with --mtu, --no-up/);
     expect(f).toContain('exit=2');
     expect(lab.sh(lab.srv, 'ip -j link show')).toBe(before);

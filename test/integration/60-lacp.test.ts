@@ -11,7 +11,12 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
 import { haveOvs, Ovs } from '../helpers/ovs.js';
 
-const reason = skipReason() || (haveOvs() ? '' : 'needs openvswitch-switch') || (have('nft') ? '' : 'needs nftables') || (have('python3') ? '' : 'needs python3') || (have('tcpdump') ? '' : 'needs tcpdump');
+const reason =
+  skipReason() ||
+  (haveOvs() ? '' : 'needs openvswitch-switch') ||
+  (have('nft') ? '' : 'needs nftables') ||
+  (have('python3') ? '' : 'needs python3') ||
+  (have('tcpdump') ? '' : 'needs tcpdump');
 
 const FAST_STATE = 63; // activity, short timeout, aggregation, sync, collecting, distributing
 const SLOW_STATE = 61;
@@ -55,8 +60,16 @@ describe.skipIf(!!reason)('802.3ad with Open vSwitch and with bondd as partners'
     const took = (Date.now() - t0) / 1000;
     expect(took).toBeLessThanOrEqual(3.5); // includes daemon start-up
     await waitFor(() => portStates().every((s: number) => s === FAST_STATE), 3000, 'actor state 63');
-    await waitFor(() => { const s = o.lacpShow(); return s.negotiated && Object.values(s.members).every((m) => m.status === 'current attached'); }, 5000, 'OVS: negotiated, members current');
-    for (const m of Object.values(o.lacpShow().members)) expect(m.partnerState).toBe('activity timeout aggregation synchronized collecting distributing');
+    await waitFor(
+      () => {
+        const s = o.lacpShow();
+        return s.negotiated && Object.values(s.members).every((m) => m.status === 'current attached');
+      },
+      5000,
+      'OVS: negotiated, members current',
+    );
+    for (const m of Object.values(o.lacpShow().members))
+      expect(m.partnerState).toBe('activity timeout aggregation synchronized collecting distributing');
     const show = lab.bondctl(['show', 'bond0']).out;
     expect(show).toMatch(/Active Aggregator Info:\n\tAggregator ID: \d+\n\tNumber of ports: 2\n\tActor Key: 15/);
     expect(show).toContain('    port state: 63');
@@ -67,9 +80,12 @@ describe.skipIf(!!reason)('802.3ad with Open vSwitch and with bondd as partners'
     expect(pingSummary(lab.sh(lab.srv, 'ping -c 3 -i 0.1 -W 1 198.18.0.2')).received).toBe(3);
     const rx = () => [lab.stats(lab.cli, 'q0').rx_packets, lab.stats(lab.cli, 'q1').rx_packets];
     const before = rx();
-    lab.sh(lab.srv, `python3 -c "import socket
+    lab.sh(
+      lab.srv,
+      `python3 -c "import socket
 for sp in range(20000, 20032):
-    s=socket.socket(2,2); s.bind(('198.18.0.1',sp)); [s.sendto(b'x'*20,('198.18.0.2',9)) for _ in range(20)]"`);
+    s=socket.socket(2,2); s.bind(('198.18.0.1',sp)); [s.sendto(b'x'*20,('198.18.0.2',9)) for _ in range(20)]"`,
+    );
     const after = rx();
     expect(after[0] - before[0]).toBeGreaterThanOrEqual(40);
     expect(after[1] - before[1]).toBeGreaterThanOrEqual(40);
@@ -77,17 +93,30 @@ for sp in range(20000, 20032):
     // cut the partner's LACPDUs on q0 while carrier stays up: expired 3 s after the last LACPDU
     // that reached s0 (seen by tcpdump on s0), defaulted 3 s later
     let cap = '';
-    const td = spawn('ip', ['netns', 'exec', lab.srv, 'timeout', '15', 'tcpdump', '-i', 's0', '-Q', 'in', '-tt', '-n', '-l', 'ether proto 0x8809'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const td = spawn(
+      'ip',
+      ['netns', 'exec', lab.srv, 'timeout', '15', 'tcpdump', '-i', 's0', '-Q', 'in', '-tt', '-n', '-l', 'ether proto 0x8809'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     td.stdout.on('data', (d) => (cap += d));
     td.stderr.on('data', (d) => (cap += d));
     await waitFor(() => cap.includes('listening on'), 3000, 'tcpdump on s0');
     await sleep(1500); // at least one LACPDU at the fast rate
-    lab.sh(lab.cli, 'nft add table netdev cut && nft add chain netdev cut out "{ type filter hook egress device q0 priority 0; }" && nft add rule netdev cut out ether type 0x8809 drop');
+    lab.sh(
+      lab.cli,
+      'nft add table netdev cut && nft add chain netdev cut out "{ type filter hook egress device q0 priority 0; }" && nft add rule netdev cut out ether type 0x8809 drop',
+    );
     await waitFor(() => lab.state().ports[0].lacp.rx_state === 'expired', 5000, 's0 expired');
     const expiredSeen = Date.now() / 1000;
     td.kill('SIGTERM');
     await new Promise((r) => td.on('close', r));
-    const lastRx = Math.max(...cap.split('\n').map((l) => /^(\d+\.\d+) /.exec(l)?.[1]).filter(Boolean).map(Number));
+    const lastRx = Math.max(
+      ...cap
+        .split('\n')
+        .map((l) => /^(\d+\.\d+) /.exec(l)?.[1])
+        .filter(Boolean)
+        .map(Number),
+    );
     expect(Number.isFinite(lastRx), cap).toBe(true);
     // polling only adds delay after the fact: the expiry cannot have come sooner than 3 s
     expect(expiredSeen - lastRx).toBeGreaterThanOrEqual(2.9);
@@ -112,7 +141,9 @@ for sp in range(20000, 20032):
   it('slow: negotiates with OVS at the slow rate (state 61) and tshark dissects our LACPDUs cleanly', async () => {
     const o = startOvs('slow');
     const pcap = join(pcapDir, 'lacp.pcap');
-    const cap = spawn('ip', ['netns', 'exec', lab.cli, 'timeout', '8', 'tcpdump', '-i', 'q0', '-U', '-w', pcap, 'ether proto 0x8809'], { stdio: 'ignore' });
+    const cap = spawn('ip', ['netns', 'exec', lab.cli, 'timeout', '8', 'tcpdump', '-i', 'q0', '-U', '-w', pcap, 'ether proto 0x8809'], {
+      stdio: 'ignore',
+    });
     await sleep(500);
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=slow']);
     await waitFor(() => distributing().length === 2, 8000, 'both ports distributing');
@@ -138,7 +169,11 @@ for sp in range(20000, 20032):
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast']);
     await lab.startBondd(['--name', 'bond0', '--slaves', 'q0,q1', 'mode=802.3ad', 'lacp_rate=fast'], 'bond0', lab.cli);
     await waitFor(() => distributing().length === 2 && distributing(lab.cli).length === 2, 8000, 'both sides distributing');
-    await waitFor(() => [...portStates(), ...portStates(lab.cli)].every((s: number) => s === FAST_STATE), 3000, 'state 63 on all four ports');
+    await waitFor(
+      () => [...portStates(), ...portStates(lab.cli)].every((s: number) => s === FAST_STATE),
+      3000,
+      'state 63 on all four ports',
+    );
     lab.sh(lab.srv, 'ip addr add 198.18.0.1/24 dev bond0');
     lab.sh(lab.cli, 'ip addr add 198.18.0.2/24 dev bond0');
     await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP' && lab.link(lab.cli, 'bond0').operstate === 'UP', 3000, 'carriers');
@@ -146,7 +181,10 @@ for sp in range(20000, 20032):
     const partner = lab.state('bond0', lab.cli).ports[0].lacp.partner;
     expect(partner.system).toBe(lab.state().mode.system_mac);
     // the partner's LACPDUs on q0 cut while carrier stays up: expired, then defaulted, then back
-    lab.sh(lab.cli, 'nft add table netdev cut && nft add chain netdev cut out "{ type filter hook egress device q0 priority 0; }" && nft add rule netdev cut out ether type 0x8809 drop');
+    lab.sh(
+      lab.cli,
+      'nft add table netdev cut && nft add chain netdev cut out "{ type filter hook egress device q0 priority 0; }" && nft add rule netdev cut out ether type 0x8809 drop',
+    );
     await waitFor(() => lab.state().ports[0].lacp.rx_state === 'expired', 5000, 's0 expired');
     await waitFor(() => lab.state().ports[0].lacp.rx_state === 'defaulted', 5000, 's0 defaulted');
     expect(distributing()).toEqual(['s1']);
@@ -173,8 +211,21 @@ for sp in range(20000, 20032):
   });
 
   it('coupled_control=off on both bondd sides: negotiates and carries traffic', async () => {
-    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'coupled_control=off', 'broadcast_neighbor=on']);
-    await lab.startBondd(['--name', 'bond0', '--slaves', 'q0,q1', 'mode=802.3ad', 'lacp_rate=fast', 'coupled_control=off'], 'bond0', lab.cli);
+    await lab.startBondd([
+      '--name',
+      'bond0',
+      '--slaves',
+      's0,s1',
+      'mode=802.3ad',
+      'lacp_rate=fast',
+      'coupled_control=off',
+      'broadcast_neighbor=on',
+    ]);
+    await lab.startBondd(
+      ['--name', 'bond0', '--slaves', 'q0,q1', 'mode=802.3ad', 'lacp_rate=fast', 'coupled_control=off'],
+      'bond0',
+      lab.cli,
+    );
     await waitFor(() => distributing().length === 2 && distributing(lab.cli).length === 2, 8000, 'both sides distributing');
     expect(lab.state().ports.map((p: { lacp: { mux_state: string } }) => p.lacp.mux_state)).toEqual(['distributing', 'distributing']);
     lab.sh(lab.srv, 'ip addr add 198.18.0.1/24 dev bond0');
@@ -191,14 +242,21 @@ for sp in range(20000, 20032):
   it('answers a Marker Information PDU with a Marker Response that tshark dissects cleanly', async () => {
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast']);
     const pcap = join(pcapDir, 'marker.pcap');
-    const cap = spawn('ip', ['netns', 'exec', lab.cli, 'timeout', '3', 'tcpdump', '-i', 'q0', '-U', '-w', pcap, 'ether proto 0x8809 and ether[14] == 2'], { stdio: 'ignore' });
+    const cap = spawn(
+      'ip',
+      ['netns', 'exec', lab.cli, 'timeout', '3', 'tcpdump', '-i', 'q0', '-U', '-w', pcap, 'ether proto 0x8809 and ether[14] == 2'],
+      { stdio: 'ignore' },
+    );
     await sleep(500);
-    lab.sh(lab.cli, `python3 -c "
+    lab.sh(
+      lab.cli,
+      `python3 -c "
 import socket, struct
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW); s.bind(('q0', 0))
 src = bytes.fromhex(open('/sys/class/net/q0/address').read().strip().replace(':', ''))
 body = bytes([2, 1, 1, 16]) + struct.pack('>H', 7) + src + struct.pack('>I', 0x1234abcd) + bytes(2) + bytes(2) + bytes(90)
-s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`);
+s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`,
+    );
     await exited(cap);
     expect(lab.state().ports[0].lacp.stats).toMatchObject({ markerRx: 1, markerResponseTx: 1 });
     if (have('tshark')) {
@@ -213,10 +271,22 @@ s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`);
     startOvs('fast');
     const guest = `${lab.prefix}-g`;
     spawnSync('ip', ['netns', 'add', guest]);
-    lab.sh(lab.srv, `ip link add brvm type bridge stp_state 0 forward_delay 0 && ip link set brvm up && ip link add vm0 type veth peer name eth0 netns ${guest} && ip link set vm0 master brvm up`);
+    lab.sh(
+      lab.srv,
+      `ip link add brvm type bridge stp_state 0 forward_delay 0 && ip link set brvm up && ip link add vm0 type veth peer name eth0 netns ${guest} && ip link set vm0 master brvm up`,
+    );
     try {
       lab.sh(guest, 'ip link set lo up && ip link set eth0 address 52:54:00:12:34:56 up && ip addr add 198.18.0.50/24 dev eth0');
-      await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'miimon=20', 'xmit_hash_policy=layer2+3']);
+      await lab.startBondd([
+        '--name',
+        'bond0',
+        '--slaves',
+        's0,s1',
+        'mode=802.3ad',
+        'lacp_rate=fast',
+        'miimon=20',
+        'xmit_hash_policy=layer2+3',
+      ]);
       await waitFor(() => distributing().length === 2, 6000, 'both ports distributing');
       lab.sh(lab.srv, 'ip link set bond0 master brvm');
       await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP', 3000, 'bond carrier');
@@ -245,7 +315,11 @@ function spawnSyncText(cmd: string, args: string[]): string {
 
 describe.skipIf(!!reason || !have('iperf3') || !have('tcpdump'))('LACPDU timing under load', () => {
   it('keeps the gap between LACPDUs under 1.5 s while iperf3 saturates the bond (15 s; scripts/lacp-soak.mjs)', () => {
-    const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'lacp-soak.mjs')], { encoding: 'utf8', env: { ...process.env, SOAK_SECONDS: '15' }, timeout: 90_000 });
+    const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'lacp-soak.mjs')], {
+      encoding: 'utf8',
+      env: { ...process.env, SOAK_SECONDS: '15' },
+      timeout: 90_000,
+    });
     const result = JSON.parse(r.stdout);
     expect(result.iperf3_gbps).toBeGreaterThan(0.5);
     for (const p of ['s0', 's1']) {

@@ -15,17 +15,30 @@ describe.skipIf(!!reason)('802.3ad ad_select=actor_port_prio with two partners',
   const distributing = (bond: string, ns?: string) => lab.state(bond, ns).mode.distributing as string[];
   /** What a partner bond has learnt about us: the port priority in our LACPDUs, per its port. */
   const partnerView = (bond: string) =>
-    lab.state(bond, lab.cli).ports.map((p: { name: string; lacp: { partner: { portPriority: number } } }) => `${p.name}:${p.lacp.partner.portPriority}`);
+    lab
+      .state(bond, lab.cli)
+      .ports.map((p: { name: string; lacp: { partner: { portPriority: number } } }) => `${p.name}:${p.lacp.partner.portPriority}`);
 
   it('the aggregator with the highest priority sum wins, and swapping the priorities moves it', async () => {
     await lab.startBondd(['--name', 'bond1', '--slaves', 'q0,q1', 'mode=802.3ad', 'lacp_rate=fast'], 'bond1', lab.cli);
     await lab.startBondd(['--name', 'bond2', '--slaves', 'q2,q3', 'mode=802.3ad', 'lacp_rate=fast'], 'bond2', lab.cli);
     try {
       await lab.startBondd([
-        '--name', 'bond0', '--slaves', 's0,s1,s2,s3',
-        '--slave-option', 's0:actor_port_prio=100', '--slave-option', 's1:actor_port_prio=100',
-        '--slave-option', 's2:actor_port_prio=255', '--slave-option', 's3:actor_port_prio=255',
-        'mode=802.3ad', 'lacp_rate=fast', 'ad_select=actor_port_prio',
+        '--name',
+        'bond0',
+        '--slaves',
+        's0,s1,s2,s3',
+        '--slave-option',
+        's0:actor_port_prio=100',
+        '--slave-option',
+        's1:actor_port_prio=100',
+        '--slave-option',
+        's2:actor_port_prio=255',
+        '--slave-option',
+        's3:actor_port_prio=255',
+        'mode=802.3ad',
+        'lacp_rate=fast',
+        'ad_select=actor_port_prio',
       ]);
       // 255 + 255 > 100 + 100: the backup switch's aggregator (s2, s3) is active
       await waitFor(() => distributing('bond0').join() === 's2,s3', 10_000, 'bond0 distributing on s2,s3');
@@ -39,7 +52,11 @@ describe.skipIf(!!reason)('802.3ad ad_select=actor_port_prio with two partners',
       for (const s of ['s0', 's1']) lab.bondctl(['set-slave', 'bond0', s, 'actor_port_prio=1000']);
       for (const s of ['s2', 's3']) lab.bondctl(['set-slave', 'bond0', s, 'actor_port_prio=10']);
       await waitFor(() => distributing('bond0').join() === 's0,s1', 10_000, 'bond0 moving to s0,s1');
-      await waitFor(() => distributing('bond1', lab.cli).join() === 'q0,q1' && distributing('bond2', lab.cli).length === 0, 5000, 'the partners following');
+      await waitFor(
+        () => distributing('bond1', lab.cli).join() === 'q0,q1' && distributing('bond2', lab.cli).length === 0,
+        5000,
+        'the partners following',
+      );
       expect(partnerView('bond1')).toEqual(['q0:1000', 'q1:1000']);
 
       // a bad value is refused with the option, the value and the range, and changes nothing

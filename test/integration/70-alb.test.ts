@@ -45,7 +45,7 @@ describe.skipIf(!!reason)('balance-alb with three clients behind a switch', () =
   };
   const swTx = () => [0, 1, 2].map((i) => lab.stats(lab.sw, `p${i}`).tx_packets);
 
-  it('clients learn different slave MACs, traffic arrives spread, a failed slave\'s clients move', async () => {
+  it("clients learn different slave MACs, traffic arrives spread, a failed slave's clients move", async () => {
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1,s2', 'mode=balance-alb', 'miimon=50']);
     try {
       await lab.addressBond();

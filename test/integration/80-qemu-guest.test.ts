@@ -18,7 +18,10 @@ describe.skipIf(!!reason)('a QEMU guest on a bridge over the TAP master', () => 
     const b = spawnSync('bash', [join(ROOT, 'scripts/qemu/build-guest.sh')], { encoding: 'utf8', timeout: 300_000 });
     if (b.status !== 0) throw new Error(`guest build failed: ${b.stderr}`);
     lab.up(2);
-    lab.sh(lab.srv, 'ip link add brvm type bridge stp_state 0 forward_delay 0 && ip link set brvm up && ip tuntap add dev tapvm0 mode tap && ip link set tapvm0 master brvm up');
+    lab.sh(
+      lab.srv,
+      'ip link add brvm type bridge stp_state 0 forward_delay 0 && ip link set brvm up && ip tuntap add dev tapvm0 mode tap && ip link set tapvm0 master brvm up',
+    );
   }, 320_000);
   afterAll(() => {
     qemu?.kill('SIGKILL');
@@ -37,11 +40,42 @@ describe.skipIf(!!reason)('a QEMU guest on a bridge over the TAP master', () => 
       try {
         lab.sh(lab.srv, 'ip link set bond0 master brvm');
         lab.sh(lab.cli, 'ip neigh flush all');
-        qemu = spawn('ip', ['netns', 'exec', lab.srv, 'timeout', '-s', 'KILL', '120', 'qemu-system-x86_64', '-accel', 'tcg', '-m', '256', '-nographic', '-no-reboot',
-          '-kernel', `${GUEST}/vmlinuz`, '-initrd', `${GUEST}/initrd.gz`,
-          '-append', 'console=ttyS0 quiet panic=-1 tb.ip=198.18.0.60/24 tb.target=198.18.0.2 tb.count=300',
-          '-netdev', 'tap,id=n0,ifname=tapvm0,script=no,downscript=no', '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:7b:00:01',
-          '-serial', `file:${serial}`, '-monitor', 'none', '-display', 'none'], { stdio: 'ignore' });
+        qemu = spawn(
+          'ip',
+          [
+            'netns',
+            'exec',
+            lab.srv,
+            'timeout',
+            '-s',
+            'KILL',
+            '120',
+            'qemu-system-x86_64',
+            '-accel',
+            'tcg',
+            '-m',
+            '256',
+            '-nographic',
+            '-no-reboot',
+            '-kernel',
+            `${GUEST}/vmlinuz`,
+            '-initrd',
+            `${GUEST}/initrd.gz`,
+            '-append',
+            'console=ttyS0 quiet panic=-1 tb.ip=198.18.0.60/24 tb.target=198.18.0.2 tb.count=300',
+            '-netdev',
+            'tap,id=n0,ifname=tapvm0,script=no,downscript=no',
+            '-device',
+            'virtio-net-pci,netdev=n0,mac=52:54:00:7b:00:01',
+            '-serial',
+            `file:${serial}`,
+            '-monitor',
+            'none',
+            '-display',
+            'none',
+          ],
+          { stdio: 'ignore' },
+        );
         const log = () => (existsSync(serial) ? readFileSync(serial, 'utf8') : '');
         await waitFor(() => log().includes('TB-READY'), 90_000, 'the guest reaching its target');
         const port = guestPort();

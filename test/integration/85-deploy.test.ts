@@ -56,7 +56,10 @@ describe.skipIf(!!reason)('deployment: systemd contract, metrics, logs, watch', 
     const args = exec!.replace('%i', 'bond0').split(' ');
     // /etc/tapbond/bond0.json, under a private root
     mkdirSync(join(dir, 'etc', 'tapbond'), { recursive: true });
-    writeFileSync(join(dir, 'etc', 'tapbond', 'bond0.json'), JSON.stringify({ slaves: ['s0', 's1'], mode: 'active-backup', miimon: 100, addresses: ['198.18.0.1/24'] }));
+    writeFileSync(
+      join(dir, 'etc', 'tapbond', 'bond0.json'),
+      JSON.stringify({ slaves: ['s0', 's1'], mode: 'active-backup', miimon: 100, addresses: ['198.18.0.1/24'] }),
+    );
     const notifySock = join(dir, 'notify.sock');
     let notes = '';
     listener = spawn('python3', ['-c', LISTENER, notifySock, '60'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -64,7 +67,10 @@ describe.skipIf(!!reason)('deployment: systemd contract, metrics, logs, watch', 
     await waitFor(() => notes.includes('listening'), 5000, 'the notify listener');
     const macBefore = lab.link(lab.srv, 's0').address;
 
-    const b = await lab.startBondd([...args, '--sysconf-root', join(dir, 'etc'), '--metrics', '127.0.0.1:9549'], 'bond0', undefined, { NOTIFY_SOCKET: notifySock, WATCHDOG_USEC: '2000000' });
+    const b = await lab.startBondd([...args, '--sysconf-root', join(dir, 'etc'), '--metrics', '127.0.0.1:9549'], 'bond0', undefined, {
+      NOTIFY_SOCKET: notifySock,
+      WATCHDOG_USEC: '2000000',
+    });
     try {
       await waitFor(() => notes.includes('READY=1'), 5000, 'READY=1');
       expect(notes).toMatch(/READY=1 \| STATUS=bond0 active-backup 2\/2 up, active s0/);
@@ -83,10 +89,13 @@ describe.skipIf(!!reason)('deployment: systemd contract, metrics, logs, watch', 
       await sleep(300); // past the scrape snapshot
       const m2 = scrape();
       const k2 = lab.stats(lab.sw, 'p0').rx_packets;
-      const dm = metric(m2, 'tapbond_slave_tx_frames_total', { slave: 's0' })! - metric(m1, 'tapbond_slave_tx_frames_total', { slave: 's0' })!;
+      const dm =
+        metric(m2, 'tapbond_slave_tx_frames_total', { slave: 's0' })! - metric(m1, 'tapbond_slave_tx_frames_total', { slave: 's0' })!;
       expect(dm).toBeGreaterThanOrEqual(50);
       expect(Math.abs(dm - (k2 - k1))).toBeLessThanOrEqual(3);
-      expect(metric(m2, 'tapbond_slave_rx_frames_total', { slave: 's0' })! - metric(m1, 'tapbond_slave_rx_frames_total', { slave: 's0' })!).toBeGreaterThanOrEqual(50);
+      expect(
+        metric(m2, 'tapbond_slave_rx_frames_total', { slave: 's0' })! - metric(m1, 'tapbond_slave_rx_frames_total', { slave: 's0' })!,
+      ).toBeGreaterThanOrEqual(50);
 
       // the active slave's switch port fails: log lines, metrics, STATUS=
       const logLen = b.log().length;
@@ -101,7 +110,12 @@ describe.skipIf(!!reason)('deployment: systemd contract, metrics, logs, watch', 
         .filter(Boolean)
         .map((l) => JSON.parse(l) as Record<string, unknown>);
       expect(recs.find((r) => r.event === 'link-down')).toMatchObject({ bond: 'bond0', slave: 's0' });
-      expect(recs.find((r) => r.event === 'active-change')).toMatchObject({ bond: 'bond0', slave: 's1', previous: 's0', msg: 'active s0 -> s1 (s0 link failure)' });
+      expect(recs.find((r) => r.event === 'active-change')).toMatchObject({
+        bond: 'bond0',
+        slave: 's1',
+        previous: 's0',
+        msg: 'active s0 -> s1 (s0 link failure)',
+      });
       for (const r of recs) expect(r.bond, JSON.stringify(r)).toBe('bond0');
       await sleep(300);
       const m3 = scrape();
@@ -137,8 +151,14 @@ describe.skipIf(!!reason)('deployment: systemd contract, metrics, logs, watch', 
   });
 
   it('refuses metrics on a non-loopback address before touching any interface', () => {
-    const r = lab.sh(lab.srv, `${process.execPath} ${ROOT}/dist/cli/bondd.js --run-dir ${lab.runDir} --name bond0 --slaves s0,s1 --metrics 0.0.0.0:9549 mode=active-backup; echo "exit=$?"`, { allowFail: true });
-    expect(r).toContain("--metrics '0.0.0.0:9549': 0.0.0.0 is not a loopback address; metrics listen on loopback or a unix socket unless --metrics-allow-remote is given");
+    const r = lab.sh(
+      lab.srv,
+      `${process.execPath} ${ROOT}/dist/cli/bondd.js --run-dir ${lab.runDir} --name bond0 --slaves s0,s1 --metrics 0.0.0.0:9549 mode=active-backup; echo "exit=$?"`,
+      { allowFail: true },
+    );
+    expect(r).toContain(
+      "--metrics '0.0.0.0:9549': 0.0.0.0 is not a loopback address; metrics listen on loopback or a unix socket unless --metrics-allow-remote is given",
+    );
     expect(r).toContain('exit=2');
     expect(lab.sh(lab.srv, 'ip link show bond0', { allowFail: true })).toMatch(/does not exist/);
   });

@@ -9,7 +9,9 @@ import { have, Lab, pingSummary, ROOT, skipReason, sleep, waitFor } from '../hel
 
 // a global install fetches the dependencies from the npm registry
 const registry = () => spawnSync('npm', ['ping'], { timeout: 15_000 }).status === 0;
-const reason = skipReason() || (!have('npm') ? 'needs npm' : !registry() ? 'the npm registry is not reachable (a global install fetches dependencies)' : '');
+const reason =
+  skipReason() ||
+  (!have('npm') ? 'needs npm' : !registry() ? 'the npm registry is not reachable (a global install fetches dependencies)' : '');
 
 describe.skipIf(!!reason)('npm pack and a global install', () => {
   const lab = new Lab('k');
@@ -21,15 +23,28 @@ describe.skipIf(!!reason)('npm pack and a global install', () => {
   });
 
   it('installs from the tarball and runs a bond with the installed commands', async () => {
-    const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 }).trim().split('\n').pop()!;
+    const tgz = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 })
+      .trim()
+      .split('\n')
+      .pop()!;
     const files = execFileSync('tar', ['-tzf', join(dir, tgz)], { encoding: 'utf8' });
-    for (const f of ['package/dist/cli/bondd.js', 'package/dist/cli/bondctl.js', 'package/binding.gyp', 'package/native/src/engine.cc', 'package/packaging/systemd/bondd@.service', 'package/README.md']) {
+    for (const f of [
+      'package/dist/cli/bondd.js',
+      'package/dist/cli/bondctl.js',
+      'package/binding.gyp',
+      'package/native/src/engine.cc',
+      'package/packaging/systemd/bondd@.service',
+      'package/README.md',
+    ]) {
       expect(files).toContain(f);
     }
     expect(files).not.toContain('package/test/');
     expect(files).not.toContain('package/build/');
     const prefix = join(dir, 'prefix');
-    const inst = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(dir, tgz)], { encoding: 'utf8', timeout: 300_000 });
+    const inst = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', join(dir, tgz)], {
+      encoding: 'utf8',
+      timeout: 300_000,
+    });
     expect(inst.status, inst.stdout + inst.stderr).toBe(0);
     const bondd = join(prefix, 'bin', 'bondd');
     const bondctl = join(prefix, 'bin', 'bondctl');
@@ -39,8 +54,16 @@ describe.skipIf(!!reason)('npm pack and a global install', () => {
 
     // the installed daemon, in the lab's server namespace
     const run = join(dir, 'run');
-    const p = lab.shAsync(lab.srv, `${bondd} --log-format pretty --run-dir ${run} --name bond0 --slaves s0,s1 --address 198.18.0.1/24 mode=balance-xor miimon=100 2>&1`, 30_000);
-    await waitFor(() => spawnSync('ip', ['netns', 'exec', lab.srv, bondctl, '--run-dir', run, 'show', 'bond0']).status === 0, 10_000, 'the installed bondd');
+    const p = lab.shAsync(
+      lab.srv,
+      `${bondd} --log-format pretty --run-dir ${run} --name bond0 --slaves s0,s1 --address 198.18.0.1/24 mode=balance-xor miimon=100 2>&1`,
+      30_000,
+    );
+    await waitFor(
+      () => spawnSync('ip', ['netns', 'exec', lab.srv, bondctl, '--run-dir', run, 'show', 'bond0']).status === 0,
+      10_000,
+      'the installed bondd',
+    );
     const show = lab.sh(lab.srv, `${bondctl} --run-dir ${run} show bond0`);
     expect(show).toContain('Bonding Mode: load balancing (xor)');
     await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP', 5000, 'carrier');

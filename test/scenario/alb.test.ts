@@ -23,7 +23,7 @@ describe('balance-alb', () => {
     return { ...b, bondMac, macOf };
   }
 
-  it('keeps one MAC per slave, the active one the bond\'s, and swaps on failover', () => {
+  it("keeps one MAC per slave, the active one the bond's, and swaps on failover", () => {
     const { net, clock, bond, bondMac, macOf } = setup();
     const st = bond.state();
     expect(st.bond.active_slave).toBe('s0');
@@ -37,12 +37,19 @@ describe('balance-alb', () => {
     expect(formatMac(macOf('s0'))).toBe(s1);
   });
 
-  it('answers clients from different slaves and moves a failed slave\'s clients with updates', () => {
+  it("answers clients from different slaves and moves a failed slave's clients with updates", () => {
     const { net, clock, bond, engine, portOf, bondMac, macOf } = setup();
     const clients = [11, 12, 13].map((n) => ({ n, mac: Uint8Array.of(2, 0xcc, 0, 0, 0, n) }));
-    engine.inject(0, clients.map((c) => arpReply(bondMac, ip(1), c.mac, ip(c.n))));
+    engine.inject(
+      0,
+      clients.map((c) => arpReply(bondMac, ip(1), c.mac, ip(c.n))),
+    );
     const sentOn = new Map<string, Uint8Array[]>();
-    for (const s of ['s0', 's1', 's2']) sentOn.set(s, engine.take(portOf(s)).filter((f) => f[13] === 0x06));
+    for (const s of ['s0', 's1', 's2'])
+      sentOn.set(
+        s,
+        engine.take(portOf(s)).filter((f) => f[13] === 0x06),
+      );
     // one reply per slave, each naming that slave's MAC as the server's
     for (const s of ['s0', 's1', 's2']) {
       expect(sentOn.get(s)).toHaveLength(1);
@@ -65,7 +72,7 @@ describe('balance-alb', () => {
     expect(rlb.find((c) => c.client === `198.18.0.${onS1}`)!.slave).not.toBe('s1');
   });
 
-  it('delivers unicast from every slave with the slave MAC rewritten to the bond\'s; broadcasts only from the active one', () => {
+  it("delivers unicast from every slave with the slave MAC rewritten to the bond's; broadcasts only from the active one", () => {
     const { engine, portOf, bondMac, macOf } = setup();
     const toS2 = ipv4(17, '02:00:00:00:07:01', formatMac(macOf('s2')));
     const bcast = ipv4(17, '02:00:00:00:07:01', 'ff:ff:ff:ff:ff:ff');
@@ -84,11 +91,17 @@ describe('balance-tlb', () => {
     const bondMac = bond.state().bond.mac!;
     // kernel compat: buckets carry no load history in the first 10 s, so all go to the first
     // slave; the rebalance then spreads them by the load each carried
-    engine.inject(0, Array.from({ length: 24 }, (_, i) => toHost(bondMac, 10 + i)));
+    engine.inject(
+      0,
+      Array.from({ length: 24 }, (_, i) => toHost(bondMac, 10 + i)),
+    );
     expect(engine.take(portOf('s0')).filter((f) => f[12] === 0x08)).toHaveLength(24);
     clock.advance(10_000);
     for (const s of ['s0', 's1', 's2']) engine.take(portOf(s));
-    engine.inject(0, Array.from({ length: 24 }, (_, i) => toHost(bondMac, 10 + i)));
+    engine.inject(
+      0,
+      Array.from({ length: 24 }, (_, i) => toHost(bondMac, 10 + i)),
+    );
     const used = ['s0', 's1', 's2'].map((s) => ({ s, frames: engine.take(portOf(s)) }));
     expect(used.filter((u) => u.frames.length > 0).length).toBe(3);
     for (const u of used) {
@@ -96,7 +109,10 @@ describe('balance-tlb', () => {
       for (const f of u.frames) expect(formatMac(f.subarray(6, 12))).toBe(own);
     }
     // a guest's frames keep their source MAC and stay on one slave
-    engine.inject(0, Array.from({ length: 6 }, (_, i) => toHost('52:54:00:00:00:09', 40 + i)));
+    engine.inject(
+      0,
+      Array.from({ length: 6 }, (_, i) => toHost('52:54:00:00:00:09', 40 + i)),
+    );
     const g = ['s0', 's1', 's2'].map((s) => engine.take(portOf(s)));
     expect(g.filter((x) => x.length > 0)).toHaveLength(1);
     expect(g.flat().every((f) => formatMac(f.subarray(6, 12)) === '52:54:00:00:00:09')).toBe(true);

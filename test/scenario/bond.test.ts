@@ -7,7 +7,8 @@ import { AF_INET, AF_INET6 } from '../../src/net/rtnl.js';
 import { eth, ipv4 } from '../helpers/frames.js';
 import { fakeBond } from '../helpers/fake-bond.js';
 
-const data = (n: number) => Array.from({ length: n }, (_, i) => ipv4(17, '02:00:00:00:00:aa', `02:00:00:00:01:${(i % 256).toString(16).padStart(2, '0')}`));
+const data = (n: number) =>
+  Array.from({ length: n }, (_, i) => ipv4(17, '02:00:00:00:00:aa', `02:00:00:00:01:${(i % 256).toString(16).padStart(2, '0')}`));
 
 describe('active-backup', () => {
   it('sends through the active slave only and fails over on carrier loss', () => {
@@ -94,7 +95,14 @@ describe('active-backup', () => {
   it('sends num_grat_arp notifications spaced by peer_notif_delay from the new active slave', () => {
     const { net, clock, bond, engine, portOf } = fakeBond({ mode: 'active-backup', miimon: 100, num_grat_arp: 3, peer_notif_delay: 200 });
     net.addrs.push({ ifindex: bond.ifindex, family: AF_INET, prefixlen: 24, scope: 0, flags: 0, address: Uint8Array.of(198, 18, 0, 1) });
-    net.addrs.push({ ifindex: bond.ifindex, family: AF_INET6, prefixlen: 64, scope: 0, flags: 0, address: Uint8Array.from(Buffer.from('20010db8000000000000000000000001', 'hex')) });
+    net.addrs.push({
+      ifindex: bond.ifindex,
+      family: AF_INET6,
+      prefixlen: 64,
+      scope: 0,
+      flags: 0,
+      address: Uint8Array.from(Buffer.from('20010db8000000000000000000000001', 'hex')),
+    });
     clock.advance(1000);
     engine.take(portOf('s1'));
     net.setCarrier('s0', false);
@@ -146,7 +154,10 @@ describe('balance-rr', () => {
 
   it('pins IGMP to one slave and skips down slaves', () => {
     const { net, clock, engine, portOf } = fakeBond({ mode: 'balance-rr', miimon: 100 });
-    engine.inject(0, Array.from({ length: 6 }, () => ipv4(2)));
+    engine.inject(
+      0,
+      Array.from({ length: 6 }, () => ipv4(2)),
+    );
     expect(engine.take(portOf('s0'))).toHaveLength(6);
     net.setCarrier('s1', false);
     clock.advance(100);
@@ -234,7 +245,9 @@ describe('enslave and release', () => {
 describe('show', () => {
   it('prints the /proc/net/bonding layout', () => {
     const { bond } = fakeBond({ mode: 'active-backup', miimon: 100, primary: 's1' }, ['s0', 's1']);
-    const text = renderShow(bond.state()).replace(/HW addr: .*/g, 'HW addr: <mac>').replace(/tapbond v\S+/, 'tapbond vX');
+    const text = renderShow(bond.state())
+      .replace(/HW addr: .*/g, 'HW addr: <mac>')
+      .replace(/tapbond v\S+/, 'tapbond vX');
     expect(text).toBe(`Ethernet Channel Bonding Driver: tapbond vX
 
 Bonding Mode: fault-tolerance (active-backup)
@@ -322,7 +335,7 @@ describe('balance-xor', () => {
 describe('fail_over_mac', () => {
   const hex = (m: Uint8Array) => Buffer.from(m).toString('hex');
 
-  it('active: slaves keep their MACs, the bond takes the active slave\'s', () => {
+  it("active: slaves keep their MACs, the bond takes the active slave's", () => {
     const { net, clock, bond } = fakeBond({ mode: 'active-backup', miimon: 100, fail_over_mac: 'active' }, ['s0', 's1']);
     const own = ['s0', 's1'].map((s) => hex(net.link(s).mac));
     expect(hex(net.link('bond0').mac)).toBe(own[0]);
@@ -334,7 +347,7 @@ describe('fail_over_mac', () => {
     expect(renderShow(bond.state())).toContain('Bonding Mode: fault-tolerance (active-backup) (fail_over_mac active)');
   });
 
-  it('follow: the new active slave takes the bond MAC and the old one gets the new one\'s', () => {
+  it("follow: the new active slave takes the bond MAC and the old one gets the new one's", () => {
     const { net, clock, bond } = fakeBond({ mode: 'active-backup', miimon: 100, fail_over_mac: 'follow' }, ['s0', 's1']);
     const [m0, m1] = ['s0', 's1'].map((s) => hex(net.link(s).mac));
     const bondMac = hex(net.link('bond0').mac);
@@ -363,7 +376,7 @@ describe('fail_over_mac', () => {
 describe('802.3ad over the in-memory binding', () => {
   const lacpFrames = (fs: Uint8Array[]) => fs.filter((f) => f[12] === 0x88 && f[13] === 0x09);
 
-  it('sends LACPDUs from each port\'s own MAC to the slow-protocols address and joins it', async () => {
+  it("sends LACPDUs from each port's own MAC to the slow-protocols address and joins it", async () => {
     const { clock, engine, portOf, bond } = fakeBond({ mode: '802.3ad', lacp_rate: 'fast' }, ['s0', 's1']);
     clock.advance(1000);
     const f = lacpFrames(engine.take(portOf('s1')));
@@ -403,7 +416,11 @@ describe('802.3ad over the in-memory binding', () => {
     expect(bond.state().mode.distributing).toEqual(['s1']);
     // a partner speaks on s1: LACP takes over (the port will distribute after LACP converges)
     const partner = { systemPriority: 1, system: Uint8Array.of(2, 9, 9, 9, 9, 9), key: 33, portPriority: 255, port: 7, state: 0x3d };
-    const frame = encodeLacpdu(Uint8Array.of(2, 9, 9, 9, 9, 8), { actor: partner, partner: { ...partner, system: new Uint8Array(6), state: 0 }, collectorMaxDelay: 0 });
+    const frame = encodeLacpdu(Uint8Array.of(2, 9, 9, 9, 9, 8), {
+      actor: partner,
+      partner: { ...partner, system: new Uint8Array(6), state: 0 },
+      collectorMaxDelay: 0,
+    });
     engine.inject(portOf('s1'), [frame]);
     clock.advance(100);
     expect(bond.state().ports[1].lacp).toMatchObject({ rx_state: 'current', partner: { system: '02:09:09:09:09:09' } });
@@ -412,8 +429,11 @@ describe('802.3ad over the in-memory binding', () => {
 });
 
 describe('resend_igmp', () => {
-  it('reports the TAP\'s groups resend_igmp times, 200 ms apart, from the new active slave', () => {
-    const { net, clock, engine, portOf, bond } = fakeBond({ mode: 'active-backup', miimon: 100, resend_igmp: 3, num_grat_arp: 0 }, ['s0', 's1']);
+  it("reports the TAP's groups resend_igmp times, 200 ms apart, from the new active slave", () => {
+    const { net, clock, engine, portOf, bond } = fakeBond({ mode: 'active-backup', miimon: 100, resend_igmp: 3, num_grat_arp: 0 }, [
+      's0',
+      's1',
+    ]);
     net.igmp.set('bond0', [Uint8Array.of(239, 1, 1, 1)]);
     clock.advance(1000);
     engine.take(portOf('s1'));

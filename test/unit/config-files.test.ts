@@ -11,7 +11,9 @@ const modprobe = (f: string) => parseModprobe(readFileSync(fixture(`modprobe/${f
 
 describe('modprobe configuration', () => {
   it('reads alias + module-wide options with a continuation line', () => {
-    expect(modprobe('kernel-doc-style.conf')).toEqual([{ name: 'bond0', options: {}, moduleOptions: { mode: 'active-backup', miimon: '100', num_grat_arp: '2' } }]);
+    expect(modprobe('kernel-doc-style.conf')).toEqual([
+      { name: 'bond0', options: {}, moduleOptions: { mode: 'active-backup', miimon: '100', num_grat_arp: '2' } },
+    ]);
   });
 
   it('reads per-alias options (-o) and ignores other modules', () => {
@@ -34,12 +36,19 @@ describe('modprobe configuration', () => {
   });
 
   it('names the file and line of a bad option word', () => {
-    expect(() => parseModprobe('alias bond0 bonding\noptions bonding miimon\n', 'x.conf')).toThrow(/x.conf:2: 'miimon': expected option=value/);
+    expect(() => parseModprobe('alias bond0 bonding\noptions bonding miimon\n', 'x.conf')).toThrow(
+      /x.conf:2: 'miimon': expected option=value/,
+    );
   });
 
   it('refuses a mode this version does not implement instead of ignoring it', () => {
-    expect(buildFromSystemFiles(parseModprobe('options bonding mode=5 tlb_dynamic_lb=0\n'), []).configs[0].options).toMatchObject({ mode: 'balance-tlb', tlb_dynamic_lb: 'off' });
-    expect(buildFromSystemFiles(parseModprobe('options bonding mode=4 ad_select=3\n'), []).configs[0].options.ad_select).toBe('actor_port_prio');
+    expect(buildFromSystemFiles(parseModprobe('options bonding mode=5 tlb_dynamic_lb=0\n'), []).configs[0].options).toMatchObject({
+      mode: 'balance-tlb',
+      tlb_dynamic_lb: 'off',
+    });
+    expect(buildFromSystemFiles(parseModprobe('options bonding mode=4 ad_select=3\n'), []).configs[0].options.ad_select).toBe(
+      'actor_port_prio',
+    );
     expect(() => buildFromSystemFiles(parseModprobe('options bonding mode=4 tx_queues=4\n'), [])).toThrow(/tx_queues.*not supported yet/);
   });
 
@@ -47,7 +56,9 @@ describe('modprobe configuration', () => {
     const { configs, notes } = buildFromSystemFiles(parseModprobe('options bonding miimon=100 primary=eth0\n'), []);
     expect(configs[0].options.primary).toBe('');
     expect(notes).toEqual(['bond0: primary=eth0 has no effect in mode balance-rr, ignored (module-wide option)']);
-    expect(() => buildFromSystemFiles(parseModprobe('alias bond0 bonding\noptions bond0 -o bond0 primary=eth0\n'), [])).toThrow(/primary: not valid in mode balance-rr/);
+    expect(() => buildFromSystemFiles(parseModprobe('alias bond0 bonding\noptions bond0 -o bond0 primary=eth0\n'), [])).toThrow(
+      /primary: not valid in mode balance-rr/,
+    );
   });
 
   it('refuses an option value through the option table, naming it', () => {
@@ -57,7 +68,13 @@ describe('modprobe configuration', () => {
 
 describe('ifcfg network-scripts', () => {
   it('parses shell-style variables', () => {
-    expect(parseShellVars(`A=1\nB="two words" # c\nC='x y'\nexport D=4\n# E=5\nF="a\\"b"`)).toEqual({ A: '1', B: 'two words', C: 'x y', D: '4', F: 'a"b' });
+    expect(parseShellVars(`A=1\nB="two words" # c\nC='x y'\nexport D=4\n# E=5\nF="a\\"b"`)).toEqual({
+      A: '1',
+      B: 'two words',
+      C: 'x y',
+      D: '4',
+      F: 'a"b',
+    });
   });
 
   it('reads bonds, their slaves (with HWADDR), options and addresses', () => {
@@ -77,9 +94,16 @@ describe('ifcfg network-scripts', () => {
   });
 
   it('turns them into daemon configurations: ONBOOT=no is skipped, BONDING_OPTS override modprobe', () => {
-    const { configs, notes } = buildFromSystemFiles(parseModprobe('alias bond0 bonding\noptions bonding mode=0 miimon=200 num_grat_arp=3\n'), readIfcfgDir(fixture('ifcfg-basic')));
+    const { configs, notes } = buildFromSystemFiles(
+      parseModprobe('alias bond0 bonding\noptions bonding mode=0 miimon=200 num_grat_arp=3\n'),
+      readIfcfgDir(fixture('ifcfg-basic')),
+    );
     expect(configs).toHaveLength(1);
-    expect(configs[0]).toMatchObject({ name: 'bond0', slaves: ['eth0', 'eth1'], slaveMacs: { eth0: '02:aa:00:00:00:01', eth1: '02:aa:00:00:00:02' } });
+    expect(configs[0]).toMatchObject({
+      name: 'bond0',
+      slaves: ['eth0', 'eth1'],
+      slaveMacs: { eth0: '02:aa:00:00:00:01', eth1: '02:aa:00:00:00:02' },
+    });
     expect(configs[0].options).toMatchObject({ mode: 'active-backup', miimon: 100, num_grat_arp: 3 });
     expect(notes).toEqual(['bond1: ONBOOT=no, not started']);
   });

@@ -47,15 +47,33 @@ describe('datapath tlb plan, reflection filter, alb receive', () => {
 
   function setup() {
     const { dp, engine } = twoPorts();
-    dp.tlb.setPorts([{ index: 1, speed: 1000, usable: true }, { index: 2, speed: 1000, usable: true }], 2, 0);
+    dp.tlb.setPorts(
+      [
+        { index: 1, speed: 1000, usable: true },
+        { index: 2, speed: 1000, usable: true },
+      ],
+      2,
+      0,
+    );
     dp.publish(
-      { kind: 'tlb', activeMask: 4, active: 2, bondMac, portMacs: macs, alb: true, dynamic: true, masks: Uint32Array.of(2, 4), policy: 0, trapArp: false },
+      {
+        kind: 'tlb',
+        activeMask: 4,
+        active: 2,
+        bondMac,
+        portMacs: macs,
+        alb: true,
+        dynamic: true,
+        masks: Uint32Array.of(2, 4),
+        policy: 0,
+        trapArp: false,
+      },
       { ...rxPlan([2], [], 32, [1]), rewrite: { macs: macs.slice(6, 12), bondMac } },
     );
     return { dp, engine };
   }
 
-  it('balances the bond\'s IP unicast with the port\'s MAC, keeps broadcasts and guests as they are', () => {
+  it("balances the bond's IP unicast with the port's MAC, keeps broadcasts and guests as they are", () => {
     const { dp, engine } = setup();
     const guest = ipv4(17, '52:54:00:00:00:09', '02:00:00:00:00:99');
     engine.inject(0, [ipv4(17, '02:00:00:00:00:01', '02:00:00:00:00:99'), gratuitousArp(bondMac, Uint8Array.of(198, 18, 0, 1)), guest]);

@@ -36,7 +36,11 @@ describe('logs', () => {
     const b = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0', 's1'], log);
     b.net.setCarrier('s0', false);
     b.clock.advance(100);
-    const recs = out.text().trim().split('\n').map((l) => JSON.parse(l));
+    const recs = out
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const down = recs.find((r) => r.event === 'link-down');
     expect(down).toMatchObject({ level: 30, bond: 'bond0', slave: 's0' });
     expect(down.msg).toMatch(/^link down \(miimon, failure count 1\)$/);
@@ -47,7 +51,7 @@ describe('logs', () => {
     for (const r of recs.filter((x) => x.slave)) expect(r.bond).toBe('bond0');
   });
 
-  it('one lacp-state line per change of a port\'s receive or mux machine', () => {
+  it("one lacp-state line per change of a port's receive or mux machine", () => {
     const { clock, log } = fakeBond({ mode: '802.3ad', miimon: 100, lacp_rate: 'fast' }, ['s0']);
     clock.advance(5000); // no partner: the receive machine expires, then defaults
     const states = log.records.filter((r) => r.fields.event === 'lacp-state' && r.fields.slave === 's0').map((r) => r.fields.rx_state);
@@ -67,12 +71,14 @@ describe('logs', () => {
   });
 });
 
-
 describe('metrics', () => {
   it('exports node_exporter bonding names and per-slave state and counters, read at scrape time', async () => {
     const { net, clock, bond, engine, portOf } = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0', 's1']);
     const reg = metricsRegistry(() => [bond.state()]);
-    engine.inject(0, Array.from({ length: 5 }, () => ipv4(17, '02:00:00:00:00:aa', '02:00:00:00:01:01')));
+    engine.inject(
+      0,
+      Array.from({ length: 5 }, () => ipv4(17, '02:00:00:00:00:aa', '02:00:00:00:01:01')),
+    );
     expect(engine.take(portOf('s0'))).toHaveLength(5);
     let t = await reg.metrics();
     expect(metric(t, 'node_bonding_slaves', { master: 'bond0' })).toBe(2);
@@ -98,7 +104,11 @@ describe('metrics', () => {
   });
 
   it('exports LACP port state in 802.3ad', async () => {
-    const { bond } = fakeBond({ mode: '802.3ad', miimon: 100, lacp_rate: 'fast' }, ['s0', 's1'], pinoLogger({ format: 'json', stream: capture().stream }));
+    const { bond } = fakeBond(
+      { mode: '802.3ad', miimon: 100, lacp_rate: 'fast' },
+      ['s0', 's1'],
+      pinoLogger({ format: 'json', stream: capture().stream }),
+    );
     const t = await metricsRegistry(() => [bond.state()]).metrics();
     expect(metric(t, 'tapbond_lacp_collecting_distributing', { slave: 's0' })).toBe(0);
     const st = metric(t, 'tapbond_lacp_actor_state', { slave: 's0' })!;
@@ -147,7 +157,10 @@ describe('configuration for bondd@BOND (--instance)', () => {
 
   it('prefers /etc/tapbond/BOND.json', () => {
     mkdirSync(join(root, 'tapbond'), { recursive: true });
-    writeFileSync(join(root, 'tapbond', 'bond7.json'), JSON.stringify({ slaves: ['eth1', 'eth2'], mode: 'active-backup', miimon: 100, addresses: ['198.18.7.1/24'] }));
+    writeFileSync(
+      join(root, 'tapbond', 'bond7.json'),
+      JSON.stringify({ slaves: ['eth1', 'eth2'], mode: 'active-backup', miimon: 100, addresses: ['198.18.7.1/24'] }),
+    );
     const r = loadInstance('bond7', root, readers);
     expect(r.source).toBe(join(root, 'tapbond', 'bond7.json'));
     expect(r.configs[0]).toMatchObject({ name: 'bond7', slaves: ['eth1', 'eth2'], addresses: [{ address: '198.18.7.1', prefixlen: 24 }] });
@@ -159,7 +172,10 @@ describe('configuration for bondd@BOND (--instance)', () => {
   it('falls back to ifcfg-BOND and the modprobe files, read as one configuration', () => {
     const dir = join(root, 'sysconfig', 'network-scripts');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'ifcfg-bond1'), 'DEVICE=bond1\nIPADDR=198.18.1.1\nNETMASK=255.255.255.0\nONBOOT=yes\nBONDING_OPTS="miimon=50"\n');
+    writeFileSync(
+      join(dir, 'ifcfg-bond1'),
+      'DEVICE=bond1\nIPADDR=198.18.1.1\nNETMASK=255.255.255.0\nONBOOT=yes\nBONDING_OPTS="miimon=50"\n',
+    );
     writeFileSync(join(dir, 'ifcfg-eth3'), 'DEVICE=eth3\nMASTER=bond1\nSLAVE=yes\n');
     writeFileSync(join(dir, 'ifcfg-bond2'), 'DEVICE=bond2\nBONDING_OPTS="mode=1"\n');
     mkdirSync(join(root, 'modprobe.d'), { recursive: true });
@@ -182,12 +198,14 @@ describe('configuration for bondd@BOND (--instance)', () => {
   });
 });
 
-
 describe('bondctl watch', () => {
   it('shows slaves, link, active slave and rates from two dumps', () => {
     const { net, clock, bond, engine, portOf } = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0', 's1']);
     const a = bond.state();
-    engine.inject(0, Array.from({ length: 100 }, () => ipv4(17, '02:00:00:00:00:aa', '02:00:00:00:01:01')));
+    engine.inject(
+      0,
+      Array.from({ length: 100 }, () => ipv4(17, '02:00:00:00:00:aa', '02:00:00:00:01:01')),
+    );
     engine.take(portOf('s0'));
     net.setCarrier('s1', false);
     clock.advance(100);
@@ -197,7 +215,18 @@ describe('bondctl watch', () => {
     expect(lines[0]).toBe('bond0  mode active-backup  carrier up  active s0  failovers 0    2026-11-23 10:00:00');
     expect(lines[1]).toMatch(/^SLAVE\s+LINK\s+STATE\s+SPEED\s+RX pps\s+RX bit\/s\s+TX pps\s+TX bit\/s\s+DROPS\s+FAILURES$/);
     const bytes = b.ports[0].counters.tx_bytes - a.ports[0].counters.tx_bytes;
-    expect(lines[2].split(/\s+/)).toEqual(['s0', 'up', 'active', '10000Mb', '0', '0', '200', `${((bytes * 2 * 8) / 1e3).toFixed(1)}k`, '0', '0']);
+    expect(lines[2].split(/\s+/)).toEqual([
+      's0',
+      'up',
+      'active',
+      '10000Mb',
+      '0',
+      '0',
+      '200',
+      `${((bytes * 2 * 8) / 1e3).toFixed(1)}k`,
+      '0',
+      '0',
+    ]);
     expect(lines[3].split(/\s+/).slice(0, 3)).toEqual(['s1', 'down', 'backup']);
     expect(lines[3].split(/\s+/)[9]).toBe('1');
   });

@@ -26,7 +26,9 @@ describe('peer notification frames', () => {
     // independent check: the one's complement sum over pseudo-header + ICMPv6 is 0xffff
     const icmp = f.subarray(54);
     const words: number[] = [];
-    const push = (b: Uint8Array) => { for (let i = 0; i < b.length; i += 2) words.push((b[i] << 8) | (b[i + 1] ?? 0)); };
+    const push = (b: Uint8Array) => {
+      for (let i = 0; i < b.length; i += 2) words.push((b[i] << 8) | (b[i + 1] ?? 0));
+    };
     push(f.subarray(22, 38)); // src
     push(f.subarray(38, 54)); // dst
     words.push(0, icmp.length, 0, 58);
@@ -53,7 +55,8 @@ describe('IGMP membership reports (resend_igmp)', async () => {
   };
 
   it('reads the groups of one device from /proc/net/igmp, without 224.0.0.1', () => {
-    const text = 'Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n1\tlo        :     1      V3\n\t\t\t\t010000E0     1 0:00000000\t\t0\n4\tbond0     :     2      V2\n\t\t\t\t010000E0     1 0:00000000\t\t0\n\t\t\t\t010101EF     1 0:00000000\t\t0\n';
+    const text =
+      'Idx\tDevice    : Count Querier\tGroup    Users Timer\tReporter\n1\tlo        :     1      V3\n\t\t\t\t010000E0     1 0:00000000\t\t0\n4\tbond0     :     2      V2\n\t\t\t\t010000E0     1 0:00000000\t\t0\n\t\t\t\t010101EF     1 0:00000000\t\t0\n';
     const r = parseProcIgmp(text, 'bond0');
     expect(r.version).toBe(2);
     expect(r.groups.map((g) => Array.from(g).join('.'))).toEqual(['239.1.1.1']);
@@ -87,7 +90,9 @@ describe('neighbour discovery for the NS monitor', async () => {
     expect(nd.op).toBe(1);
     expect(Buffer.from(nd.tip).toString('hex')).toBe('20010db8000000000000000000000002');
     const words: number[] = [];
-    const push = (b: Uint8Array) => { for (let i = 0; i < b.length; i += 2) words.push((b[i] << 8) | (b[i + 1] ?? 0)); };
+    const push = (b: Uint8Array) => {
+      for (let i = 0; i < b.length; i += 2) words.push((b[i] << 8) | (b[i + 1] ?? 0));
+    };
     push(f.subarray(22, 54));
     words.push(0, f.length - 54, 0, 58);
     push(f.subarray(54));

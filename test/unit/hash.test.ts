@@ -14,7 +14,22 @@ const vectors = JSON.parse(readFileSync(new URL('../fixtures/hash-vectors.json',
 describe('xmit_hash_policy golden vectors', () => {
   it('covers every policy and the frame kinds the issue names', () => {
     const names = vectors.map((v) => v.name);
-    for (const n of ['tcp4', 'udp4', 'icmp4-echo', 'icmp4-unreach', 'frag4-first', 'frag4-later', 'tcp6', 'udp6', 'icmp6-echo', 'icmp6-too-big', 'tcp4-vlan5', 'arp', 'lldp']) expect(names).toContain(n);
+    for (const n of [
+      'tcp4',
+      'udp4',
+      'icmp4-echo',
+      'icmp4-unreach',
+      'frag4-first',
+      'frag4-later',
+      'tcp6',
+      'udp6',
+      'icmp6-echo',
+      'icmp6-too-big',
+      'tcp4-vlan5',
+      'arp',
+      'lldp',
+    ])
+      expect(names).toContain(n);
     for (const v of vectors) expect(Object.keys(v.expected).sort()).toEqual([...HASH_POLICIES].sort());
   });
 
@@ -35,7 +50,9 @@ describe('xmit_hash_policy golden vectors', () => {
     const l34 = policyId('layer3+4');
     expect(xmitHash(unreach, 0, unreach.length, l34)).toBe(xmitHash(reported, 0, reported.length, l34));
     // encap3+4 does not look inside ICMP errors: it hashes the ICMP header itself
-    expect(xmitHash(unreach, 0, unreach.length, policyId('encap3+4'))).not.toBe(xmitHash(reported, 0, reported.length, policyId('encap3+4')));
+    expect(xmitHash(unreach, 0, unreach.length, policyId('encap3+4'))).not.toBe(
+      xmitHash(reported, 0, reported.length, policyId('encap3+4')),
+    );
   });
 
   it('never reads past a truncated frame', () => {
@@ -47,10 +64,25 @@ describe('xmit_hash_policy golden vectors', () => {
 describe('frame descriptions (bondctl hash)', () => {
   it('builds frames whose hashes match the golden vectors', () => {
     const tcp4 = vectors.find((v) => v.name === 'tcp4')!;
-    const f = frameFromSpec(['smac=52:54:00:aa:bb:c6', 'dmac=02:11:22:33:44:55', 'sip=198.18.0.1', 'dip=198.18.0.2', 'proto=tcp', 'sport=40000', 'dport=5201']);
+    const f = frameFromSpec([
+      'smac=52:54:00:aa:bb:c6',
+      'dmac=02:11:22:33:44:55',
+      'sip=198.18.0.1',
+      'dip=198.18.0.2',
+      'proto=tcp',
+      'sport=40000',
+      'dport=5201',
+    ]);
     for (const p of HASH_POLICIES) expect(xmitHash(f, 0, f.length, policyId(p)), p).toBe(tcp4.expected[p]);
     const echo = vectors.find((v) => v.name === 'icmp6-echo')!;
-    const g = frameFromSpec(['smac=52:54:00:aa:bb:c6', 'dmac=02:11:22:33:44:55', 'sip=2001:db8::1', 'dip=2001:db8::2', 'proto=icmp', 'icmp_id=0xbeef']);
+    const g = frameFromSpec([
+      'smac=52:54:00:aa:bb:c6',
+      'dmac=02:11:22:33:44:55',
+      'sip=2001:db8::1',
+      'dip=2001:db8::2',
+      'proto=icmp',
+      'icmp_id=0xbeef',
+    ]);
     expect(xmitHash(g, 0, g.length, policyId('layer3+4'))).toBe(echo.expected['layer3+4']);
     const vl = vectors.find((v) => v.name === 'tcp4-vlan5')!;
     const h = frameFromSpec(['smac=52:54:00:aa:bb:c6', 'dmac=02:11:22:33:44:55', 'vlan=5', 'sport=40000', 'dport=5201']);

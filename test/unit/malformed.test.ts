@@ -22,7 +22,11 @@ function frames(n: number, seed: number): Uint8Array[] {
   const templates = [
     gratuitousArp(Uint8Array.of(2, 0, 0, 0, 0, 1), Uint8Array.of(198, 18, 0, 1)),
     unsolicitedNa(Uint8Array.of(2, 0, 0, 0, 0, 1), new Uint8Array(16)),
-    encodeLacpdu(Uint8Array.of(2, 0, 0, 0, 0, 1), { actor: { systemPriority: 1, system: new Uint8Array(6), key: 1, portPriority: 1, port: 1, state: 0 }, partner: { systemPriority: 1, system: new Uint8Array(6), key: 1, portPriority: 1, port: 1, state: 0 }, collectorMaxDelay: 0 }),
+    encodeLacpdu(Uint8Array.of(2, 0, 0, 0, 0, 1), {
+      actor: { systemPriority: 1, system: new Uint8Array(6), key: 1, portPriority: 1, port: 1, state: 0 },
+      partner: { systemPriority: 1, system: new Uint8Array(6), key: 1, portPriority: 1, port: 1, state: 0 },
+      collectorMaxDelay: 0,
+    }),
   ];
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
@@ -34,7 +38,13 @@ function frames(n: number, seed: number): Uint8Array[] {
       const t = templates[Math.floor(r() * templates.length)];
       const f = Uint8Array.from(t.subarray(0, Math.floor(r() * (t.length + 1))));
       for (let k = 0; k < 4 && f.length; k++) f[Math.floor(r() * f.length)] = Math.floor(r() * 256);
-      if (f.length > 14 && r() < 0.3) [f[12], f[13]] = [[0x81, 0x00], [0x08, 0x00], [0x86, 0xdd], [0x88, 0x09]][Math.floor(r() * 4)];
+      if (f.length > 14 && r() < 0.3)
+        [f[12], f[13]] = [
+          [0x81, 0x00],
+          [0x08, 0x00],
+          [0x86, 0xdd],
+          [0x88, 0x09],
+        ][Math.floor(r() * 4)];
       out.push(f);
     }
   }
@@ -54,7 +64,10 @@ describe('malformed input', () => {
 
   it('a bond counts and drops what it cannot use, in every direction and mode', () => {
     for (const mode of ['active-backup', 'balance-rr', 'balance-xor', 'broadcast', '802.3ad']) {
-      const { engine, portOf, bond, clock } = fakeBond({ mode, miimon: 100, ...(mode === 'balance-xor' ? { xmit_hash_policy: 'layer3+4' } : {}) }, ['s0', 's1']);
+      const { engine, portOf, bond, clock } = fakeBond(
+        { mode, miimon: 100, ...(mode === 'balance-xor' ? { xmit_hash_policy: 'layer3+4' } : {}) },
+        ['s0', 's1'],
+      );
       const junk = frames(600, mode.length);
       engine.inject(0, junk);
       engine.inject(portOf('s0'), junk);

@@ -28,8 +28,45 @@ describe('option table', () => {
     expect(d.ad_actor_sys_prio).toBe(65535);
     expect(d.lp_interval).toBe(1);
     expect(d.tlb_dynamic_lb).toBe('on');
-    for (const n of ['mode', 'miimon', 'updelay', 'downdelay', 'peer_notif_delay', 'use_carrier', 'arp_interval', 'arp_ip_target', 'ns_ip6_target', 'arp_validate', 'arp_all_targets', 'arp_missed_max', 'primary', 'primary_reselect', 'active_slave', 'fail_over_mac', 'xmit_hash_policy', 'resend_igmp', 'num_grat_arp', 'num_unsol_na', 'all_slaves_active', 'min_links', 'lp_interval', 'packets_per_slave', 'lacp_rate', 'lacp_active', 'ad_select', 'ad_actor_sys_prio', 'ad_user_port_key', 'ad_actor_system', 'tlb_dynamic_lb', 'coupled_control', 'max_bonds']) {
-      expect(OPTIONS.some((o) => o.name === n), n).toBe(true);
+    for (const n of [
+      'mode',
+      'miimon',
+      'updelay',
+      'downdelay',
+      'peer_notif_delay',
+      'use_carrier',
+      'arp_interval',
+      'arp_ip_target',
+      'ns_ip6_target',
+      'arp_validate',
+      'arp_all_targets',
+      'arp_missed_max',
+      'primary',
+      'primary_reselect',
+      'active_slave',
+      'fail_over_mac',
+      'xmit_hash_policy',
+      'resend_igmp',
+      'num_grat_arp',
+      'num_unsol_na',
+      'all_slaves_active',
+      'min_links',
+      'lp_interval',
+      'packets_per_slave',
+      'lacp_rate',
+      'lacp_active',
+      'ad_select',
+      'ad_actor_sys_prio',
+      'ad_user_port_key',
+      'ad_actor_system',
+      'tlb_dynamic_lb',
+      'coupled_control',
+      'max_bonds',
+    ]) {
+      expect(
+        OPTIONS.some((o) => o.name === n),
+        n,
+      ).toBe(true);
     }
   });
 
@@ -61,18 +98,34 @@ describe('option table', () => {
   });
 
   it('refuses what is not implemented yet instead of ignoring it', () => {
-    expect(resolveOptions({ mode: 'balance-alb', lp_interval: 5, tlb_dynamic_lb: 0 }).options).toMatchObject({ mode: 'balance-alb', lp_interval: 5, tlb_dynamic_lb: 'off' });
+    expect(resolveOptions({ mode: 'balance-alb', lp_interval: 5, tlb_dynamic_lb: 0 }).options).toMatchObject({
+      mode: 'balance-alb',
+      lp_interval: 5,
+      tlb_dynamic_lb: 'off',
+    });
     expect(resolveOptions({ mode: '802.3ad', ad_select: 3 }).options.ad_select).toBe('actor_port_prio');
     const e = err(() => resolveOptions({ mode: '802.3ad', tx_queues: 4 }));
     expect(e.code).toBe('EOPT_UNSUPPORTED');
     expect(e.message).toMatch(/tx_queues.*not supported yet/);
-    expect(resolveOptions({ mode: '802.3ad', lacp_strict: 'on', coupled_control: 0, broadcast_neighbor: 1 }).options).toMatchObject({ lacp_strict: 'on', coupled_control: 'off', broadcast_neighbor: 'on' });
-    expect(resolveOptions({ mode: 'active-backup', arp_interval: 100, ns_ip6_target: 'fe80::1' }).options.ns_ip6_target).toEqual(['fe80::1']);
-    expect(err(() => resolveOptions({ arp_interval: 100, ns_ip6_target: 'ff02::1' })).message).toContain("ns_ip6_target: invalid value 'ff02::1'");
-    expect(resolveOptions({ mode: 'active-backup', arp_interval: 100, arp_ip_target: '198.18.0.2', arp_validate: 6 }).options.arp_validate).toBe('filter_backup');
+    expect(resolveOptions({ mode: '802.3ad', lacp_strict: 'on', coupled_control: 0, broadcast_neighbor: 1 }).options).toMatchObject({
+      lacp_strict: 'on',
+      coupled_control: 'off',
+      broadcast_neighbor: 'on',
+    });
+    expect(resolveOptions({ mode: 'active-backup', arp_interval: 100, ns_ip6_target: 'fe80::1' }).options.ns_ip6_target).toEqual([
+      'fe80::1',
+    ]);
+    expect(err(() => resolveOptions({ arp_interval: 100, ns_ip6_target: 'ff02::1' })).message).toContain(
+      "ns_ip6_target: invalid value 'ff02::1'",
+    );
+    expect(
+      resolveOptions({ mode: 'active-backup', arp_interval: 100, arp_ip_target: '198.18.0.2', arp_validate: 6 }).options.arp_validate,
+    ).toBe('filter_backup');
     expect(err(() => resolveOptions({ miimon: 100, arp_interval: 100, arp_ip_target: '198.18.0.2' })).code).toBe('EOPT_CONFLICT');
     expect(err(() => resolveOptions({ arp_interval: 100 })).message).toContain('arp_interval needs at least one arp_ip_target');
-    expect(err(() => resolveOptions({ arp_interval: 100, arp_ip_target: '255.255.255.255' })).message).toContain("arp_ip_target: invalid value '255.255.255.255'");
+    expect(err(() => resolveOptions({ arp_interval: 100, arp_ip_target: '255.255.255.255' })).message).toContain(
+      "arp_ip_target: invalid value '255.255.255.255'",
+    );
     // defaults of unimplemented options are fine
     expect(resolveOptions({ resend_igmp: 1 }).options.resend_igmp).toBe(1);
   });

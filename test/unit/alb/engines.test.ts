@@ -58,7 +58,14 @@ describe('TlbEngine', () => {
 
   it('follows speed: a 10x faster port takes buckets until its load closes the gap', () => {
     const e = new TlbEngine(32);
-    e.setPorts([{ index: 1, speed: 100, usable: true }, { index: 2, speed: 1000, usable: true }], 1, 0);
+    e.setPorts(
+      [
+        { index: 1, speed: 100, usable: true },
+        { index: 2, speed: 1000, usable: true },
+      ],
+      1,
+      0,
+    );
     for (let b = 0; b < 20; b++) e.choose(b, 1_000_000);
     e.rebalance(TLB_REBALANCE_MS); // each bucket: 100 kB/s history
     const counts = [0, 0, 0];
@@ -108,7 +115,10 @@ describe('RlbEngine', () => {
     // new entries with known MACs are sent updates on the next tick
     const u = r.tick(0);
     expect(u.map((x) => [x.clientIp, x.port])).toEqual([
-      ['198.18.0.11', 1], ['198.18.0.12', 2], ['198.18.0.13', 1], ['198.18.0.14', 2],
+      ['198.18.0.11', 1],
+      ['198.18.0.12', 2],
+      ['198.18.0.13', 1],
+      ['198.18.0.14', 2],
     ]);
     expect(r.tick(100)).toEqual([]);
   });
@@ -151,7 +161,14 @@ describe('RlbEngine', () => {
     r.txReply('198.18.0.1', '198.18.0.11', mac(11));
     r.txReply('198.18.0.1', '198.18.0.12', mac(12));
     r.tick(0);
-    r.setPorts([{ ...P(1), mac: mac(2) }, { ...P(2), mac: mac(1) }], 2, 3000);
+    r.setPorts(
+      [
+        { ...P(1), mac: mac(2) },
+        { ...P(2), mac: mac(1) },
+      ],
+      2,
+      3000,
+    );
     expect(r.tick(3000).length).toBe(2);
     r.rx(1, '198.18.0.12', mac(99), '198.18.0.1', () => false);
     expect(r.list().map((c) => c.clientIp)).toEqual(['198.18.0.11']);

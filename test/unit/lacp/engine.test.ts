@@ -1,6 +1,15 @@
 // Two LACP engines back to back on a memory wire, under simulated time (ticks of 100 ms).
 import { describe, expect, it } from 'vitest';
-import { LacpEngine, ST_COLLECTING, ST_DEFAULTED, ST_DISTRIBUTING, ST_EXPIRED, TICKS_PER_SEC, portKey, type ActorSettings } from '../../../src/lacp/engine.js';
+import {
+  LacpEngine,
+  ST_COLLECTING,
+  ST_DEFAULTED,
+  ST_DISTRIBUTING,
+  ST_EXPIRED,
+  TICKS_PER_SEC,
+  portKey,
+  type ActorSettings,
+} from '../../../src/lacp/engine.js';
 import type { Lacpdu } from '../../../src/lacp/pdu.js';
 
 const mac = (n: number) => Uint8Array.of(0x02, 0, 0, 0, 0, n);
@@ -150,11 +159,20 @@ describe('aggregator selection (ad_select) with two partners', () => {
     C.addPort(2, g1, true, false);
     C.addPort(3, g1, true, false);
     // A's user key must match across partners for a fair choice: keys differ by speed anyway
-    const wire = (from: LacpEngine, to: LacpEngine, sends: { port: number; pdu: Lacpdu }[]) => sends.forEach((s) => to.receive(s.port, s.pdu));
+    const wire = (from: LacpEngine, to: LacpEngine, sends: { port: number; pdu: Lacpdu }[]) =>
+      sends.forEach((s) => to.receive(s.port, s.pdu));
     for (let i = 0; i < 100; i++) {
       const a = A.tick();
-      wire(A, B, a.sends.filter((s) => s.port === 1));
-      wire(A, C, a.sends.filter((s) => s.port !== 1));
+      wire(
+        A,
+        B,
+        a.sends.filter((s) => s.port === 1),
+      );
+      wire(
+        A,
+        C,
+        a.sends.filter((s) => s.port !== 1),
+      );
       wire(B, A, B.tick().sends);
       wire(C, A, C.tick().sends);
     }
@@ -172,7 +190,14 @@ describe('aggregator selection (ad_select) with two partners', () => {
 describe('ad_select=actor_port_prio (kernel selftest bond_lacp_prio: a switch and a backup switch)', () => {
   // A has four 10G ports: 1-2 to partner B, 3-4 to partner C
   function twoSwitches(prio: Record<number, number>) {
-    const base: ActorSettings = { system: mac(1), systemPriority: 65535, active: true, fast: true, adSelect: 'actor_port_prio', minLinks: 0 };
+    const base: ActorSettings = {
+      system: mac(1),
+      systemPriority: 65535,
+      active: true,
+      fast: true,
+      adSelect: 'actor_port_prio',
+      minLinks: 0,
+    };
     const A = new LacpEngine(base);
     const B = new LacpEngine({ ...base, adSelect: 'stable', system: mac(2) });
     const C = new LacpEngine({ ...base, adSelect: 'stable', system: mac(3) });
@@ -223,7 +248,7 @@ describe('coupled_control off and lacp_strict', () => {
     let sawCollectingOnly = false;
     until(() => {
       const st = A.describePort(1)!.actor.state;
-      if ((st & ST_COLLECTING) && !(st & ST_DISTRIBUTING)) sawCollectingOnly = true;
+      if (st & ST_COLLECTING && !(st & ST_DISTRIBUTING)) sawCollectingOnly = true;
       return A.distributing().length === 2 && B.distributing().length === 2;
     }, 10);
     expect(sawCollectingOnly).toBe(true);

@@ -13,7 +13,9 @@ describe('slow protocol PDUs', () => {
     const f = encodeLacpdu(sys(9), pdu);
     expect(f.length).toBe(124);
     expect(Buffer.from(f.subarray(0, 16)).toString('hex')).toBe('0180c2000002' + '020000000009' + '8809' + '0101');
-    expect(Buffer.from(f.subarray(16, 36)).toString('hex')).toBe('0114' + 'ffff' + '020000000001' + '000f' + '00ff' + '0001' + '3f' + '000000');
+    expect(Buffer.from(f.subarray(16, 36)).toString('hex')).toBe(
+      '0114' + 'ffff' + '020000000001' + '000f' + '00ff' + '0001' + '3f' + '000000',
+    );
     expect([f[56], f[57], f[72], f[73]]).toEqual([3, 16, 0, 0]);
     const r = parseSlowPdu(f.subarray(14));
     expect(r.kind).toBe('lacp');

@@ -7,7 +7,15 @@ const T2 = Uint8Array.of(198, 18, 0, 3);
 const OURS = Uint8Array.of(198, 18, 0, 1);
 const ours = (ip: Uint8Array) => ip.every((b, i) => b === OURS[i]);
 const reply = (sip: Uint8Array) => ({ op: 2, sip, tip: OURS });
-const cfg = (o: Partial<ArpMonitorConfig> = {}): ArpMonitorConfig => ({ intervalMs: 100, targets: [T1], validate: 'all', allTargets: 'any', missedMax: 2, activeBackup: true, ...o });
+const cfg = (o: Partial<ArpMonitorConfig> = {}): ArpMonitorConfig => ({
+  intervalMs: 100,
+  targets: [T1],
+  validate: 'all',
+  allTargets: 'any',
+  missedMax: 2,
+  activeBackup: true,
+  ...o,
+});
 
 describe('ARP monitor', () => {
   it('the active slave goes down after missed_max intervals without a validated reply', () => {
