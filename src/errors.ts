@@ -22,7 +22,3 @@ export class BondError extends Error {
     this.name = 'BondError';
   }
 }
-
-export function isBondError(e: unknown): e is BondError {
-  return e instanceof Error && typeof (e as BondError).code === 'string' && (e as BondError).name === 'BondError';
-}

@@ -1,32 +1,31 @@
-// The bond: orchestration only. It owns the TAP master (through the datapath), the ports, the
-// mode and the link monitor, and decides the order of things: start/stop, enslave/release, link
-// events, option changes and the carrier. Slave preparation, MAC policy, filter mirroring,
-// announcements and the state tree each live in a module of their own.
+// The bond: orchestration only. It owns the TAP master, the ports, the mode and the link
+// monitor, and decides the order of things: start/stop, enslave/release, link events, option
+// changes and the carrier. Slave preparation, MAC policy, filter mirroring, announcements and the
+// state tree each live in a module of their own.
 import { Datapath } from '../datapath/datapath.js';
-import type { RxPlan, TxPlan } from '../datapath/plan.js';
-import { ETHERTYPE_OBSERVE } from '../datapath/plan.js';
+import { observing, type RxPlan, type TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { createMode, type Mode, type ModeContext } from '../modes/index.js';
-import { createLinkMonitor, monitorKind, readCarrier, type LinkMonitor } from '../monitors/index.js';
-import { ARPHRD_ETHER, IFF_UP, type LinkInfo } from '../native/types.js';
+import { createLinkMonitor, initialState, monitorKind, readCarrier, type LinkMonitor } from '../monitors/index.js';
+import { IFF_UP } from '../native/types.js';
 import type { IfAddr, LinkEvent } from '../net/rtnl.js';
 import { MODE_INFO } from '../options/modes.js';
-import { changeOption, changedEffects, parseSlaveOption, type BondFacts, type BondOptions } from '../options/parse.js';
-import { MII_STATUS_TEXT, type MiiState } from '../port/link.js';
+import { changeOption, changedEffects, type BondFacts, type BondOptions } from '../options/parse.js';
+import { MII_STATUS_TEXT } from '../port/link.js';
 import { Port } from '../port/port.js';
 import { buildState, placement } from '../state/build.js';
 import type { BondState, Placement } from '../state/schema.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import { formatMac, macEquals } from '../util/mac.js';
 import { Announcer } from './announcer.js';
 import { FilterMirror } from './filter-mirror.js';
 import { MacPolicy } from './mac-policy.js';
-import { prepareSlave, restoreSlave } from './slave-setup.js';
+import { activeSlaveTarget, applySlaveOption } from './option-set.js';
+import { TapMaster } from './master.js';
+import { inspectSlave, prepareSlave, restoreSlave } from './slave-setup.js';
 
-/** Packet socket buffers: 64 KiB GSO frames overflow the ~208 KiB default at once. */
-const SOCKET_BUFFER_BYTES = 8 << 20;
+const SOCKET_BUFFER_BYTES = 8 << 20; // packet sockets: 64 KiB GSO frames overflow the ~208 KiB default
 const FILTER_SYNC_MS = 1000;
 const MODE_TICK_MS = 100; // kernel: the 802.3ad and ALB machines run every 100 ms
 const DEFAULT_MTU = 1500;
@@ -44,8 +43,7 @@ export interface BondConfig {
   busyPollUs?: number;
 }
 
-/** Measured with `npm run bench`: saves one wake-up per request/response round trip. */
-export const DEFAULT_BUSY_POLL_US = 50;
+export const DEFAULT_BUSY_POLL_US = 50; // measured with `npm run bench`: saves a wake-up per round trip
 
 export interface BondDeps {
   host: Host;
@@ -60,12 +58,11 @@ export class Bond {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly datapath: Datapath;
+  private readonly master: TapMaster;
   private readonly ports: Port[] = [];
   private mode: Mode;
   private monitor: LinkMonitor | null = null;
-  private tapIfindex = 0;
   private readonly mtu: number;
-  private carrierOn: boolean | null = null;
   private stopModeTick: (() => void) | null = null;
   private stopFilterSync: (() => void) | null = null;
   private readonly macs: MacPolicy;
@@ -74,6 +71,8 @@ export class Bond {
   private started = false;
   /** Failures of slaves that were carrying traffic (metrics, state). */
   private failovers = 0;
+  /** What every part of the bond may see of it. */
+  private readonly view;
 
   constructor(
     private readonly config: BondConfig,
@@ -86,24 +85,29 @@ export class Bond {
     this.log = deps.log.child({ bond: config.name });
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
-    const common = { log: this.log, bondName: this.name, options: () => this.options, ports: () => this.ports };
-    this.macs = new MacPolicy({ ...common, binding: deps.host.binding }, config.mac);
-    this.announcer = new Announcer({
-      ...common,
+    this.master = new TapMaster(deps.host, this.datapath.engine, this.log);
+    this.view = {
       host: deps.host,
+      binding: deps.host.binding,
       clock: deps.clock,
-      tapIfindex: () => this.tapIfindex,
+      log: this.log,
+      bondName: this.name,
+      options: () => this.options,
+      ports: () => this.ports,
+      tapIfindex: () => this.master.ifindex,
+      send: (p: Port, f: Uint8Array) => void this.datapath.sendControl(p.index, f),
+    };
+    this.macs = new MacPolicy(this.view, config.mac);
+    this.announcer = new Announcer({
+      ...this.view,
       mac: () => this.macs.mac,
       usable: (p) => this.ports.includes(p) && p.isUp,
-      send: (p, f) => void this.datapath.sendControl(p.index, f),
       learned: (now) => this.datapath.local.entries(now),
       select: (f) => this.datapath.select(f, 0, f.length),
     });
     this.filters = new FilterMirror({
-      host: deps.host,
+      ...this.view,
       engine: this.datapath.engine,
-      log: this.log,
-      bondName: this.name,
       modeGroups: () => this.mode.multicast?.() ?? [],
       monitorGroups: (p) => this.monitor?.multicast(p) ?? [],
     });
@@ -112,13 +116,9 @@ export class Bond {
 
   private createMode(): Mode {
     const ctx: ModeContext = {
-      bondName: this.name,
-      clock: this.clock,
-      log: this.log,
+      ...this.view,
       maxPorts: this.datapath.maxPorts,
       tlb: this.datapath.tlb,
-      ports: () => this.ports,
-      options: () => this.options,
       publish: (tx, rx) => this.publish(tx, rx),
       notifyPeers: (port) => this.announcer.notifyPeers(port),
       activeChanged: (prev, next) => {
@@ -126,7 +126,7 @@ export class Bond {
         this.macs.activeChanged(prev, next);
         if (next) this.announcer.resendIgmp(next);
       },
-      sendControl: (port, frame) => void this.datapath.sendControl(port.index, frame),
+      sendControl: this.view.send,
       updateCarrier: () => this.updateCarrier(),
       bondMac: () => this.macs.mac ?? new Uint8Array(6),
     };
@@ -135,13 +135,7 @@ export class Bond {
 
   /** The mode's plans, with the link monitor's EtherTypes observed, to the datapath. */
   private publish(tx: TxPlan, rx: RxPlan): void {
-    const observed = this.monitor?.ethertypes() ?? [];
-    if (observed.length) {
-      const ethertypes = Uint8Array.from(rx.ethertypes);
-      for (const et of observed) ethertypes[et] = ethertypes[et] || ETHERTYPE_OBSERVE;
-      rx = { ...rx, ethertypes };
-    }
-    this.datapath.publish(tx, rx);
+    this.datapath.publish(tx, observing(rx, this.monitor?.ethertypes() ?? []));
     this.announcer.planChanged(tx);
   }
 
@@ -149,22 +143,15 @@ export class Bond {
 
   /** Creates the TAP master. Nothing else is touched until enslave(). */
   start(): void {
-    const b = this.host.binding;
-    const tap = this.datapath.engine.openTap(this.name);
-    this.tapIfindex = tap.ifindex;
+    const c = this.config;
+    this.master.open({
+      name: this.name,
+      mtu: this.mtu,
+      mac: this.macs.mac,
+      up: c.up !== false,
+      busyPollUs: c.busyPollUs ?? DEFAULT_BUSY_POLL_US,
+    });
     this.started = true;
-    try {
-      b.setMtu(this.name, this.mtu);
-      if (this.macs.mac) b.setMac(this.name, this.macs.mac);
-      this.datapath.engine.setTapCarrier(false);
-      this.datapath.engine.setBusyPoll(this.config.busyPollUs ?? DEFAULT_BUSY_POLL_US);
-      this.carrierOn = false;
-      if (this.config.up !== false) b.setFlags(this.name, b.linkInfo(this.name).flags | IFF_UP);
-    } catch (e) {
-      this.datapath.close();
-      this.started = false;
-      throw e;
-    }
     if (this.options.miimon === 0 && this.options.arp_interval === 0) {
       this.log.warn('miimon and arp_interval are both 0: link failures will not be detected');
     }
@@ -173,8 +160,7 @@ export class Bond {
     this.stopFilterSync = this.clock.every(FILTER_SYNC_MS, () => this.syncFilters());
     this.datapath.onTrap((index, frame) => {
       const port = this.ports.find((p) => p.index === index);
-      if (!port) return;
-      if (this.monitor?.onFrame(port, frame)) return;
+      if (!port || this.monitor?.onFrame(port, frame)) return;
       this.mode.trapped?.(port, frame);
     });
     this.datapath.onTxTrap((frame, commit) => this.mode.transmitTrapped?.(frame, commit) ?? 0);
@@ -201,7 +187,7 @@ export class Bond {
   }
 
   get ifindex(): number {
-    return this.tapIfindex;
+    return this.master.ifindex;
   }
 
   private restartModeTick(): void {
@@ -227,65 +213,26 @@ export class Bond {
   private monitorDeps(): Parameters<typeof createLinkMonitor>[1] {
     const usesPrimary = () => MODE_INFO[this.options.mode].usesPrimary;
     return {
-      host: this.host,
-      binding: this.host.binding,
-      clock: this.clock,
-      log: this.log,
-      options: () => this.options,
-      ports: () => this.ports,
-      tapIfindex: () => this.tapIfindex,
+      ...this.view,
       activePort: () => this.mode.active(),
       usesPrimary,
       lastRx: this.datapath.lastRx,
-      send: (p, f) => void this.datapath.sendControl(p.index, f),
+      // kernel compat (bond_miimon_inspect): updelay is skipped only when nothing is usable
       noneUsable: () => (usesPrimary() ? this.mode.active() === null : !this.ports.some((p) => p.isUp)),
-      committed: (port, up, why) => this.linkCommitted(port, up, why),
-      linkChanged: (changes) => this.arpLinkChanged(changes),
+      committed: (port, up) => !up && this.countFailover(port),
+      update: (reason) => this.mode.update(reason),
       settled: () => this.updateCarrier(),
     };
-  }
-
-  /** The MII monitor committed a change of `port`'s link. */
-  private linkCommitted(port: Port, up: boolean, why: string): void {
-    if (!up) {
-      this.countFailover(port);
-      this.log.info(`link down (${why}, failure count ${port.link.failureCount})`, { slave: port.name, event: 'link-down' });
-      this.mode.update(`${port.name} link failure`);
-      return;
-    }
-    const speed = port.speed > 0 ? port.speed + ' Mbps' : 'speed unknown';
-    this.log.info(`link up (${why}, ${speed} ${port.duplex} duplex)`, { slave: port.name, event: 'link-up' });
-    this.mode.update(`${port.name} link up`);
-  }
-
-  private arpLinkChanged(changes: { port: Port; up: boolean }[]): void {
-    for (const { port, up } of changes) {
-      if (!up) this.countFailover(port);
-      port.link.set(up);
-      const detail = up ? '' : `, failure count ${port.link.failureCount}`;
-      this.log.info(`link ${up ? 'up' : 'down'} (arp monitor${detail})`, { slave: port.name, event: up ? 'link-up' : 'link-down' });
-    }
-    this.mode.update('arp monitor');
-    this.updateCarrier();
   }
 
   // ---- enslave / release --------------------------------------------------------------------
 
   enslave(name: string): void {
-    const b = this.host.binding;
     if (!this.started) throw new BondError('EPORT_INVALID', `${name}: bond ${this.name} is not running`);
-    if (name === this.name) throw new BondError('EPORT_INVALID', `${name}: cannot enslave the bond to itself`);
-    if (this.ports.some((p) => p.name === name)) throw new BondError('EPORT_EXISTS', `${name}: already a slave of ${this.name}`);
-    let info: LinkInfo;
-    try {
-      info = b.linkInfo(name);
-    } catch (e) {
-      throw new BondError('EPORT_UNKNOWN', `${name}: no such interface (${(e as Error).message})`, { cause: e });
-    }
-    if (info.type !== ARPHRD_ETHER) throw new BondError('EPORT_INVALID', `${name}: not an Ethernet interface (link type ${info.type})`);
-    if (MODE_INFO[this.options.mode].needsSpeed && info.speed < 0) {
+    const b = this.host.binding;
+    const info = inspectSlave(b, this.name, name, this.ports);
+    if (MODE_INFO[this.options.mode].needsSpeed && info.speed < 0)
       this.log.warn(`speed unknown; mode ${this.options.mode} needs it`, { slave: name });
-    }
     const index = this.freeIndex();
     this.macs.adoptFirstSlave(info.mac);
     const engine = this.datapath.engine;
@@ -305,20 +252,14 @@ export class Bond {
       engine.closePort(index);
       throw e;
     }
-    const fresh = b.linkInfo(name);
-    const carrier = readCarrier(b, name, this.options.use_carrier, fresh);
-    let initial: MiiState = carrier ? 'up' : 'down';
-    if (carrier && this.options.miimon > 0 && this.options.updelay > 0) initial = 'back';
-    const port = new Port(index, name, info.ifindex, saved.mac, saved, initial);
-    port.mac = Uint8Array.from(fresh.mac);
-    port.carrier = carrier;
-    port.speed = fresh.speed;
-    port.duplex = fresh.duplex;
-    if (initial === 'back') port.link.since = this.clock.now();
+    const now = b.linkInfo(name);
+    const carrier = readCarrier(b, name, this.options.use_carrier, now);
+    const initial = initialState(carrier, this.options);
+    const port = Port.enslaved(index, name, saved, now, carrier, initial, this.clock.now());
     this.ports.push(port);
     this.monitor?.addPort(port, carrier);
     this.syncFilters();
-    const speed = fresh.speed > 0 ? fresh.speed + ' Mbps' : 'speed unknown';
+    const speed = now.speed > 0 ? now.speed + ' Mbps' : 'speed unknown';
     this.log.info(`enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${speed})`, {
       slave: name,
       event: 'enslaved',
@@ -339,13 +280,7 @@ export class Bond {
     this.updateCarrier();
     this.datapath.engine.closePort(port.index);
     restoreSlave(this.host, this.log, name, port.saved);
-    const mac = this.macs.mac;
-    if (mac && macEquals(port.permMac, mac) && this.ports.length > 0) {
-      this.log.warn(
-        `the permanent HWaddr of ${name} - ${formatMac(port.permMac)} - is still in use by ${this.name}; set the HWaddr of ${name} to a different address to avoid conflicts`,
-        { slave: name },
-      );
-    }
+    this.macs.released(port);
     this.log.info(`released from ${this.name}`, { slave: name, event: 'released' });
   }
 
@@ -359,10 +294,7 @@ export class Bond {
 
   /** rtnetlink said something about an interface: a slave's carrier, or the TAP's flags. */
   onLinkEvent(ev: LinkEvent): void {
-    if (ev.ifindex === this.tapIfindex) {
-      this.syncFilters();
-      return;
-    }
+    if (ev.ifindex === this.master.ifindex) return this.syncFilters();
     const port = this.ports.find((p) => p.ifindex === ev.ifindex);
     if (!port) return;
     if (ev.type === 'del') {
@@ -384,15 +316,7 @@ export class Bond {
   }
 
   private updateCarrier(): void {
-    const on = this.mode.carrier();
-    if (on === this.carrierOn) return;
-    this.carrierOn = on;
-    try {
-      this.datapath.engine.setTapCarrier(on);
-    } catch (e) {
-      this.log.error(`could not set carrier: ${(e as Error).message}`);
-    }
-    this.log.info(`carrier ${on ? 'on' : 'off'}`, { event: on ? 'carrier-on' : 'carrier-off' });
+    this.master.setCarrier(this.mode.carrier());
   }
 
   private syncFilters(): void {
@@ -402,21 +326,18 @@ export class Bond {
   /** An address was added to the bond: announced once from the active slave. */
   onAddressAdded(a: IfAddr): void {
     const port = this.mode.active();
-    if (port && port.isUp && this.carrierOn) this.announcer.announceAddress(port, a);
+    if (port && port.isUp && this.master.carrier) this.announcer.announceAddress(port, a);
   }
 
   // ---- options ------------------------------------------------------------------------------
 
   facts(): BondFacts {
-    return { hasPorts: this.ports.length > 0, isUp: (this.tapFlags() & IFF_UP) !== 0, running: true };
+    return { hasPorts: this.ports.length > 0, isUp: (this.master.flags(this.name) & IFF_UP) !== 0, running: true };
   }
 
   /** A per-slave option (kernel `ip link set DEV type bond_slave NAME VALUE`). */
   setSlaveOption(slave: string, name: string, raw: unknown): void {
-    const port = this.ports.find((p) => p.name === slave);
-    if (!port) throw new BondError('EPORT_UNKNOWN', `${slave} is not a slave of ${this.name}`);
-    const { value } = parseSlaveOption(name, raw, this.options.mode);
-    if (name === 'actor_port_prio') port.actorPortPrio = value;
+    const value = applySlaveOption(this.name, this.ports, this.options, slave, name, raw);
     this.log.info(`${name} set to ${value}`, { slave, event: 'slave-option-set', option: name });
     this.mode.update(`${slave} ${name} changed`);
   }
@@ -446,29 +367,11 @@ export class Bond {
   private setActiveSlave(name: string): string[] {
     // validate like any option (mode check), then the kernel's own checks
     changeOption(this.options, 'active_slave', name, this.facts());
-    if (!this.mode.setActive) throw new BondError('EOPT_MODE', `active_slave: not valid in mode ${this.options.mode}`);
-    if (name === '') {
-      this.mode.setActive(null);
-      this.mode.update('active_slave cleared');
-      return [];
-    }
-    const port = this.ports.find((p) => p.name === name);
-    const allowed = this.ports.map((p) => p.name).join(', ') || 'no slaves';
-    if (!port)
-      throw new BondError('EOPT_VALUE', `active_slave: invalid value '${name}' (not a slave of ${this.name}); allowed: ${allowed}`);
-    if (!port.isUp) {
-      throw new BondError(
-        'EOPT_VALUE',
-        `active_slave: invalid value '${name}' (link is ${MII_STATUS_TEXT[port.link.state]}); the new active slave must be up`,
-      );
-    }
-    this.mode.setActive(port);
-    this.updateCarrier();
+    const port = activeSlaveTarget(name, this.name, this.ports, this.mode, this.options.mode);
+    this.mode.setActive!(port);
+    if (port) this.updateCarrier();
+    else this.mode.update('active_slave cleared');
     return [];
-  }
-
-  get effectiveOptions(): Readonly<BondOptions> {
-    return this.options;
   }
 
   // ---- queries ------------------------------------------------------------------------------
@@ -477,42 +380,21 @@ export class Bond {
   state(): BondState {
     return buildState({
       name: this.name,
-      ifindex: this.tapIfindex,
-      mac: this.macs.mac,
       mtu: this.mtu,
-      tapFlags: this.tapFlags(),
-      carrier: this.carrierOn === true,
+      master: this.master,
+      mac: this.macs.mac,
       options: this.options,
       mode: this.mode,
       ports: this.ports,
       datapath: this.datapath,
       now: this.clock.now(),
-      peerNotifications: this.announcer.peerNotifications,
-      igmpResends: this.announcer.igmpResends,
-      learnedAnnouncements: this.announcer.learnedAnnouncements,
+      announcer: this.announcer,
       failovers: this.failovers,
-      tapQueueDrops: this.tapQueueDrops(),
     });
   }
 
   /** `bondctl hash`: where the datapath would send `frame` now; changes nothing. */
   placement(frame: Uint8Array): Placement {
     return placement(this.datapath, this.ports, frame);
-  }
-
-  private tapFlags(): number {
-    try {
-      return this.host.binding.linkInfo(this.name).flags;
-    } catch {
-      return 0; // the TAP is gone
-    }
-  }
-
-  private tapQueueDrops(): number {
-    try {
-      return this.host.tapDrops(this.tapIfindex);
-    } catch {
-      return 0;
-    }
   }
 }

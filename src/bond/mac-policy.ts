@@ -104,6 +104,17 @@ export class MacPolicy {
     }
   }
 
+  /** kernel compat (__bond_release_one): a released slave's permanent MAC may still be the bond's. */
+  released(port: Port): void {
+    const mac = this.current;
+    if (!mac || !macEquals(port.permMac, mac) || this.d.ports().length === 0) return;
+    const name = port.name;
+    this.d.log.warn(
+      `the permanent HWaddr of ${name} - ${formatMac(port.permMac)} - is still in use by ${this.d.bondName}; set the HWaddr of ${name} to a different address to avoid conflicts`,
+      { slave: name },
+    );
+  }
+
   /** Sets a slave's MAC, taking the link down for it if the driver cannot change it live. */
   private setPortMac(port: Port, mac: Uint8Array): void {
     const b = this.d.binding;

@@ -2,10 +2,11 @@
 // off, IPv4 addresses flushed, the bond's MTU and MAC, up, and a tc ingress drop that keeps the
 // slave's own IP stack blind (the daemon's packet socket still sees every frame). Everything
 // changed is recorded in the SavedLink first, so release (and SIGTERM) can undo it step by step.
+import { BondError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { AF_INET } from '../net/rtnl.js';
-import { IFF_UP, type LinkInfo } from '../native/types.js';
-import type { SavedLink } from '../port/port.js';
+import { ARPHRD_ETHER, IFF_UP, type LinkInfo, type NativeBinding } from '../native/types.js';
+import type { Port, SavedLink } from '../port/port.js';
 import type { Logger } from '../util/logger.js';
 
 export interface SlaveSetup {
@@ -21,6 +22,25 @@ const READ_ONLY = new Set(['EROFS', 'EACCES', 'EPERM']);
 
 function ipv6Sysctl(name: string): string {
   return `net/ipv6/conf/${name}/disable_ipv6`;
+}
+
+/** kernel bond_enslave's checks: what `name` is now, or a clear error. Nothing is changed. */
+export function inspectSlave(
+  binding: Pick<NativeBinding, 'linkInfo'>,
+  bondName: string,
+  name: string,
+  enslaved: readonly Port[],
+): LinkInfo {
+  if (name === bondName) throw new BondError('EPORT_INVALID', `${name}: cannot enslave the bond to itself`);
+  if (enslaved.some((p) => p.name === name)) throw new BondError('EPORT_EXISTS', `${name}: already a slave of ${bondName}`);
+  let info: LinkInfo;
+  try {
+    info = binding.linkInfo(name);
+  } catch (e) {
+    throw new BondError('EPORT_UNKNOWN', `${name}: no such interface (${(e as Error).message})`, { cause: e });
+  }
+  if (info.type !== ARPHRD_ETHER) throw new BondError('EPORT_INVALID', `${name}: not an Ethernet interface (link type ${info.type})`);
+  return info;
 }
 
 /**

@@ -42,7 +42,7 @@ export const METHODS: readonly Method[] = [
     handler: (b, p) =>
       b.placement(typeof p.hex === 'string' ? frameFromHex(p.hex) : frameFromSpec(Array.isArray(p.spec) ? p.spec.map(String) : [])),
   },
-  { name: 'config.effective', help: 'effective options', handler: (b) => b.effectiveOptions },
+  { name: 'config.effective', help: 'effective options', handler: (b) => b.state().options },
 ];
 
 export const METHOD_BY_NAME: ReadonlyMap<string, Method> = new Map(METHODS.map((m) => [m.name, m]));

@@ -17,9 +17,9 @@ import {
   type TxPlan,
 } from './plan.js';
 
-export const SLOT_SIZE = 65664; // 4 headroom + 10 vnet header + 65535 + 14 + 4, rounded up
 export const BATCH_MAX = 64;
-const VNET = 10;
+/** The largest frame a slot holds after the vnet header: a 64 KiB GSO frame plus its headers. */
+const MAX_FRAME = 65535 + 14 + 4;
 const ETH_MIN = 14;
 
 /** Datapath counters kept on the JS side, per engine port (DpCtr.* slots). */
@@ -52,6 +52,8 @@ export class Datapath {
   readonly dpCounters: Float64Array;
   readonly engine: NativeEngine;
   readonly maxPorts: number;
+  /** The virtio-net header before every frame in the arena (the binding's VNET_HDR_LEN). */
+  private readonly vnet: number;
   /** When each port last delivered a batch (the ARP monitor's "something arrived"). */
   readonly lastRx: Float64Array;
   /** Source MACs seen on frames from the TAP (the host and any guests behind a bridge on it). */
@@ -72,13 +74,16 @@ export class Datapath {
     private readonly now: () => number = () => performance.now(),
   ) {
     this.maxPorts = binding.MAX_PORTS;
+    this.vnet = binding.VNET_HDR_LEN;
+    // headroom (for a VLAN tag put back) + vnet header + frame, rounded up to 128 bytes
+    const slotSize = (binding.HEADROOM + binding.VNET_HDR_LEN + MAX_FRAME + 127) & ~127;
     this.lastRx = new Float64Array(binding.MAX_PORTS);
     this.tlb = new TlbEngine(binding.MAX_PORTS);
-    this.arena = new ArrayBuffer(SLOT_SIZE * BATCH_MAX);
+    this.arena = new ArrayBuffer(slotSize * BATCH_MAX);
     this.bytes = new Uint8Array(this.arena);
     this.counters = new Float64Array(binding.MAX_PORTS * binding.COUNTERS);
     this.dpCounters = new Float64Array(binding.MAX_PORTS * DpCtr.Count);
-    this.rx = rxPlan([], [], this.maxPorts);
+    this.rx = rxPlan(this.maxPorts, []);
     this.engine = new binding.Engine({
       arena: this.arena,
       offsets: this.offsets,
@@ -86,7 +91,7 @@ export class Datapath {
       verdicts: this.verdicts,
       pkttypes: this.pkttypes,
       counters: this.counters,
-      slotSize: SLOT_SIZE,
+      slotSize,
       batchMax: BATCH_MAX,
       onBatch: (port, count) => this.onBatch(port, count),
     });
@@ -145,13 +150,13 @@ export class Datapath {
     const v = this.verdicts;
     const now = this.now();
     for (let i = 0; i < count; i++) {
-      const len = this.lengths[i] - VNET;
+      const len = this.lengths[i] - this.vnet;
       if (len < ETH_MIN) {
         v[i] = 0;
         this.dpCounters[DpCtr.Malformed]++;
         continue;
       }
-      const off = this.offsets[i] + VNET;
+      const off = this.offsets[i] + this.vnet;
       this.local.learn(b, off + 6, now);
       const verdict = this.select(b, off, len);
       v[i] = verdict;
@@ -281,13 +286,13 @@ export class Datapath {
     const base = port * DpCtr.Count;
     for (let i = 0; i < count; i++) {
       const len = this.lengths[i];
-      if (len < VNET + ETH_MIN) {
+      if (len < this.vnet + ETH_MIN) {
         v[i] = 0;
         this.dpCounters[base + DpCtr.Malformed]++;
         continue;
       }
-      const off = this.offsets[i] + VNET;
-      const how = ets[this.innerEthertype(b, off, len - VNET)];
+      const off = this.offsets[i] + this.vnet;
+      const how = ets[this.innerEthertype(b, off, len - this.vnet)];
       if (how !== ETHERTYPE_NORMAL) {
         this.dpCounters[base + DpCtr.RxTrapped]++;
         this.trap(port, b.subarray(off, this.offsets[i] + len)); // slow path: control frames only

@@ -10,7 +10,6 @@
 // IP-in-IP, IPv6-in-IP and GRE (IPv4, IPv6, transparent Ethernet), not MPLS, PPPoE or TIPC.
 
 export const HASH_POLICIES = ['layer2', 'layer3+4', 'layer2+3', 'encap2+3', 'encap3+4', 'vlan+srcmac'] as const;
-export type HashPolicyName = (typeof HASH_POLICIES)[number];
 
 const L2 = 0;
 const L34 = 1;

@@ -66,10 +66,11 @@ export interface RxPlan {
 
 export const TX_NONE: TxPlan = { kind: 'none' };
 
+/** `maxPorts` is the engine's port count (ModeContext.maxPorts, the binding's MAX_PORTS). */
 export function rxPlan(
+  maxPorts: number,
   deliverPorts: Iterable<number>,
   trapped: Iterable<[number, number]> = [],
-  maxPorts = 32,
   unicastPorts: Iterable<number> = [],
 ): RxPlan {
   const deliver = new Uint8Array(maxPorts);
@@ -78,6 +79,14 @@ export function rxPlan(
   const ethertypes = new Uint8Array(65536);
   for (const [et, how] of trapped) ethertypes[et] = how;
   return { deliver, ethertypes };
+}
+
+/** `rx` with these EtherTypes also observed (copied to the slow path, delivered as usual). */
+export function observing(rx: RxPlan, ethertypes: readonly number[]): RxPlan {
+  if (ethertypes.length === 0) return rx;
+  const copy = Uint8Array.from(rx.ethertypes);
+  for (const et of ethertypes) copy[et] = copy[et] || ETHERTYPE_OBSERVE;
+  return { ...rx, ethertypes: copy };
 }
 
 export function maskOf(ports: Iterable<number>): number {

@@ -196,6 +196,7 @@ export class Mode8023ad implements Mode {
     this.ctx.publish(
       tx,
       rxPlan(
+        this.ctx.maxPorts,
         this.collectingPorts().map((p) => p.index),
         [[ETHERTYPE_SLOW, ETHERTYPE_CONSUME]],
       ),

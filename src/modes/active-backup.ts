@@ -126,7 +126,7 @@ export class ActiveBackup implements Mode {
       : cur
         ? [cur.index]
         : [];
-    this.ctx.publish(cur ? { kind: 'single', mask: maskOf([cur.index]) } : TX_NONE, rxPlan(deliver));
+    this.ctx.publish(cur ? { kind: 'single', mask: maskOf([cur.index]) } : TX_NONE, rxPlan(this.ctx.maxPorts, deliver));
   }
 
   describe(): Record<string, unknown> {

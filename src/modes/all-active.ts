@@ -28,7 +28,13 @@ export abstract class AllActiveMode implements Mode {
 
   update(): void {
     const usable = usablePorts(this.ctx);
-    this.ctx.publish(usable.length ? this.txPlan(usable) : TX_NONE, rxPlan(this.ctx.ports().map((p) => p.index)));
+    this.ctx.publish(
+      usable.length ? this.txPlan(usable) : TX_NONE,
+      rxPlan(
+        this.ctx.maxPorts,
+        this.ctx.ports().map((p) => p.index),
+      ),
+    );
   }
 
   describe(): Record<string, unknown> {

@@ -55,9 +55,9 @@ export class BalanceTlb extends ActiveBackup {
     const macs = new Uint8Array(others.length * 6);
     others.forEach((p, i) => macs.set(p.mac, i * 6));
     const rx = rxPlan(
+      ctx.maxPorts,
       cur ? [cur.index] : [],
       this.trappedEthertypes(),
-      ctx.maxPorts,
       usable.map((p) => p.index),
     );
     if (!cur) {

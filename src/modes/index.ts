@@ -1,5 +1,4 @@
 // Mode registry: the only place that maps a mode name to its implementation.
-import { BondError } from '../errors.js';
 import { Mode8023ad } from './8023ad.js';
 import { ActiveBackup } from './active-backup.js';
 import { BalanceRr } from './balance-rr.js';
@@ -12,7 +11,7 @@ import type { Mode, ModeContext } from './mode.js';
 export { MODE_INFO, MODE_NAMES, type ModeName } from '../options/modes.js';
 export type { Mode, ModeContext } from './mode.js';
 
-const FACTORIES: Partial<Record<ModeName, (ctx: ModeContext) => Mode>> = {
+const FACTORIES: Record<ModeName, (ctx: ModeContext) => Mode> = {
   'balance-rr': (ctx) => new BalanceRr(ctx),
   'active-backup': (ctx) => new ActiveBackup(ctx),
   'balance-xor': (ctx) => new BalanceXor(ctx),
@@ -23,7 +22,5 @@ const FACTORIES: Partial<Record<ModeName, (ctx: ModeContext) => Mode>> = {
 };
 
 export function createMode(name: ModeName, ctx: ModeContext): Mode {
-  const f = FACTORIES[name];
-  if (!f) throw new BondError('EOPT_UNSUPPORTED', `mode: '${name}' is not supported yet`);
-  return f(ctx);
+  return FACTORIES[name](ctx);
 }

@@ -9,11 +9,13 @@ import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import { ipBytes, sameSubnet, sameSubnet6 } from '../util/mac.js';
 import { ArpMonitor, type ArpMonitorConfig, type ArpValidate } from './arp.js';
-import type { LinkMonitor } from './link-monitor.js';
+import type { LinkMonitor, LinkVerdicts } from './link-monitor.js';
+import type { Logger } from '../util/logger.js';
 
-export interface ArpLinkDeps {
+export interface ArpLinkDeps extends LinkVerdicts {
   host: Host;
   clock: Clock;
+  log: Logger;
   tapIfindex(): number;
   options(): Readonly<BondOptions>;
   ports(): readonly Port[];
@@ -23,8 +25,6 @@ export interface ArpLinkDeps {
   /** The datapath's per-port "last batch received" times. */
   lastRx: Float64Array;
   send(port: Port, frame: Uint8Array): void;
-  /** Ports whose ARP link state changed. */
-  linkChanged(changes: { port: Port; up: boolean }[]): void;
 }
 
 const ALL_NODES = Uint8Array.of(0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1);
@@ -126,11 +126,20 @@ export class ArpLink implements LinkMonitor {
     for (const p of ports) if (this.d.lastRx[p.index] > 0) this.monitor.onReceive(p.index, this.d.lastRx[p.index]);
     this.setActive(this.d.activePort());
     const { probe, changes } = this.monitor.tick(now);
-    const mapped = changes.flatMap((c) => {
+    let changed = false;
+    for (const c of changes) {
       const port = ports.find((p) => p.index === c.port);
-      return port ? [{ port, up: c.up }] : [];
-    });
-    if (mapped.length) this.d.linkChanged(mapped);
+      if (!port) continue;
+      this.d.committed(port, c.up);
+      port.link.set(c.up);
+      const detail = c.up ? '' : `, failure count ${port.link.failureCount}`;
+      this.d.log.info(`link ${c.up ? 'up' : 'down'} (arp monitor${detail})`, { slave: port.name, event: c.up ? 'link-up' : 'link-down' });
+      changed = true;
+    }
+    if (changed) {
+      this.d.update('arp monitor');
+      this.d.settled();
+    }
     this.sendProbes(probe);
   }
 

@@ -6,7 +6,7 @@ import type { LinkMonitor } from './link-monitor.js';
 import { MiiMonitor, type MiiDeps } from './mii.js';
 
 export type { LinkMonitor } from './link-monitor.js';
-export { readCarrier } from './mii.js';
+export { initialState, readCarrier } from './mii.js';
 
 export type LinkMonitorKind = LinkMonitor['kind'];
 

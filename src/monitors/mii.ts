@@ -6,9 +6,10 @@ import type { BondOptions } from '../options/parse.js';
 import type { Port } from '../port/port.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
-import type { LinkMonitor } from './link-monitor.js';
+import type { LinkMonitor, LinkVerdicts } from './link-monitor.js';
+import type { MiiState } from '../port/link.js';
 
-export interface MiiDeps {
+export interface MiiDeps extends LinkVerdicts {
   binding: Pick<NativeBinding, 'linkInfo'>;
   clock: Clock;
   log: Logger;
@@ -16,10 +17,12 @@ export interface MiiDeps {
   ports(): readonly Port[];
   /** kernel compat (bond_miimon_inspect): updelay is skipped only when nothing is usable. */
   noneUsable(): boolean;
-  /** A port's link went down or came up (the PortLink already says so). */
-  committed(port: Port, up: boolean, why: 'miimon' | 'event'): void;
-  /** After each poll or event: the bond's carrier may have changed. */
-  settled(): void;
+}
+
+/** A new slave's first MII state: with miimon and updelay, a live link first waits its updelay. */
+export function initialState(carrier: boolean, o: Readonly<BondOptions>): MiiState {
+  if (!carrier) return 'down';
+  return o.miimon > 0 && o.updelay > 0 ? 'back' : 'up';
 }
 
 /** Carrier as the MII monitor sees it: down when the interface is, else use_carrier decides. */
@@ -97,7 +100,11 @@ export class MiiMonitor implements LinkMonitor {
       else if (before === 'back' && after === 'down')
         log.info(`link status down again after ${Math.round(now - port.link.since)} ms`, { slave: port.name });
     }
-    if (commit === 'up') {
+    if (commit === 'down') {
+      this.d.committed(port, false);
+      log.info(`link down (${why}, failure count ${port.link.failureCount})`, { slave: port.name, event: 'link-down' });
+      this.d.update(`${port.name} link failure`);
+    } else if (commit === 'up') {
       try {
         const li = this.d.binding.linkInfo(port.name);
         port.speed = li.speed;
@@ -105,7 +112,10 @@ export class MiiMonitor implements LinkMonitor {
       } catch {
         /* keep the last known speed */
       }
+      this.d.committed(port, true);
+      const speed = port.speed > 0 ? port.speed + ' Mbps' : 'speed unknown';
+      log.info(`link up (${why}, ${speed} ${port.duplex} duplex)`, { slave: port.name, event: 'link-up' });
+      this.d.update(`${port.name} link up`);
     }
-    if (commit) this.d.committed(port, commit === 'up', why);
   }
 }

@@ -1,5 +1,6 @@
 // The whole C++ boundary, typed. Everything the addon exports is declared here; nothing else
 // in src/ may assume more of it. src/native/binding.ts is the only loader.
+// The addon's errors are shaped like Node's SystemError: code ('EPERM'), errno, syscall, message.
 
 /** Counter slots per engine port, in the shared Float64Array (native/src/engine.h `Counter`). */
 export const Ctr = {
@@ -87,19 +88,9 @@ export interface NativeBinding {
   readonly HEADROOM: number;
 }
 
-/** Errors thrown by the addon: shaped like Node's SystemError. */
-export interface NativeError extends Error {
-  code: string;
-  errno: number;
-  syscall: string;
-}
-
 export const IFF_UP = 0x1;
-export const IFF_BROADCAST = 0x2;
 export const IFF_RUNNING = 0x40;
-export const IFF_NOARP = 0x80;
 export const IFF_PROMISC = 0x100;
 export const IFF_ALLMULTI = 0x200;
-export const IFF_MULTICAST = 0x1000;
 export const IFF_LOWER_UP = 0x10000;
 export const ARPHRD_ETHER = 1;

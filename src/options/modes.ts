@@ -6,13 +6,13 @@
 // ownMacs: every slave keeps a MAC of its own and the active one carries the bond's (tlb, alb).
 // prettier-ignore
 export const MODE_INFO = {
-  'balance-rr': { id: 0, proc: 'load balancing (round-robin)', usesPrimary: false, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false, implemented: true },
-  'active-backup': { id: 1, proc: 'fault-tolerance (active-backup)', usesPrimary: true, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: true, lacp: false, ownMacs: false, implemented: true },
-  'balance-xor': { id: 2, proc: 'load balancing (xor)', usesPrimary: false, xmitHash: true, arpMonitor: true, needsSpeed: false, hashLine: 'always', failOverMac: false, lacp: false, ownMacs: false, implemented: true },
-  broadcast: { id: 3, proc: 'fault-tolerance (broadcast)', usesPrimary: false, xmitHash: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false, implemented: true },
-  '802.3ad': { id: 4, proc: 'IEEE 802.3ad Dynamic link aggregation', usesPrimary: false, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'always', failOverMac: false, lacp: true, ownMacs: false, implemented: true },
-  'balance-tlb': { id: 5, proc: 'transmit load balancing', usesPrimary: true, xmitHash: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, ownMacs: true, implemented: true },
-  'balance-alb': { id: 6, proc: 'adaptive load balancing', usesPrimary: true, xmitHash: false, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, ownMacs: true, implemented: true },
+  'balance-rr': { id: 0, proc: 'load balancing (round-robin)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false },
+  'active-backup': { id: 1, proc: 'fault-tolerance (active-backup)', usesPrimary: true, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: true, lacp: false, ownMacs: false },
+  'balance-xor': { id: 2, proc: 'load balancing (xor)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'always', failOverMac: false, lacp: false, ownMacs: false },
+  broadcast: { id: 3, proc: 'fault-tolerance (broadcast)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false },
+  '802.3ad': { id: 4, proc: 'IEEE 802.3ad Dynamic link aggregation', usesPrimary: false, arpMonitor: false, needsSpeed: true, hashLine: 'always', failOverMac: false, lacp: true, ownMacs: false },
+  'balance-tlb': { id: 5, proc: 'transmit load balancing', usesPrimary: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, ownMacs: true },
+  'balance-alb': { id: 6, proc: 'adaptive load balancing', usesPrimary: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, ownMacs: true },
 } as const;
 
 export type ModeName = keyof typeof MODE_INFO;

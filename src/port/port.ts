@@ -1,5 +1,6 @@
 // One enslaved interface, as the control path sees it. The hot path only knows `index`.
 import type { StackBlock } from '../net/rtnl.js';
+import type { LinkInfo } from '../native/types.js';
 import { PortLink, type MiiState } from './link.js';
 
 /** What enslaving changed, so release and SIGTERM can put it back exactly. */
@@ -40,6 +41,17 @@ export class Port {
   ) {
     this.link = new PortLink(initial);
     this.mac = Uint8Array.from(permMac);
+  }
+
+  /** A port just enslaved: `now` is the interface as it is after preparation, at time `at`. */
+  static enslaved(index: number, name: string, saved: SavedLink, now: LinkInfo, carrier: boolean, initial: MiiState, at: number): Port {
+    const port = new Port(index, name, now.ifindex, saved.mac, saved, initial);
+    port.mac = Uint8Array.from(now.mac);
+    port.carrier = carrier;
+    port.speed = now.speed;
+    port.duplex = now.duplex;
+    if (initial === 'back') port.link.since = at;
+    return port;
   }
 
   get isUp(): boolean {

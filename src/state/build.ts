@@ -13,22 +13,16 @@ import type { BondState, Placement } from './schema.js';
 
 export interface StateSource {
   name: string;
-  ifindex: number;
   mac: Uint8Array | undefined;
   mtu: number;
-  /** The TAP's flags now (0 when it is gone). */
-  tapFlags: number;
-  carrier: boolean;
+  master: { readonly ifindex: number; readonly carrier: boolean; flags(name: string): number; queueDrops(): number };
   options: Readonly<BondOptions>;
   mode: Mode;
   ports: readonly Port[];
   datapath: Datapath;
   now: number;
-  peerNotifications: number;
-  igmpResends: number;
-  learnedAnnouncements: number;
+  announcer: { readonly peerNotifications: number; readonly igmpResends: number; readonly learnedAnnouncements: number };
   failovers: number;
-  tapQueueDrops: number;
 }
 
 export function buildState(s: StateSource): BondState {
@@ -49,24 +43,25 @@ export function buildState(s: StateSource): BondState {
   });
   const mode = s.mode;
   const info = MODE_INFO[s.options.mode];
+  const tapFlags = s.master.flags(s.name);
   return {
     bond: {
       name: s.name,
-      ifindex: s.ifindex,
+      ifindex: s.master.ifindex,
       mac: s.mac ? formatMac(s.mac) : null,
       mtu: s.mtu,
-      up: (s.tapFlags & IFF_UP) !== 0,
-      promisc: (s.tapFlags & IFF_PROMISC) !== 0,
-      carrier: s.carrier,
+      up: (tapFlags & IFF_UP) !== 0,
+      promisc: (tapFlags & IFF_PROMISC) !== 0,
+      carrier: s.master.carrier,
       mode: s.options.mode,
       mode_id: info.id,
       active_slave: info.usesPrimary ? (mode.active()?.name ?? null) : null,
-      peer_notifications: s.peerNotifications,
-      igmp_resends: s.igmpResends,
+      peer_notifications: s.announcer.peerNotifications,
+      igmp_resends: s.announcer.igmpResends,
       learned_macs: dp.local.entries(s.now).length,
-      learned_mac_announcements: s.learnedAnnouncements,
+      learned_mac_announcements: s.announcer.learnedAnnouncements,
       failovers: s.failovers,
-      counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort), tap_queue_drops: s.tapQueueDrops },
+      counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort), tap_queue_drops: s.master.queueDrops() },
     },
     options: { ...s.options },
     mode: mode.describe(),

@@ -103,5 +103,3 @@ export class MemoryLogger implements Logger {
     return new MemoryLogger({ ...this.fields, ...fields }, this.sink ?? this);
   }
 }
-
-export const silentLogger: Logger = { info() {}, warn() {}, error() {}, debug() {}, child: () => silentLogger };

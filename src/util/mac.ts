@@ -22,10 +22,6 @@ export function macEquals(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-export function isMulticastMac(m: Uint8Array): boolean {
-  return (m[0] & 1) === 1;
-}
-
 export function isZeroMac(m: Uint8Array): boolean {
   return m.every((b) => b === 0);
 }

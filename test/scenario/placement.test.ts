@@ -60,7 +60,7 @@ describe('bondctl hash with broadcast_neighbor', () => {
     const ports = links.map(
       (l, i) => new Port(i + 1, l.name, l.ifindex, l.mac, { mac: l.mac, mtu: 1500, flags: 0, disableIpv6: null }, 'up'),
     );
-    dp.publish({ kind: 'hash', masks: Uint32Array.of(2, 4), policy: 1, neighborMask: 6 }, rxPlan([1, 2]));
+    dp.publish({ kind: 'hash', masks: Uint32Array.of(2, 4), policy: 1, neighborMask: 6 }, rxPlan(32, [1, 2]));
     const mac = Uint8Array.of(2, 0, 0, 0, 0, 1);
     expect(placement(dp, ports, gratuitousArp(mac, ip(1)))).toMatchObject({ plan: 'hash', neighbor: true, port: 'a,b' });
     const data = placement(dp, ports, ipv4(17));

@@ -23,7 +23,7 @@ function twoPorts() {
 describe('datapath hash plan', () => {
   it('sends ARP and ND on every port of the neighbour mask, other frames on one', () => {
     const { dp, engine } = twoPorts();
-    dp.publish({ kind: 'hash', masks: Uint32Array.of(2, 4), policy: 1, neighborMask: 6 }, rxPlan([1, 2]));
+    dp.publish({ kind: 'hash', masks: Uint32Array.of(2, 4), policy: 1, neighborMask: 6 }, rxPlan(32, [1, 2]));
     const mac = Uint8Array.of(2, 0, 0, 0, 0, 1);
     const ns = neighbourSolicitation(mac, new Uint8Array(16), Uint8Array.from(Buffer.from('20010db8000000000000000000000002', 'hex')));
     engine.inject(0, [gratuitousArp(mac, Uint8Array.of(198, 18, 0, 1)), ns, ipv4(17)]);
@@ -32,7 +32,7 @@ describe('datapath hash plan', () => {
     expect(onA.length + onB.length).toBe(5); // 2 + 2 neighbour frames, 1 hashed frame
     expect(onA.filter((f) => f[12] === 0x08 && f[13] === 0x06)).toHaveLength(1);
     expect(onB.filter((f) => f[12] === 0x86 && f[13] === 0xdd)).toHaveLength(1);
-    dp.publish({ kind: 'hash', masks: Uint32Array.of(2, 4), policy: 1 }, rxPlan([1, 2]));
+    dp.publish({ kind: 'hash', masks: Uint32Array.of(2, 4), policy: 1 }, rxPlan(32, [1, 2]));
     engine.inject(0, [gratuitousArp(mac, Uint8Array.of(198, 18, 0, 1))]);
     expect(engine.take(1).length + engine.take(2).length).toBe(1);
     dp.close();
@@ -68,7 +68,7 @@ describe('datapath tlb plan, reflection filter, alb receive', () => {
         policy: 0,
         trapArp: false,
       },
-      { ...rxPlan([2], [], 32, [1]), rewrite: { macs: macs.slice(6, 12), bondMac } },
+      { ...rxPlan(32, [2], [], [1]), rewrite: { macs: macs.slice(6, 12), bondMac } },
     );
     return { dp, engine };
   }
