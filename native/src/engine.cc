@@ -1,6 +1,8 @@
 // Frame engine: batched TAP / AF_PACKET I/O. See engine.h and native/README.md.
 #include "engine.h"
 
+#include "args.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +67,24 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info) 
     return;
   }
   Napi::Object o = info[0].As<Napi::Object>();
+  auto typed = [&](const char* key, napi_typedarray_type t) {
+    Napi::Value v = o.Get(key);
+    return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == t;
+  };
+  const char* bad = !o.Get("slotSize").IsNumber() ? "slotSize (a number)"
+                    : !o.Get("batchMax").IsNumber() ? "batchMax (a number)"
+                    : !o.Get("arena").IsArrayBuffer() ? "arena (an ArrayBuffer)"
+                    : !typed("offsets", napi_uint32_array) ? "offsets (a Uint32Array)"
+                    : !typed("lengths", napi_uint32_array) ? "lengths (a Uint32Array)"
+                    : !typed("verdicts", napi_uint32_array) ? "verdicts (a Uint32Array)"
+                    : !typed("pkttypes", napi_uint8_array) ? "pkttypes (a Uint8Array)"
+                    : !typed("counters", napi_float64_array) ? "counters (a Float64Array)"
+                    : !o.Get("onBatch").IsFunction() ? "onBatch (a function)"
+                    : nullptr;
+  if (bad) {
+    Napi::TypeError::New(env, std::string("Engine: option ") + bad + " expected").ThrowAsJavaScriptException();
+    return;
+  }
   slotSize_ = o.Get("slotSize").As<Napi::Number>().Uint32Value();
   batchMax_ = o.Get("batchMax").As<Napi::Number>().Uint32Value();
   auto arena = o.Get("arena").As<Napi::ArrayBuffer>();
@@ -158,7 +178,7 @@ void Engine::CloseAll() {
 // IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, vnet header 10 bytes, CSUM/TSO4/TSO6/TSO_ECN offloads.
 Napi::Value Engine::OpenTap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  REQUIRE_STRING("openTap", 0, name);
   if (closed_ || ports_[0].fd >= 0) return ThrowSys(env, "openTap", EBUSY);
   if (name.size() >= IFNAMSIZ) return ThrowSys(env, "openTap", ENAMETOOLONG, name);
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -187,9 +207,9 @@ Napi::Value Engine::OpenTap(const Napi::CallbackInfo& info) {
 // outgoing frames ignored, VLAN aux data, and forced socket buffers (lab note 12).
 Napi::Value Engine::OpenPacket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int index = info[0].As<Napi::Number>().Int32Value();
-  int ifindex = info[1].As<Napi::Number>().Int32Value();
-  int buf = info[2].As<Napi::Number>().Int32Value();
+  REQUIRE_INT32("openPacket", 0, index);
+  REQUIRE_INT32("openPacket", 1, ifindex);
+  REQUIRE_INT32("openPacket", 2, buf);
   if (closed_ || index < 1 || index >= kMaxPorts || ports_[index].fd >= 0) return ThrowSys(env, "openPacket", EBUSY);
   int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return ThrowSys(env, "socket", errno, "AF_PACKET");
@@ -221,7 +241,7 @@ Napi::Value Engine::OpenPacket(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Engine::ClosePort(const Napi::CallbackInfo& info) {
-  int index = info[0].As<Napi::Number>().Int32Value();
+  REQUIRE_INT32("closePort", 0, index);
   if (index >= 0 && index < kMaxPorts) ClosePortAt(index);
   return info.Env().Undefined();
 }
@@ -230,8 +250,8 @@ Napi::Value Engine::ClosePort(const Napi::CallbackInfo& info) {
 // header is prepended here. Returns true when the kernel took it.
 Napi::Value Engine::Send(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int index = info[0].As<Napi::Number>().Int32Value();
-  auto frame = info[1].As<Napi::Uint8Array>();
+  REQUIRE_INT32("send", 0, index);
+  REQUIRE_BYTES("send", 1, frame);
   if (index < 0 || index >= kMaxPorts || ports_[index].fd < 0) return Napi::Boolean::New(env, false);
   Port& p = ports_[index];
   uint8_t hdr[kVnetHdrLen] = {0};
@@ -246,7 +266,8 @@ Napi::Value Engine::Send(const Napi::CallbackInfo& info) {
 // setTapCarrier(on): the bond's carrier follows "at least one usable slave".
 Napi::Value Engine::SetTapCarrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int on = info[0].ToBoolean().Value() ? 1 : 0;
+  REQUIRE_BOOL("setTapCarrier", 0, up);
+  int on = up ? 1 : 0;
   if (ports_[0].fd < 0) return ThrowSys(env, "setTapCarrier", EBADF);
   if (ioctl(ports_[0].fd, TUNSETCARRIER, &on) < 0) return ThrowSys(env, "ioctl", errno, "TUNSETCARRIER");
   return env.Undefined();
@@ -257,9 +278,9 @@ Napi::Value Engine::SetTapCarrier(const Napi::CallbackInfo& info) {
 // cannot leave a slave promiscuous.
 Napi::Value Engine::SetMembership(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int index = info[0].As<Napi::Number>().Int32Value();
-  bool add = info[1].ToBoolean().Value();
-  std::string type = info[2].As<Napi::String>().Utf8Value();
+  REQUIRE_INT32("setMembership", 0, index);
+  REQUIRE_BOOL("setMembership", 1, add);
+  REQUIRE_STRING("setMembership", 2, type);
   if (index < 1 || index >= kMaxPorts || ports_[index].fd < 0) return ThrowSys(env, "setMembership", EBADF);
   struct packet_mreq mr;
   memset(&mr, 0, sizeof mr);
@@ -268,7 +289,7 @@ Napi::Value Engine::SetMembership(const Napi::CallbackInfo& info) {
   else if (type == "allmulti") mr.mr_type = PACKET_MR_ALLMULTI;
   else if (type == "multicast") {
     mr.mr_type = PACKET_MR_MULTICAST;
-    auto mac = info[3].As<Napi::Uint8Array>();
+    REQUIRE_BYTES("setMembership", 3, mac);
     if (mac.ByteLength() != 6) return ThrowSys(env, "setMembership", EINVAL, "mac");
     mr.mr_alen = 6;
     memcpy(mr.mr_address, mac.Data(), 6);
@@ -281,7 +302,7 @@ Napi::Value Engine::SetMembership(const Napi::CallbackInfo& info) {
 
 // readKernelStats(index): folds PACKET_STATISTICS (which resets on read) into the counters.
 Napi::Value Engine::ReadKernelStats(const Napi::CallbackInfo& info) {
-  int index = info[0].As<Napi::Number>().Int32Value();
+  REQUIRE_INT32("readKernelStats", 0, index);
   if (index >= 1 && index < kMaxPorts && ports_[index].fd >= 0) {
     struct tpacket_stats st;
     socklen_t sl = sizeof st;
@@ -313,7 +334,7 @@ constexpr int64_t kBusyPollCapFactor = 8;  // at most 8 windows of busy polling 
 
 // setBusyPoll(microseconds)
 Napi::Value Engine::SetBusyPoll(const Napi::CallbackInfo& info) {
-  double us = info[0].As<Napi::Number>().DoubleValue();
+  REQUIRE_DOUBLE("setBusyPoll", 0, us);
   busyPollNs_ = us > 0 ? int64_t(us * 1000) : 0;
   return info.Env().Undefined();
 }

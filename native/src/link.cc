@@ -1,5 +1,7 @@
 #include "link.h"
 
+#include "args.h"
+
 #include <errno.h>
 #include <linux/ethtool.h>
 #include <net/if_arp.h>
@@ -82,7 +84,7 @@ Napi::Value SetMac(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   struct ifreq ifr;
   if (!NameArg(info, ifr)) return env.Undefined();
-  auto mac = info[1].As<Napi::Uint8Array>();
+  REQUIRE_BYTES("setMac", 1, mac);
   if (mac.ByteLength() != 6) return ThrowSys(env, "setMac", EINVAL, "mac length");
   ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
   memcpy(ifr.ifr_hwaddr.sa_data, mac.Data(), 6);
@@ -94,7 +96,8 @@ Napi::Value SetMtu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   struct ifreq ifr;
   if (!NameArg(info, ifr)) return env.Undefined();
-  ifr.ifr_mtu = info[1].As<Napi::Number>().Int32Value();
+  REQUIRE_INT32("setMtu", 1, mtu);
+  ifr.ifr_mtu = mtu;
   if (ioctl(CtlSock(), SIOCSIFMTU, &ifr) < 0) return ThrowSys(env, "ioctl", errno, std::string("SIOCSIFMTU ") + ifr.ifr_name);
   return env.Undefined();
 }
@@ -103,7 +106,8 @@ Napi::Value SetFlags(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   struct ifreq ifr;
   if (!NameArg(info, ifr)) return env.Undefined();
-  ifr.ifr_flags = (short)info[1].As<Napi::Number>().Uint32Value();
+  REQUIRE_UINT32("setFlags", 1, flags);
+  ifr.ifr_flags = (short)flags;
   if (ioctl(CtlSock(), SIOCSIFFLAGS, &ifr) < 0) return ThrowSys(env, "ioctl", errno, std::string("SIOCSIFFLAGS ") + ifr.ifr_name);
   return env.Undefined();
 }
@@ -111,11 +115,13 @@ Napi::Value SetFlags(const Napi::CallbackInfo& info) {
 // setAffinity([cpu, ...]): pins the calling (main, datapath) thread.
 Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto list = info[0].As<Napi::Array>();
+  REQUIRE_ARRAY("setAffinity", 0, list);
   cpu_set_t set;
   CPU_ZERO(&set);
   for (uint32_t i = 0; i < list.Length(); i++) {
-    int c = list.Get(i).As<Napi::Number>().Int32Value();
+    Napi::Value v = list.Get(i);
+    if (!v.IsNumber()) return ThrowSys(env, "sched_setaffinity", EINVAL, "cpu list entry " + std::to_string(i) + " is not a number");
+    int c = v.As<Napi::Number>().Int32Value();
     if (c < 0 || c >= CPU_SETSIZE) return ThrowSys(env, "sched_setaffinity", EINVAL, "cpu " + std::to_string(c));
     CPU_SET(c, &set);
   }
@@ -124,16 +130,17 @@ Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value IfName(const Napi::CallbackInfo& info) {
+  REQUIRE_UINT32("ifName", 0, ifindex);
   char buf[IF_NAMESIZE];
-  if (!if_indextoname(info[0].As<Napi::Number>().Uint32Value(), buf)) return info.Env().Null();
+  if (!if_indextoname(ifindex, buf)) return info.Env().Null();
   return Napi::String::New(info.Env(), buf);
 }
 // sendUnixDatagram(path, bytes): one datagram to a unix socket (sd_notify's NOTIFY_SOCKET; a
 // leading '@' names an abstract socket). Node's dgram module has no AF_UNIX.
 Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  auto msg = info[1].As<Napi::Uint8Array>();
+  REQUIRE_STRING("sendUnixDatagram", 0, path);
+  REQUIRE_BYTES("sendUnixDatagram", 1, msg);
   struct sockaddr_un sa;
   memset(&sa, 0, sizeof sa);
   sa.sun_family = AF_UNIX;

@@ -1,5 +1,7 @@
 #include "netlink.h"
 
+#include "args.h"
+
 #include <errno.h>
 #include <linux/netlink.h>
 #include <string.h>
@@ -23,7 +25,12 @@ Napi::Function NetlinkSocket::Init(Napi::Env env) {
 // new NetlinkSocket(groups, onMessage?)
 NetlinkSocket::NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
   Napi::Env env = info.Env();
-  uint32_t groups = info.Length() > 0 ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  if ((info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNumber()) ||
+      (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsFunction())) {
+    Napi::TypeError::New(env, "NetlinkSocket: arguments must be (groups?: number, onMessage?: function)").ThrowAsJavaScriptException();
+    return;
+  }
+  uint32_t groups = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
   bool events = info.Length() > 1 && info[1].IsFunction();
   fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | (events ? SOCK_NONBLOCK : 0), NETLINK_ROUTE);
   if (fd_ < 0) { ThrowSys(env, "socket", errno, "NETLINK_ROUTE"); return; }
@@ -70,7 +77,7 @@ Napi::Value NetlinkSocket::Close(const Napi::CallbackInfo& info) {
 Napi::Value NetlinkSocket::Request(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (fd_ < 0 || poll_) return ThrowSys(env, "netlink request", EBADF);
-  auto msg = info[0].As<Napi::Uint8Array>();
+  REQUIRE_BYTES("request", 0, msg);
   struct sockaddr_nl sa;
   memset(&sa, 0, sizeof sa);
   sa.nl_family = AF_NETLINK;

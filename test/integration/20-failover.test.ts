@@ -3,11 +3,11 @@
 // the new active's switch port, and the failure shows in `bondctl show`.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor, mustSkip } from '../helpers/lab.js';
 
 const reason = skipReason() || (have('tcpdump') ? '' : 'needs tcpdump');
 
-describe.skipIf(!!reason)('active-backup failover', () => {
+describe.skipIf(mustSkip(reason))('active-backup failover', () => {
   const lab = new Lab('f');
   beforeAll(() => lab.up(2));
   afterAll(() => lab.down());

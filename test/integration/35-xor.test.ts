@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frameFromSpec } from '../../src/net/frame-spec.js';
-import { have, Lab, ROOT, skipReason, waitFor } from '../helpers/lab.js';
+import { have, Lab, ROOT, skipReason, waitFor, mustSkip } from '../helpers/lab.js';
 
 const reason = skipReason() || (have('python3') ? '' : 'needs python3');
 
@@ -17,7 +17,7 @@ function oracle(policy: string, frame: Uint8Array): number {
   return Number(r.stdout.trim());
 }
 
-describe.skipIf(!!reason)('balance-xor placement on the wire', () => {
+describe.skipIf(mustSkip(reason))('balance-xor placement on the wire', () => {
   const lab = new Lab('x');
   beforeAll(() => lab.up(3));
   afterAll(() => lab.down());

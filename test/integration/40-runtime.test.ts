@@ -1,11 +1,11 @@
 // Runtime control (enslave, release, active_slave, options), exact restoration of every slave
 // on SIGTERM, and bad input that exits non-zero without touching any interface.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, pingSummary, ROOT, skipReason } from '../helpers/lab.js';
+import { Lab, pingSummary, ROOT, skipReason, mustSkip } from '../helpers/lab.js';
 
 const reason = skipReason();
 
-describe.skipIf(!!reason)('runtime control and restoration', () => {
+describe.skipIf(mustSkip(reason))('runtime control and restoration', () => {
   const lab = new Lab('r');
   beforeAll(() => lab.up(3));
   afterAll(() => lab.down());

@@ -2,11 +2,11 @@
 //   srv: bondd over s0..s2 (198.18.0.1)  <->  sw: br0  <->  cli: eth0 198.18.0.2 (target)
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor, mustSkip } from '../helpers/lab.js';
 
 const reason = skipReason() || (have('python3') ? '' : 'needs python3');
 
-describe.skipIf(!!reason)('ARP monitor', () => {
+describe.skipIf(mustSkip(reason))('ARP monitor', () => {
   const lab = new Lab('a');
   beforeAll(() => lab.up(3));
   afterAll(() => lab.down());

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, pingSummary, skipReason, waitFor } from '../helpers/lab.js';
+import { Lab, pingSummary, skipReason, waitFor, mustSkip } from '../helpers/lab.js';
 
 const reason = skipReason();
 
-describe.skipIf(!!reason)('bonds from modprobe.conf and ifcfg files', () => {
+describe.skipIf(mustSkip(reason))('bonds from modprobe.conf and ifcfg files', () => {
   const lab = new Lab('c');
   const dir = mkdtempSync(join(tmpdir(), 'tapbond-ifcfg-'));
   beforeAll(() => {

@@ -3,11 +3,11 @@
 // its own process). The per-slave actor_port_prio decides which aggregator is active; the
 // partners' own LACP state (their view of us) is the outside observer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, skipReason, waitFor } from '../helpers/lab.js';
+import { Lab, skipReason, waitFor, mustSkip } from '../helpers/lab.js';
 
 const reason = skipReason();
 
-describe.skipIf(!!reason)('802.3ad ad_select=actor_port_prio with two partners', () => {
+describe.skipIf(mustSkip(reason))('802.3ad ad_select=actor_port_prio with two partners', () => {
   const lab = new Lab('p');
   beforeAll(() => lab.pair(4));
   afterAll(() => lab.down());

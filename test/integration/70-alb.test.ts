@@ -4,11 +4,11 @@
 // slave failure moves its clients to the others while they keep talking.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { Lab, pingSummary, skipReason, sleep, waitFor, mustSkip } from '../helpers/lab.js';
 
 const reason = skipReason();
 
-describe.skipIf(!!reason)('balance-alb with three clients behind a switch', () => {
+describe.skipIf(mustSkip(reason))('balance-alb with three clients behind a switch', () => {
   const lab = new Lab('alb');
   const extra = [`${lab.prefix}-c1`, `${lab.prefix}-c2`];
   const clients = [

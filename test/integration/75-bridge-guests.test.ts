@@ -4,11 +4,11 @@
 // the guest's own ping, and the switch's forwarding table (bridge fdb) for the guest's MAC.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { Lab, pingSummary, skipReason, sleep, waitFor, mustSkip } from '../helpers/lab.js';
 
 const reason = skipReason();
 
-describe.skipIf(!!reason)('guests on a bridge over the TAP master', () => {
+describe.skipIf(mustSkip(reason))('guests on a bridge over the TAP master', () => {
   const lab = new Lab('vm');
   const guest = `${lab.prefix}-g`;
   const run = (args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });

@@ -5,13 +5,13 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, ROOT, skipReason, waitFor } from '../helpers/lab.js';
+import { Lab, ROOT, skipReason, waitFor, mustSkip } from '../helpers/lab.js';
 
 const GUEST = process.env.TB_GUEST_DIR ?? '/tmp/tapbond-guest';
 const have = (c: string) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
 const reason = skipReason() || (have('qemu-system-x86_64') && have('busybox') ? '' : 'needs qemu-system-x86 and busybox-static');
 
-describe.skipIf(!!reason)('a QEMU guest on a bridge over the TAP master', () => {
+describe.skipIf(mustSkip(reason))('a QEMU guest on a bridge over the TAP master', () => {
   const lab = new Lab('qm');
   let qemu: ChildProcess | null = null;
   beforeAll(() => {

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { have, Lab, pingSummary, ROOT, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { have, Lab, pingSummary, ROOT, skipReason, sleep, waitFor, mustSkip } from '../helpers/lab.js';
 import { metricSample as metric } from '../helpers/prom.js';
 
 const reason = skipReason() || (have('python3') ? '' : 'needs python3');
@@ -29,7 +29,7 @@ while time.time() < end:
 
 const SCRAPE = `import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())`;
 
-describe.skipIf(!!reason)('deployment: systemd contract, metrics, logs, watch', () => {
+describe.skipIf(mustSkip(reason))('deployment: systemd contract, metrics, logs, watch', () => {
   const lab = new Lab('d');
   const dir = mkdtempSync(join(tmpdir(), 'tapbond-deploy-'));
   let listener: ChildProcess | undefined;

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { have, Lab, pingSummary, ROOT, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { have, Lab, pingSummary, ROOT, skipReason, sleep, waitFor, mustSkip } from '../helpers/lab.js';
 
 // a global install fetches the dependencies from the npm registry
 const registry = () => spawnSync('npm', ['ping'], { timeout: 15_000 }).status === 0;
@@ -13,7 +13,7 @@ const reason =
   skipReason() ||
   (!have('npm') ? 'needs npm' : !registry() ? 'the npm registry is not reachable (a global install fetches dependencies)' : '');
 
-describe.skipIf(!!reason)('npm pack and a global install', () => {
+describe.skipIf(mustSkip(reason))('npm pack and a global install', () => {
   const lab = new Lab('k');
   const dir = mkdtempSync(join(tmpdir(), 'tapbond-pack-'));
   beforeAll(() => lab.up(2));
