@@ -1,0 +1,82 @@
+// active-backup against a fake mode context: which slave is active, what the plans say, and
+// what the mode asks of the bond (peer notification, active changes).
+import { describe, expect, it } from 'vitest';
+import { DELIVER_ALL, DELIVER_NONE } from '../../../src/datapath/plan.js';
+import { ActiveBackup } from '../../../src/modes/active-backup.js';
+import { modeContext } from '../../helpers/mode-context.js';
+
+function setup(opts: Record<string, string | number> = {}) {
+  const m = modeContext({ mode: 'active-backup', miimon: 100, ...opts });
+  const mode = new ActiveBackup(m.ctx);
+  for (const p of m.ports) mode.portAdded(p);
+  mode.update('start');
+  return { ...m, mode };
+}
+
+describe('active-backup', () => {
+  it('makes the first usable slave active, sends through it and passes only its frames up', () => {
+    const m = setup();
+    expect(m.mode.active()?.name).toBe('s0');
+    const { tx, rx } = m.last();
+    expect(tx).toEqual({ kind: 'single', mask: 1 << 1 });
+    expect(Array.from(rx.deliver.subarray(1, 4))).toEqual([DELIVER_ALL, DELIVER_NONE, DELIVER_NONE]);
+    expect(m.mode.carrier()).toBe(true);
+    expect(m.activeChanges).toEqual([[null, 's0']]);
+    expect(m.notified.map((p) => p.name)).toEqual(['s0']);
+  });
+
+  it('fails over in enslave order, and has neither carrier nor a plan with no slave left', () => {
+    const m = setup();
+    m.link('s0', false);
+    m.mode.update('s0 link failure');
+    expect(m.mode.active()?.name).toBe('s1');
+    expect(m.last().tx).toEqual({ kind: 'single', mask: 1 << 2 });
+    expect(m.log.lines).toContain('info s1: active s0 -> s1 (s0 link failure)');
+    m.link('s1', false);
+    m.link('s2', false);
+    m.mode.update('all down');
+    expect(m.mode.active()).toBeNull();
+    expect(m.mode.carrier()).toBe(false);
+    expect(m.last().tx).toEqual({ kind: 'none' });
+    expect(m.log.lines.some((l) => l.includes('now running without any active interface!'))).toBe(true);
+  });
+
+  it('prefers the primary, and primary_reselect decides whether it takes over again', () => {
+    const back = (reselect: string, primarySpeed = 1000) => {
+      const m = setup({ primary: 's1', primary_reselect: reselect });
+      expect(m.mode.active()?.name).toBe('s1');
+      m.link('s1', false);
+      m.mode.update('s1 down');
+      expect(m.mode.active()?.name).toBe('s0');
+      m.port('s1').speed = primarySpeed;
+      m.link('s1', true);
+      m.mode.update('s1 up');
+      return m.mode.active()?.name;
+    };
+    expect(back('always')).toBe('s1');
+    expect(back('failure')).toBe('s0');
+    expect(back('better')).toBe('s0'); // same speed and duplex: not better
+    expect(back('better', 10000)).toBe('s1');
+  });
+
+  it('all_slaves_active passes frames up from every usable slave, sending through one', () => {
+    const m = setup({ all_slaves_active: 'on' });
+    m.link('s2', false);
+    m.mode.update('s2 down');
+    const { tx, rx } = m.last();
+    expect(tx).toEqual({ kind: 'single', mask: 1 << 1 });
+    expect(Array.from(rx.deliver.subarray(1, 4))).toEqual([DELIVER_ALL, DELIVER_ALL, DELIVER_NONE]);
+    expect(m.ports.map((p) => m.mode.isActive(p))).toEqual([true, true, false]);
+  });
+
+  it('takes a manual active slave at once and returns to automatic selection on null', () => {
+    const m = setup();
+    m.mode.setActive(m.port('s2'));
+    expect(m.mode.active()?.name).toBe('s2');
+    m.mode.update('anything');
+    expect(m.mode.active()?.name).toBe('s2'); // kept: s2 is still up
+    m.mode.setActive(null);
+    m.mode.update('automatic');
+    expect(m.activeChanges.map(([, next]) => next)).toEqual(['s0', 's2']);
+  });
+});
