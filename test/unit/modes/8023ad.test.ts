@@ -2,12 +2,15 @@
 // slow-protocol frames consumed, and two modes wired back to back through their contexts
 // (each one's sendControl is the other's trapped) negotiate and distribute on both links.
 import { describe, expect, it } from 'vitest';
-import { ETHERTYPE_CONSUME } from '../../../src/datapath/plan.js';
+import { ETHERTYPE_CONSUME, type TxPlan } from '../../../src/datapath/plan.js';
 import { Mode8023ad } from '../../../src/modes/8023ad.js';
+import type { Mode } from '../../../src/modes/mode.js';
 import { formatMac } from '../../../src/util/mac.js';
 import { modeContext } from '../../helpers/mode-context.js';
 
 const isSlow = (f: Uint8Array) => f[12] === 0x88 && f[13] === 0x09;
+/** The distributing ports' masks of a hash plan, null for any other plan. */
+const hashMasks = (tx: TxPlan) => (tx.kind === 'hash' ? Array.from(tx.masks) : null);
 
 function side(bondLast: number, opts: Record<string, string | number> = {}) {
   const m = modeContext(
@@ -15,8 +18,8 @@ function side(bondLast: number, opts: Record<string, string | number> = {}) {
     ['p0', 'p1'],
     Uint8Array.of(2, 0xad, 0, 0, 0, bondLast),
   );
-  const mode = new Mode8023ad(m.ctx);
-  for (const p of m.ports) mode.portAdded(p);
+  const mode: Mode = new Mode8023ad(m.ctx);
+  for (const p of m.ports) mode.portAdded!(p);
   mode.update('start');
   return { ...m, mode };
 }
@@ -26,7 +29,7 @@ describe('802.3ad adapter', () => {
     const a = side(1);
     for (let i = 0; i < 20; i++) {
       a.clock.advance(100);
-      a.mode.tick();
+      a.mode.tick!();
     }
     for (const p of a.ports) {
       const mine = a.sent.filter((s) => s.port === p && isSlow(s.frame));
@@ -38,8 +41,7 @@ describe('802.3ad adapter', () => {
     expect(a.mode.multicast!()).toContain('0180c2000002');
     // no partner: one port distributes as an individual link (kernel), with no fallback and
     // so no peer notification
-    const tx = a.last().tx;
-    expect(tx.kind === 'hash' && Array.from(tx.masks)).toEqual([1 << 1]);
+    expect(hashMasks(a.last().tx)).toEqual([1 << 1]);
     expect(a.notified).toEqual([]);
     expect(a.log.records.some((r) => r.fields.event === 'lacp-fallback-on')).toBe(false);
   });
@@ -54,11 +56,11 @@ describe('802.3ad adapter', () => {
     for (; t < 3000; t += 100) {
       a.clock.advance(100);
       b.clock.advance(100);
-      a.mode.tick();
-      b.mode.tick();
+      a.mode.tick!();
+      b.mode.tick!();
       wire(a, b);
       wire(b, a);
-      const both = [a, b].every((x) => x.last().tx.kind === 'hash' && 'masks' in x.last().tx && x.last().tx.masks.length === 2);
+      const both = [a, b].every((x) => hashMasks(x.last().tx)?.length === 2);
       if (both) break;
     }
     expect(t).toBeLessThan(3000);
@@ -66,17 +68,15 @@ describe('802.3ad adapter', () => {
     // a link failure takes that port out of the hash at once
     a.link('p1', false);
     a.mode.update('p1 link failure');
-    const tx = a.last().tx;
-    expect(tx.kind === 'hash' && Array.from(tx.masks)).toEqual([1 << 1]);
+    expect(hashMasks(a.last().tx)).toEqual([1 << 1]);
   });
 
   it('lacp_fallback: with no partner, one port carries everything, with a peer notification', () => {
     const a = side(1, { lacp_fallback: 'on' });
     a.clock.advance(100);
-    a.mode.tick();
+    a.mode.tick!();
     expect(a.last().tx.kind).toBe('hash');
-    const tx = a.last().tx;
-    expect(tx.kind === 'hash' && Array.from(tx.masks)).toEqual([1 << 1]);
+    expect(hashMasks(a.last().tx)).toEqual([1 << 1]);
     expect(a.notified.map((p) => p.name)).toEqual(['p0']);
     expect(a.log.records.filter((r) => r.fields.event === 'lacp-fallback-on').map((r) => r.fields.slave)).toEqual(['p0']);
   });
