@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Golden vectors for xmit_hash_policy, worked out from the documented kernel formulas
-(kernel-reference §1.4, bond_main.c, flow_dissector.c), independently of src/datapath/hash.ts.
+(the kernel's bond_main.c bond_xmit_hash and flow_dissector.c), independently of src/datapath/hash.ts.
 Writes test/fixtures/hash-vectors.json: frames (hex) with the expected hash per policy.
 x86 semantics: 4 wire bytes reinterpreted as a little-endian u32 where the kernel casts them."""
 import json, struct, sys

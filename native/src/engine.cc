@@ -204,7 +204,7 @@ Napi::Value Engine::OpenTap(const Napi::CallbackInfo& info) {
 }
 
 // openPacket(index, ifindex, bufBytes): AF_PACKET SOCK_RAW bound to ifindex, with the vnet header,
-// outgoing frames ignored, VLAN aux data, and forced socket buffers (lab note 12).
+// outgoing frames ignored, VLAN aux data, and forced socket buffers (the ~208 KiB default overflows with 64 KiB GSO frames).
 Napi::Value Engine::OpenPacket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_INT32("openPacket", 0, index);

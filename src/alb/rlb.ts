@@ -13,6 +13,8 @@
 // - An ARP seen from an address that is a client's with another MAC, or that claims one of our
 //   server addresses, purges the stale entries.
 
+import { macEquals } from '../util/mac.js';
+
 export const RLB_UPDATE_DELAY_MS = 2000;
 export const RLB_UPDATE_RETRY = 3;
 export const RLB_ARP_BURST = 2;
@@ -113,7 +115,7 @@ export class RlbEngine {
   private noticeMacChanges(): void {
     for (const c of this.clients.values()) {
       const p = this.usable(c.port);
-      if (!p || !c.taught || !c.clientMac || sameMac(p.mac, c.taught)) continue;
+      if (!p || !c.taught || !c.clientMac || macEquals(p.mac, c.taught)) continue;
       c.ntt = true;
       this.rxNtt = true;
     }
@@ -175,7 +177,7 @@ export class RlbEngine {
       // someone else now answers for one of our server addresses
       if (c.serverIp === senderIp) this.clients.delete(k);
       // the client's address moved to another MAC
-      else if (c.clientIp === senderIp && c.clientMac && !sameMac(c.clientMac, senderMac)) this.clients.delete(k);
+      else if (c.clientIp === senderIp && c.clientMac && !macEquals(c.clientMac, senderMac)) this.clients.delete(k);
     }
     if (op !== 2) return;
     // kernel rlb_update_entry_from_arp: a client answered our request; now we know its MAC
@@ -209,11 +211,6 @@ export class RlbEngine {
   list(): readonly RlbClient[] {
     return [...this.clients.values()];
   }
-}
-
-function sameMac(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 6; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function isUnicast(m: Uint8Array): boolean {

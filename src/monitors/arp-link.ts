@@ -7,7 +7,7 @@ import { arpRequest, neighbourSolicitation, parseArp, parseNd, solicitedNode } f
 import { AF_INET, AF_INET6, IFA_F_TENTATIVE, type IfAddr } from '../net/rtnl.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
-import { ipBytes, sameSubnet, sameSubnet6 } from '../util/mac.js';
+import { bytesEqual, ipBytes, sameSubnet, sameSubnet6 } from '../util/mac.js';
 import { ArpMonitor, type ArpMonitorConfig, type ArpValidate } from './arp.js';
 import type { LinkMonitor, LinkVerdicts } from './link-monitor.js';
 import type { Logger } from '../util/logger.js';
@@ -116,8 +116,7 @@ export class ArpLink implements LinkMonitor {
       }
       this.own = { at: now, list };
     }
-    if (ip.length === 16 && ip.every((b, i) => b === ALL_NODES[i])) return true;
-    return this.own.list.some((x) => x.length === ip.length && x.every((b, i) => b === ip[i]));
+    return bytesEqual(ip, ALL_NODES) || this.own.list.some((x) => bytesEqual(x, ip));
   }
 
   private tick(): void {

@@ -11,6 +11,8 @@
 // Beyond the kernel: a tick that runs late (event-loop stall) judges "still up" as of when it was
 // due, since no probe went out in the meantime (see tick()).
 
+import { bytesEqual } from '../util/mac.js';
+
 export type ArpValidate = 'none' | 'active' | 'backup' | 'all' | 'filter' | 'filter_active' | 'filter_backup';
 
 const VALIDATE_BITS: Record<ArpValidate, number> = { none: 0, active: 1, backup: 2, all: 3, filter: 4, filter_active: 5, filter_backup: 6 };
@@ -44,8 +46,6 @@ export interface ArpVerdicts {
   /** Ports whose ARP link state changed. */
   changes: { port: number; up: boolean }[];
 }
-
-const ipEq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export class ArpMonitor {
   private readonly ports = new Map<number, ArpPort>();
@@ -114,7 +114,7 @@ export class ArpMonitor {
     }
     const check = (sip: Uint8Array, tip: Uint8Array) => {
       if (sip.every((b) => b === 0) || !ours(tip)) return;
-      const i = this.cfg.targets.findIndex((t) => ipEq(t, sip));
+      const i = this.cfg.targets.findIndex((t) => bytesEqual(t, sip));
       if (i < 0) return;
       p.lastRx = now;
       p.targetRx[i] = now;

@@ -1,6 +1,7 @@
 // One enslaved interface, as the control path sees it. The hot path only knows `index`.
 import type { StackBlock } from '../net/rtnl.js';
 import type { LinkInfo } from '../native/types.js';
+import { macEquals } from '../util/mac.js';
 import { PortLink, type MiiState } from './link.js';
 
 /** What enslaving changed, so release and SIGTERM can put it back exactly. */
@@ -61,6 +62,6 @@ export class Port {
 
 /** True when `m` is the bond's MAC or one a slave has now (our own frames seen again). */
 export function isOurMac(m: Uint8Array, bondMac: Uint8Array | undefined, ports: readonly Port[]): boolean {
-  const eq = (a: Uint8Array) => a.length === 6 && a.every((x, i) => x === m[i]);
+  const eq = (a: Uint8Array) => a.length === 6 && macEquals(a, m);
   return (bondMac !== undefined && eq(bondMac)) || ports.some((p) => eq(p.mac));
 }

@@ -38,7 +38,7 @@ export class Ovs {
       `--log-file=${d}/ovsdb-server.log`,
     ]);
     this.vsctl('--no-wait', 'init');
-    // vnet headers on OVS's netdevs: partial checksums and GSO frames are handled (lab notes)
+    // vnet headers on OVS's netdevs: partial checksums and GSO frames are handled
     this.vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
     this.run(
       'ovs-vswitchd',

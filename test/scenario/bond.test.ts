@@ -1,6 +1,9 @@
 // Whole bonds over the in-memory binding, under a ManualClock: failover, delivery rules,
 // spreading, peer notification, enslave/release hygiene and the show layout.
 import { describe, expect, it } from 'vitest';
+import { policyId, xmitHash } from '../../src/datapath/hash.js';
+import { encodeLacpdu } from '../../src/lacp/pdu.js';
+import { frameFromSpec } from '../../src/net/frame-spec.js';
 import { formatMac } from '../../src/util/mac.js';
 import { renderShow } from '../../src/report/show.js';
 import { AF_INET, AF_INET6 } from '../../src/net/rtnl.js';
@@ -298,9 +301,7 @@ describe('VLAN-tagged IGMP', () => {
 });
 
 describe('balance-xor', () => {
-  it('places each frame on usable[hash % count] and remaps when a slave goes down', async () => {
-    const { xmitHash, policyId } = await import('../../src/datapath/hash.js');
-    const { frameFromSpec } = await import('../../src/net/frame-spec.js');
+  it('places each frame on usable[hash % count] and remaps when a slave goes down', () => {
     const { net, clock, bond, engine, portOf } = fakeBond({ mode: 'balance-xor', miimon: 100, xmit_hash_policy: 'layer3+4' });
     const flows = Array.from({ length: 40 }, (_, i) => frameFromSpec(['proto=udp', `sport=${1000 + i}`, 'dport=53']));
     const place = (names: string[]) => {
@@ -403,8 +404,7 @@ describe('802.3ad over the in-memory binding', () => {
     expect(b.bond.state().ports[0].lacp).toMatchObject({ lacp_enabled: true, actor: { key: 15 } });
   });
 
-  it('lacp_fallback: without a partner one port carries traffic at once; a partner takes it back', async () => {
-    const { encodeLacpdu } = await import('../../src/lacp/pdu.js');
+  it('lacp_fallback: without a partner one port carries traffic at once; a partner takes it back', () => {
     const { clock, bond, engine, portOf, net, log } = fakeBond({ mode: '802.3ad', lacp_rate: 'fast', lacp_fallback: 'on' }, ['s0', 's1']);
     clock.advance(100);
     expect(bond.state().mode.distributing).toEqual(['s0']);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gratuitousArp, unsolicitedNa } from '../../src/net/frames.js';
+import { parseProcIgmp } from '../../src/host/host.js';
+import { gratuitousArp, igmpReports, neighbourSolicitation, parseNd, solicitedNode, unsolicitedNa } from '../../src/net/frames.js';
 import { formatIp } from '../../src/util/mac.js';
 
 const mac = Uint8Array.of(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
@@ -44,9 +45,7 @@ describe('peer notification frames', () => {
   });
 });
 
-describe('IGMP membership reports (resend_igmp)', async () => {
-  const { igmpReports } = await import('../../src/net/frames.js');
-  const { parseProcIgmp } = await import('../../src/host/host.js');
+describe('IGMP membership reports (resend_igmp)', () => {
   const sum16 = (b: Uint8Array) => {
     let s = 0;
     for (let i = 0; i < b.length; i += 2) s += (b[i] << 8) | (b[i + 1] ?? 0);
@@ -78,8 +77,7 @@ describe('IGMP membership reports (resend_igmp)', async () => {
   });
 });
 
-describe('neighbour discovery for the NS monitor', async () => {
-  const { neighbourSolicitation, parseNd, unsolicitedNa, solicitedNode } = await import('../../src/net/frames.js');
+describe('neighbour discovery for the NS monitor', () => {
   const ip6 = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
   it('builds an NS to the solicited-node group that parses back, with a valid checksum', () => {
     const target = ip6('20010db8000000000000000000000002');

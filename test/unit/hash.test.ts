@@ -12,7 +12,7 @@ const vectors = JSON.parse(readFileSync(new URL('../fixtures/hash-vectors.json',
 }[];
 
 describe('xmit_hash_policy golden vectors', () => {
-  it('covers every policy and the frame kinds the issue names', () => {
+  it('covers every policy and every kind of frame the kernel dissector tells apart', () => {
     const names = vectors.map((v) => v.name);
     for (const n of [
       'tcp4',
