@@ -1,6 +1,9 @@
 // bondd's wiring: native binding + host + bonds + one rtnetlink watcher + a control socket per
 // bond + signals. Several bonds may run in one process (max_bonds, several ifcfg bonds).
+import { readdirSync } from 'node:fs';
 import { Bond } from './bond/bond.js';
+import { Journal, journalPath } from './bond/journal.js';
+import { recoverJournal, type Recovery } from './bond/recover.js';
 import { nativeHost, type Host } from './host/host.js';
 import type { DaemonConfig } from './config/index.js';
 import { ControlServer } from './control/server.js';
@@ -13,6 +16,7 @@ import type { Logger } from './util/logger.js';
 import { metricsRegistry, serveMetrics, type MetricsListen } from './metrics.js';
 import { sdNotifier } from './util/sd-notify.js';
 import { formatMac } from './util/mac.js';
+import { ProcessStats } from './util/process-stats.js';
 
 export interface RunningDaemon {
   bonds: Bond[];
@@ -92,10 +96,11 @@ export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
   }
 }
 
-function startOne(cfg: DaemonConfig, host: Host, log: Logger): Bond {
+function startOne(cfg: DaemonConfig, host: Host, log: Logger, runDir: string, fatal: (e: BondError) => void): Bond {
+  const journal = new Journal(journalPath(runDir, cfg.name), cfg.name);
   const bond = new Bond(
     { name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs },
-    { host, clock: systemClock, log },
+    { host, clock: systemClock, log, journal, fatal },
   );
   const blog = log.child({ bond: cfg.name });
   for (const n of cfg.notes) blog.warn(n);
@@ -116,6 +121,8 @@ function startOne(cfg: DaemonConfig, host: Host, log: Logger): Bond {
 
 export interface DaemonSettings {
   runDir: string;
+  /** A bond could not go on (its TAP was deleted): everything is restored, the process must exit. */
+  onFatal?(err: BondError): void;
   /** Pin the datapath (main) thread; one setting for the whole process. */
   cpus?: number[];
   /** Prometheus endpoint (off when absent). */
@@ -133,14 +140,62 @@ export function statusLine(bonds: Bond[]): string {
     .join('; ');
 }
 
+/**
+ * Puts back every slave that a dead bondd left changed, from the journals in `runDir` of the
+ * bonds named (all of them when none is): `bondd --recover`, `bondctl recover`, and every start.
+ */
+export function recoverBonds(host: Host, runDir: string, names: string[] | null, log: Logger): Recovery[] {
+  let list = names;
+  if (!list) {
+    try {
+      list = readdirSync(runDir)
+        .filter((f) => f.endsWith('.state'))
+        .map((f) => f.slice(0, -'.state'.length));
+    } catch {
+      list = [];
+    }
+  }
+  const out: Recovery[] = [];
+  for (const name of list) {
+    const r = recoverJournal(host, log.child({ bond: name }), journalPath(runDir, name));
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/** `bondd --recover`: only the recovery, no bond is started. */
+export function recoverOnly(names: string[] | null, runDir: string, log: Logger): Recovery[] {
+  const binding = loadBinding();
+  checkCapabilities(binding);
+  const host = nativeHost(binding);
+  try {
+    return recoverBonds(host, runDir, names, log);
+  } finally {
+    host.close();
+  }
+}
+
 export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettings, log: Logger): Promise<RunningDaemon> {
   const binding = loadBinding();
   checkCapabilities(binding);
-  const cfgs = resolveSlaveNames(cfgsIn, binding);
-  preflight(cfgs, binding);
-  if (settings.cpus) binding.setAffinity(settings.cpus);
   const { runDir } = settings;
   const host = nativeHost(binding);
+  let cfgs: DaemonConfig[];
+  try {
+    // a dead bondd's changes come off first: its slaves get their own MACs back (HWADDR lookup)
+    recoverBonds(
+      host,
+      runDir,
+      cfgsIn.map((c) => c.name),
+      log,
+    );
+    cfgs = resolveSlaveNames(cfgsIn, binding);
+    preflight(cfgs, binding);
+    if (settings.cpus) binding.setAffinity(settings.cpus);
+  } catch (e) {
+    host.close();
+    throw e;
+  }
   const bonds: Bond[] = [];
   const servers: ControlServer[] = [];
   const watcher = watchLinks(
@@ -152,6 +207,7 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
       for (const b of bonds) if (added && a.ifindex === b.ifindex) b.onAddressAdded(a);
     },
   );
+  const stats = new ProcessStats();
   const notifier = sdNotifier((path, data) => binding.sendUnixDatagram(path, data));
   let metrics: { close(): void } | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
@@ -163,11 +219,16 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
     watcher.close();
     for (const b of [...bonds].reverse()) b.stop();
     host.close();
+    stats.stop();
   };
   try {
+    const fatal = (err: BondError) => {
+      stop();
+      settings.onFatal?.(err);
+    };
     for (const cfg of cfgs) {
-      bonds.push(startOne(cfg, host, log));
-      const server = new ControlServer(bonds[bonds.length - 1], runDir, log.child({ bond: cfg.name }));
+      bonds.push(startOne(cfg, host, log, runDir, fatal));
+      const server = new ControlServer(bonds[bonds.length - 1], runDir, log.child({ bond: cfg.name }), { process: () => stats.read() });
       await server.listen();
       servers.push(server);
       log.info(`ready, control socket ${server.path}`, { bond: cfg.name, event: 'ready' });

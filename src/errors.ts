@@ -12,6 +12,9 @@ export type BondErrorCode =
   | 'EPORT_EXISTS'
   | 'EPORT_INVALID'
   | 'ECONTROL'
+  | 'EJOURNAL' // the crash journal cannot be read
+  | 'EBUSY' // another live daemon runs this bond
+  | 'ETAP_GONE' // the bond's TAP was deleted under the daemon
   | 'EPERM'; // missing capabilities
 
 export class BondError extends Error {

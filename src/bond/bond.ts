@@ -23,33 +23,15 @@ import { FilterMirror } from './filter-mirror.js';
 import { MacPolicy } from './mac-policy.js';
 import { activeSlaveTarget, applySlaveOption } from './option-set.js';
 import { TapMaster } from './master.js';
-import { inspectSlave, prepareSlave, restoreSlave } from './slave-setup.js';
+import { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
+
+export { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
+import { inspectSlave, keepSlave, prepareSlave, restoreSlave } from './slave-setup.js';
 
 const SOCKET_BUFFER_BYTES = 8 << 20; // packet sockets: 64 KiB GSO frames overflow the ~208 KiB default
 const FILTER_SYNC_MS = 1000;
 const MODE_TICK_MS = 100; // kernel: the 802.3ad and ALB machines run every 100 ms
 const DEFAULT_MTU = 1500;
-
-export interface BondConfig {
-  name: string;
-  options: BondOptions;
-  /** Bond MTU, applied to the TAP and every slave. */
-  mtu?: number;
-  /** Bond MAC; default: the first slave's MAC (kernel behaviour). */
-  mac?: Uint8Array;
-  /** Bring the TAP up when it is created (default true). */
-  up?: boolean;
-  /** Busy-poll window after each batch, microseconds (default DEFAULT_BUSY_POLL_US; 0 = off). */
-  busyPollUs?: number;
-}
-
-export const DEFAULT_BUSY_POLL_US = 50; // measured with `npm run bench`: saves a wake-up per round trip
-
-export interface BondDeps {
-  host: Host;
-  clock: Clock;
-  log: Logger;
-}
 
 export class Bond {
   readonly name: string;
@@ -76,7 +58,7 @@ export class Bond {
 
   constructor(
     private readonly config: BondConfig,
-    deps: BondDeps,
+    private readonly deps: BondDeps,
   ) {
     this.name = config.name;
     this.options = structuredClone(config.options);
@@ -182,6 +164,7 @@ export class Bond {
     this.stopFilterSync?.();
     this.announcer.stop();
     this.datapath.close();
+    this.deps.journal?.remove();
     this.started = false;
     this.log.info('removed', { event: 'removed' });
   }
@@ -246,10 +229,12 @@ export class Bond {
           mtu: this.mtu,
           mac: this.macs.forNewSlave(info.mac),
           openSocket: () => engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES),
+          record: (saved, phase) => this.deps.journal?.record(saved, phase),
         },
       );
     } catch (e) {
       engine.closePort(index);
+      this.deps.journal?.forget(info.ifindex);
       throw e;
     }
     const now = b.linkInfo(name);
@@ -279,7 +264,8 @@ export class Bond {
     this.mode.update(wasActive ? `${name} released` : 'release');
     this.updateCarrier();
     this.datapath.engine.closePort(port.index);
-    restoreSlave(this.host, this.log, name, port.saved);
+    restoreSlave(this.host, this.log, port.saved);
+    this.deps.journal?.forget(port.ifindex);
     this.macs.released(port);
     this.log.info(`released from ${this.name}`, { slave: name, event: 'released' });
   }
@@ -294,7 +280,7 @@ export class Bond {
 
   /** rtnetlink said something about an interface: a slave's carrier, or the TAP's flags. */
   onLinkEvent(ev: LinkEvent): void {
-    if (ev.ifindex === this.master.ifindex) return this.syncFilters();
+    if (ev.ifindex === this.master.ifindex) return ev.type === 'del' ? this.masterGone() : this.syncFilters();
     const port = this.ports.find((p) => p.ifindex === ev.ifindex);
     if (!port) return;
     if (ev.type === 'del') {
@@ -306,8 +292,21 @@ export class Bond {
       }
       return;
     }
+    keepSlave(this.host, this.log, port, this.mtu);
     // kernel compat: with miimon=0 the kernel never looks at carrier; nor do we
     this.monitor?.onCarrierEvent(port);
+  }
+
+  /** The TAP was deleted under us: nothing can reach the bond any more. Restore and give up. */
+  private masterGone(): void {
+    if (!this.started) return;
+    const err = new BondError(
+      'ETAP_GONE',
+      `${this.name} was deleted under the daemon: slaves restored; exiting so a supervisor starts it again`,
+    );
+    this.log.error(err.message, { event: 'master-gone' });
+    this.stop();
+    this.deps.fatal?.(err);
   }
 
   /** A slave that was carrying traffic failed (counted before the mode reacts). */

@@ -8,6 +8,7 @@ import { AF_INET } from '../net/rtnl.js';
 import { ARPHRD_ETHER, IFF_UP, type LinkInfo, type NativeBinding } from '../native/types.js';
 import type { Port, SavedLink } from '../port/port.js';
 import type { Logger } from '../util/logger.js';
+import { formatMac } from '../util/mac.js';
 
 export interface SlaveSetup {
   /** The bond's MTU. */
@@ -16,6 +17,8 @@ export interface SlaveSetup {
   mac: Uint8Array | null;
   /** Opens the daemon's packet socket on the slave once it is up. */
   openSocket(): void;
+  /** The crash journal: called before the first change and once everything is attached. */
+  record?(saved: SavedLink, phase: 'preparing' | 'enslaved'): void;
 }
 
 const READ_ONLY = new Set(['EROFS', 'EACCES', 'EPERM']);
@@ -51,11 +54,14 @@ export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: s
   const b = host.binding;
   const name = info.name;
   const saved: SavedLink = {
+    name,
+    ifindex: info.ifindex,
     mac: Uint8Array.from(info.mac),
     mtu: info.mtu,
     flags: info.flags,
     disableIpv6: host.readSysctl(ipv6Sysctl(name)),
   };
+  setup.record?.(saved, 'preparing');
   try {
     if (saved.disableIpv6 !== null) {
       try {
@@ -78,18 +84,70 @@ export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: s
     b.setFlags(name, b.linkInfo(name).flags | IFF_UP);
     setup.openSocket();
     saved.stackBlock = host.blockStack(info.ifindex);
+    if (saved.stackBlock.adopted) log.warn('took over the ingress filter a tapbond that died had left on this slave', { slave: name });
+    setup.record?.(saved, 'enslaved');
   } catch (e) {
-    restoreSlave(host, log, name, saved);
+    restoreSlave(host, log, saved);
     throw e;
   }
   return saved;
 }
 
-/** Puts back MAC, MTU, up/down state and the IPv6 setting; each step is attempted. */
-export function restoreSlave(host: Host, log: Logger, name: string, s: SavedLink): void {
+const GONE = new Set(['ENODEV', 'ENXIO']);
+
+/**
+ * rtnetlink said something changed on an enslaved port. A rename is followed (the port keeps
+ * its place under the new name); an MTU or MAC that someone else changed is put back, with a
+ * warning, since frames would otherwise be dropped by the NIC or its MAC filter.
+ */
+export function keepSlave(host: Host, log: Logger, port: Port, mtu: number): void {
   const b = host.binding;
-  const steps: [string, () => void][] = [
-    ['ingress filter', () => s.stackBlock && host.unblockStack(s.stackBlock)],
+  const name = b.ifName(port.ifindex);
+  if (name === null) return; // gone: the RTM_DELLINK that follows releases it
+  if (name !== port.name) {
+    log.warn(`renamed to ${name} under the daemon: still a slave, now as ${name}`, { slave: name, was: port.name, event: 'slave-renamed' });
+    port.name = name;
+  }
+  try {
+    const now = b.linkInfo(name);
+    if (now.mtu !== mtu) {
+      log.warn(`MTU changed to ${now.mtu} behind the bond: set back to ${mtu}`, { slave: name, event: 'slave-mtu-restored' });
+      b.setMtu(name, mtu);
+    }
+    if (formatMac(now.mac) !== formatMac(port.mac)) {
+      log.warn(`MAC changed to ${formatMac(now.mac)} behind the bond: set back to ${formatMac(port.mac)}`, {
+        slave: name,
+        event: 'slave-mac-restored',
+      });
+      b.setMac(name, port.mac);
+    }
+  } catch (e) {
+    if (!GONE.has((e as { code?: string }).code ?? ''))
+      log.error(`could not keep the slave's MTU and MAC: ${(e as Error).message}`, { slave: name });
+  }
+}
+
+/**
+ * Puts back MAC, MTU, up/down state and the IPv6 setting, and removes the ingress filter; each
+ * step is attempted. The slave is found by ifindex, so a rename under the daemon changes
+ * nothing; a slave that is gone (deleted, or moved to another network namespace) has nothing
+ * left to restore. `stale` (recovery after a crash): remove our drop filter wherever it is,
+ * and the clsact qdisc as the journal says. Returns the steps done.
+ */
+export function restoreSlave(host: Host, log: Logger, s: SavedLink, stale?: 'ours' | 'theirs' | 'unknown'): string[] {
+  const b = host.binding;
+  const name = b.ifName(s.ifindex);
+  if (name === null) {
+    log.warn('gone (deleted, or moved to another network namespace): nothing to restore', { slave: s.name, event: 'slave-gone' });
+    return [];
+  }
+  const fields = { slave: name, ...(name !== s.name ? { was: s.name } : {}) };
+  const done: string[] = [];
+  const steps: [string, () => unknown][] = [
+    [
+      'ingress filter',
+      () => (stale ? done.push(...host.removeStaleBlock(s.ifindex, stale)) : s.stackBlock && host.unblockStack(s.stackBlock)),
+    ],
     ['down', () => b.setFlags(name, b.linkInfo(name).flags & ~IFF_UP)],
     ['mac', () => b.setMac(name, s.mac)],
     ['mtu', () => b.setMtu(name, s.mtu)],
@@ -99,8 +157,16 @@ export function restoreSlave(host: Host, log: Logger, name: string, s: SavedLink
   for (const [what, fn] of steps) {
     try {
       fn();
+      if (what !== 'ingress filter' && what !== 'down') done.push(what);
     } catch (e) {
-      log.error(`could not restore ${what}: ${(e as Error).message}`, { slave: name });
+      const code = (e as { code?: string }).code ?? '';
+      if (GONE.has(code)) {
+        log.warn(`gone while being restored (${what}): nothing more to restore`, { ...fields, event: 'slave-gone' });
+        return done;
+      }
+      log.error(`could not restore ${what}: ${(e as Error).message}`, fields);
     }
   }
+  if (!stale && s.stackBlock) done.unshift('ingress filter');
+  return done;
 }

@@ -133,6 +133,20 @@ program
     for (const port of ifs) await call(path(bond), 'port.remove', { port });
   });
 
+program
+  .command('recover')
+  .description('put back the slaves a bondd that died left changed (MAC, MTU, flags, IPv6, tc filter), from its journal in --run-dir')
+  .argument('[bond...]', 'the bonds (default: every bond with a journal)')
+  .action(async (bonds: string[]) => {
+    // only this command touches interfaces itself: load the addon and the daemon code for it alone
+    const { recoverOnly } = await import('../daemon.js');
+    const { pinoLogger } = await import('../util/logger.js');
+    const runDir = program.opts<{ runDir: string }>().runDir;
+    const done = recoverOnly(bonds.length ? bonds : null, runDir, pinoLogger({ format: 'pretty' }));
+    for (const r of done) for (const sl of r.slaves) out(`${r.bond} ${sl.name}: ${sl.restored.join(', ') || 'nothing left to restore'}`);
+    if (!done.length) out(`nothing to recover in ${runDir}`);
+  });
+
 try {
   await program.parseAsync();
 } catch (e) {

@@ -14,7 +14,7 @@ import { readIfcfgDir } from '../config/ifcfg.js';
 import { parseModprobe } from '../config/modprobe.js';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_RUN_DIR } from '../control/protocol.js';
-import { startDaemon } from '../daemon.js';
+import { recoverOnly, startDaemon } from '../daemon.js';
 import { parseMetricsAddress } from '../metrics.js';
 import { OPTIONS, describeAllowed } from '../options/table.js';
 import { parseOptionWords, parseSlaveOptionWord } from '../options/parse.js';
@@ -66,6 +66,10 @@ const program = new Command('bondd')
   .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address')
   .option('--log-format <format>', `log format: ${LOG_FORMATS.join(' or ')} (default: pretty on a terminal, json otherwise)`)
   .option('--debug', 'debug logging')
+  .option(
+    '--recover',
+    'only put back the slaves a bondd that died left changed (the bond of --name or --instance, else every bond with a journal in --run-dir), then exit',
+  )
   .argument('[options...]', 'bonding options as name=value')
   .addHelpText('after', optionHelp())
   .showHelpAfterError(false);
@@ -91,6 +95,7 @@ const flags = program.opts<{
   metricsAllowRemote?: boolean;
   logFormat?: string;
   debug?: boolean;
+  recover?: boolean;
 }>();
 if (flags.logFormat !== undefined && !LOG_FORMATS.includes(flags.logFormat as LogFormat)) {
   process.stderr.write(`bondd: --log-format: invalid value '${flags.logFormat}'; allowed: ${LOG_FORMATS.join(', ')}\n`);
@@ -99,6 +104,15 @@ if (flags.logFormat !== undefined && !LOG_FORMATS.includes(flags.logFormat as Lo
 const log = pinoLogger({ debug: flags.debug, format: flags.logFormat as LogFormat | undefined });
 
 try {
+  if (flags.recover) {
+    const bond = flags.name ?? flags.instance;
+    const done = recoverOnly(bond ? [bond] : null, flags.runDir, log);
+    for (const r of done) {
+      for (const s of r.slaves) process.stdout.write(`${r.bond} ${s.name}: ${s.restored.join(', ') || 'nothing left to restore'}\n`);
+    }
+    if (!done.length) process.stdout.write(`nothing to recover in ${flags.runDir}${bond ? ` for ${bond}` : ''}\n`);
+    process.exit(0);
+  }
   const raw: RawConfig = flags.config ? readConfigFile(flags.config) : { options: {} };
   Object.assign(raw.options, parseOptionWords(program.args));
   if (flags.name !== undefined) raw.name = flags.name;
@@ -172,7 +186,11 @@ try {
       ? undefined
       : { address: flags.metrics === true ? '127.0.0.1:9549' : flags.metrics, allowRemote: flags.metricsAllowRemote };
   if (metrics) parseMetricsAddress(metrics.address, metrics.allowRemote); // refuse before touching interfaces
-  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics }, log);
+  const onFatal = (err: Error) => {
+    process.stderr.write(`bondd: ${err.message}\n`);
+    process.exit(1); // a failure: systemd's Restart=on-failure starts the bond again
+  };
+  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics, onFatal }, log);
   const names = cfgs.map((c) => c.name).join(', ');
   const shutdown = (sig: string) => {
     log.info(`${sig}, restoring slaves`, { bond: names, event: 'stopping' });

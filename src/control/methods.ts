@@ -4,11 +4,17 @@ import type { Bond } from '../bond/bond.js';
 import { renderShow, renderStats } from '../report/show.js';
 import { BondError } from '../errors.js';
 import { frameFromHex, frameFromSpec } from '../net/frame-spec.js';
+import type { ProcessState } from '../util/process-stats.js';
+
+/** What a method may see besides its bond: the daemon process's own health. */
+export interface MethodContext {
+  process?(): ProcessState;
+}
 
 export interface Method {
   readonly name: string;
   readonly help: string;
-  handler(bond: Bond, params: Record<string, unknown>): unknown;
+  handler(bond: Bond, params: Record<string, unknown>, ctx: MethodContext): unknown;
 }
 
 function str(params: Record<string, unknown>, key: string): string {
@@ -18,7 +24,11 @@ function str(params: Record<string, unknown>, key: string): string {
 }
 
 export const METHODS: readonly Method[] = [
-  { name: 'state.dump', help: 'the whole state tree', handler: (b) => b.state() },
+  {
+    name: 'state.dump',
+    help: 'the whole state tree, with the daemon process',
+    handler: (b, _p, ctx) => ({ ...b.state(), ...(ctx.process ? { process: ctx.process() } : {}) }),
+  },
   {
     name: 'show',
     help: '/proc/net/bonding layout',

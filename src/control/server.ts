@@ -1,13 +1,25 @@
 // Control socket server: NDJSON over a unix socket (mode 0600). Transport only.
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Bond } from '../bond/bond.js';
 import { BondError } from '../errors.js';
 import type { Logger } from '../util/logger.js';
-import { METHOD_BY_NAME } from './methods.js';
+import { METHOD_BY_NAME, type MethodContext } from './methods.js';
 import { socketPath, type Reply, type Request } from './protocol.js';
 
-const MAX_LINE = 1 << 20;
+/** Limits that keep one client from holding up the daemon (and so the datapath). */
+export interface ControlLimits {
+  /** A request line longer than this is answered with an error and the connection closed. */
+  maxLine: number;
+  /** Clients at once; one more is answered with an error and closed. */
+  maxClients: number;
+  /** A client silent this long is disconnected. */
+  idleMs: number;
+  /** Replies a client leaves unread beyond this many bytes: it is disconnected. */
+  maxUnread: number;
+}
+
+export const DEFAULT_LIMITS: ControlLimits = { maxLine: 64 << 10, maxClients: 32, idleMs: 30_000, maxUnread: 4 << 20 };
 
 async function isLive(path: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -24,10 +36,14 @@ export class ControlServer {
   private server: Server | undefined;
   readonly path: string;
 
+  private clients = 0;
+
   constructor(
     private readonly bond: Bond,
     runDir: string,
     private readonly log: Logger,
+    private readonly ctx: MethodContext = {},
+    private readonly limits: ControlLimits = DEFAULT_LIMITS,
   ) {
     this.path = socketPath(runDir, bond.name);
   }
@@ -39,23 +55,32 @@ export class ControlServer {
       if (await isLive(this.path)) throw new BondError('ECONTROL', `${this.path}: a daemon already serves ${this.bond.name} there`);
       unlinkSync(this.path);
     }
+    const lim = this.limits;
+    const refuse = (sock: Socket, message: string) => {
+      sock.removeAllListeners('data');
+      sock.end(JSON.stringify({ id: 0, ok: false, error: { code: 'ECONTROL', message } }) + '\n');
+      setTimeout(() => sock.destroy(), 1000).unref(); // whether or not it reads the answer
+    };
     const server = createServer((sock) => {
+      sock.on('error', () => {});
+      if (this.clients >= lim.maxClients) return refuse(sock, `too many control clients (at most ${lim.maxClients} at once)`);
+      this.clients++;
+      sock.once('close', () => this.clients--);
+      sock.setTimeout(lim.idleMs, () => sock.destroy());
       let buf = '';
       sock.setEncoding('utf8');
       sock.on('data', (chunk: string) => {
         buf += chunk;
-        if (buf.length > MAX_LINE) {
-          sock.destroy();
-          return;
-        }
         let nl: number;
         while ((nl = buf.indexOf('\n')) >= 0) {
           const line = buf.slice(0, nl);
           buf = buf.slice(nl + 1);
+          if (line.length > lim.maxLine) return refuse(sock, `request line longer than ${lim.maxLine} bytes`);
           if (line.trim()) sock.write(JSON.stringify(this.handle(line)) + '\n');
+          if (sock.writableLength > lim.maxUnread) return sock.destroy(); // it does not read its replies
         }
+        if (buf.length > lim.maxLine) refuse(sock, `request line longer than ${lim.maxLine} bytes`);
       });
-      sock.on('error', () => {});
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -79,7 +104,7 @@ export class ControlServer {
     const m = METHOD_BY_NAME.get(req.method);
     if (!m) return { id: req.id, ok: false, error: { code: 'ECONTROL', message: `unknown method '${req.method}'` } };
     try {
-      return { id: req.id, ok: true, result: m.handler(this.bond, req.params ?? {}) };
+      return { id: req.id, ok: true, result: m.handler(this.bond, req.params ?? {}, this.ctx) };
     } catch (e) {
       const err = e as Error & { code?: string };
       if (!(e instanceof BondError)) this.log.warn(`${req.method} failed: ${err.message}`);

@@ -24,6 +24,8 @@ export interface Host {
   /** Stops the slave's own IP stack from receiving (the daemon still does); see Rtnl.blockStack. */
   blockStack(ifindex: number): StackBlock;
   unblockStack(b: StackBlock): void;
+  /** Recovery: our drop filter (and the clsact qdisc per `qdisc`) off `ifindex`; what was removed. */
+  removeStaleBlock(ifindex: number, qdisc: 'ours' | 'theirs' | 'unknown'): string[];
   close(): void;
 }
 
@@ -69,6 +71,7 @@ export function nativeHost(binding: NativeBinding): Host {
     },
     blockStack: (ifindex) => rtnl.blockStack(ifindex),
     unblockStack: (b) => rtnl.unblockStack(b),
+    removeStaleBlock: (ifindex, qdisc) => rtnl.removeStaleBlock(ifindex, qdisc),
     close: () => rtnl.close(),
   };
 }

@@ -18,6 +18,7 @@ const RTM_NEWQDISC = 36;
 const RTM_DELQDISC = 37;
 const RTM_NEWTFILTER = 44;
 const RTM_DELTFILTER = 45;
+const RTM_GETTFILTER = 46;
 const NLM_F_EXCL = 0x200;
 const NLM_F_CREATE = 0x400;
 const TCA_KIND = 1;
@@ -28,9 +29,54 @@ const TCA_BPF_FLAGS = 8;
 const TCA_BPF_FLAG_ACT_DIRECT = 1;
 const TC_H_CLSACT = 0xfffffff1;
 const TC_H_CLSACT_INGRESS = 0xfffffff2;
+const TC_H_CLSACT_EGRESS = 0xfffffff3;
 /** Filter priority of our drop filter, and its handle. */
 const STACK_DROP_PREF = 1;
 const STACK_DROP_HANDLE = 0x7b01;
+const STACK_DROP_INFO = (STACK_DROP_PREF << 16) | 0x0300; // protocol ETH_P_ALL in network byte order
+/** 'tapb': loaded into A before the verdict, so a dump tells our filter from anyone else's. */
+const STACK_DROP_TAG = 0x74617062;
+
+/** The drop program, two classic BPF instructions: `ld #STACK_DROP_TAG; ret #TC_ACT_SHOT`. */
+function stackDropOps(): Uint8Array {
+  const ops = new Uint8Array(16);
+  const dv = new DataView(ops.buffer);
+  dv.setUint16(0, 0x00, true); // BPF_LD | BPF_W | BPF_IMM
+  dv.setUint32(4, STACK_DROP_TAG, true);
+  dv.setUint16(8, 0x06, true); // BPF_RET | BPF_K
+  dv.setUint32(12, 2, true); // TC_ACT_SHOT
+  return ops;
+}
+
+/** One tc filter of a clsact hook, as a dump lists it. */
+export interface TcFilter {
+  handle: number;
+  pref: number;
+  kind: string;
+  /** Classic BPF instructions of a `bpf` filter given as ops. */
+  ops?: Uint8Array;
+}
+
+/** True for the drop filter blockStack() attaches (whichever tapbond process attached it). */
+export function isStackDrop(f: TcFilter): boolean {
+  return (
+    f.kind === 'bpf' && f.handle === STACK_DROP_HANDLE && f.pref === STACK_DROP_PREF && !!f.ops && Buffer.from(f.ops).equals(stackDropOps())
+  );
+}
+
+/** Parses an RTM_NEWTFILTER message of a dump. */
+export function parseFilter(body: DataView): TcFilter | undefined {
+  if (body.byteLength < 20) return undefined;
+  const f: TcFilter = { handle: body.getUint32(8, true), pref: body.getUint32(16, true) >>> 16, kind: '' };
+  for (const a of attrs(body, 20)) {
+    if (a.type === TCA_KIND) f.kind = Buffer.from(a.data).toString('latin1').replace(/\0.*$/, '');
+    else if (a.type === TCA_OPTIONS) {
+      const nested = new DataView(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+      for (const o of attrs(nested, 0)) if (o.type === TCA_BPF_OPS) f.ops = Uint8Array.from(o.data);
+    }
+  }
+  return f.kind && f.handle ? f : undefined;
+}
 export const RTMGRP_LINK = 0x1;
 export const RTMGRP_IPV4_IFADDR = 0x10;
 export const RTMGRP_IPV6_IFADDR = 0x100;
@@ -295,11 +341,32 @@ export class Rtnl {
     return undefined;
   }
 
+  /** The filters on one clsact hook of `ifindex` ([] when it has no clsact qdisc). */
+  filters(ifindex: number, hook: 'ingress' | 'egress' = 'ingress'): TcFilter[] {
+    const parent = hook === 'ingress' ? TC_H_CLSACT_INGRESS : TC_H_CLSACT_EGRESS;
+    let replies: Uint8Array[];
+    try {
+      replies = this.sock.request(message(RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_DUMP, tcmsg(ifindex, 0, parent, 0)));
+      checkAck(replies, 'RTM_GETTFILTER');
+    } catch {
+      return []; // no clsact there (or no such interface)
+    }
+    const out: TcFilter[] = [];
+    for (const d of replies)
+      for (const m of messages(d)) {
+        const f = m.type === RTM_NEWTFILTER ? parseFilter(m.body) : undefined;
+        if (f) out.push(f);
+      }
+    return out;
+  }
+
   /**
    * Makes a slave's own IP stack blind, as a kernel bond's rx_handler does: a clsact ingress
    * filter whose classic BPF program returns TC_ACT_SHOT. AF_PACKET taps see frames before tc
    * ingress, so the daemon still gets every frame; the slave's stack (which would otherwise
    * answer for the bond's addresses and duplicate them) gets none. Returns what to undo.
+   * A drop filter of ours that a dead tapbond left behind is taken over, never duplicated; a
+   * filter of someone else's in our slot is an error that says so.
    */
   blockStack(ifindex: number): StackBlock {
     let createdQdisc = true;
@@ -318,54 +385,107 @@ export class Rtnl {
       if ((e as { code?: string }).code !== 'EEXIST') throw e;
       createdQdisc = false; // someone else's clsact: add only our filter, remove only our filter
     }
-    // sock_filter { code = BPF_RET|BPF_K, jt, jf, k = TC_ACT_SHOT }
-    const ops = new Uint8Array(8);
-    new DataView(ops.buffer).setUint16(0, 0x06, true);
-    new DataView(ops.buffer).setUint32(4, 2, true);
-    const options = concat([attr(TCA_BPF_OPS_LEN, u16(1)), attr(TCA_BPF_OPS, ops), attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT))]);
-    const info = (STACK_DROP_PREF << 16) | 0x0300; // protocol ETH_P_ALL in network byte order
+    const options = concat([
+      attr(TCA_BPF_OPS_LEN, u16(2)),
+      attr(TCA_BPF_OPS, stackDropOps()),
+      attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT)),
+    ]);
     try {
       checkAck(
         this.sock.request(
           message(
             RTM_NEWTFILTER,
             NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            concat([tcmsg(ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, info), attr(TCA_KIND, cstr('bpf')), attr(TCA_OPTIONS, options)]),
+            concat([
+              tcmsg(ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, STACK_DROP_INFO),
+              attr(TCA_KIND, cstr('bpf')),
+              attr(TCA_OPTIONS, options),
+            ]),
           ),
         ),
         'RTM_NEWTFILTER bpf',
       );
     } catch (e) {
+      if ((e as { code?: string }).code === 'EEXIST') {
+        const here = this.filters(ifindex);
+        if (here.some(isStackDrop)) {
+          // left by a tapbond that died: ours to keep; its clsact too when nothing else uses it
+          return { ifindex, createdQdisc: here.length === 1 && this.filters(ifindex, 'egress').length === 0, adopted: true };
+        }
+        throw Object.assign(
+          new Error(
+            `tc: another program's ingress filter holds pref ${STACK_DROP_PREF} handle 0x${STACK_DROP_HANDLE.toString(16)} (tc filter show dev ... ingress)`,
+          ),
+          { code: 'EEXIST' },
+        );
+      }
       if (createdQdisc) this.unblockStack({ ifindex, createdQdisc });
       throw e;
     }
     return { ifindex, createdQdisc };
   }
 
+  /** Undoes blockStack(); a filter or qdisc that is already gone is not an error. */
   unblockStack(b: StackBlock): void {
-    if (b.createdQdisc) {
-      checkAck(
-        this.sock.request(
-          message(
-            RTM_DELQDISC,
-            NLM_F_REQUEST | NLM_F_ACK,
-            concat([tcmsg(b.ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]),
+    const gone = (e: unknown) => ['ENOENT', 'ENODEV', 'EINVAL'].includes((e as { code?: string }).code ?? '');
+    try {
+      if (b.createdQdisc) {
+        checkAck(
+          this.sock.request(
+            message(
+              RTM_DELQDISC,
+              NLM_F_REQUEST | NLM_F_ACK,
+              concat([tcmsg(b.ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]),
+            ),
           ),
-        ),
-        'RTM_DELQDISC clsact',
-      );
-    } else {
-      const info = (STACK_DROP_PREF << 16) | 0x0300;
-      checkAck(
-        this.sock.request(
-          message(
-            RTM_DELTFILTER,
-            NLM_F_REQUEST | NLM_F_ACK,
-            concat([tcmsg(b.ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, info), attr(TCA_KIND, cstr('bpf'))]),
+          'RTM_DELQDISC clsact',
+        );
+      } else {
+        checkAck(
+          this.sock.request(
+            message(
+              RTM_DELTFILTER,
+              NLM_F_REQUEST | NLM_F_ACK,
+              concat([tcmsg(b.ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, STACK_DROP_INFO), attr(TCA_KIND, cstr('bpf'))]),
+            ),
           ),
-        ),
-        'RTM_DELTFILTER bpf',
+          'RTM_DELTFILTER bpf',
+        );
+      }
+    } catch (e) {
+      if (!gone(e)) throw e;
+    }
+  }
+
+  /**
+   * Recovery: removes a drop filter of ours from `ifindex` whatever process attached it, and the
+   * clsact qdisc with it when `qdisc` says we created it (or, unknown, when nothing else is left
+   * on it). Returns what it removed.
+   */
+  removeStaleBlock(ifindex: number, qdisc: 'ours' | 'theirs' | 'unknown'): string[] {
+    const done: string[] = [];
+    const ingress = this.filters(ifindex);
+    if (ingress.some(isStackDrop)) {
+      this.unblockStack({ ifindex, createdQdisc: false });
+      done.push('drop filter');
+    }
+    const empty = this.filters(ifindex).length === 0 && this.filters(ifindex, 'egress').length === 0;
+    if ((qdisc === 'ours' || (qdisc === 'unknown' && empty && done.length > 0)) && this.hasClsact(ifindex)) {
+      this.unblockStack({ ifindex, createdQdisc: true });
+      done.push('clsact qdisc');
+    }
+    return done;
+  }
+
+  private hasClsact(ifindex: number): boolean {
+    try {
+      checkAck(
+        this.sock.request(message(RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_DUMP, tcmsg(ifindex, 0, TC_H_CLSACT_INGRESS, 0))),
+        'RTM_GETTFILTER',
       );
+      return true;
+    } catch {
+      return false;
     }
   }
 
@@ -377,6 +497,8 @@ export class Rtnl {
 export interface StackBlock {
   ifindex: number;
   createdQdisc: boolean;
+  /** Taken over from a tapbond process that died. */
+  adopted?: boolean;
 }
 
 /** Subscribes to link (and optionally address) events; each parsed event reaches `onLink`. */

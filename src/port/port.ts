@@ -6,6 +6,9 @@ import { PortLink, type MiiState } from './link.js';
 
 /** What enslaving changed, so release and SIGTERM can put it back exactly. */
 export interface SavedLink {
+  /** The name and ifindex when enslaved; a restore finds the interface by ifindex (renames). */
+  name: string;
+  ifindex: number;
   mac: Uint8Array;
   mtu: number;
   flags: number;
@@ -33,7 +36,8 @@ export class Port {
   constructor(
     /** Engine port index (1..31): bit `index` of a verdict. */
     readonly index: number,
-    readonly name: string,
+    /** Follows a rename under the daemon (rtnetlink). */
+    public name: string,
     readonly ifindex: number,
     /** The MAC the interface had when it was enslaved (kernel perm_hwaddr). */
     readonly permMac: Uint8Array,

@@ -1,6 +1,7 @@
 // The state tree's shape (`bondctl state --json`, the input of `bondctl show`, watch and the
 // metrics). Types only: the CLI, control and metrics import these, never the bond itself.
 import type { BondOptions } from '../options/parse.js';
+import type { ProcessState } from '../util/process-stats.js';
 
 export interface PortState {
   name: string;
@@ -43,6 +44,8 @@ export interface BondState {
   options: BondOptions;
   mode: Record<string, unknown>;
   ports: PortState[];
+  /** The daemon process (bondctl state; not part of one bond's own state). */
+  process?: ProcessState;
 }
 
 /** `bondctl hash`: where the datapath would send a frame now (like OVS bond/hash). */

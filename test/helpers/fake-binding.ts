@@ -241,6 +241,7 @@ export class FakeNet {
         return { ifindex, createdQdisc: true };
       },
       unblockStack: (b) => void this.blocked.delete(b.ifindex),
+      removeStaleBlock: (ifindex) => (this.blocked.delete(ifindex) ? ['drop filter'] : []),
       close: () => {},
     };
   }

@@ -22,7 +22,7 @@ export function modeContext(opts: Record<string, string | number>, names = ['s0'
   const ports = names.map((name, i) => {
     const mac = portMac(i);
     mac[4] = bondMac[5]; // distinct per bond
-    const p = new Port(i + 1, name, 100 + i, mac, { mac, mtu: 1500, flags: 0, disableIpv6: null }, 'up');
+    const p = new Port(i + 1, name, 100 + i, mac, { name, ifindex: 100 + i, mac, mtu: 1500, flags: 0, disableIpv6: null }, 'up');
     p.speed = 1000;
     p.duplex = 'full';
     return p;

@@ -58,7 +58,15 @@ describe('bondctl hash with broadcast_neighbor', () => {
     const links = [net.addLink('a'), net.addLink('b')];
     const dp = new Datapath(net.binding());
     const ports = links.map(
-      (l, i) => new Port(i + 1, l.name, l.ifindex, l.mac, { mac: l.mac, mtu: 1500, flags: 0, disableIpv6: null }, 'up'),
+      (l, i) =>
+        new Port(
+          i + 1,
+          l.name,
+          l.ifindex,
+          l.mac,
+          { name: l.name, ifindex: l.ifindex, mac: l.mac, mtu: 1500, flags: 0, disableIpv6: null },
+          'up',
+        ),
     );
     dp.publish({ kind: 'hash', masks: Uint32Array.of(2, 4), policy: 1, neighborMask: 6 }, rxPlan(32, [1, 2]));
     const mac = Uint8Array.of(2, 0, 0, 0, 0, 1);

@@ -25,7 +25,7 @@ function setup(opts: Record<string, string | number> = {}) {
   const { options } = resolveOptions({ mode: 'active-backup', miimon: 100, ...opts });
   const ports = [0, 1].map((i) => {
     const mac = Uint8Array.of(2, 0, 0, 0, 0, 0x10 + i);
-    return new Port(i + 1, `s${i}`, 10 + i, mac, { mac, mtu: 1500, flags: 0, disableIpv6: null }, 'up');
+    return new Port(i + 1, `s${i}`, 10 + i, mac, { name: `s${i}`, ifindex: 10 + i, mac, mtu: 1500, flags: 0, disableIpv6: null }, 'up');
   });
   const sent: { port: string; frame: Uint8Array; at: number }[] = [];
   let learned: Uint8Array[] = [];

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../../../src/control/client.js';
 import { METHODS } from '../../../src/control/methods.js';
-import { ControlServer } from '../../../src/control/server.js';
+import { ControlServer, DEFAULT_LIMITS, type ControlLimits } from '../../../src/control/server.js';
+import { ProcessStats } from '../../../src/util/process-stats.js';
 import { MemoryLogger } from '../../../src/util/logger.js';
 import { fakeBond } from '../../helpers/fake-bond.js';
 
@@ -17,10 +18,12 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-async function serve() {
+async function serve(limits: Partial<ControlLimits> = {}) {
   const b = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0', 's1']);
   const dir = mkdtempSync(join(tmpdir(), 'tb-ctl-'));
-  const server = new ControlServer(b.bond, dir, new MemoryLogger());
+  const stats = new ProcessStats();
+  cleanups.push(() => stats.stop());
+  const server = new ControlServer(b.bond, dir, new MemoryLogger(), { process: () => stats.read() }, { ...DEFAULT_LIMITS, ...limits });
   await server.listen();
   cleanups.push(() => {
     server.close();
@@ -88,5 +91,37 @@ describe('control socket', () => {
     await again.listen();
     expect(((await call(again.path, 'state.dump')) as { bond: { name: string } }).bond.name).toBe('bond0');
     again.close();
+  });
+
+  it('reports the daemon process: event-loop delay, memory, descriptors', async () => {
+    const { server } = await serve();
+    const st = (await call(server.path, 'state.dump')) as {
+      process: { pid: number; open_fds: number; event_loop_delay_ms: Record<string, number> };
+    };
+    expect(st.process.pid).toBe(process.pid);
+    expect(st.process.open_fds).toBeGreaterThan(2);
+    expect(Object.keys(st.process.event_loop_delay_ms).sort()).toEqual(['max', 'p50', 'p99']);
+  });
+
+  it('bounds a request line: an error, then the connection closes', async () => {
+    const { server } = await serve({ maxLine: 1024 });
+    const [reply] = await raw(server.path, 'x'.repeat(5000), 1);
+    expect(JSON.parse(reply)).toMatchObject({ ok: false, error: { message: 'request line longer than 1024 bytes' } });
+    expect(((await call(server.path, 'state.dump')) as { bond: { name: string } }).bond.name).toBe('bond0'); // others unharmed
+  });
+
+  it('bounds the clients at once, and drops an idle one, without delaying the others', async () => {
+    const { server } = await serve({ maxClients: 2, idleMs: 300 });
+    const held = [createConnection(server.path), createConnection(server.path)];
+    await Promise.all(held.map((c) => new Promise((r) => c.once('connect', r))));
+    await new Promise((r) => setTimeout(r, 50));
+    const [refused] = await raw(server.path, '{"id":1,"method":"state.dump"}\n', 1);
+    expect(JSON.parse(refused)).toMatchObject({ ok: false, error: { message: 'too many control clients (at most 2 at once)' } });
+    // the two silent clients are dropped after idleMs; then a client is served again at once
+    const closed = held.map((c) => new Promise((r) => c.once('close', r)));
+    await Promise.all(closed);
+    const t0 = Date.now();
+    expect(((await call(server.path, 'state.dump')) as { bond: { name: string } }).bond.name).toBe('bond0');
+    expect(Date.now() - t0).toBeLessThan(1000);
   });
 });

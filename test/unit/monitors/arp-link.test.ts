@@ -22,7 +22,7 @@ function setup(opts: Record<string, string | number>, activeBackup = true) {
   const { options } = resolveOptions({ mode: activeBackup ? 'active-backup' : 'balance-xor', arp_interval: 100, ...opts });
   const ports = [0, 1].map((i) => {
     const mac = Uint8Array.of(2, 0, 0, 0, 0, 0x10 + i);
-    return new Port(i + 1, `s${i}`, 10 + i, mac, { mac, mtu: 1500, flags: 0, disableIpv6: null }, 'up');
+    return new Port(i + 1, `s${i}`, 10 + i, mac, { name: `s${i}`, ifindex: 10 + i, mac, mtu: 1500, flags: 0, disableIpv6: null }, 'up');
   });
   const lastRx = new Float64Array(32);
   const sent: { port: string; frame: Uint8Array }[] = [];
