@@ -150,6 +150,43 @@ describe.skipIf(mustSkip(reason))('deployment: systemd contract, metrics, logs, 
     expect(lab.sh(lab.srv, 'ip link show bond0', { allowFail: true })).toMatch(/does not exist/);
   });
 
+  it('Restart=on-failure: SIGKILLed under traffic, started again as the unit says, the slaves recovered and traffic back', async () => {
+    const unit = readFileSync(join(ROOT, 'packaging', 'systemd', 'bondd@.service'), 'utf8');
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).toMatch(/^RuntimeDirectoryPreserve=yes$/m); // the journal outlives the process
+    const restartSec = Number(/^RestartSec=(\d+)$/m.exec(unit)![1]);
+    const exec = /^ExecStart=\/usr\/bin\/env bondd (.*) \$BONDD_ARGS$/m.exec(unit)![1].replace('%i', 'bond0').split(' ');
+    const etc = join(dir, 'etc-restart');
+    mkdirSync(join(etc, 'tapbond'), { recursive: true });
+    writeFileSync(
+      join(etc, 'tapbond', 'bond0.json'),
+      JSON.stringify({ slaves: ['s0', 's1'], mode: 'active-backup', miimon: 100, addresses: ['198.18.0.1/24'] }),
+    );
+    const slaves = () =>
+      ['s0', 's1'].map((s) => ({ ...lab.link(lab.srv, s), filters: lab.sh(lab.srv, `tc filter show dev ${s} ingress`) }));
+    const pick = (l: ReturnType<typeof slaves>) => l.map((x) => [x.address, x.mtu, x.flags.includes('UP'), x.filters]);
+    const before = pick(slaves());
+    const up = () => waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP', 5000, 'bond0 carrier');
+    await lab.startBondd([...exec, '--sysconf-root', etc]);
+    await up();
+    lab.sh(lab.cli, 'ip neigh flush all');
+    const traffic = lab.shAsync(lab.cli, 'ping -c 300 -i 0.02 -W 1 198.18.0.1 || true', 20_000);
+    await sleep(1000);
+    await lab.stopBondd('SIGKILL'); // a failure: systemd restarts the unit RestartSec later
+    await sleep(restartSec * 1000);
+    const again = await lab.startBondd([...exec, '--sysconf-root', etc]);
+    expect(again.log()).toMatch(/recovered from an unclean stop of pid \d+: s1 \(drop filter/);
+    await up();
+    const p = pingSummary(await traffic);
+    console.log(`supervisor restart: ${p.sent - p.received} of ${p.sent} pings (20 ms apart) lost, RestartSec=${restartSec}`);
+    // replies before the kill and again after the restart; the gap is the kill and RestartSec
+    expect(p.received, `${p.received}/${p.sent}`).toBeGreaterThan(100);
+    expect(p.sent - p.received).toBeLessThan(((restartSec + 2.5) * 1000) / 20);
+    expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 -W 1 198.18.0.1')).received).toBe(5);
+    expect(await lab.stopBondd()).toBe(0);
+    expect(pick(slaves())).toEqual(before);
+  }, 60_000);
+
   it('refuses metrics on a non-loopback address before touching any interface', () => {
     const r = lab.sh(
       lab.srv,
