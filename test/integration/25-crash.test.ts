@@ -9,22 +9,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited, Lab, mustSkip, pingSummary, ROOT, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { rng } from '../helpers/rng.js';
 
 const reason = skipReason();
 const BONDD = join(ROOT, 'dist', 'cli', 'bondd.js');
 const BONDCTL = join(ROOT, 'dist', 'cli', 'bondctl.js');
 const ARGS = ['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100'];
-
-/** A small seeded generator, so a failing iteration can be replayed (the seed is printed). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 describe.skipIf(mustSkip(reason))('crash safety and what happens behind the bond', () => {
   const lab = new Lab('k');
