@@ -17,3 +17,11 @@ export function ipv4(proto: number, src = '02:00:00:00:00:01', dst = '02:00:00:0
   p[9] = proto;
   return eth(dst, src, 0x0800, p);
 }
+
+/** A UDP-protocol IPv4 frame from MAC `src`, 198.18.0.1 -> 198.18.0.<last>. */
+export function toHost(src: string, last: number): Uint8Array {
+  const f = ipv4(17, src, '02:00:00:00:09:99');
+  f.set(Uint8Array.of(198, 18, 0, 1), 14 + 12);
+  f.set(Uint8Array.of(198, 18, 0, last), 14 + 16);
+  return f;
+}

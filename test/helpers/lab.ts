@@ -168,12 +168,37 @@ export class Lab {
     return JSON.parse(this.sh(ns, `ip -j link show ${ifname}`))[0];
   }
 
+  /** Everything bondd may change on a slave, as the kernel reports it (ip, /proc, tc). */
+  slave(s: string, ns = this.srv) {
+    const l = this.link(ns, s);
+    return {
+      address: l.address,
+      mtu: l.mtu,
+      up: l.flags.includes('UP'),
+      ipv6: this.sh(ns, `cat /proc/sys/net/ipv6/conf/${s}/disable_ipv6`).trim(),
+      qdiscs: this.sh(ns, `tc qdisc show dev ${s} ingress`).trim(),
+      filters: this.sh(ns, `tc filter show dev ${s} ingress`).trim(),
+    };
+  }
+
   /** Adds the bond's addresses and waits for carrier. */
   async addressBond(bond = 'bond0'): Promise<void> {
     this.sh(this.cli, 'ip neigh flush all'); // no stale entry from an earlier bond in this lab
     this.sh(this.srv, `ip addr add 198.18.0.1/24 dev ${bond} && ip addr add 2001:db8::1/64 dev ${bond} nodad`);
     await waitFor(() => this.link(this.srv, bond).operstate === 'UP', 5000, `${bond} carrier`);
   }
+}
+
+/** The records of a JSON log (bondd --log-format json) at error level or above. */
+export function logErrors(log: string): { level: number; msg: string; slave?: string; event?: string }[] {
+  return jsonRecords(log).filter((r) => r.level >= 50);
+}
+
+export function jsonRecords(log: string): { level: number; msg: string; slave?: string; event?: string }[] {
+  return log
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l));
 }
 
 export function sleep(ms: number): Promise<void> {

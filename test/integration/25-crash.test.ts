@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exited, Lab, mustSkip, pingSummary, ROOT, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { exited, jsonRecords, Lab, mustSkip, pingSummary, ROOT, skipReason, sleep, waitFor } from '../helpers/lab.js';
 import { rng } from '../helpers/rng.js';
 
 const reason = skipReason();
@@ -21,18 +21,7 @@ describe.skipIf(mustSkip(reason))('crash safety and what happens behind the bond
   beforeAll(() => lab.up(3));
   afterAll(() => lab.down());
 
-  /** Everything bondd may change on a slave, as the kernel reports it. */
-  const snapshot = (s: string) => {
-    const l = lab.link(lab.srv, s);
-    return {
-      address: l.address,
-      mtu: l.mtu,
-      up: l.flags.includes('UP'),
-      ipv6: lab.sh(lab.srv, `cat /proc/sys/net/ipv6/conf/${s}/disable_ipv6`).trim(),
-      qdiscs: lab.sh(lab.srv, `tc qdisc show dev ${s} ingress`).trim(),
-      filters: lab.sh(lab.srv, `tc filter show dev ${s} ingress`).trim(),
-    };
-  };
+  const snapshot = (s: string) => lab.slave(s);
   const all = (names = ['s0', 's1', 's2']) => Object.fromEntries(names.map((s) => [s, snapshot(s)]));
   const journal = () => join(lab.runDir, 'bond0.state');
 
@@ -118,12 +107,7 @@ describe.skipIf(mustSkip(reason))('crash safety and what happens behind the bond
     lab.sh(lab.srv, 'ip link del s2'); // its peer p2 goes with it
     await waitFor(() => lab.state().ports.length === 2, 3000, 's2 released');
     await waitFor(() => b.log().includes('"event":"slave-gone"'), 3000, 'the slave-gone log line');
-    const lines = b
-      .log()
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l));
-    const aboutS2 = lines.filter((r) => r.slave === 's2');
+    const aboutS2 = jsonRecords(b.log()).filter((r) => r.slave === 's2');
     expect(aboutS2.filter((r) => r.level >= 50)).toEqual([]);
     expect(aboutS2.map((r) => r.event)).toContain('slave-gone');
     expect(await lab.stopBondd()).toBe(0);

@@ -5,7 +5,7 @@
 //
 //   ns srv: bondd, bond0 over s0 s1  <-- veth -->  ns sw: br0 (p0 p1, c0)  <-->  ns cli 198.18.0.2
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, mustSkip, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { Lab, logErrors, mustSkip, pingSummary, skipReason, sleep, waitFor } from '../helpers/lab.js';
 
 const reason = skipReason();
 
@@ -33,13 +33,6 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
     }
     return Infinity;
   };
-  const errors = (log: string) =>
-    log
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l))
-      .filter((r) => r.level >= 50);
-
   it('both links flapping at 50 Hz for 15 s: no crash, the state matches the links, traffic back at once', async () => {
     const b = await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', '--log-format', 'json']);
     await lab.addressBond();
@@ -67,7 +60,7 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
     );
     expect(back).toBeLessThan(1000);
     await flood;
-    expect(errors(b.log())).toEqual([]);
+    expect(logErrors(b.log())).toEqual([]);
     expect(await lab.stopBondd()).toBe(0);
   }, 60_000);
 
@@ -99,7 +92,7 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
       ['s0', 'up'],
       ['s1', 'up'],
     ]);
-    expect(errors(b.log())).toEqual([]);
+    expect(logErrors(b.log())).toEqual([]);
     expect(await lab.stopBondd()).toBe(0);
   }, 60_000);
 });
@@ -111,13 +104,6 @@ describe.skipIf(mustSkip(reason))('failovers in turn under traffic', () => {
   const lab = new Lab('v');
   beforeAll(() => lab.up(2));
   afterAll(() => lab.down());
-  const errors = (log: string) =>
-    log
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l))
-      .filter((r) => r.level >= 50);
-
   it('switch ports failing in turn for 8 s: each failover costs at most a few 20 ms pings', async () => {
     const b = await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', '--log-format', 'json']);
     await lab.addressBond();
@@ -154,7 +140,7 @@ describe.skipIf(mustSkip(reason))('failovers in turn under traffic', () => {
     console.log(`${failovers} failovers in 8 s: ${p.sent - p.received} of ${p.sent} pings lost`);
     expect(failovers).toBeGreaterThanOrEqual(18);
     expect(p.sent - p.received).toBeLessThanOrEqual(failovers * 3);
-    expect(errors(b.log())).toEqual([]);
+    expect(logErrors(b.log())).toEqual([]);
     expect(await lab.stopBondd()).toBe(0);
   }, 60_000);
 });

@@ -2,18 +2,10 @@
 import { describe, expect, it } from 'vitest';
 import { arpReply, parseArp } from '../../src/net/frames.js';
 import { formatMac, parseMac } from '../../src/util/mac.js';
-import { ipv4 } from '../helpers/frames.js';
+import { ipv4, toHost } from '../helpers/frames.js';
 import { fakeBond } from '../helpers/fake-bond.js';
 
 const ip = (last: number) => Uint8Array.of(198, 18, 0, last);
-
-/** An IPv4 frame from `src` to 198.18.0.<last>. */
-function toHost(src: string, last: number): Uint8Array {
-  const f = ipv4(17, src, '02:00:00:00:09:99');
-  f.set(ip(1), 14 + 12);
-  f.set(ip(last), 14 + 16);
-  return f;
-}
 
 describe('balance-alb', () => {
   function setup() {

@@ -9,17 +9,9 @@ import { placement } from '../../src/state/build.js';
 import { parseMac } from '../../src/util/mac.js';
 import { fakeBond } from '../helpers/fake-bond.js';
 import { FakeNet } from '../helpers/fake-binding.js';
-import { ipv4 } from '../helpers/frames.js';
+import { ipv4, toHost } from '../helpers/frames.js';
 
 const ip = (last: number) => Uint8Array.of(198, 18, 0, last);
-
-/** An IPv4 frame from `src` (198.18.0.1) to 198.18.0.<last>. */
-function toHost(src: string, last: number): Uint8Array {
-  const f = ipv4(17, src, '02:00:00:00:09:99');
-  f.set(ip(1), 14 + 12);
-  f.set(ip(last), 14 + 16);
-  return f;
-}
 
 describe('bondctl hash changes nothing', () => {
   it('balance-tlb: names a port without assigning a bucket', () => {

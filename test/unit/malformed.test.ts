@@ -6,16 +6,7 @@ import { encodeLacpdu, parseSlowPdu } from '../../src/lacp/pdu.js';
 import { parseArp, parseNd, gratuitousArp, unsolicitedNa } from '../../src/net/frames.js';
 import { messages, parseLink } from '../../src/net/rtnl.js';
 import { fakeBond } from '../helpers/fake-bond.js';
-
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 function frames(n: number, seed: number): Uint8Array[] {
   const r = rng(seed);

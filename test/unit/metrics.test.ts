@@ -1,21 +1,11 @@
 // Prometheus metrics read from the bonds at scrape time, and where they listen.
-import { Writable } from 'node:stream';
+import { capture } from '../helpers/capture.js';
 import { describe, expect, it } from 'vitest';
 import { metricsRegistry, parseMetricsAddress } from '../../src/metrics.js';
 import { pinoLogger } from '../../src/util/logger.js';
 import { fakeBond } from '../helpers/fake-bond.js';
 import { metricSample as metric } from '../helpers/prom.js';
 import { ipv4 } from '../helpers/frames.js';
-function capture() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(c, _e, cb) {
-      chunks.push(String(c));
-      cb();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
 
 describe('metrics', () => {
   it('exports node_exporter bonding names and per-slave state and counters, read at scrape time', async () => {

@@ -1,18 +1,8 @@
 // pino logs: one record per state change naming the bond and the slave, JSON or readable.
-import { Writable } from 'node:stream';
+import { capture } from '../../helpers/capture.js';
 import { describe, expect, it } from 'vitest';
 import { pinoLogger } from '../../../src/util/logger.js';
 import { fakeBond } from '../../helpers/fake-bond.js';
-function capture() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(c, _e, cb) {
-      chunks.push(String(c));
-      cb();
-    },
-  });
-  return { stream, text: () => chunks.join('') };
-}
 
 describe('logs', () => {
   it('JSON: one record per state change, naming the bond and the slave', () => {
