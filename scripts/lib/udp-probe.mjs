@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Sequence-numbered UDP probe for failover outage measurement, bounded in time.
 //   udp-probe.mjs send HOST PORT RATE_PPS SECONDS
-//   udp-probe.mjs recv PORT SECONDS RATE_PPS     -> prints JSON {received, lost, max_gap_ms, ...}
+//   udp-probe.mjs recv PORT SECONDS RATE_PPS     -> prints JSON {received, lost, max_gap_ms, lost_ranges, ...}
 // The outage is the longest run of sequence numbers that never arrived, times the send
 // interval (reordering does not count); the longest silence between arrivals is also reported.
 import dgram from 'node:dgram';
@@ -60,14 +60,16 @@ if (mode === 'send') {
       sock.close();
       let run = 0;
       let maxRun = 0;
+      const ranges = []; // [first, last] sequence numbers of each run that never arrived (at most 1000)
       for (let i = 0; i <= maxSeq; i++) {
         run = seen[i] ? 0 : run + 1;
         if (run > maxRun) maxRun = run;
+        if (run === 1 && ranges.length < 1000) ranges.push([i, i]);
+        else if (run > 1 && ranges.length && ranges[ranges.length - 1][1] === i - 1) ranges[ranges.length - 1][1] = i;
       }
       const lost = maxSeq + 1 - received;
-      process.stdout.write(
-        JSON.stringify({ received, last_seq: maxSeq, lost, outage_ms: (maxRun * 1000) / rate, max_silence_ms: maxSilence }) + '\n',
-      );
+      const out = { received, last_seq: maxSeq, lost, outage_ms: (maxRun * 1000) / rate, max_silence_ms: maxSilence, lost_ranges: ranges };
+      process.stdout.write(JSON.stringify(out) + '\n');
     }, 50);
   });
 } else {
