@@ -333,11 +333,22 @@ describe.skipIf(mustSkip(reason || (have('iperf3') && have('tcpdump') ? '' : 'ne
       expect(r.status).toBe(0);
     }, 120_000);
 
-    it('soaks for 60 s: failovers, option changes and polling under full load, no leak, no LACP expiry, probe loss reported (scripts/soak.mjs)', () => {
-      const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'soak.mjs')], {
-        encoding: 'utf8',
-        env: { ...process.env, SOAK_SECONDS: '60' },
-        timeout: 150_000,
+    it('soaks for 60 s: failovers, option changes and polling under full load, no leak, no LACP expiry, probe loss reported (scripts/soak.mjs)', async () => {
+      // asynchronous: a worker blocked for over 60 s in spawnSync misses vitest's RPC deadline
+      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const c = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'soak.mjs')], {
+          env: { ...process.env, SOAK_SECONDS: '60' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d) => (stdout += d));
+        c.stderr.on('data', (d) => (stderr += d));
+        const timer = setTimeout(() => c.kill('SIGINT'), 150_000);
+        c.on('close', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout, stderr });
+        });
       });
       const result = JSON.parse(r.stdout || '{}');
       console.log(`soak 60 s: ${JSON.stringify(result)}`);
