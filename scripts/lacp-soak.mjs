@@ -5,7 +5,7 @@
 // timeout is 3 s), and Open vSwitch's own view of each member (lacp/show, polled every second)
 // must never leave "current". Prints JSON; exit 1 when a bound is broken. Bounded in time; the
 // lab is removed also on failure.
-import { ovsLab, sleep } from './lib/ovs-lab.mjs';
+import { iperfGbps, ovsLab, sleep } from './lib/ovs-lab.mjs';
 
 const SECS = Number(process.env.SOAK_SECONDS ?? 300);
 const lab = ovsLab(`soak${process.pid % 100000}`);
@@ -59,12 +59,7 @@ async function main() {
     for (let i = 1; i < during.length; i++) max = Math.max(max, during[i] - during[i - 1]);
     return { pdus: during.length, max_gap_s: Number(max.toFixed(3)) };
   });
-  let gbps = null;
-  try {
-    gbps = JSON.parse(iperfOut).end.sum_received.bits_per_second / 1e9;
-  } catch {
-    /* iperf3 cut short */
-  }
+  const gbps = iperfGbps(iperfOut);
   const state = JSON.parse(lab.bondctl('state', 'bond0', '--json'));
   const result = {
     seconds: SECS,

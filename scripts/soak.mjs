@@ -7,7 +7,7 @@
 // lost outside the failover windows. Prints JSON; exit 1 when a bound is broken. Bounded in
 // time; the lab is removed also on failure.
 import { join } from 'node:path';
-import { ovsLab, ROOT, sleep } from './lib/ovs-lab.mjs';
+import { iperfGbps, ovsLab, ROOT, sleep } from './lib/ovs-lab.mjs';
 
 const SECS = Number(process.env.SOAK_SECONDS ?? 600);
 const PROBE_PPS = 2000;
@@ -106,12 +106,7 @@ async function main() {
   const tail = warm.slice(-Math.max(1, Math.floor(warm.length / 5)));
   const rssGrowth = median(tail.map((x) => x.rss)) / median(head.map((x) => x.rss)) - 1;
   const fds = warm.map((x) => x.fds);
-  let gbps = null;
-  try {
-    gbps = JSON.parse(iperfOut).end.sum_received.bits_per_second / 1e9;
-  } catch {
-    /* iperf3 cut short */
-  }
+  const gbps = iperfGbps(iperfOut);
   const result = {
     seconds: SECS,
     negotiated_after_s: negotiatedAfter,

@@ -11,6 +11,15 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Gbit/s received in an `iperf3 -J` report; null when iperf3 was cut short. */
+export function iperfGbps(json) {
+  try {
+    return JSON.parse(json).end.sum_received.bits_per_second / 1e9;
+  } catch {
+    return null;
+  }
+}
+
 export function ovsLab(prefix) {
   const P = prefix;
   const SRV = `${P}-srv`;
