@@ -11,6 +11,7 @@ const LAYERS = [
   ['modes and link monitors', ['^src/modes/', '^src/monitors/(?!arp\\.ts$)']],
   ['ports and host', ['^src/port/', '^src/host/']],
   ['options', ['^src/options/']],
+  ['kernel fast path', ['^src/fastpath/']],
   ['datapath', ['^src/datapath/']],
   ['engines', ['^src/lacp/', '^src/alb/', '^src/monitors/arp\\.ts$']],
   ['net', ['^src/net/']],

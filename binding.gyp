@@ -4,6 +4,7 @@
       "target_name": "tapbond",
       "sources": [
         "native/src/addon.cc",
+        "native/src/bpf.cc",
         "native/src/engine.cc",
         "native/src/link.cc",
         "native/src/netlink.cc",

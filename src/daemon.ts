@@ -99,7 +99,7 @@ export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
 function startOne(cfg: DaemonConfig, host: Host, log: Logger, runDir: string, fatal: (e: BondError) => void): Bond {
   const journal = new Journal(journalPath(runDir, cfg.name), cfg.name);
   const bond = new Bond(
-    { name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs },
+    { name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs, datapath: cfg.datapath },
     { host, clock: systemClock, log, journal, fatal },
   );
   const blog = log.child({ bond: cfg.name });

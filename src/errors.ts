@@ -15,6 +15,7 @@ export type BondErrorCode =
   | 'EJOURNAL' // the crash journal cannot be read
   | 'EBUSY' // another live daemon runs this bond
   | 'ETAP_GONE' // the bond's TAP was deleted under the daemon
+  | 'EDATAPATH' // --datapath kernel, and the kernel fast path cannot run
   | 'EPERM'; // missing capabilities
 
 export class BondError extends Error {

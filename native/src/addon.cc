@@ -1,6 +1,7 @@
 // Module init: registers the classes and functions only. See native/README.md.
 #include <napi.h>
 
+#include "bpf.h"
 #include "engine.h"
 #include "link.h"
 #include "netlink.h"
@@ -11,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", Engine::Init(env));
   exports.Set("NetlinkSocket", NetlinkSocket::Init(env));
   InitLink(env, exports);
+  InitBpf(env, exports);
   exports.Set("COUNTERS", Napi::Number::New(env, kCounterCount));
   exports.Set("MAX_PORTS", Napi::Number::New(env, kMaxPorts));
   exports.Set("VNET_HDR_LEN", Napi::Number::New(env, kVnetHdrLen));

@@ -55,6 +55,7 @@ Napi::Function Engine::Init(Napi::Env env) {
     InstanceMethod("setMembership", &Engine::SetMembership),
     InstanceMethod("readKernelStats", &Engine::ReadKernelStats),
     InstanceMethod("setBusyPoll", &Engine::SetBusyPoll),
+    InstanceMethod("attachFilter", &Engine::AttachFilter),
     InstanceMethod("close", &Engine::Close),
   });
 }
@@ -331,6 +332,20 @@ int64_t NowNs() {
 }
 constexpr int64_t kBusyPollCapFactor = 8;  // at most 8 windows of busy polling per wake
 }  // namespace
+
+// attachFilter(index, progFd): an eBPF socket filter on a slave's packet socket (SO_ATTACH_BPF);
+// progFd < 0 removes it (SO_DETACH_FILTER).
+Napi::Value Engine::AttachFilter(const Napi::CallbackInfo& info) {
+  REQUIRE_INT32("attachFilter", 0, index);
+  REQUIRE_INT32("attachFilter", 1, prog);
+  Napi::Env env = info.Env();
+  if (index < 1 || index >= kMaxPorts || ports_[index].fd < 0) return ThrowSys(env, "attachFilter", EBADF);
+  int fd = ports_[index].fd;
+  int rc = prog >= 0 ? setsockopt(fd, SOL_SOCKET, SO_ATTACH_BPF, &prog, sizeof prog)
+                     : setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &prog, sizeof prog);
+  if (rc < 0 && !(prog < 0 && errno == ENOENT)) return ThrowSys(env, "setsockopt", errno, prog >= 0 ? "SO_ATTACH_BPF" : "SO_DETACH_FILTER");
+  return env.Undefined();
+}
 
 // setBusyPoll(microseconds)
 Napi::Value Engine::SetBusyPoll(const Napi::CallbackInfo& info) {

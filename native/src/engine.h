@@ -49,6 +49,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value SetMembership(const Napi::CallbackInfo& info);
   Napi::Value ReadKernelStats(const Napi::CallbackInfo& info);
   Napi::Value SetBusyPoll(const Napi::CallbackInfo& info);
+  Napi::Value AttachFilter(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   static void OnPoll(uv_poll_t* handle, int status, int events);

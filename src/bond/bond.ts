@@ -26,6 +26,7 @@ import { TapMaster } from './master.js';
 import { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
 
 export { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
+import { BondFastPath } from './fast-path.js';
 import { inspectSlave, keepSlave, prepareSlave, restoreSlave } from './slave-setup.js';
 
 const SOCKET_BUFFER_BYTES = 8 << 20; // packet sockets: 64 KiB GSO frames overflow the ~208 KiB default
@@ -41,6 +42,7 @@ export class Bond {
   private readonly log: Logger;
   private readonly datapath: Datapath;
   private readonly master: TapMaster;
+  private readonly fast: BondFastPath;
   private readonly ports: Port[] = [];
   private mode: Mode;
   private monitor: LinkMonitor | null = null;
@@ -68,6 +70,7 @@ export class Bond {
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
     this.master = new TapMaster(deps.host, this.datapath.engine, this.log);
+    this.fast = new BondFastPath({ bpf: deps.host.binding, datapath: this.datapath, log: this.log, choice: config.datapath ?? 'auto' });
     this.view = {
       host: deps.host,
       binding: deps.host.binding,
@@ -84,7 +87,7 @@ export class Bond {
       ...this.view,
       mac: () => this.macs.mac,
       usable: (p) => this.ports.includes(p) && p.isUp,
-      learned: (now) => this.datapath.local.entries(now),
+      learned: (now) => this.datapath.localMacs(now),
       select: (f) => this.datapath.select(f, 0, f.length),
     });
     this.filters = new FilterMirror({
@@ -133,6 +136,7 @@ export class Bond {
       up: c.up !== false,
       busyPollUs: c.busyPollUs ?? DEFAULT_BUSY_POLL_US,
     });
+    this.fast.start(this.master.ifindex);
     this.started = true;
     if (this.options.miimon === 0 && this.options.arp_interval === 0) {
       this.log.warn('miimon and arp_interval are both 0: link failures will not be detected');
@@ -163,6 +167,7 @@ export class Bond {
     this.stopModeTick?.();
     this.stopFilterSync?.();
     this.announcer.stop();
+    this.fast.stop();
     this.datapath.close();
     this.deps.journal?.remove();
     this.started = false;
@@ -199,7 +204,7 @@ export class Bond {
       ...this.view,
       activePort: () => this.mode.active(),
       usesPrimary,
-      lastRx: this.datapath.lastRx,
+      lastRx: () => this.datapath.receivedAt(),
       // kernel compat (bond_miimon_inspect): updelay is skipped only when nothing is usable
       noneUsable: () => (usesPrimary() ? this.mode.active() === null : !this.ports.some((p) => p.isUp)),
       committed: (port, up) => !up && this.countFailover(port),
@@ -229,10 +234,12 @@ export class Bond {
           mtu: this.mtu,
           mac: this.macs.forNewSlave(info.mac),
           openSocket: () => engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES),
+          attachFastPath: this.fast.slaveAttach(index, info.ifindex),
           record: (saved, phase) => this.deps.journal?.record(saved, phase),
         },
       );
     } catch (e) {
+      this.fast.detachSlave(index);
       engine.closePort(index);
       this.deps.journal?.forget(info.ifindex);
       throw e;
@@ -263,6 +270,7 @@ export class Bond {
     this.monitor?.removePort(port);
     this.mode.update(wasActive ? `${name} released` : 'release');
     this.updateCarrier();
+    this.fast.detachSlave(port.index);
     this.datapath.engine.closePort(port.index);
     restoreSlave(this.host, this.log, port.saved);
     this.deps.journal?.forget(port.ifindex);
@@ -386,6 +394,7 @@ export class Bond {
       mode: this.mode,
       ports: this.ports,
       datapath: this.datapath,
+      path: this.fast.status,
       now: this.clock.now(),
       announcer: this.announcer,
       failovers: this.failovers,

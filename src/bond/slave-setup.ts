@@ -17,6 +17,11 @@ export interface SlaveSetup {
   mac: Uint8Array | null;
   /** Opens the daemon's packet socket on the slave once it is up. */
   openSocket(): void;
+  /**
+   * Attaches the kernel fast path's receive program, which keeps the slave's stack blind in place
+   * of the drop filter (and goes with the process); absent on the user-space path.
+   */
+  attachFastPath?(): void;
   /** The crash journal: called before the first change and once everything is attached. */
   record?(saved: SavedLink, phase: 'preparing' | 'enslaved'): void;
 }
@@ -83,8 +88,9 @@ export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: s
     if (setup.mac) b.setMac(name, setup.mac);
     b.setFlags(name, b.linkInfo(name).flags | IFF_UP);
     setup.openSocket();
-    saved.stackBlock = host.blockStack(info.ifindex);
-    if (saved.stackBlock.adopted) log.warn('took over the ingress filter a tapbond that died had left on this slave', { slave: name });
+    if (setup.attachFastPath) setup.attachFastPath();
+    else saved.stackBlock = host.blockStack(info.ifindex);
+    if (saved.stackBlock?.adopted) log.warn('took over the ingress filter a tapbond that died had left on this slave', { slave: name });
     setup.record?.(saved, 'enslaved');
   } catch (e) {
     restoreSlave(host, log, saved);

@@ -5,6 +5,7 @@ import type { Host } from '../host/host.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import type { DatapathChoice } from './fast-path.js';
 import type { Journal } from './journal.js';
 
 export interface BondConfig {
@@ -18,6 +19,8 @@ export interface BondConfig {
   up?: boolean;
   /** Busy-poll window after each batch, microseconds (default DEFAULT_BUSY_POLL_US; 0 = off). */
   busyPollUs?: number;
+  /** Which datapath forwards frames (default auto: the kernel fast path when it loads). */
+  datapath?: DatapathChoice;
 }
 
 export const DEFAULT_BUSY_POLL_US = 50; // measured with `npm run bench`: saves a wake-up per round trip

@@ -6,6 +6,7 @@ import {
   buildFromSystemFiles,
   loadInstance,
   parseCpuList,
+  parseDatapath,
   readConfigFile,
   type DaemonConfig,
   type RawConfig,
@@ -61,6 +62,10 @@ const program = new Command('bondd')
   .option('--no-up', 'leave the bond down after creating it')
   .option('--cpu <list>', 'pin the datapath (main) thread to these CPUs, e.g. 1 or 2,3')
   .option('--busy-poll <us>', 'after each batch keep polling the sockets this many microseconds (0 = off)')
+  .option(
+    '--datapath <path>',
+    'auto (the kernel eBPF fast path when it loads, else user space), kernel, or user; default $TAPBOND_DATAPATH, else auto',
+  )
   .option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR)
   .option('--metrics [address]', 'serve Prometheus metrics on host:port (loopback) or unix:/path; default 127.0.0.1:9549')
   .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address')
@@ -88,6 +93,7 @@ const flags = program.opts<{
   mtu?: string;
   mac?: string;
   busyPoll?: string;
+  datapath?: string;
   cpu?: string;
   up: boolean;
   runDir: string;
@@ -121,6 +127,7 @@ try {
   if (flags.mac !== undefined) raw.mac = flags.mac;
   if (!flags.up) raw.up = false;
   if (flags.busyPoll !== undefined) raw.busy_poll = flags.busyPoll;
+  if (flags.datapath !== undefined) raw.datapath = flags.datapath;
   if (flags.cpu !== undefined) raw.cpu = flags.cpu;
   if (flags.address !== undefined) raw.addresses = flags.address;
   if (flags.slaveOption !== undefined) {
@@ -177,10 +184,16 @@ try {
     cfgs = [buildConfig(raw)];
   }
   if (fromFiles) {
-    // --busy-poll applies to every bond from the files (a tapbond JSON file may set its own)
-    const common = buildConfig({ busy_poll: raw.busy_poll, options: {} });
-    for (const c of cfgs) c.busyPollUs ??= common.busyPollUs;
+    // --busy-poll and --datapath apply to every bond from the files (a tapbond JSON file may set its own)
+    const common = buildConfig({ busy_poll: raw.busy_poll, datapath: raw.datapath, options: {} });
+    for (const c of cfgs) {
+      c.busyPollUs ??= common.busyPollUs;
+      if (common.datapath) c.datapath ??= common.datapath;
+    }
   }
+  // the environment's choice, where neither the command line nor a file made one
+  const envDatapath = process.env.TAPBOND_DATAPATH ? parseDatapath(process.env.TAPBOND_DATAPATH) : undefined;
+  if (envDatapath) for (const c of cfgs) c.datapath ??= envDatapath;
   const metrics =
     flags.metrics === undefined
       ? undefined

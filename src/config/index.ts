@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { DATAPATH_CHOICES, type DatapathChoice } from '../bond/fast-path.js';
 import { BondError } from '../errors.js';
 import { OPTION_BY_NAME } from '../options/table.js';
 import { parseSlaveOption, resolveOptions, type BondOptions } from '../options/parse.js';
@@ -23,6 +24,8 @@ export interface DaemonConfig {
   mac?: Uint8Array;
   up: boolean;
   busyPollUs?: number;
+  /** auto (default), kernel or user: which datapath forwards frames. */
+  datapath?: DatapathChoice;
   /** Per-slave options, applied right after enslaving (checked before anything is touched). */
   slaveOptions?: { slave: string; name: string; value: number }[];
 }
@@ -34,6 +37,7 @@ export interface RawConfig {
   mac?: unknown;
   up?: unknown;
   busy_poll?: unknown;
+  datapath?: unknown;
   cpu?: unknown;
   addresses?: unknown;
   /** { "eth1": { "actor_port_prio": 100 } } */
@@ -49,6 +53,7 @@ const NON_OPTION_KEYS = new Set([
   'hwaddr',
   'up',
   'busy_poll',
+  'datapath',
   'cpu',
   'addresses',
   'slave_options',
@@ -83,6 +88,7 @@ export function readConfigFile(path: string): RawConfig {
     mac: o.mac ?? o.hwaddr,
     up: o.up,
     busy_poll: o.busy_poll,
+    datapath: o.datapath,
     cpu: o.cpu,
     addresses: o.addresses,
     slave_options: o.slave_options,
@@ -170,6 +176,7 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
     if (!Number.isInteger(busyPollUs) || busyPollUs < 0 || busyPollUs > 1000)
       throw new BondError('EOPT_VALUE', `busy_poll: invalid value '${String(raw.busy_poll)}'; allowed: microseconds from 0 (off) to 1000`);
   }
+  const datapath = raw.datapath === undefined ? undefined : parseDatapath(raw.datapath);
   const { max_bonds: _maxBonds, ...optionWords } = raw.options; // module-wide: handled by the readers
   const { options, notes } = resolveOptions(optionWords);
   if (options.primary && !slaves.includes(options.primary)) notes.push(`primary: ${options.primary} is not among the slaves yet`);
@@ -190,9 +197,17 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
     mac,
     up: raw.up !== false && raw.up !== 'false',
     busyPollUs,
+    ...(datapath ? { datapath } : {}),
     ...(addresses?.length ? { addresses } : {}),
     ...(slaveOptions?.length ? { slaveOptions } : {}),
   };
+}
+
+export function parseDatapath(v: unknown): DatapathChoice {
+  const s = String(v);
+  if (!(DATAPATH_CHOICES as readonly string[]).includes(s))
+    throw new BondError('EOPT_VALUE', `datapath: invalid value '${s}'; allowed: ${DATAPATH_CHOICES.join(', ')}`);
+  return s as DatapathChoice;
 }
 
 /** "slave_options": { "eth1": { "actor_port_prio": 100 } }, every slave among "slaves". */

@@ -1,7 +1,7 @@
 // HOT PATH. One callback per drained batch: frames from the TAP (engine port 0) are
 // transmitted by the TxPlan, frames from a slave are delivered by the RxPlan. No allocation,
 // closures, Map lookups or async per frame; one switch on plan.kind (kernel __bond_start_xmit).
-import { type Ctr, type NativeBinding, type NativeEngine } from '../native/types.js';
+import { Ctr, type NativeBinding, type NativeEngine } from '../native/types.js';
 import { xmitHash } from './hash.js';
 import { TlbEngine, sourceBucket, xorBytes } from './tlb.js';
 import { MacTable } from './mac-table.js';
@@ -32,6 +32,46 @@ export const DpCtr = {
   Count: 5,
 } as const;
 export type DpCtr = (typeof DpCtr)[keyof typeof DpCtr];
+
+/**
+ * Counter slots of a kernel fast path, per engine port (native/bpf/tapbond.bpf.c `struct
+ * counters`): what it forwarded itself, so the datapath's counters include it.
+ */
+export const OffloadCtr = {
+  RxFrames: 0,
+  RxBytes: 1,
+  TxFrames: 2,
+  TxBytes: 3,
+  Malformed: 4,
+  RxInactive: 5,
+  TxNoPort: 6,
+  RxLooped: 7,
+  /** Frames from the TAP it handed to this datapath. */
+  Slow: 8,
+  Count: 9,
+} as const;
+
+/** The OffloadCtr slot that adds to each DpCtr slot (-1: none). */
+const OFFLOADED_DP = [OffloadCtr.Malformed, OffloadCtr.RxInactive, -1, OffloadCtr.TxNoPort, OffloadCtr.RxLooped];
+
+/**
+ * A kernel fast path that carries out the published plans itself (src/fastpath/kernel-path.ts).
+ * With one, this datapath is the slow path: it transmits only what reaches the TAP's fd (what the
+ * fast path left to it) and receives only the frames the mode must see, which the fast path has
+ * already delivered or dropped.
+ */
+export interface Offload {
+  publish(tx: TxPlan, rx: RxPlan): void;
+  /** The engine ports it forwards for (the TAP and the attached slaves). */
+  ports(): readonly number[];
+  /** One port's OffloadCtr slots. */
+  counters(port: number, out: Float64Array): void;
+  /** Source MACs it saw from the TAP within `ageNs` (CLOCK_MONOTONIC nanoseconds). */
+  localMacs(nowNs: bigint, ageNs: bigint): Uint8Array[];
+}
+
+/** How often (ms) the offload's counters are read at most; readers in between see the last read. */
+const OFFLOAD_REFRESH_MS = 10;
 
 export type TrapHandler = (port: number, frame: Uint8Array) => void;
 /**
@@ -68,6 +108,11 @@ export class Datapath {
   private txTrap: TxTrapHandler | null = null;
   /** False while peek() runs: select() then changes nothing (no counters, no rewrite, no trap effect). */
   private commit = true;
+  private offload: Offload | null = null;
+  /** The offload's counters, MAX_PORTS * OffloadCtr.Count, as last read. */
+  private readonly offloaded: Float64Array;
+  private offloadReadAt = -Infinity;
+  private readonly scratch = new Float64Array(OffloadCtr.Count);
 
   constructor(
     binding: NativeBinding,
@@ -83,6 +128,7 @@ export class Datapath {
     this.bytes = new Uint8Array(this.arena);
     this.counters = new Float64Array(binding.MAX_PORTS * binding.COUNTERS);
     this.dpCounters = new Float64Array(binding.MAX_PORTS * DpCtr.Count);
+    this.offloaded = new Float64Array(binding.MAX_PORTS * OffloadCtr.Count);
     this.rx = rxPlan(this.maxPorts, []);
     this.engine = new binding.Engine({
       arena: this.arena,
@@ -101,6 +147,51 @@ export class Datapath {
   publish(tx: TxPlan, rx: RxPlan): void {
     this.tx = tx;
     this.rx = rx;
+    this.offload?.publish(tx, rx);
+  }
+
+  /** Hands the plans to a kernel fast path (null: this datapath forwards everything again). */
+  setOffload(o: Offload | null): void {
+    if (this.offload) this.readOffload(this.now(), true);
+    // what the old one forwarded stays counted
+    if (!o) for (let i = 0; i < this.offloaded.length; i++) this.offloaded[i] = 0;
+    this.offload = o;
+    this.offloadReadAt = -Infinity;
+    o?.publish(this.tx, this.rx);
+  }
+
+  /**
+   * Reads the offload's counters (at most every OFFLOAD_REFRESH_MS unless `force`); a port the
+   * fast path received on counts as having received now (the ARP monitor's "last received").
+   */
+  private readOffload(now: number, force = false): void {
+    const o = this.offload;
+    if (!o || (!force && now - this.offloadReadAt < OFFLOAD_REFRESH_MS)) return;
+    this.offloadReadAt = now;
+    const s = this.scratch;
+    const n = OffloadCtr.Count;
+    for (const p of o.ports()) {
+      o.counters(p, s);
+      if (p > 0 && s[OffloadCtr.RxFrames] > this.offloaded[p * n + OffloadCtr.RxFrames]) this.lastRx[p] = now;
+      this.offloaded.set(s, p * n);
+    }
+  }
+
+  /** When each port last received something, fast path included. */
+  receivedAt(): Float64Array {
+    this.readOffload(this.now());
+    return this.lastRx;
+  }
+
+  /** Source MACs sent from the TAP side within the ageing time, by either path. */
+  localMacs(now: number): Uint8Array[] {
+    const mine = this.local.entries(now);
+    if (!this.offload) return mine;
+    const seen = new Set(mine.map((m) => Buffer.from(m).toString('hex')));
+    const ns = process.hrtime.bigint();
+    for (const m of this.offload.localMacs(ns, BigInt(this.local.ageMs) * 1_000_000n))
+      if (!seen.has(Buffer.from(m).toString('hex'))) mine.push(m);
+    return mine;
   }
 
   get txPlan(): TxPlan {
@@ -133,11 +224,20 @@ export class Datapath {
   }
 
   counter(port: number, c: Ctr): number {
-    return this.counters[port * (this.counters.length / this.maxPorts) + c];
+    const own = this.counters[port * (this.counters.length / this.maxPorts) + c];
+    const k = c <= Ctr.TxBytes ? c : -1; // Ctr and OffloadCtr share their first four slots
+    if (!this.offload || k < 0) return own;
+    this.readOffload(this.now());
+    return own + this.offloaded[port * OffloadCtr.Count + k];
   }
 
   dpCounter(port: number, c: DpCtr): number {
-    return this.dpCounters[port * DpCtr.Count + c];
+    const own = this.dpCounters[port * DpCtr.Count + c];
+    if (!this.offload) return own;
+    const k = OFFLOADED_DP[c];
+    if (k < 0) return own;
+    this.readOffload(this.now());
+    return own + this.offloaded[port * OffloadCtr.Count + k];
   }
 
   private onBatch(port: number, count: number): void {
@@ -277,6 +377,7 @@ export class Datapath {
   private receive(port: number, count: number): void {
     const now = this.now();
     this.lastRx[port] = now; // once per batch
+    if (this.offload) return this.receiveTrapped(port, count);
     const rx = this.rx;
     const deliver = rx.deliver[port];
     const rewrite = rx.rewrite;
@@ -315,6 +416,28 @@ export class Datapath {
       }
       if (rewrite !== undefined && !group) this.rewriteDestination(rewrite.macs, rewrite.bondMac, b, off);
       v[i] = 1;
+    }
+  }
+
+  /**
+   * With a fast path, a slave's socket copies only the frames the mode must see (its socket
+   * filter); the fast path has delivered or dropped them already, so they only go to the mode.
+   */
+  private receiveTrapped(port: number, count: number): void {
+    const ets = this.rx.ethertypes;
+    const b = this.bytes;
+    const base = port * DpCtr.Count;
+    for (let i = 0; i < count; i++) {
+      const len = this.lengths[i];
+      this.verdicts[i] = 0;
+      if (len < this.vnet + ETH_MIN) {
+        this.dpCounters[base + DpCtr.Malformed]++;
+        continue;
+      }
+      const off = this.offsets[i] + this.vnet;
+      if (ets[this.innerEthertype(b, off, len - this.vnet)] === ETHERTYPE_NORMAL) continue; // copied before a plan change
+      this.dpCounters[base + DpCtr.RxTrapped]++;
+      this.trap(port, b.subarray(off, this.offsets[i] + len));
     }
   }
 

@@ -22,8 +22,8 @@ export interface ArpLinkDeps extends LinkVerdicts {
   activePort(): Port | null;
   /** The mode has an active slave (active-backup, tlb, alb): backups are judged apart. */
   usesPrimary(): boolean;
-  /** The datapath's per-port "last batch received" times. */
-  lastRx: Float64Array;
+  /** When each engine port last received anything (the kernel fast path's frames included). */
+  lastRx(): Float64Array;
   send(port: Port, frame: Uint8Array): void;
 }
 
@@ -122,7 +122,8 @@ export class ArpLink implements LinkMonitor {
   private tick(): void {
     const now = this.d.clock.now();
     const ports = this.d.ports();
-    for (const p of ports) if (this.d.lastRx[p.index] > 0) this.monitor.onReceive(p.index, this.d.lastRx[p.index]);
+    const lastRx = this.d.lastRx();
+    for (const p of ports) if (lastRx[p.index] > 0) this.monitor.onReceive(p.index, lastRx[p.index]);
     this.setActive(this.d.activePort());
     const { probe, changes } = this.monitor.tick(now);
     let changed = false;

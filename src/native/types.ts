@@ -45,6 +45,8 @@ export interface NativeEngine {
   readKernelStats(index: number): void;
   /** After each batch keep polling every fd for `us` microseconds (0 = off). */
   setBusyPoll(us: number): void;
+  /** An eBPF socket filter on slave port `index`'s packet socket (SO_ATTACH_BPF); -1 removes it. */
+  attachFilter(index: number, progFd: number): void;
   close(): void;
 }
 
@@ -68,7 +70,35 @@ export interface NativeNetlinkSocket {
   close(): void;
 }
 
-export interface NativeBinding {
+export interface BpfTestRun {
+  retval: number;
+  /** Nanoseconds per run, as the kernel measured. */
+  duration: number;
+  /** The frame after the program (rewrites included). */
+  data: Uint8Array;
+  /** The struct __sk_buff after the program (cb[] included), when a ctx was given. */
+  ctx: Uint8Array;
+}
+
+/** The bpf() syscall, one command per function (native/src/bpf.cc). Fds are the caller's to close. */
+export interface NativeBpf {
+  bpfMapCreate(type: number, keySize: number, valueSize: number, maxEntries: number, flags: number, name: string): number;
+  bpfMapUpdate(fd: number, key: Uint8Array, value: Uint8Array, flags: number): void;
+  /** False when the key is not in the map. */
+  bpfMapLookup(fd: number, key: Uint8Array, value: Uint8Array): boolean;
+  /** The key after `key` (the first with null); false at the end. */
+  bpfMapNextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean;
+  /** A refusal's error carries the verifier's log as `log`. */
+  bpfProgLoad(type: number, insns: Uint8Array, license: string, name: string, expectedAttachType: number): number;
+  /** BPF_LINK_CREATE on a device (TCX): attached while the returned fd is open. */
+  bpfLinkCreate(progFd: number, ifindex: number, attachType: number): number;
+  bpfProgTestRun(progFd: number, data: Uint8Array, ctx: Uint8Array | null, repeat: number): BpfTestRun;
+  /** How many programs are attached to a device at this attach type (BPF_PROG_QUERY). */
+  bpfProgQuery(ifindex: number, attachType: number): number;
+  closeFd(fd: number): void;
+}
+
+export interface NativeBinding extends NativeBpf {
   Engine: new (o: EngineOptions) => NativeEngine;
   NetlinkSocket: new (groups?: number, onMessage?: (datagram: Uint8Array) => void) => NativeNetlinkSocket;
   linkInfo(name: string): LinkInfo;

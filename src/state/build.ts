@@ -20,6 +20,8 @@ export interface StateSource {
   mode: Mode;
   ports: readonly Port[];
   datapath: Datapath;
+  /** BondFastPath.status. */
+  path: BondState['bond']['datapath'];
   now: number;
   announcer: { readonly peerNotifications: number; readonly igmpResends: number; readonly learnedAnnouncements: number };
   failovers: number;
@@ -58,9 +60,10 @@ export function buildState(s: StateSource): BondState {
       active_slave: info.usesPrimary ? (mode.active()?.name ?? null) : null,
       peer_notifications: s.announcer.peerNotifications,
       igmp_resends: s.announcer.igmpResends,
-      learned_macs: dp.local.entries(s.now).length,
+      learned_macs: dp.localMacs(s.now).length,
       learned_mac_announcements: s.announcer.learnedAnnouncements,
       failovers: s.failovers,
+      datapath: s.path,
       counters: { ...counters(0), tx_no_slave_dropped: dp.dpCounter(0, DpCtr.TxNoPort), tap_queue_drops: s.master.queueDrops() },
     },
     options: { ...s.options },

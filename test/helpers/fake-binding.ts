@@ -11,6 +11,7 @@ import {
   type EngineOptions,
   type LinkInfo,
   type NativeBinding,
+  type NativeBpf,
   type NativeEngine,
 } from '../../src/native/types.js';
 
@@ -71,6 +72,8 @@ export class FakeEngine implements NativeEngine {
 
   setBusyPoll(): void {}
 
+  attachFilter(): void {}
+
   close(): void {
     this.closed = true;
     const tap = this.ports.get(0);
@@ -118,6 +121,22 @@ export class FakeEngine implements NativeEngine {
     this.o.counters[port * COUNTERS + 3] += frame.length + VNET;
   }
 }
+
+/** The in-memory machine has no kernel: every bpf() call fails as on a kernel without eBPF. */
+const enosys = (): never => {
+  throw Object.assign(new Error('bpf failed: Function not implemented (ENOSYS)'), { code: 'ENOSYS', syscall: 'bpf' });
+};
+const noBpf: NativeBpf = {
+  bpfMapCreate: enosys,
+  bpfMapUpdate: enosys,
+  bpfMapLookup: enosys,
+  bpfMapNextKey: enosys,
+  bpfProgLoad: enosys,
+  bpfLinkCreate: enosys,
+  bpfProgTestRun: enosys,
+  bpfProgQuery: enosys,
+  closeFd: () => {},
+};
 
 /** The fake machine: links, addresses, sysctls. */
 export class FakeNet {
@@ -208,6 +227,7 @@ export class FakeNet {
       raiseCaps: () => ({ effective: 0x3000, permitted: 0x3000 }),
       sendUnixDatagram: (path: string, data: Uint8Array) => void net.datagrams.push({ path, text: Buffer.from(data).toString() }),
       ifName: (i: number) => [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null,
+      ...noBpf,
       COUNTERS,
       MAX_PORTS,
       VNET_HDR_LEN: VNET,

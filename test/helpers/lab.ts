@@ -99,15 +99,18 @@ export class Lab {
     });
   }
 
-  /** Starts bondd in the server namespace (or `ns`) and waits until its control socket answers. */
-  async startBondd(args: string[], bond = 'bond0', ns?: string, env: Record<string, string> = {}): Promise<Bondd> {
+  /**
+   * Starts bondd in the server namespace (or `ns`) and waits until its control socket answers.
+   * `prefix` runs before node (e.g. setpriv, to start it with fewer capabilities).
+   */
+  async startBondd(args: string[], bond = 'bond0', ns?: string, env: Record<string, string> = {}, prefix: string[] = []): Promise<Bondd> {
     let out = '';
     const runDir = ns ? `${this.runDir}/${ns}` : this.runDir;
     const format = args.includes('--log-format') ? [] : ['--log-format', 'pretty'];
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     const proc = spawn(
       'ip',
-      ['netns', 'exec', ns ?? this.srv, 'env', ...envArgs, process.execPath, BONDD, '--run-dir', runDir, ...format, ...args],
+      ['netns', 'exec', ns ?? this.srv, 'env', ...envArgs, ...prefix, process.execPath, BONDD, '--run-dir', runDir, ...format, ...args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     proc.stdout!.on('data', (d) => (out += d));
@@ -168,7 +171,19 @@ export class Lab {
     return JSON.parse(this.sh(ns, `ip -j link show ${ifname}`))[0];
   }
 
-  /** Everything bondd may change on a slave, as the kernel reports it (ip, /proc, tc). */
+  /** eBPF programs attached with TCX (ingress, egress) to each interface, by BPF_PROG_QUERY. */
+  tcx(ns: string, ifnames: string[]): Record<string, [number, number]> {
+    const out = this.sh(ns, `${process.execPath} ${join(ROOT, 'scripts', 'lib', 'tcx-programs.mjs')} ${ifnames.join(' ')}`);
+    return Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '))
+        .map(([n, i, e]) => [n, [Number(i), Number(e)]]),
+    );
+  }
+
+  /** Everything bondd may change on a slave, as the kernel reports it (ip, /proc, tc, TCX). */
   slave(s: string, ns = this.srv) {
     const l = this.link(ns, s);
     return {
@@ -178,6 +193,7 @@ export class Lab {
       ipv6: this.sh(ns, `cat /proc/sys/net/ipv6/conf/${s}/disable_ipv6`).trim(),
       qdiscs: this.sh(ns, `tc qdisc show dev ${s} ingress`).trim(),
       filters: this.sh(ns, `tc filter show dev ${s} ingress`).trim(),
+      tcx: this.tcx(ns, [s])[s],
     };
   }
 

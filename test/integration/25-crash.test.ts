@@ -59,9 +59,20 @@ describe.skipIf(mustSkip(reason))('crash safety and what happens behind the bond
     await sleep(300);
     lab.sh(lab.sw, 'ip link set p0 down'); // failover to s1
     lab.bondctl(['set', 'bond0', 'num_grat_arp=3'], true);
+    const path = lab.state().bond.datapath.path;
     await lab.stopBondd('SIGKILL');
-    // the slaves are left changed: blind to their own stack, with the bond's MAC
-    expect(snapshot('s1').filters).toContain('bytecode');
+    if (path === 'user') {
+      // the slaves are left changed: blind to their own stack, with the bond's MAC
+      expect(snapshot('s1').filters).toContain('bytecode');
+    } else {
+      // the kernel path's programs went with the process: nothing attached, and the slave's own
+      // stack hears again (it still has the bond's MAC until the restart restores it)
+      expect(lab.tcx(lab.srv, ['s0', 's1'])).toEqual({ s0: [0, 0], s1: [0, 0] });
+      expect(snapshot('s1').filters).toBe('');
+      lab.sh(lab.srv, 'ip addr add 198.18.0.9/24 dev s1');
+      expect(pingSummary(lab.sh(lab.srv, 'ping -c 3 -i 0.1 -W 1 -I s1 198.18.0.2')).received).toBe(3);
+      lab.sh(lab.srv, 'ip addr flush dev s1');
+    }
     await lab.startBondd(ARGS);
     expect(lab.state().bond.active_slave).toBe('s1');
     await lab.addressBond();

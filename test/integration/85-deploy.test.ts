@@ -45,7 +45,7 @@ describe.skipIf(mustSkip(reason))('deployment: systemd contract, metrics, logs, 
     const unitPath = join(ROOT, 'packaging', 'systemd', 'bondd@.service');
     const unit = readFileSync(unitPath, 'utf8');
     expect(unit).toMatch(/^Type=notify$/m);
-    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW$/m);
+    expect(unit).toMatch(/^CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW CAP_BPF CAP_PERFMON$/m);
     if (have('systemd-analyze')) {
       // systemd's own parser: unknown keys, bad values and a missing executable are errors
       const v = spawnSync('systemd-analyze', ['verify', '--man=no', unitPath], { encoding: 'utf8', timeout: 30_000 });
@@ -175,7 +175,8 @@ describe.skipIf(mustSkip(reason))('deployment: systemd contract, metrics, logs, 
     await lab.stopBondd('SIGKILL'); // a failure: systemd restarts the unit RestartSec later
     await sleep(restartSec * 1000);
     const again = await lab.startBondd([...exec, '--sysconf-root', etc]);
-    expect(again.log()).toMatch(/recovered from an unclean stop of pid \d+: s1 \(drop filter/);
+    // the user path left a drop filter to remove; the kernel path's programs went with the process
+    expect(again.log()).toMatch(/recovered from an unclean stop of pid \d+: s1 \((drop filter, clsact qdisc, )?mac, mtu/);
     await up();
     const p = pingSummary(await traffic);
     console.log(`supervisor restart: ${p.sent - p.received} of ${p.sent} pings (20 ms apart) lost, RestartSec=${restartSec}`);
@@ -186,6 +187,27 @@ describe.skipIf(mustSkip(reason))('deployment: systemd contract, metrics, logs, 
     expect(await lab.stopBondd()).toBe(0);
     expect(pick(slaves())).toEqual(before);
   }, 60_000);
+
+  it("the unit's capabilities load the kernel fast path; NET_ADMIN and NET_RAW alone run the user path, saying why", async () => {
+    const unit = readFileSync(join(ROOT, 'packaging', 'systemd', 'bondd@.service'), 'utf8');
+    const caps = /^CapabilityBoundingSet=(.*)$/m.exec(unit)![1].split(' ');
+    expect(/^AmbientCapabilities=(.*)$/m.exec(unit)![1].split(' ')).toEqual(caps);
+    // root with only these capabilities, as the unit's bounding set leaves them
+    const only = (c: string[]) => ['setpriv', '--bounding-set', ['-all', ...c.map((x) => `+${x.slice(4).toLowerCase()}`)].join(','), '--'];
+    const args = ['--name', 'bond0', '--slaves', 's0,s1', 'mode=balance-xor', 'miimon=100', '--log-format', 'json'];
+    const auto = { TAPBOND_DATAPATH: '' }; // what the unit runs: auto
+    await lab.startBondd(args, 'bond0', undefined, auto, only(caps));
+    expect(lab.state().bond.datapath).toEqual({ path: 'kernel', requested: 'auto' });
+    expect(lab.tcx(lab.srv, ['s0', 's1'])).toEqual({ s0: [1, 0], s1: [1, 0] });
+    expect(await lab.stopBondd()).toBe(0);
+    const b = await lab.startBondd(args, 'bond0', undefined, auto, only(['CAP_NET_ADMIN', 'CAP_NET_RAW']));
+    expect(lab.state().bond.datapath.path).toBe('user');
+    expect(lab.bondctl(['show', 'bond0']).out).toMatch(/^Datapath: user space \(not permitted \(loading eBPF needs CAP_BPF/m);
+    await waitFor(() => b.log().includes('"event":"datapath-user"'), 3000, 'the log line saying why');
+    expect(lab.tcx(lab.srv, ['s0', 's1'])).toEqual({ s0: [0, 0], s1: [0, 0] });
+    expect(lab.slave('s0').filters).toContain('bytecode'); // the user path's drop filter instead
+    expect(await lab.stopBondd()).toBe(0);
+  });
 
   it('refuses metrics on a non-loopback address before touching any interface', () => {
     const r = lab.sh(

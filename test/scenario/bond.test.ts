@@ -252,6 +252,7 @@ describe('show', () => {
       .replace(/HW addr: .*/g, 'HW addr: <mac>')
       .replace(/tapbond v\S+/, 'tapbond vX');
     expect(text).toBe(`Ethernet Channel Bonding Driver: tapbond vX
+Datapath: user space (bpf failed: Function not implemented (ENOSYS))
 
 Bonding Mode: fault-tolerance (active-backup)
 Primary Slave: s1 (primary_reselect always)

@@ -24,6 +24,15 @@ const EXPORTS: Record<keyof NativeBinding, 'function' | 'number'> = {
   setAffinity: 'function',
   sendUnixDatagram: 'function',
   raiseCaps: 'function',
+  bpfMapCreate: 'function',
+  bpfMapUpdate: 'function',
+  bpfMapLookup: 'function',
+  bpfMapNextKey: 'function',
+  bpfProgLoad: 'function',
+  bpfLinkCreate: 'function',
+  bpfProgTestRun: 'function',
+  bpfProgQuery: 'function',
+  closeFd: 'function',
   COUNTERS: 'number',
   MAX_PORTS: 'number',
   VNET_HDR_LEN: 'number',
@@ -38,6 +47,7 @@ const ENGINE_METHODS: Record<keyof NativeEngine, true> = {
   setMembership: true,
   readKernelStats: true,
   setBusyPoll: true,
+  attachFilter: true,
   close: true,
 };
 const NETLINK_METHODS: Record<keyof NativeNetlinkSocket, true> = { request: true, close: true };
@@ -76,6 +86,9 @@ describe.skipIf(mustSkip(existsSync(ADDON) ? '' : 'native addon not built: run `
       expect(() => b.setAffinity(0)).toThrow('setAffinity: argument 1 must be an array');
       expect(() => b.sendUnixDatagram(1, new Uint8Array(1))).toThrow('sendUnixDatagram: argument 1 must be a string');
       expect(() => b.linkInfo(7)).toThrow(TypeError);
+      expect(() => b.bpfMapCreate(2, 4, 4, 1, 0, 7)).toThrow('bpfMapCreate: argument 6 must be a string');
+      expect(() => b.bpfProgLoad(3, [0], 'GPL', 'x', 0)).toThrow('bpfProgLoad: argument 2 must be a Uint8Array');
+      expect(() => b.bpfProgTestRun(-1, new Uint8Array(14), null)).toThrow('bpfProgTestRun: argument 4 must be a number');
       expect(() => new binding.Engine({} as never)).toThrow('Engine: option slotSize (a number) expected');
       expect(() => new binding.NetlinkSocket('all' as never)).toThrow(TypeError);
     });

@@ -36,7 +36,7 @@ function setup(opts: Record<string, string | number>, activeBackup = true) {
     ports: () => ports,
     activePort: () => ports[0],
     usesPrimary: () => activeBackup,
-    lastRx,
+    lastRx: () => lastRx,
     send: (p, frame) => void sent.push({ port: p.name, frame }),
     committed: (p, up) => void events.push(`${p.name} ${up ? 'up' : 'down'} (was ${p.link.state})`),
     update: (reason) => void events.push(`update: ${reason}`),

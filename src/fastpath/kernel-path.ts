@@ -1,0 +1,231 @@
+// The kernel fast path: loads native/bpf/tapbond.bpf.o, attaches its programs with TCX links
+// (the TAP's egress, every slave's ingress) and a socket filter on each slave's packet socket,
+// and turns each published plan into map contents. Plans are written to the generation the
+// programs are not reading, then the generation index is flipped: a frame sees one whole plan.
+// Every link is an fd of this process, so a crash (or close()) detaches every program at once.
+import { readFileSync } from 'node:fs';
+import { OffloadCtr, type Offload } from '../datapath/datapath.js';
+import type { RxPlan, TxPlan } from '../datapath/plan.js';
+import type { NativeBpf } from '../native/types.js';
+import { parseBpfObject, relocate, type BpfObject, type MapDef } from './elf.js';
+import { PLAN_MAX_PORTS, PLAN_SIZE, encodePlan } from './plan-encode.js';
+
+export const BPF_PROG_TYPE_SOCKET_FILTER = 1;
+export const BPF_PROG_TYPE_SCHED_CLS = 3;
+export const BPF_TCX_INGRESS = 46;
+export const BPF_TCX_EGRESS = 47;
+
+/** Slots of `struct counters` (native/bpf/tapbond.bpf.c), per engine port. */
+export const KCtr = OffloadCtr;
+
+export const OBJECT_URL = new URL('../../native/bpf/tapbond.bpf.o', import.meta.url);
+
+export class FastPathError extends Error {
+  constructor(
+    message: string,
+    readonly log?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The CPUs a per-CPU map has a value for (/sys/devices/system/cpu/possible). */
+export function possibleCpus(text = readFileSync('/sys/devices/system/cpu/possible', 'utf8')): number {
+  let n = 0;
+  for (const part of text.trim().split(',')) {
+    const [a, b] = part.split('-').map(Number);
+    n = Math.max(n, (b ?? a) + 1);
+  }
+  return n;
+}
+
+function why(e: unknown): string {
+  const code = (e as { code?: string }).code;
+  if (code === 'EPERM') return 'not permitted (loading eBPF needs CAP_BPF and CAP_NET_ADMIN, or root)';
+  return (e as Error).message;
+}
+
+export class KernelPath implements Offload {
+  private readonly maps = new Map<string, { fd: number; def: MapDef }>();
+  readonly progs = new Map<string, number>();
+  private tapLink = -1;
+  private readonly slaveLinks = new Map<number, number>();
+  private readonly ifindex = new Uint32Array(PLAN_MAX_PORTS);
+  private tapIfindex = 0;
+  private gen = 0;
+  private tx: TxPlan = { kind: 'none' };
+  private rx: RxPlan | null = null;
+  private readonly cpus: number;
+
+  private constructor(
+    private readonly bpf: NativeBpf,
+    obj: BpfObject,
+    cpus: number,
+  ) {
+    this.cpus = cpus;
+    try {
+      for (const def of obj.maps) {
+        const fd = bpf.bpfMapCreate(def.type, def.keySize, def.valueSize, def.maxEntries, def.flags, def.name);
+        this.maps.set(def.name, { fd, def });
+      }
+      const plans = this.maps.get('plans');
+      if (!plans || plans.def.valueSize !== PLAN_SIZE)
+        throw new FastPathError(`the object's plan is ${plans?.def.valueSize} bytes, src/fastpath/plan-encode.ts writes ${PLAN_SIZE}`);
+      const fds = new Map([...this.maps].map(([k, m]) => [k, m.fd]));
+      for (const p of obj.programs) {
+        const type = p.section.startsWith('socket') ? BPF_PROG_TYPE_SOCKET_FILTER : BPF_PROG_TYPE_SCHED_CLS;
+        try {
+          this.progs.set(p.name, bpf.bpfProgLoad(type, relocate(p, fds), obj.license, p.name, 0));
+        } catch (e) {
+          const log = (e as { log?: string }).log ?? '';
+          // the verifier's reason is the last line before its statistics
+          const reason = log
+            .split('\n')
+            .filter((l) => l && !/^(processed|verification time|stack depth)/.test(l))
+            .pop();
+          const hint = (e as { code?: string }).code === 'EACCES' ? ' (with CAP_BPF, CAP_PERFMON is needed too)' : '';
+          throw new FastPathError(`program ${p.name} refused by the verifier${hint}: ${reason ?? why(e)}`, log);
+        }
+      }
+      for (const name of ['tx', 'rx', 'slow']) if (!this.progs.has(name)) throw new FastPathError(`the object has no program ${name}`);
+    } catch (e) {
+      this.close();
+      throw e instanceof FastPathError ? e : new FastPathError(why(e));
+    }
+  }
+
+  /** Loads the programs (not yet attached anywhere). Throws a FastPathError saying why not. */
+  static load(bpf: NativeBpf, object: Uint8Array = readFileSync(OBJECT_URL), cpus = possibleCpus()): KernelPath {
+    let obj: BpfObject;
+    try {
+      obj = parseBpfObject(object);
+    } catch (e) {
+      throw new FastPathError(`${OBJECT_URL.pathname}: ${(e as Error).message}`);
+    }
+    return new KernelPath(bpf, obj, cpus);
+  }
+
+  prog(name: 'tx' | 'rx' | 'slow'): number {
+    return this.progs.get(name)!;
+  }
+
+  /**
+   * Names the ifindex of an engine port (0 = the TAP) in the plans, attaching nothing (what
+   * attachTap/attachSlave do first; alone, for BPF_PROG_TEST_RUN).
+   */
+  describePort(port: number, ifindex: number): void {
+    if (port === 0) this.tapIfindex = ifindex;
+    else this.ifindex[port] = ifindex;
+    this.flush();
+  }
+
+  /** Runs a program once on `frame` (BPF_PROG_TEST_RUN); ctx = a struct __sk_buff prefix. */
+  testRun(name: 'tx' | 'rx' | 'slow', frame: Uint8Array, ctx: Uint8Array | null = null) {
+    return this.bpf.bpfProgTestRun(this.prog(name), frame, ctx, 1);
+  }
+
+  /** The transmit program on the TAP's egress. */
+  attachTap(ifindex: number): void {
+    this.describePort(0, ifindex);
+    try {
+      this.tapLink = this.bpf.bpfLinkCreate(this.prog('tx'), ifindex, BPF_TCX_EGRESS);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new FastPathError(code === 'EINVAL' ? 'TCX links are not available (Linux 6.6 or later)' : why(e));
+    }
+  }
+
+  /**
+   * The receive program on the slave's ingress and the slow-path filter on its packet socket
+   * (`filter` attaches it: the engine owns the socket). From here on the slave's own stack sees
+   * nothing; closing the link (detachSlave, or the process ending) gives it back.
+   */
+  attachSlave(port: number, ifindex: number, filter: (progFd: number) => void): void {
+    this.describePort(port, ifindex);
+    filter(this.prog('slow'));
+    const link = this.bpf.bpfLinkCreate(this.prog('rx'), ifindex, BPF_TCX_INGRESS);
+    this.slaveLinks.set(port, link);
+  }
+
+  detachSlave(port: number): void {
+    const link = this.slaveLinks.get(port);
+    if (link !== undefined) this.bpf.closeFd(link);
+    this.slaveLinks.delete(port);
+    this.ifindex[port] = 0;
+    this.flush();
+  }
+
+  hasSlave(port: number): boolean {
+    return this.slaveLinks.has(port);
+  }
+
+  ports(): readonly number[] {
+    return [0, ...this.slaveLinks.keys()];
+  }
+
+  publish(tx: TxPlan, rx: RxPlan): void {
+    this.tx = tx;
+    this.rx = rx;
+    this.flush();
+  }
+
+  /** Writes the current plan into the idle generation, then makes it the live one. */
+  private flush(): void {
+    if (!this.rx) return;
+    const next = this.gen ^ 1;
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, next, true);
+    this.bpf.bpfMapUpdate(this.fd('plans'), key, encodePlan(this.tx, this.rx, { tapIfindex: this.tapIfindex, ifindex: this.ifindex }), 0);
+    this.bpf.bpfMapUpdate(this.fd('gen'), new Uint8Array(4), key, 0);
+    this.gen = next;
+  }
+
+  private fd(map: string): number {
+    return this.maps.get(map)!.fd;
+  }
+
+  /** One port's counters (KCtr slots), summed over the CPUs. */
+  counters(port: number, out: Float64Array): void {
+    const m = this.maps.get('stats')!;
+    const stride = (m.def.valueSize + 7) & ~7;
+    const buf = new Uint8Array(stride * this.cpus);
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, port, true);
+    out.fill(0);
+    if (!this.bpf.bpfMapLookup(m.fd, key, buf)) return;
+    const v = new DataView(buf.buffer);
+    for (let c = 0; c < this.cpus; c++)
+      for (let k = 0; k < KCtr.Count && k * 8 < m.def.valueSize; k++) out[k] += Number(v.getBigUint64(c * stride + k * 8, true));
+  }
+
+  /** Source MACs the transmit program saw within `ageNs` of `nowNs` (CLOCK_MONOTONIC). */
+  localMacs(nowNs: bigint, ageNs: bigint): Uint8Array[] {
+    const fd = this.fd('local');
+    const out: Uint8Array[] = [];
+    let key: Uint8Array | null = null;
+    const next = new Uint8Array(8);
+    const seen = new Uint8Array(8);
+    for (let n = 0; n < 65536 && this.bpf.bpfMapNextKey(fd, key, next); n++) {
+      if (this.bpf.bpfMapLookup(fd, next, seen) && nowNs - new DataView(seen.buffer).getBigUint64(0, true) <= ageNs) {
+        const k = new DataView(next.buffer).getBigUint64(0, true);
+        const mac = new Uint8Array(6);
+        for (let i = 0; i < 6; i++) mac[i] = Number((k >> BigInt(8 * (5 - i))) & 0xffn);
+        out.push(mac);
+      }
+      key = Uint8Array.from(next);
+    }
+    return out;
+  }
+
+  /** Detaches every program and frees the maps. */
+  close(): void {
+    for (const link of this.slaveLinks.values()) this.bpf.closeFd(link);
+    this.slaveLinks.clear();
+    if (this.tapLink >= 0) this.bpf.closeFd(this.tapLink);
+    this.tapLink = -1;
+    for (const fd of this.progs.values()) this.bpf.closeFd(fd);
+    this.progs.clear();
+    for (const m of this.maps.values()) this.bpf.closeFd(m.fd);
+    this.maps.clear();
+  }
+}
