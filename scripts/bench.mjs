@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // tapbond benchmark: builds its own namespaces and measures, in ONE run so ratios compare:
-//   bare veth pair | veth + bridge (no bond) | bondd active-backup | bondd balance-rr (2 slaves)
+//   bare veth pair | veth + bridge (no bond) | bondd on the kernel fast path (eBPF) and on the
+//   user-space datapath, in several modes (2 slaves through a bridge "switch")
 // TCP 1 and 4 streams (iperf3), 64-byte UDP frames/s, ping RTT, failover outage on carrier
-// loss (UDP probe at 20 kpps, 3 runs, median), bondd RSS. Prints a table and writes JSON.
+// loss (UDP probe at 20 kpps, 3 runs, median), the CPU cost (CPU seconds of every process and
+// of the kernel's softirqs per Gbit sent, from /proc/stat over the TCP 1-stream run), bondd's
+// own CPU over that run, bondd RSS. Prints a table and writes JSON.
 // Every traffic generator is bounded in time; the lab is removed also on failure.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +41,20 @@ process.on('SIGINT', () => {
   cleanup();
   process.exit(130);
 });
+
+/** Busy CPU time of the whole machine so far, in seconds (/proc/stat: all but idle and iowait). */
+function busySeconds() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ
+}
+
+/** utime + stime of a process, in seconds. */
+function procSeconds(pid) {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
 
 function iperf(streams, reverse = false) {
   sh(CLI, 'timeout 30 iperf3 -s -1 -D -p 5201');
@@ -376,7 +393,13 @@ async function measure(name, setup) {
   process.stderr.write(`-- ${name}\n`);
   const r = { name };
   const ctx = await setup();
+  const busy0 = busySeconds();
+  const own0 = bondd ? procSeconds(bondd.pid) : 0;
+  const t0 = performance.now();
   r.tcp1 = iperf(1);
+  const wall = (performance.now() - t0) / 1000;
+  r.cpu_s_per_gbit = (busySeconds() - busy0) / (r.tcp1 * SECS);
+  if (bondd) r.bondd_cpu_pct = ((procSeconds(bondd.pid) - own0) / wall) * 100;
   r.tcp1_rev = iperf(1, true);
   r.tcp4 = iperf(4);
   r.kpps64 = smallFrames();
@@ -527,13 +550,18 @@ async function main() {
         await sleep(300);
       }),
     );
-    // bondd pinned to the last CPU (--cpu), as a deployment would place it; and unpinned
+    // the kernel fast path unpinned (bondd's own thread is idle while it forwards); the user
+    // path pinned to the last CPU (--cpu), as a deployment would place it, and unpinned
     const last = String(cpus().length - 1);
+    const user = ['--datapath', 'user'];
     for (const [mode, extra, label, failover] of [
-      ['active-backup', ['--cpu', last], `bondd active-backup --cpu ${last}`, true],
-      ['balance-rr', ['--cpu', last], `bondd balance-rr --cpu ${last}`, true],
-      ['balance-xor', ['--cpu', last], `bondd balance-xor --cpu ${last}`, false],
-      ['active-backup', [], 'bondd active-backup unpinned', false],
+      ['active-backup', ['--datapath', 'kernel'], 'bondd active-backup, kernel path', true],
+      ['balance-xor', ['--datapath', 'kernel'], 'bondd balance-xor l3+4, kernel path', false],
+      ['balance-rr', ['--datapath', 'kernel'], 'bondd balance-rr, kernel path', false],
+      ['active-backup', [...user, '--cpu', last], `bondd active-backup, user path --cpu ${last}`, true],
+      ['balance-rr', [...user, '--cpu', last], `bondd balance-rr, user path --cpu ${last}`, false],
+      ['balance-xor', [...user, '--cpu', last], `bondd balance-xor l3+4, user path --cpu ${last}`, false],
+      ['active-backup', user, 'bondd active-backup, user path unpinned', false],
     ]) {
       results.push(
         await measure(label, async () => {
@@ -563,9 +591,12 @@ async function main() {
           'TCP4 Gb/s',
           'x bare',
           '64B kpps',
+          'x bare',
           'RTT us',
           '+RTT us',
           'failover ms (median)',
+          'CPU s/Gbit',
+          'bondd CPU %',
           'RSS MB',
         ],
       ];
@@ -578,9 +609,12 @@ async function main() {
       r.tcp4.toFixed(2),
       (r.tcp4 / bare.tcp4).toFixed(2),
       r.kpps64.toFixed(0),
+      (r.kpps64 / bare.kpps64).toFixed(2),
       r.rtt_us.toFixed(0),
       (r.rtt_us - bare.rtt_us).toFixed(0),
       r.failover_ms ? `${r.failover_median_ms.toFixed(2)} (${r.failover_ms.map((x) => x.toFixed(2)).join(', ')})` : '-',
+      r.cpu_s_per_gbit.toFixed(3),
+      r.bondd_cpu_pct === undefined ? '-' : r.bondd_cpu_pct.toFixed(1),
       r.rss_mb ? r.rss_mb.toFixed(0) : '-',
     ]);
   }

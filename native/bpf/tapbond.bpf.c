@@ -38,9 +38,16 @@ struct plan {
   __u32 n_et;                // RxPlan.ethertypes, the non-normal entries
   __u16 et[MAX_ET];
   __u8 et_how[MAX_ET];
+  // balance-tlb / balance-alb (TlbPlan); `mask` is the active port's
+  __u32 tlb_flags;           // TLB_*
+  __u32 tlb_active;          // the active engine port
+  __u32 tlb_usable;          // ports a bucket may use
+  __u8 tlb_bond_mac[8];
+  __u8 port_macs[MAX_PORTS * 6];  // each port's own MAC, for the source of balanced frames
 };
 
-enum { K_NONE, K_SINGLE, K_RR, K_ALL, K_HASH, K_SLOW };
+enum { K_NONE, K_SINGLE, K_RR, K_ALL, K_HASH, K_SLOW, K_TLB };
+enum { TLB_ALB = 1, TLB_DYNAMIC = 2, TLB_TRAP_ARP = 4 };
 enum { HOW_NORMAL, HOW_CONSUME, HOW_OBSERVE };
 enum { DELIVER_NONE, DELIVER_ALL, DELIVER_UNICAST };
 
@@ -58,6 +65,15 @@ struct map_def SEC("maps") plans = {BPF_MAP_TYPE_ARRAY, 4, sizeof(struct plan), 
 struct map_def SEC("maps") gen = {BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0};
 struct map_def SEC("maps") stats = {BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct counters), MAX_PORTS, 0};
 struct map_def SEC("maps") rr = {BPF_MAP_TYPE_PERCPU_ARRAY, 4, 4, 1, 0};
+// balance-tlb/alb buckets (src/datapath/tlb.ts): 256 destination buckets, 256 source-MAC
+// buckets, each an engine port or -1 (unassigned: the JavaScript datapath assigns it and writes
+// the table back); and the bytes each carried, per CPU, plus [512] for frames with no bucket.
+#define TLB_ENTRIES 512
+struct tlb_table { __s8 port[TLB_ENTRIES]; };
+struct tlb_bytes { __u64 bytes[TLB_ENTRIES + 1]; };
+struct map_def SEC("maps") tlb = {BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tlb_table), 1, 0};
+struct map_def SEC("maps") tlb_bytes = {BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct tlb_bytes), 1, 0};
+
 // Source MACs of frames from the TAP (the host and guests behind it): value = last seen, ns.
 struct map_def SEC("maps") local = {BPF_MAP_TYPE_LRU_HASH, 8, 8, 4096, 0};
 
@@ -342,6 +358,78 @@ static __always_inline int send_mask(struct __sk_buff *skb, struct plan *pl, __u
   return bpf_redirect(pl->ifindex[last], 0);
 }
 
+// ---- balance-tlb / balance-alb (Datapath.selectTlb) ----------------------------------------
+
+static __always_inline int highest_bit(__u32 m) {
+  int p = -1;
+  for (int i = 0; i < MAX_PORTS; i++)
+    if (m & (1u << i)) p = i;
+  return p;
+}
+
+// The verdict mask, or -1 for the slow path (an unassigned bucket, or ARP balance-alb traps).
+static __always_inline int tlb_select(struct __sk_buff *skb, struct plan *pl, const __u8 *eth, __u32 len, __u32 h) {
+  __u32 k = 0;
+  struct tlb_table *t = bpf_map_lookup_elem(&tlb, &k);
+  struct tlb_bytes *tb = bpf_map_lookup_elem(&tlb_bytes, &k);
+  if (!t || !tb) return -1;
+  __u32 flags = pl->tlb_flags;
+  const __u8 *bm = pl->tlb_bond_mac;
+  if (eth[6] != bm[0] || eth[7] != bm[1] || eth[8] != bm[2] || eth[9] != bm[3] || eth[10] != bm[4] || eth[11] != bm[5]) {
+    // a guest behind a bridge on the TAP: by source-MAC bucket, never rewritten
+    __u32 b = 256 + (eth[6] ^ eth[7] ^ eth[8] ^ eth[9] ^ eth[10] ^ eth[11]);
+    int p = t->port[b & (TLB_ENTRIES - 1)];
+    if (p < 0 || !(pl->tlb_usable & (1u << (p & 31)))) return -1;
+    tb->bytes[b & (TLB_ENTRIES - 1)] += len;
+    return 1u << (p & 31);
+  }
+  int bucket = -1;
+  if (!(eth[0] & 1)) {
+    __u32 l3;
+    __u32 et = inner_et(eth, len, &l3);
+    if (et == 0x0806) {
+      if (flags & TLB_TRAP_ARP) return -1;
+    } else if (et == 0x0800 && l3 + 20 <= len) {
+      __u8 ip[20];
+      if (bpf_skb_load_bytes(skb, l3, ip, 20)) return -1;
+      if (ip[9] != 2 && !(ip[16] == 255 && ip[17] == 255 && ip[18] == 255 && ip[19] == 255))
+        bucket = flags & TLB_ALB ? ip[16] ^ ip[17] ^ ip[18] ^ ip[19] : h & 0xff;
+    } else if (et == 0x86dd && l3 + 40 <= len) {
+      __u8 ip[40];
+      if (bpf_skb_load_bytes(skb, l3, ip, 40)) return -1;
+      int nd = 0;
+      if (ip[6] == 58 && l3 + 41 <= len) {
+        __u8 t6;
+        if (bpf_skb_load_bytes(skb, l3 + 40, &t6, 1)) return -1;
+        nd = t6 >= 133 && t6 <= 137;
+      }
+      if (!nd) {
+        __u32 x = 0;
+        for (int i = 24; i < 40; i++) x ^= ip[i];
+        bucket = flags & TLB_ALB ? x : h & 0xff;
+      }
+    }
+    if (bucket >= 0) {
+      int p;
+      if (flags & TLB_DYNAMIC) {
+        p = t->port[bucket & 0xff];
+        if (p < 0 || !(pl->tlb_usable & (1u << (p & 31)))) return -1;
+      } else {
+        __u32 n = pl->nmasks;
+        p = n > 0 && n <= MAX_PORTS ? highest_bit(pl->masks[pick(h, n)]) : -1;
+      }
+      if (p >= 0) {
+        p &= 31;
+        if (p != pl->tlb_active && bpf_skb_store_bytes(skb, 6, pl->port_macs + p * 6, 6, 0)) return -1;
+        if (flags & TLB_DYNAMIC) tb->bytes[bucket & 0xff] += len;
+        return 1u << p;
+      }
+    }
+  }
+  tb->bytes[TLB_ENTRIES] += len;  // left through the active port without a bucket
+  return pl->mask;
+}
+
 // ---- transmit: TAP egress -------------------------------------------------------------------
 
 SEC("tc/tx")
@@ -364,7 +452,14 @@ int tx(struct __sk_buff *skb) {
 
   __u32 mask = 0;
   __u32 l3;
-  switch (pl->kind) {
+  // one inlined copy of the hash for every kind that needs it (the verifier walks it once)
+  __u32 h = 0;
+  __u32 kind = pl->kind;
+  if (kind == K_HASH || (kind == K_TLB && (pl->tlb_flags & (TLB_ALB | TLB_DYNAMIC)) != (TLB_ALB | TLB_DYNAMIC))) {
+    h = xmit_hash(skb, eth, len, pl->policy);
+    if (h == PUNT) goto slow;
+  }
+  switch (kind) {
     case K_SINGLE:
     case K_ALL:
       mask = pl->mask;
@@ -384,8 +479,6 @@ int tx(struct __sk_buff *skb) {
           break;
         }
       }
-      __u32 h = xmit_hash(skb, eth, len, pl->policy);
-      if (h == PUNT) goto slow;
       skb->cb[1] = h;
       if (n > 0 && n <= MAX_PORTS) mask = pl->masks[pick(h, n)];
       break;
@@ -411,6 +504,12 @@ int tx(struct __sk_buff *skb) {
       *cnt = c1 > 0x3fffffff ? 0 : c1;
       __u32 n = pl->nmasks;
       if (n > 0 && n <= MAX_PORTS) mask = pl->masks[pick(slot, n)];
+      break;
+    }
+    case K_TLB: {
+      int r = tlb_select(skb, pl, eth, len, h);
+      if (r < 0) goto slow;
+      mask = r;
       break;
     }
     case K_SLOW:

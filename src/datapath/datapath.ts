@@ -3,7 +3,7 @@
 // closures, Map lookups or async per frame; one switch on plan.kind (kernel __bond_start_xmit).
 import { Ctr, type NativeBinding, type NativeEngine } from '../native/types.js';
 import { xmitHash } from './hash.js';
-import { TlbEngine, sourceBucket, xorBytes } from './tlb.js';
+import { TLB_ENTRIES, TlbEngine, sourceBucket, xorBytes } from './tlb.js';
 import { MacTable } from './mac-table.js';
 import {
   DELIVER_NONE,
@@ -68,6 +68,10 @@ export interface Offload {
   counters(port: number, out: Float64Array): void;
   /** Source MACs it saw from the TAP within `ageNs` (CLOCK_MONOTONIC nanoseconds). */
   localMacs(nowNs: bigint, ageNs: bigint): Uint8Array[];
+  /** balance-tlb/alb: the bucket table it balances by (engine port per bucket, -1 unassigned). */
+  tlbTable(ports: Int8Array): void;
+  /** balance-tlb/alb: bytes it sent per bucket so far, TLB_ENTRIES + 1 (the last: no bucket). */
+  tlbBytes(out: Float64Array): void;
 }
 
 /** How often (ms) the offload's counters are read at most; readers in between see the last read. */
@@ -113,6 +117,10 @@ export class Datapath {
   private readonly offloaded: Float64Array;
   private offloadReadAt = -Infinity;
   private readonly scratch = new Float64Array(OffloadCtr.Count);
+  /** The TlbEngine version the offload's bucket table was last written at. */
+  private tlbSynced = -1;
+  private readonly tlbSeen = new Float64Array(TLB_ENTRIES + 1);
+  private readonly tlbNow = new Float64Array(TLB_ENTRIES + 1);
 
   constructor(
     binding: NativeBinding,
@@ -124,6 +132,7 @@ export class Datapath {
     const slotSize = (binding.HEADROOM + binding.VNET_HDR_LEN + MAX_FRAME + 127) & ~127;
     this.lastRx = new Float64Array(binding.MAX_PORTS);
     this.tlb = new TlbEngine(binding.MAX_PORTS);
+    this.tlb.hooks = { beforeRebalance: () => this.pullTlbBytes(), changed: () => this.syncTlb() };
     this.arena = new ArrayBuffer(slotSize * BATCH_MAX);
     this.bytes = new Uint8Array(this.arena);
     this.counters = new Float64Array(binding.MAX_PORTS * binding.COUNTERS);
@@ -148,6 +157,7 @@ export class Datapath {
     this.tx = tx;
     this.rx = rx;
     this.offload?.publish(tx, rx);
+    this.syncTlb();
   }
 
   /** Hands the plans to a kernel fast path (null: this datapath forwards everything again). */
@@ -157,7 +167,27 @@ export class Datapath {
     if (!o) for (let i = 0; i < this.offloaded.length; i++) this.offloaded[i] = 0;
     this.offload = o;
     this.offloadReadAt = -Infinity;
+    this.tlbSynced = -1;
+    this.tlbSeen.fill(0);
     o?.publish(this.tx, this.rx);
+    this.syncTlb();
+  }
+
+  /** The offload balances by the TlbEngine's buckets: written when they moved on. */
+  private syncTlb(): void {
+    if (!this.offload || this.tlb.version === this.tlbSynced) return;
+    this.offload.tlbTable(this.tlb.txPort);
+    this.tlbSynced = this.tlb.version;
+  }
+
+  /** Before a rebalance: the bytes the offload sent per bucket since the last one count too. */
+  private pullTlbBytes(): void {
+    if (!this.offload) return;
+    const now = this.tlbNow;
+    this.offload.tlbBytes(now);
+    for (let i = 0; i < TLB_ENTRIES; i++) this.tlb.txBytes[i] += now[i] - this.tlbSeen[i];
+    this.tlb.unbalancedBytes(now[TLB_ENTRIES] - this.tlbSeen[TLB_ENTRIES]);
+    this.tlbSeen.set(now);
   }
 
   /**
@@ -263,6 +293,7 @@ export class Datapath {
       if (verdict === 0) this.dpCounters[DpCtr.TxNoPort]++;
     }
     if (this.rrCounter > 0x3fffffff) this.rrCounter = 0;
+    if (this.offload) this.syncTlb(); // buckets the slow path just assigned
   }
 
   /**

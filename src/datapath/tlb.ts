@@ -12,7 +12,9 @@
 
 export const TLB_BUCKETS = 256;
 export const SLB_BASE = TLB_BUCKETS;
-const ENTRIES = TLB_BUCKETS * 2;
+/** Destination and source buckets together. */
+export const TLB_ENTRIES = TLB_BUCKETS * 2;
+const ENTRIES = TLB_ENTRIES;
 export const TLB_REBALANCE_MS = 10_000;
 
 export interface TlbPort {
@@ -37,6 +39,11 @@ export class TlbEngine {
   /** Bytes that went out of the active port without a bucket (multicast, non-IP...). */
   private unbalanced = 0;
   private nextRebalance = -1;
+  /** Bumped whenever txPort changes (a kernel fast path mirrors the table when it moves on). */
+  version = 0;
+  /** Called before a rebalance (a fast path adds the bytes it counted) and after any change of
+   * the table but a single assignment (those are picked up per batch through `version`). */
+  hooks: { beforeRebalance?(): void; changed?(): void } = {};
 
   /** `maxPorts`: the engine's port count (a verdict bit per port). */
   constructor(private readonly maxPorts: number) {
@@ -69,6 +76,7 @@ export class TlbEngine {
     this.active = active ?? -1;
     if (this.nextRebalance < 0) this.nextRebalance = now + TLB_REBALANCE_MS;
     if (added) this.rebalance(now);
+    this.hooks.changed?.();
   }
 
   /** HOT PATH. The port for a frame of `len` bytes in bucket `index`; -1 when none is usable. */
@@ -78,6 +86,7 @@ export class TlbEngine {
       p = this.leastLoaded();
       if (p < 0) return -1;
       this.txPort[index] = p;
+      this.version++;
       this.load[p] += this.loadHistory[index];
     }
     this.txBytes[index] += len;
@@ -101,6 +110,8 @@ export class TlbEngine {
     this.active = -1;
     this.unbalanced = 0;
     this.nextRebalance = -1;
+    this.version++;
+    this.hooks.changed?.();
   }
 
   /** HOT PATH. A frame that left through the active port without a bucket. */
@@ -130,6 +141,7 @@ export class TlbEngine {
       this.txBytes[i] = 0;
     }
     this.load[p] = 0;
+    this.version++;
   }
 
   /** The 100 ms cadence: rebalances every 10 s. Returns true when it did. */
@@ -144,6 +156,7 @@ export class TlbEngine {
    * carried as its history and is unassigned; source buckets stay put with their new history.
    */
   rebalance(now: number): void {
+    this.hooks.beforeRebalance?.();
     const seconds = TLB_REBALANCE_MS / 1000;
     this.load.fill(0);
     for (let i = 0; i < ENTRIES; i++) {
@@ -157,6 +170,8 @@ export class TlbEngine {
     if (this.active >= 0) this.load[this.active] += this.unbalanced / seconds;
     this.unbalanced = 0;
     this.nextRebalance = now + TLB_REBALANCE_MS;
+    this.version++;
+    this.hooks.changed?.();
   }
 
   /** For `state`: per port the load in bytes/s it is charged with, and its buckets. */

@@ -217,6 +217,21 @@ export class KernelPath implements Offload {
     return out;
   }
 
+  tlbTable(ports: Int8Array): void {
+    this.bpf.bpfMapUpdate(this.fd('tlb'), new Uint8Array(4), new Uint8Array(ports.buffer, ports.byteOffset, ports.byteLength), 0);
+  }
+
+  tlbBytes(out: Float64Array): void {
+    const m = this.maps.get('tlb_bytes')!;
+    const stride = (m.def.valueSize + 7) & ~7;
+    const buf = new Uint8Array(stride * this.cpus);
+    out.fill(0);
+    if (!this.bpf.bpfMapLookup(m.fd, new Uint8Array(4), buf)) return;
+    const v = new DataView(buf.buffer);
+    const n = Math.min(out.length, m.def.valueSize / 8);
+    for (let c = 0; c < this.cpus; c++) for (let i = 0; i < n; i++) out[i] += Number(v.getBigUint64(c * stride + i * 8, true));
+  }
+
   /** Detaches every program and frees the maps. */
   close(): void {
     for (const link of this.slaveLinks.values()) this.bpf.closeFd(link);

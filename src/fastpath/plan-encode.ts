@@ -1,6 +1,6 @@
 // TxPlan and RxPlan as the bytes of the eBPF programs' `struct plan` (native/bpf/tapbond.bpf.c).
-// Pure. What the programs cannot carry out (balance-tlb/alb transmit, with its per-frame bucket
-// assignment and ARP trap) is encoded as K_SLOW: those frames go to the JavaScript datapath.
+// Pure. balance-tlb/alb buckets live in a map of their own (KernelPath.tlbTable): a frame whose
+// bucket is not assigned yet, and balance-alb's ARP, go to the JavaScript datapath.
 import { DELIVER_NONE, ETHERTYPE_NORMAL, type RxPlan, type TxPlan } from '../datapath/plan.js';
 
 export const PLAN_MAX_PORTS = 32;
@@ -12,6 +12,10 @@ export const K_RR = 2;
 export const K_ALL = 3;
 export const K_HASH = 4;
 export const K_SLOW = 5;
+export const K_TLB = 6;
+const TLB_ALB = 1;
+const TLB_DYNAMIC = 2;
+const TLB_TRAP_ARP = 4;
 
 // struct plan field offsets
 const O = {
@@ -32,9 +36,14 @@ const O = {
   nEt: 44 + 15 * PLAN_MAX_PORTS,
   et: 48 + 15 * PLAN_MAX_PORTS,
   etHow: 48 + 15 * PLAN_MAX_PORTS + 2 * MAX_ET,
+  tlbFlags: 48 + 15 * PLAN_MAX_PORTS + 3 * MAX_ET,
+  tlbActive: 52 + 15 * PLAN_MAX_PORTS + 3 * MAX_ET,
+  tlbUsable: 56 + 15 * PLAN_MAX_PORTS + 3 * MAX_ET,
+  tlbBondMac: 60 + 15 * PLAN_MAX_PORTS + 3 * MAX_ET,
+  portMacs: 68 + 15 * PLAN_MAX_PORTS + 3 * MAX_ET,
 } as const;
 /** sizeof(struct plan), checked against the object's map definition at load. */
-export const PLAN_SIZE = O.etHow + MAX_ET;
+export const PLAN_SIZE = O.portMacs + 6 * PLAN_MAX_PORTS;
 
 export interface PlanPorts {
   tapIfindex: number;
@@ -77,10 +86,21 @@ export function encodePlan(tx: TxPlan, rx: RxPlan, ports: PlanPorts): Uint8Array
       u32(O.perPort, tx.perPort);
       u32(O.igmpMask, tx.igmpMask);
       break;
-    case 'tlb':
-      u32(O.kind, K_SLOW);
+    case 'tlb': {
+      u32(O.kind, K_TLB);
       u32(O.mask, tx.activeMask);
+      masks(tx.masks);
+      u32(O.policy, tx.policy);
+      u32(O.tlbFlags, (tx.alb ? TLB_ALB : 0) | (tx.dynamic ? TLB_DYNAMIC : 0) | (tx.trapArp ? TLB_TRAP_ARP : 0));
+      u32(O.tlbActive, tx.active);
+      u32(
+        O.tlbUsable,
+        tx.masks.reduce((m, x) => m | x, 0),
+      );
+      buf.set(tx.bondMac.subarray(0, 6), O.tlbBondMac);
+      buf.set(tx.portMacs.subarray(0, 6 * PLAN_MAX_PORTS), O.portMacs);
       break;
+    }
   }
   u32(O.tapIfindex, ports.tapIfindex);
   for (let p = 0; p < Math.min(PLAN_MAX_PORTS, ports.ifindex.length); p++) u32(O.ifindex + 4 * p, ports.ifindex[p]);

@@ -8,7 +8,7 @@ import { PLAN_SIZE } from '../../../src/fastpath/plan-encode.js';
 const obj = readFileSync(OBJECT_URL);
 
 describe('eBPF object reader', () => {
-  it('finds the three programs, their map references and the five maps', () => {
+  it('finds the three programs, their map references and the seven maps', () => {
     const o = parseBpfObject(obj);
     expect(o.license).toBe('GPL');
     expect(o.programs.map((p) => [p.section, p.name])).toEqual([
@@ -22,6 +22,8 @@ describe('eBPF object reader', () => {
       stats: [6, 4, 72, 32], // PERCPU_ARRAY, 9 counters per engine port
       rr: [6, 4, 4, 1],
       local: [9, 8, 8, 4096], // LRU_HASH
+      tlb: [2, 4, 512, 1], // a port per balance-tlb/alb bucket
+      tlb_bytes: [6, 4, 513 * 8, 1], // bytes per bucket, per CPU
     });
     for (const p of o.programs) {
       expect(p.insns.length % 8).toBe(0);
@@ -38,6 +40,8 @@ describe('eBPF object reader', () => {
       ['stats', 13],
       ['rr', 14],
       ['local', 15],
+      ['tlb', 16],
+      ['tlb_bytes', 17],
     ]);
     const out = relocate(p, fds);
     for (const r of p.relocs) {
