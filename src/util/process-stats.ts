@@ -8,20 +8,25 @@ export interface ProcessState {
   uptime_s: number;
   rss_bytes: number;
   open_fds: number;
-  /** Since the daemon started, sampled every 10 ms by Node's event-loop delay monitor. */
+  /** Since the daemon started: how late a 10 ms timer fired (0 on an idle loop). */
   event_loop_delay_ms: { p50: number; p99: number; max: number };
 }
+
+/** monitorEventLoopDelay's sampling interval, ms. */
+const RESOLUTION_MS = 10;
 
 export class ProcessStats {
   private readonly h: IntervalHistogram;
 
   constructor() {
-    this.h = monitorEventLoopDelay({ resolution: 10 });
+    this.h = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     this.h.enable();
   }
 
   read(): ProcessState {
-    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    // Node's histogram records the time between two samples, i.e. the interval plus the delay:
+    // an idle loop reads 10.1 ms at p50. The delay is what exceeds the interval.
+    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS);
     let fds = -1;
     try {
       fds = readdirSync('/proc/self/fd').length;

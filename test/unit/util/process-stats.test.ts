@@ -1,0 +1,22 @@
+// The event-loop delay the daemon reports is the lateness of its sampling timer, not the
+// sampling interval itself (Node's histogram records the interval plus the delay).
+import { describe, expect, it } from 'vitest';
+import { ProcessStats } from '../../../src/util/process-stats.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('process stats', () => {
+  it('reports an idle loop as near zero delay, and a blocked one as the time it was blocked', async () => {
+    const s = new ProcessStats();
+    await sleep(300);
+    const idle = s.read().event_loop_delay_ms;
+    expect(idle.p50).toBeLessThan(5);
+    const until = performance.now() + 120;
+    while (performance.now() < until); // block the loop for 120 ms
+    await sleep(50);
+    const blocked = s.read().event_loop_delay_ms;
+    expect(blocked.max).toBeGreaterThan(90);
+    expect(blocked.max).toBeLessThan(400);
+    s.stop();
+  });
+});
