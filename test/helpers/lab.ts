@@ -127,6 +127,11 @@ export class Lab {
     throw new Error(`bondd did not become ready:\n${out}`);
   }
 
+  /** The running bondd's log so far (for an assertion's message). */
+  bonddLog(): string {
+    return this.bondd?.log() ?? '';
+  }
+
   async stopBondd(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
     const b = this.bondd;
     if (!b) return null;
