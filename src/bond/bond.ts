@@ -70,7 +70,7 @@ export class Bond {
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
     this.master = new TapMaster(deps.host, this.datapath.engine, this.log);
-    this.fast = new BondFastPath({ bpf: deps.host.binding, datapath: this.datapath, log: this.log, choice: config.datapath ?? 'auto' });
+    this.fast = new BondFastPath({ host: deps.host, datapath: this.datapath, log: this.log, choice: config.datapath ?? 'auto' });
     this.view = {
       host: deps.host,
       binding: deps.host.binding,

@@ -4,7 +4,9 @@
 // otherwise says once why not; `kernel` makes that an error; `user` never tries.
 import type { Datapath } from '../datapath/datapath.js';
 import { BondError } from '../errors.js';
-import { KernelPath } from '../fastpath/kernel-path.js';
+import { KernelPath, type AttachMode } from '../fastpath/kernel-path.js';
+import type { Host } from '../host/host.js';
+import type { StackBlock } from '../net/rtnl.js';
 import type { NativeBpf } from '../native/types.js';
 import type { Logger } from '../util/logger.js';
 
@@ -14,6 +16,8 @@ export type DatapathChoice = (typeof DATAPATH_CHOICES)[number];
 export interface DatapathStatus {
   /** What forwards frames now. */
   path: 'kernel' | 'user';
+  /** The kernel path's programs: TCX links, or tc filters where TCX is missing. */
+  attach?: AttachMode;
   /** What was asked for. */
   requested: DatapathChoice;
   /** Why the user-space path runs, when it does. */
@@ -25,7 +29,15 @@ export class BondFastPath {
   private reason = '';
 
   constructor(
-    private readonly d: { bpf: NativeBpf; datapath: Datapath; log: Logger; choice: DatapathChoice },
+    private readonly d: {
+      host: Pick<Host, 'binding' | 'blockStack' | 'attachEgress'>;
+      datapath: Datapath;
+      log: Logger;
+      choice: DatapathChoice;
+      /** tc: tc filters even where TCX links exist (how the fallback is tested); default from
+       * TAPBOND_BPF_ATTACH, else tcx with tc as the fallback. */
+      attach?: AttachMode;
+    },
     private readonly load: (bpf: NativeBpf) => KernelPath = (bpf) => KernelPath.load(bpf),
   ) {}
 
@@ -37,8 +49,10 @@ export class BondFastPath {
     }
     let k: KernelPath | null = null;
     try {
-      k = this.load(this.d.bpf);
-      k.attachTap(tapIfindex);
+      const host = this.d.host;
+      k = this.load(host.binding);
+      const prefer = this.d.attach ?? (process.env.TAPBOND_BPF_ATTACH === 'tc' ? 'tc' : 'tcx');
+      k.attachTap(tapIfindex, { egress: (i, fd) => host.attachEgress(i, fd), ingress: (i, fd) => host.blockStack(i, fd) }, prefer);
     } catch (e) {
       k?.close();
       this.reason = (e as Error).message;
@@ -50,7 +64,8 @@ export class BondFastPath {
     }
     this.kernel = k;
     this.d.datapath.setOffload(k);
-    this.d.log.info('kernel fast path: eBPF programs attached with TCX links (transmit on the TAP, receive on each slave)', {
+    const how = k.attach === 'tcx' ? 'TCX links' : 'tc bpf filters on clsact (no TCX links here)';
+    this.d.log.info(`kernel fast path: eBPF programs attached with ${how} (transmit on the TAP, receive on each slave)`, {
       event: 'datapath-kernel',
     });
   }
@@ -59,7 +74,7 @@ export class BondFastPath {
    * For a new slave: what attaches the receive program and the slow-path socket filter (instead
    * of the user path's drop filter), or undefined when the user-space path runs.
    */
-  slaveAttach(index: number, ifindex: number): (() => void) | undefined {
+  slaveAttach(index: number, ifindex: number): (() => StackBlock | undefined) | undefined {
     const k = this.kernel;
     if (!k) return undefined;
     return () => k.attachSlave(index, ifindex, (fd) => this.d.datapath.engine.attachFilter(index, fd));
@@ -79,7 +94,7 @@ export class BondFastPath {
 
   get status(): DatapathStatus {
     return this.kernel
-      ? { path: 'kernel', requested: this.d.choice }
+      ? { path: 'kernel', attach: this.kernel.attach, requested: this.d.choice }
       : { path: 'user', requested: this.d.choice, reason: this.reason || undefined };
   }
 }

@@ -6,6 +6,7 @@ import { BondError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import { AF_INET } from '../net/rtnl.js';
 import { ARPHRD_ETHER, IFF_UP, type LinkInfo, type NativeBinding } from '../native/types.js';
+import type { StackBlock } from '../net/rtnl.js';
 import type { Port, SavedLink } from '../port/port.js';
 import type { Logger } from '../util/logger.js';
 import { formatMac } from '../util/mac.js';
@@ -21,7 +22,7 @@ export interface SlaveSetup {
    * Attaches the kernel fast path's receive program, which keeps the slave's stack blind in place
    * of the drop filter (and goes with the process); absent on the user-space path.
    */
-  attachFastPath?(): void;
+  attachFastPath?(): StackBlock | undefined;
   /** The crash journal: called before the first change and once everything is attached. */
   record?(saved: SavedLink, phase: 'preparing' | 'enslaved'): void;
 }
@@ -88,8 +89,7 @@ export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: s
     if (setup.mac) b.setMac(name, setup.mac);
     b.setFlags(name, b.linkInfo(name).flags | IFF_UP);
     setup.openSocket();
-    if (setup.attachFastPath) setup.attachFastPath();
-    else saved.stackBlock = host.blockStack(info.ifindex);
+    saved.stackBlock = setup.attachFastPath ? setup.attachFastPath() : host.blockStack(info.ifindex);
     if (saved.stackBlock?.adopted) log.warn('took over the ingress filter a tapbond that died had left on this slave', { slave: name });
     setup.record?.(saved, 'enslaved');
   } catch (e) {

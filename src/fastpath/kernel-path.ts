@@ -3,12 +3,16 @@
 // and turns each published plan into map contents. Plans are written to the generation the
 // programs are not reading, then the generation index is flipped: a frame sees one whole plan.
 // Every link is an fd of this process, so a crash (or close()) detaches every program at once.
+// Where TCX is missing (Linux < 6.6), or TAPBOND_BPF_ATTACH=tc asks for it, the programs are tc
+// `bpf` filters on clsact instead, attached through the Host: the TAP's goes with the TAP, a
+// slave's sits in the drop filter's tagged slot, journalled and removed on recovery like it.
 import { readFileSync } from 'node:fs';
 import { OffloadCtr, type Offload } from '../datapath/datapath.js';
 import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import type { NativeBpf } from '../native/types.js';
 import { parseBpfObject, relocate, type BpfObject, type MapDef } from './elf.js';
 import { PLAN_MAX_PORTS, PLAN_SIZE, encodePlan } from './plan-encode.js';
+import type { StackBlock } from '../net/rtnl.js';
 
 export const BPF_PROG_TYPE_SOCKET_FILTER = 1;
 export const BPF_PROG_TYPE_SCHED_CLS = 3;
@@ -45,10 +49,22 @@ function why(e: unknown): string {
   return (e as Error).message;
 }
 
+/** How the programs hang on the devices. */
+export type AttachMode = 'tcx' | 'tc';
+
+/** The tc way (the Host's clsact filters), for kernels without TCX links. */
+export interface TcAttach {
+  egress(ifindex: number, progFd: number): void;
+  /** A slave's receive program in the stack-block slot; returns what to journal and undo. */
+  ingress(ifindex: number, progFd: number): StackBlock;
+}
+
 export class KernelPath implements Offload {
   private readonly maps = new Map<string, { fd: number; def: MapDef }>();
   readonly progs = new Map<string, number>();
   private tapLink = -1;
+  /** TCX links, or tc filters (TcAttach) where TCX is missing or not wanted. */
+  attach: AttachMode = 'tcx';
   private readonly slaveLinks = new Map<number, number>();
   private readonly ifindex = new Uint32Array(PLAN_MAX_PORTS);
   private tapIfindex = 0;
@@ -124,32 +140,56 @@ export class KernelPath implements Offload {
     return this.bpf.bpfProgTestRun(this.prog(name), frame, ctx, 1);
   }
 
-  /** The transmit program on the TAP's egress. */
-  attachTap(ifindex: number): void {
+  /**
+   * The transmit program on the TAP's egress: a TCX link, or where the kernel has none (EINVAL)
+   * or `prefer` says so, a tc filter through `tc`.
+   */
+  attachTap(ifindex: number, tc?: TcAttach, prefer: AttachMode = 'tcx'): void {
     this.describePort(0, ifindex);
-    try {
-      this.tapLink = this.bpf.bpfLinkCreate(this.prog('tx'), ifindex, BPF_TCX_EGRESS);
-    } catch (e) {
-      const code = (e as { code?: string }).code;
-      throw new FastPathError(code === 'EINVAL' ? 'TCX links are not available (Linux 6.6 or later)' : why(e));
+    if (prefer === 'tcx') {
+      try {
+        this.tapLink = this.bpf.bpfLinkCreate(this.prog('tx'), ifindex, BPF_TCX_EGRESS);
+        return;
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code !== 'EINVAL' || !tc)
+          throw new FastPathError(code === 'EINVAL' ? 'TCX links are not available (Linux 6.6 or later)' : why(e));
+      }
     }
+    if (!tc) throw new FastPathError('tc attachment asked for, but no way to attach tc filters was given');
+    try {
+      tc.egress(ifindex, this.prog('tx'));
+    } catch (e) {
+      throw new FastPathError(`tc bpf filter on the TAP: ${why(e)}`);
+    }
+    this.attach = 'tc';
+    this.tc = tc;
   }
+
+  private tc: TcAttach | null = null;
 
   /**
    * The receive program on the slave's ingress and the slow-path filter on its packet socket
    * (`filter` attaches it: the engine owns the socket). From here on the slave's own stack sees
-   * nothing; closing the link (detachSlave, or the process ending) gives it back.
+   * nothing; closing the link (detachSlave, or the process ending) gives it back. With tc
+   * filters, returns the StackBlock to journal and undo (the filter outlives a crash).
    */
-  attachSlave(port: number, ifindex: number, filter: (progFd: number) => void): void {
+  attachSlave(port: number, ifindex: number, filter: (progFd: number) => void): StackBlock | undefined {
     this.describePort(port, ifindex);
     filter(this.prog('slow'));
+    if (this.tc) {
+      const block = this.tc.ingress(ifindex, this.prog('rx'));
+      this.slaveLinks.set(port, -1);
+      return block;
+    }
     const link = this.bpf.bpfLinkCreate(this.prog('rx'), ifindex, BPF_TCX_INGRESS);
     this.slaveLinks.set(port, link);
+    return undefined;
   }
 
   detachSlave(port: number): void {
     const link = this.slaveLinks.get(port);
-    if (link !== undefined) this.bpf.closeFd(link);
+    if (link !== undefined && link >= 0) this.bpf.closeFd(link); // a tc filter goes with the slave's restore
     this.slaveLinks.delete(port);
     this.ifindex[port] = 0;
     this.flush();
@@ -234,7 +274,7 @@ export class KernelPath implements Offload {
 
   /** Detaches every program and frees the maps. */
   close(): void {
-    for (const link of this.slaveLinks.values()) this.bpf.closeFd(link);
+    for (const link of this.slaveLinks.values()) if (link >= 0) this.bpf.closeFd(link);
     this.slaveLinks.clear();
     if (this.tapLink >= 0) this.bpf.closeFd(this.tapLink);
     this.tapLink = -1;

@@ -22,7 +22,9 @@ export interface Host {
   /** The TAP's transmit drops (frames the kernel dropped because the daemon lagged). */
   tapDrops(ifindex: number): number;
   /** Stops the slave's own IP stack from receiving (the daemon still does); see Rtnl.blockStack. */
-  blockStack(ifindex: number): StackBlock;
+  blockStack(ifindex: number, progFd?: number): StackBlock;
+  /** The fast path's transmit program on the TAP's egress, as a tc filter (no TCX). */
+  attachEgress(ifindex: number, progFd: number): void;
   unblockStack(b: StackBlock): void;
   /** Recovery: our drop filter (and the clsact qdisc per `qdisc`) off `ifindex`; what was removed. */
   removeStaleBlock(ifindex: number, qdisc: 'ours' | 'theirs' | 'unknown'): string[];
@@ -69,7 +71,8 @@ export function nativeHost(binding: NativeBinding): Host {
       }
       return parseProcIgmp(text, ifname);
     },
-    blockStack: (ifindex) => rtnl.blockStack(ifindex),
+    blockStack: (ifindex, progFd) => rtnl.blockStack(ifindex, progFd),
+    attachEgress: (ifindex, progFd) => rtnl.attachEgress(ifindex, progFd),
     unblockStack: (b) => rtnl.unblockStack(b),
     removeStaleBlock: (ifindex, qdisc) => rtnl.removeStaleBlock(ifindex, qdisc),
     close: () => rtnl.close(),

@@ -25,7 +25,11 @@ const TCA_KIND = 1;
 const TCA_OPTIONS = 2;
 const TCA_BPF_OPS_LEN = 4;
 const TCA_BPF_OPS = 5;
+const TCA_BPF_FD = 6;
+const TCA_BPF_NAME = 7;
 const TCA_BPF_FLAGS = 8;
+/** The name our eBPF filters carry (the kernel fast path without TCX): how a dump tells them apart. */
+export const BPF_FILTER_NAME = 'tapbond';
 const TCA_BPF_FLAG_ACT_DIRECT = 1;
 const TC_H_CLSACT = 0xfffffff1;
 const TC_H_CLSACT_INGRESS = 0xfffffff2;
@@ -55,13 +59,17 @@ export interface TcFilter {
   kind: string;
   /** Classic BPF instructions of a `bpf` filter given as ops. */
   ops?: Uint8Array;
+  /** The name of a `bpf` filter given as an eBPF program. */
+  name?: string;
 }
 
-/** True for the drop filter blockStack() attaches (whichever tapbond process attached it). */
+/**
+ * True for the filter blockStack() attaches (whichever tapbond process attached it): the classic
+ * drop program, or the fast path's receive program by its name.
+ */
 export function isStackDrop(f: TcFilter): boolean {
-  return (
-    f.kind === 'bpf' && f.handle === STACK_DROP_HANDLE && f.pref === STACK_DROP_PREF && !!f.ops && Buffer.from(f.ops).equals(stackDropOps())
-  );
+  if (f.kind !== 'bpf' || f.handle !== STACK_DROP_HANDLE || f.pref !== STACK_DROP_PREF) return false;
+  return (!!f.ops && Buffer.from(f.ops).equals(stackDropOps())) || f.name === BPF_FILTER_NAME;
 }
 
 /** Parses an RTM_NEWTFILTER message of a dump. */
@@ -72,7 +80,10 @@ export function parseFilter(body: DataView): TcFilter | undefined {
     if (a.type === TCA_KIND) f.kind = Buffer.from(a.data).toString('latin1').replace(/\0.*$/, '');
     else if (a.type === TCA_OPTIONS) {
       const nested = new DataView(a.data.buffer, a.data.byteOffset, a.data.byteLength);
-      for (const o of attrs(nested, 0)) if (o.type === TCA_BPF_OPS) f.ops = Uint8Array.from(o.data);
+      for (const o of attrs(nested, 0)) {
+        if (o.type === TCA_BPF_OPS) f.ops = Uint8Array.from(o.data);
+        else if (o.type === TCA_BPF_NAME) f.name = Buffer.from(o.data).toString('latin1').replace(/\0.*$/, '');
+      }
     }
   }
   return f.kind && f.handle ? f : undefined;
@@ -366,9 +377,11 @@ export class Rtnl {
    * ingress, so the daemon still gets every frame; the slave's stack (which would otherwise
    * answer for the bond's addresses and duplicate them) gets none. Returns what to undo.
    * A drop filter of ours that a dead tapbond left behind is taken over, never duplicated; a
-   * filter of someone else's in our slot is an error that says so.
+   * filter of someone else's in our slot is an error that says so. With `progFd` the filter is
+   * that eBPF program instead (the kernel fast path where TCX links are missing), named
+   * BPF_FILTER_NAME, in the same slot: journal, recovery and release treat it alike.
    */
-  blockStack(ifindex: number): StackBlock {
+  blockStack(ifindex: number, progFd?: number): StackBlock {
     let createdQdisc = true;
     try {
       checkAck(
@@ -385,11 +398,11 @@ export class Rtnl {
       if ((e as { code?: string }).code !== 'EEXIST') throw e;
       createdQdisc = false; // someone else's clsact: add only our filter, remove only our filter
     }
-    const options = concat([
-      attr(TCA_BPF_OPS_LEN, u16(2)),
-      attr(TCA_BPF_OPS, stackDropOps()),
-      attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT)),
-    ]);
+    const program =
+      progFd === undefined
+        ? [attr(TCA_BPF_OPS_LEN, u16(2)), attr(TCA_BPF_OPS, stackDropOps())]
+        : [attr(TCA_BPF_FD, u32(progFd)), attr(TCA_BPF_NAME, cstr(BPF_FILTER_NAME))];
+    const options = concat([...program, attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT))]);
     try {
       checkAck(
         this.sock.request(
@@ -409,8 +422,14 @@ export class Rtnl {
       if ((e as { code?: string }).code === 'EEXIST') {
         const here = this.filters(ifindex);
         if (here.some(isStackDrop)) {
-          // left by a tapbond that died: ours to keep; its clsact too when nothing else uses it
-          return { ifindex, createdQdisc: here.length === 1 && this.filters(ifindex, 'egress').length === 0, adopted: true };
+          // left by a tapbond that died: ours; its clsact too when nothing else uses it
+          const ownsQdisc = here.length === 1 && this.filters(ifindex, 'egress').length === 0;
+          if (progFd !== undefined || !here.some((f) => isStackDrop(f) && !!f.ops)) {
+            // this start attaches a program of its own (or the drop filter over a dead fast path's)
+            this.unblockStack({ ifindex, createdQdisc: false });
+            return { ...this.blockStack(ifindex, progFd), createdQdisc: ownsQdisc, adopted: true };
+          }
+          return { ifindex, createdQdisc: ownsQdisc, adopted: true };
         }
         throw Object.assign(
           new Error(
@@ -423,6 +442,46 @@ export class Rtnl {
       throw e;
     }
     return { ifindex, createdQdisc };
+  }
+
+  /**
+   * The fast path's transmit program on a TAP's egress (where TCX links are missing). The TAP
+   * goes with the daemon, and the filter with it: nothing to journal.
+   */
+  attachEgress(ifindex: number, progFd: number): void {
+    try {
+      checkAck(
+        this.sock.request(
+          message(
+            RTM_NEWQDISC,
+            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+            concat([tcmsg(ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]),
+          ),
+        ),
+        'RTM_NEWQDISC clsact',
+      );
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST') throw e;
+    }
+    const options = concat([
+      attr(TCA_BPF_FD, u32(progFd)),
+      attr(TCA_BPF_NAME, cstr(BPF_FILTER_NAME)),
+      attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT)),
+    ]);
+    checkAck(
+      this.sock.request(
+        message(
+          RTM_NEWTFILTER,
+          NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+          concat([
+            tcmsg(ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_EGRESS, STACK_DROP_INFO),
+            attr(TCA_KIND, cstr('bpf')),
+            attr(TCA_OPTIONS, options),
+          ]),
+        ),
+      ),
+      'RTM_NEWTFILTER bpf egress',
+    );
   }
 
   /** Undoes blockStack(); a filter or qdisc that is already gone is not an error. */

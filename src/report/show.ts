@@ -13,9 +13,9 @@ export function renderShow(s: BondState): string {
   L.push(`Ethernet Channel Bonding Driver: tapbond v${VERSION}`);
   const dpath = s.bond.datapath;
   // beyond the kernel: a line of the header block, so the kernel's own lines keep their order
-  L.push(
-    `Datapath: ${dpath.path === 'kernel' ? 'kernel (eBPF)' : `user space${dpath.requested !== 'user' && dpath.reason ? ` (${dpath.reason})` : ''}`}`,
-  );
+  const kernel = `kernel (eBPF${dpath.attach === 'tc' ? ', tc filters: no TCX links' : ''})`;
+  const user = `user space${dpath.requested !== 'user' && dpath.reason ? ` (${dpath.reason})` : ''}`;
+  L.push(`Datapath: ${dpath.path === 'kernel' ? kernel : user}`);
   L.push('');
   L.push(`Bonding Mode: ${info.proc}${info.failOverMac && o.fail_over_mac !== 'none' ? ` (fail_over_mac ${o.fail_over_mac})` : ''}`);
   if (info.hashLine === 'always' || (info.hashLine === 'static-tlb' && o.tlb_dynamic_lb === 'off')) {

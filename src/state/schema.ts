@@ -40,7 +40,7 @@ export interface BondState {
     learned_mac_announcements: number;
     failovers: number;
     /** What forwards frames: the kernel fast path, or the user-space datapath (and why). */
-    datapath: { path: 'kernel' | 'user'; requested: string; reason?: string };
+    datapath: { path: 'kernel' | 'user'; attach?: 'tcx' | 'tc'; requested: string; reason?: string };
     counters: Record<string, number>;
   };
   options: BondOptions;

@@ -261,6 +261,7 @@ export class FakeNet {
         return { ifindex, createdQdisc: true };
       },
       unblockStack: (b) => void this.blocked.delete(b.ifindex),
+      attachEgress: () => {},
       removeStaleBlock: (ifindex) => (this.blocked.delete(ifindex) ? ['drop filter'] : []),
       close: () => {},
     };

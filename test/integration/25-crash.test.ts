@@ -83,6 +83,30 @@ describe.skipIf(mustSkip(reason))('crash safety and what happens behind the bond
     expect(all()).toEqual(before);
   });
 
+  it('kernel path without TCX (tc filters): traffic, then a SIGKILL leaves the slave blind until a recovery or restart', async () => {
+    const before = all();
+    const tc = { TAPBOND_BPF_ATTACH: 'tc', TAPBOND_DATAPATH: 'kernel' };
+    await lab.startBondd(ARGS, 'bond0', undefined, tc);
+    expect(lab.state().bond.datapath).toMatchObject({ path: 'kernel', attach: 'tc' });
+    expect(lab.bondctl(['show', 'bond0']).out).toContain('Datapath: kernel (eBPF, tc filters: no TCX links)');
+    expect(lab.tcx(lab.srv, ['s0', 's1', 'bond0'])).toEqual({ s0: [0, 0], s1: [0, 0], bond0: [0, 0] });
+    for (const s of ['s0', 's1']) expect(snapshot(s).filters).toMatch(/bpf .*tapbond.*direct-action/s);
+    expect(lab.sh(lab.srv, 'tc filter show dev bond0 egress')).toMatch(/tapbond.*direct-action/s);
+    await lab.addressBond();
+    expect(pingSummary(lab.sh(lab.srv, 'ping -c 10 -i 0.05 -W 1 198.18.0.2')).received).toBe(10);
+    await lab.stopBondd('SIGKILL');
+    // the filter outlives the process (its TAP does not): the slave stays blind, as on the user path
+    expect(snapshot('s0').filters).toContain('tapbond');
+    // a restart takes the slot over with its own program, and a clean stop leaves nothing
+    await lab.startBondd(ARGS, 'bond0', undefined, tc);
+    await lab.addressBond();
+    expect(pingSummary(lab.sh(lab.srv, 'ping -c 5 -i 0.05 -W 1 198.18.0.2')).received).toBe(5);
+    await lab.stopBondd('SIGKILL');
+    const out = lab.sh(lab.srv, `${process.execPath} ${BONDCTL} --run-dir ${lab.runDir} recover`);
+    expect(out).toMatch(/s0: drop filter/);
+    expect(all()).toEqual(before);
+  });
+
   it('the TAP deleted under the daemon: slaves restored, bondd exits 1 (a supervisor restarts it)', async () => {
     const before = all();
     const b = await lab.startBondd([...ARGS, '--log-format', 'json']);

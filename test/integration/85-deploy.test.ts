@@ -197,7 +197,7 @@ describe.skipIf(mustSkip(reason))('deployment: systemd contract, metrics, logs, 
     const args = ['--name', 'bond0', '--slaves', 's0,s1', 'mode=balance-xor', 'miimon=100', '--log-format', 'json'];
     const auto = { TAPBOND_DATAPATH: '' }; // what the unit runs: auto
     await lab.startBondd(args, 'bond0', undefined, auto, only(caps));
-    expect(lab.state().bond.datapath).toEqual({ path: 'kernel', requested: 'auto' });
+    expect(lab.state().bond.datapath).toEqual({ path: 'kernel', attach: 'tcx', requested: 'auto' });
     expect(lab.tcx(lab.srv, ['s0', 's1'])).toEqual({ s0: [1, 0], s1: [1, 0] });
     expect(await lab.stopBondd()).toBe(0);
     const b = await lab.startBondd(args, 'bond0', undefined, auto, only(['CAP_NET_ADMIN', 'CAP_NET_RAW']));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { messages, netlinkError, parseLink, RTM_NEWLINK } from '../../src/net/rtnl.js';
+import { BPF_FILTER_NAME, isStackDrop, messages, netlinkError, parseLink, RTM_NEWLINK } from '../../src/net/rtnl.js';
 
 function newlink(ifindex: number, flags: number, name: string, carrier: number): Uint8Array {
   const nameAttr = Buffer.alloc(4 + ((name.length + 1 + 3) & ~3));
@@ -35,5 +35,18 @@ describe('rtnetlink parsing', () => {
     expect(e.code).toBe('EEXIST');
     expect(e.errno).toBe(-17);
     expect(e.syscall).toBe('RTM_NEWQDISC');
+  });
+});
+
+describe("our tc filters, told apart from anyone else's", () => {
+  const slot = { kind: 'bpf', handle: 0x7b01, pref: 1 };
+  it("recognises the drop filter and the fast path's receive program by name, in our slot only", () => {
+    const drop = Uint8Array.from([0, 0, 0, 0, 0x62, 0x70, 0x61, 0x74, 6, 0, 0, 0, 2, 0, 0, 0]);
+    expect(isStackDrop({ ...slot, ops: drop })).toBe(true);
+    expect(isStackDrop({ ...slot, name: BPF_FILTER_NAME })).toBe(true);
+    expect(isStackDrop({ ...slot, name: 'cilium' })).toBe(false);
+    expect(isStackDrop({ ...slot, handle: 0x7b02, name: BPF_FILTER_NAME })).toBe(false);
+    expect(isStackDrop({ ...slot, kind: 'u32', name: BPF_FILTER_NAME })).toBe(false);
+    expect(isStackDrop({ ...slot, ops: drop.map((b, i) => (i === 12 ? 0 : b)) })).toBe(false);
   });
 });
