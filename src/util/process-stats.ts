@@ -26,7 +26,7 @@ export class ProcessStats {
   read(): ProcessState {
     // Node's histogram records the time between two samples, i.e. the interval plus the delay:
     // an idle loop reads 10.1 ms at p50. The delay is what exceeds the interval.
-    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - RESOLUTION_MS);
+    const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
     let fds = -1;
     try {
       fds = readdirSync('/proc/self/fd').length;
