@@ -18,6 +18,13 @@ long Bpf(int cmd, union bpf_attr* attr) { return syscall(__NR_bpf, cmd, attr, si
 
 uint64_t Ptr(const void* p) { return reinterpret_cast<uintptr_t>(p); }
 
+// A lookup-style command: true when found, false on ENOENT, a thrown SystemError otherwise.
+Napi::Value Found(Napi::Env env, int cmd, union bpf_attr* a, const char* what) {
+  if (Bpf(cmd, a) == 0) return Napi::Boolean::New(env, true);
+  if (errno == ENOENT) return Napi::Boolean::New(env, false);
+  return ThrowSys(env, "bpf", errno, what);
+}
+
 // bpfMapCreate(type, keySize, valueSize, maxEntries, flags, name) -> fd
 Napi::Value MapCreate(const Napi::CallbackInfo& info) {
   REQUIRE_UINT32("bpfMapCreate", 0, type);
@@ -65,11 +72,7 @@ Napi::Value MapLookup(const Napi::CallbackInfo& info) {
   a.map_fd = fd;
   a.key = Ptr(key.Data());
   a.value = Ptr(value.Data());
-  if (Bpf(BPF_MAP_LOOKUP_ELEM, &a) < 0) {
-    if (errno == ENOENT) return Napi::Boolean::New(info.Env(), false);
-    return ThrowSys(info.Env(), "bpf", errno, "BPF_MAP_LOOKUP_ELEM");
-  }
-  return Napi::Boolean::New(info.Env(), true);
+  return Found(info.Env(), BPF_MAP_LOOKUP_ELEM, &a, "BPF_MAP_LOOKUP_ELEM");
 }
 
 // bpfMapNextKey(fd, key | null, nextOut) -> found
@@ -84,11 +87,7 @@ Napi::Value MapNextKey(const Napi::CallbackInfo& info) {
     a.key = Ptr(key.Data());
   }
   a.next_key = Ptr(next.Data());
-  if (Bpf(BPF_MAP_GET_NEXT_KEY, &a) < 0) {
-    if (errno == ENOENT) return Napi::Boolean::New(info.Env(), false);
-    return ThrowSys(info.Env(), "bpf", errno, "BPF_MAP_GET_NEXT_KEY");
-  }
-  return Napi::Boolean::New(info.Env(), true);
+  return Found(info.Env(), BPF_MAP_GET_NEXT_KEY, &a, "BPF_MAP_GET_NEXT_KEY");
 }
 
 // bpfProgLoad(type, insns, license, name, expectedAttachType) -> fd. A refusal carries the

@@ -25,9 +25,9 @@ import { activeSlaveTarget, applySlaveOption } from './option-set.js';
 import { TapMaster } from './master.js';
 import { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
 
-export { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
 import { BondFastPath } from './fast-path.js';
 import { inspectSlave, keepSlave, prepareSlave, restoreSlave } from './slave-setup.js';
+export { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
 
 const SOCKET_BUFFER_BYTES = 8 << 20; // packet sockets: 64 KiB GSO frames overflow the ~208 KiB default
 const FILTER_SYNC_MS = 1000;
@@ -308,10 +308,8 @@ export class Bond {
   /** The TAP was deleted under us: nothing can reach the bond any more. Restore and give up. */
   private masterGone(): void {
     if (!this.started) return;
-    const err = new BondError(
-      'ETAP_GONE',
-      `${this.name} was deleted under the daemon: slaves restored; exiting so a supervisor starts it again`,
-    );
+    const why = `${this.name} was deleted under the daemon: slaves restored; exiting so a supervisor starts it again`;
+    const err = new BondError('ETAP_GONE', why);
     this.log.error(err.message, { event: 'master-gone' });
     this.stop();
     this.deps.fatal?.(err);

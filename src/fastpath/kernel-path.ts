@@ -226,16 +226,21 @@ export class KernelPath implements Offload {
 
   /** One port's counters (KCtr slots), summed over the CPUs. */
   counters(port: number, out: Float64Array): void {
-    const m = this.maps.get('stats')!;
+    this.sumPerCpu('stats', port, out);
+  }
+
+  /** Entry `key` of a per-CPU map of u64s, summed over the CPUs into `out` (as many as fit). */
+  private sumPerCpu(map: string, key: number, out: Float64Array): void {
+    const m = this.maps.get(map)!;
     const stride = (m.def.valueSize + 7) & ~7;
     const buf = new Uint8Array(stride * this.cpus);
-    const key = new Uint8Array(4);
-    new DataView(key.buffer).setUint32(0, port, true);
+    const k = new Uint8Array(4);
+    new DataView(k.buffer).setUint32(0, key, true);
     out.fill(0);
-    if (!this.bpf.bpfMapLookup(m.fd, key, buf)) return;
+    if (!this.bpf.bpfMapLookup(m.fd, k, buf)) return;
     const v = new DataView(buf.buffer);
-    for (let c = 0; c < this.cpus; c++)
-      for (let k = 0; k < KCtr.Count && k * 8 < m.def.valueSize; k++) out[k] += Number(v.getBigUint64(c * stride + k * 8, true));
+    const n = Math.min(out.length, m.def.valueSize / 8);
+    for (let c = 0; c < this.cpus; c++) for (let i = 0; i < n; i++) out[i] += Number(v.getBigUint64(c * stride + i * 8, true));
   }
 
   /** Source MACs the transmit program saw within `ageNs` of `nowNs` (CLOCK_MONOTONIC). */
@@ -262,14 +267,7 @@ export class KernelPath implements Offload {
   }
 
   tlbBytes(out: Float64Array): void {
-    const m = this.maps.get('tlb_bytes')!;
-    const stride = (m.def.valueSize + 7) & ~7;
-    const buf = new Uint8Array(stride * this.cpus);
-    out.fill(0);
-    if (!this.bpf.bpfMapLookup(m.fd, new Uint8Array(4), buf)) return;
-    const v = new DataView(buf.buffer);
-    const n = Math.min(out.length, m.def.valueSize / 8);
-    for (let c = 0; c < this.cpus; c++) for (let i = 0; i < n; i++) out[i] += Number(v.getBigUint64(c * stride + i * 8, true));
+    this.sumPerCpu('tlb_bytes', 0, out);
   }
 
   /** Detaches every program and frees the maps. */

@@ -382,42 +382,10 @@ export class Rtnl {
    * BPF_FILTER_NAME, in the same slot: journal, recovery and release treat it alike.
    */
   blockStack(ifindex: number, progFd?: number): StackBlock {
-    let createdQdisc = true;
+    // false: someone else's clsact, so add only our filter and remove only our filter
+    const createdQdisc = this.addClsact(ifindex);
     try {
-      checkAck(
-        this.sock.request(
-          message(
-            RTM_NEWQDISC,
-            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            concat([tcmsg(ifindex, 0xffff0000, TC_H_CLSACT, 0), attr(TCA_KIND, cstr('clsact'))]),
-          ),
-        ),
-        'RTM_NEWQDISC clsact',
-      );
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'EEXIST') throw e;
-      createdQdisc = false; // someone else's clsact: add only our filter, remove only our filter
-    }
-    const program =
-      progFd === undefined
-        ? [attr(TCA_BPF_OPS_LEN, u16(2)), attr(TCA_BPF_OPS, stackDropOps())]
-        : [attr(TCA_BPF_FD, u32(progFd)), attr(TCA_BPF_NAME, cstr(BPF_FILTER_NAME))];
-    const options = concat([...program, attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT))]);
-    try {
-      checkAck(
-        this.sock.request(
-          message(
-            RTM_NEWTFILTER,
-            NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            concat([
-              tcmsg(ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_INGRESS, STACK_DROP_INFO),
-              attr(TCA_KIND, cstr('bpf')),
-              attr(TCA_OPTIONS, options),
-            ]),
-          ),
-        ),
-        'RTM_NEWTFILTER bpf',
-      );
+      this.addBpfFilter(ifindex, TC_H_CLSACT_INGRESS, progFd);
     } catch (e) {
       if ((e as { code?: string }).code === 'EEXIST') {
         const here = this.filters(ifindex);
@@ -449,6 +417,34 @@ export class Rtnl {
    * goes with the daemon, and the filter with it: nothing to journal.
    */
   attachEgress(ifindex: number, progFd: number): void {
+    this.addClsact(ifindex);
+    this.addBpfFilter(ifindex, TC_H_CLSACT_EGRESS, progFd);
+  }
+
+  /**
+   * A direct-action `bpf` filter in our slot (pref 1, handle 0x7b01) of a clsact hook: the
+   * classic drop program, or the eBPF program `progFd` named BPF_FILTER_NAME.
+   */
+  private addBpfFilter(ifindex: number, parent: number, progFd?: number): void {
+    const program =
+      progFd === undefined
+        ? [attr(TCA_BPF_OPS_LEN, u16(2)), attr(TCA_BPF_OPS, stackDropOps())]
+        : [attr(TCA_BPF_FD, u32(progFd)), attr(TCA_BPF_NAME, cstr(BPF_FILTER_NAME))];
+    const options = concat([...program, attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT))]);
+    checkAck(
+      this.sock.request(
+        message(
+          RTM_NEWTFILTER,
+          NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+          concat([tcmsg(ifindex, STACK_DROP_HANDLE, parent, STACK_DROP_INFO), attr(TCA_KIND, cstr('bpf')), attr(TCA_OPTIONS, options)]),
+        ),
+      ),
+      parent === TC_H_CLSACT_EGRESS ? 'RTM_NEWTFILTER bpf egress' : 'RTM_NEWTFILTER bpf',
+    );
+  }
+
+  /** Adds a clsact qdisc; false when the device has one already. */
+  private addClsact(ifindex: number): boolean {
     try {
       checkAck(
         this.sock.request(
@@ -460,28 +456,11 @@ export class Rtnl {
         ),
         'RTM_NEWQDISC clsact',
       );
+      return true;
     } catch (e) {
       if ((e as { code?: string }).code !== 'EEXIST') throw e;
+      return false;
     }
-    const options = concat([
-      attr(TCA_BPF_FD, u32(progFd)),
-      attr(TCA_BPF_NAME, cstr(BPF_FILTER_NAME)),
-      attr(TCA_BPF_FLAGS, u32(TCA_BPF_FLAG_ACT_DIRECT)),
-    ]);
-    checkAck(
-      this.sock.request(
-        message(
-          RTM_NEWTFILTER,
-          NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-          concat([
-            tcmsg(ifindex, STACK_DROP_HANDLE, TC_H_CLSACT_EGRESS, STACK_DROP_INFO),
-            attr(TCA_KIND, cstr('bpf')),
-            attr(TCA_OPTIONS, options),
-          ]),
-        ),
-      ),
-      'RTM_NEWTFILTER bpf egress',
-    );
   }
 
   /** Undoes blockStack(); a filter or qdisc that is already gone is not an error. */
