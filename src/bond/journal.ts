@@ -22,6 +22,8 @@ export interface JournalSlave {
   disableIpv6: string | null;
   /** Absent while the slave is being prepared: what was attached is not known yet. */
   stackBlock?: StackBlock;
+  /** Whether the slave had a clsact qdisc before it was touched (absent in older journals). */
+  hadClsact?: boolean;
   phase: 'preparing' | 'enslaved';
 }
 
@@ -96,6 +98,7 @@ export function toSaved(s: JournalSlave): SavedLink {
     flags: s.flags,
     disableIpv6: s.disableIpv6,
     stackBlock: s.stackBlock,
+    ...(s.hadClsact !== undefined ? { hadClsact: s.hadClsact } : {}),
   };
 }
 
@@ -120,6 +123,7 @@ export class Journal {
       flags: saved.flags,
       disableIpv6: saved.disableIpv6,
       ...(saved.stackBlock ? { stackBlock: saved.stackBlock } : {}),
+      ...(saved.hadClsact !== undefined ? { hadClsact: saved.hadClsact } : {}),
       phase,
     };
     const i = this.file.slaves.findIndex((s) => s.ifindex === saved.ifindex);

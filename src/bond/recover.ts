@@ -17,8 +17,12 @@ export interface Recovery {
 }
 
 function qdiscOf(s: JournalSlave): 'ours' | 'theirs' | 'unknown' {
-  if (!s.stackBlock) return 'unknown';
-  return s.stackBlock.createdQdisc ? 'ours' : 'theirs';
+  if (s.stackBlock) return s.stackBlock.createdQdisc ? 'ours' : 'theirs';
+  // killed while preparing: a clsact there now that was not there before is ours (created just
+  // before the process died, its filter not added yet)
+  if (s.phase === 'preparing' && s.hadClsact !== undefined) return s.hadClsact ? 'theirs' : 'ours';
+  // enslaved with nothing to undo (the kernel path's TCX links): we created no qdisc
+  return s.phase === 'enslaved' ? 'theirs' : 'unknown';
 }
 
 /**

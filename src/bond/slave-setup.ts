@@ -66,6 +66,7 @@ export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: s
     mtu: info.mtu,
     flags: info.flags,
     disableIpv6: host.readSysctl(ipv6Sysctl(name)),
+    hadClsact: host.hasClsact(info.ifindex),
   };
   setup.record?.(saved, 'preparing');
   try {

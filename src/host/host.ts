@@ -23,6 +23,8 @@ export interface Host {
   tapDrops(ifindex: number): number;
   /** Stops the slave's own IP stack from receiving (the daemon still does); see Rtnl.blockStack. */
   blockStack(ifindex: number, progFd?: number): StackBlock;
+  /** Whether the device has a clsact qdisc. */
+  hasClsact(ifindex: number): boolean;
   /** The fast path's transmit program on the TAP's egress, as a tc filter (no TCX). */
   attachEgress(ifindex: number, progFd: number): void;
   unblockStack(b: StackBlock): void;
@@ -73,6 +75,7 @@ export function nativeHost(binding: NativeBinding): Host {
     },
     blockStack: (ifindex, progFd) => rtnl.blockStack(ifindex, progFd),
     attachEgress: (ifindex, progFd) => rtnl.attachEgress(ifindex, progFd),
+    hasClsact: (ifindex) => rtnl.hasClsact(ifindex),
     unblockStack: (b) => rtnl.unblockStack(b),
     removeStaleBlock: (ifindex, qdisc) => rtnl.removeStaleBlock(ifindex, qdisc),
     close: () => rtnl.close(),

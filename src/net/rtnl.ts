@@ -515,7 +515,7 @@ export class Rtnl {
     return done;
   }
 
-  private hasClsact(ifindex: number): boolean {
+  hasClsact(ifindex: number): boolean {
     try {
       checkAck(
         this.sock.request(message(RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_DUMP, tcmsg(ifindex, 0, TC_H_CLSACT_INGRESS, 0))),

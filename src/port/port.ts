@@ -16,6 +16,8 @@ export interface SavedLink {
   disableIpv6: string | null;
   /** The tc ingress drop that blinds the slave's own stack, to undo on release. */
   stackBlock?: StackBlock;
+  /** Whether it had a clsact qdisc before enslaving (recovery from a kill mid-way needs it). */
+  hadClsact?: boolean;
 }
 
 export class Port {

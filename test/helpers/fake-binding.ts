@@ -262,6 +262,7 @@ export class FakeNet {
       },
       unblockStack: (b) => void this.blocked.delete(b.ifindex),
       attachEgress: () => {},
+      hasClsact: (ifindex) => this.blocked.has(ifindex),
       removeStaleBlock: (ifindex) => (this.blocked.delete(ifindex) ? ['drop filter'] : []),
       close: () => {},
     };

@@ -86,6 +86,25 @@ describe('crash journal', () => {
     expect(recoverJournal(t.net.host(), log, t.path)).toBeNull(); // nothing left
   });
 
+  it('a kill between creating the clsact qdisc and adding the filter: the qdisc is ours to remove', () => {
+    const t = setup();
+    const j = new Journal(t.path, 'bond0');
+    const l = t.net.link('s0');
+    const saved = { name: 's0', ifindex: l.ifindex, mac: l.mac, mtu: 9000, flags: 0x1003, disableIpv6: null };
+    const asked: string[] = [];
+    const host = { ...t.net.host(), removeStaleBlock: (_i: number, q: 'ours' | 'theirs' | 'unknown') => (asked.push(q), []) };
+    j.record({ ...saved, hadClsact: false }, 'preparing');
+    writeFileSync(t.path, readFileSync(t.path, 'utf8').replace(/"pid":\d+/, '"pid":999999999'));
+    recoverJournal(host, new MemoryLogger(), t.path);
+    j.record({ ...saved, hadClsact: true }, 'preparing');
+    writeFileSync(t.path, readFileSync(t.path, 'utf8').replace(/"pid":\d+/, '"pid":999999999'));
+    recoverJournal(host, new MemoryLogger(), t.path);
+    j.record(saved, 'preparing'); // a journal of an older version: not known
+    writeFileSync(t.path, readFileSync(t.path, 'utf8').replace(/"pid":\d+/, '"pid":999999999'));
+    recoverJournal(host, new MemoryLogger(), t.path);
+    expect(asked).toEqual(['ours', 'theirs', 'unknown']);
+  });
+
   it('a slave that vanished meanwhile is skipped with a warning; the others are restored', () => {
     const t = setup();
     const before = t.snapshot();
