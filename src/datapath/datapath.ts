@@ -162,9 +162,17 @@ export class Datapath {
 
   /** Hands the plans to a kernel fast path (null: this datapath forwards everything again). */
   setOffload(o: Offload | null): void {
-    if (this.offload) this.readOffload(this.now(), true);
-    // what the old one forwarded stays counted
-    if (!o) for (let i = 0; i < this.offloaded.length; i++) this.offloaded[i] = 0;
+    if (this.offload) {
+      // what the old one forwarded stays counted: folded into this datapath's own counters
+      this.readOffload(this.now(), true);
+      const per = this.counters.length / this.maxPorts;
+      for (let p = 0; p < this.maxPorts; p++) {
+        const at = p * OffloadCtr.Count;
+        for (let c = 0; c <= Ctr.TxBytes; c++) this.counters[p * per + c] += this.offloaded[at + c];
+        OFFLOADED_DP.forEach((k, c) => k >= 0 && (this.dpCounters[p * DpCtr.Count + c] += this.offloaded[at + k]));
+      }
+      this.offloaded.fill(0);
+    }
     this.offload = o;
     this.offloadReadAt = -Infinity;
     this.tlbSynced = -1;
