@@ -16,6 +16,7 @@ export const RTM_DELADDR = 21;
 const RTM_GETADDR = 22;
 const RTM_NEWQDISC = 36;
 const RTM_DELQDISC = 37;
+const RTM_GETQDISC = 38;
 const RTM_NEWTFILTER = 44;
 const RTM_DELTFILTER = 45;
 const RTM_GETTFILTER = 46;
@@ -515,16 +516,21 @@ export class Rtnl {
     return done;
   }
 
+  /**
+   * Whether the interface has a clsact qdisc, from a qdisc dump (a filter dump cannot tell: the
+   * kernel answers it with an empty list when there is no qdisc at all).
+   */
   hasClsact(ifindex: number): boolean {
-    try {
-      checkAck(
-        this.sock.request(message(RTM_GETTFILTER, NLM_F_REQUEST | NLM_F_DUMP, tcmsg(ifindex, 0, TC_H_CLSACT_INGRESS, 0))),
-        'RTM_GETTFILTER',
-      );
-      return true;
-    } catch {
-      return false;
-    }
+    const replies = this.sock.request(message(RTM_GETQDISC, NLM_F_REQUEST | NLM_F_DUMP, tcmsg(0, 0, 0, 0)));
+    checkAck(replies, 'RTM_GETQDISC');
+    for (const d of replies)
+      for (const m of messages(d)) {
+        if (m.type !== RTM_NEWQDISC || m.body.byteLength < 20) continue;
+        if (m.body.getInt32(4, true) !== ifindex || m.body.getUint32(12, true) !== TC_H_CLSACT) continue;
+        for (const a of attrs(m.body, 20))
+          if (a.type === TCA_KIND && Buffer.from(a.data).toString('latin1').replace(/\0.*$/, '') === 'clsact') return true;
+      }
+    return false;
   }
 
   close(): void {

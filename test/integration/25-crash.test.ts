@@ -5,7 +5,7 @@
 //
 //   ns srv: bondd, bond0 over s0 s1 s2  <-- veth -->  ns sw: br0 (p0 p1 p2, c0)  <-->  ns cli 198.18.0.2
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exited, jsonRecords, Lab, mustSkip, pingSummary, ROOT, skipReason, sleep, waitFor } from '../helpers/lab.js';
@@ -49,6 +49,52 @@ describe.skipIf(mustSkip(reason))('crash safety and what happens behind the bond
       lab.sh(lab.srv, 'ip link del bond0', { allowFail: true }); // a TAP is never persistent; belt and braces
     }
   }, 240_000);
+
+  it('killed between creating the clsact qdisc and adding its filter: recovery removes the qdisc, never one that was there before', async () => {
+    // what a running bondd journals: neither slave had a qdisc before it was touched
+    await lab.startBondd(ARGS);
+    const recorded = JSON.parse(readFileSync(journal(), 'utf8')) as { slaves: { name: string; hadClsact: boolean }[] };
+    expect(recorded.slaves.map((s) => [s.name, s.hadClsact])).toEqual([
+      ['s0', false],
+      ['s1', false],
+    ]);
+    await lab.stopBondd();
+    // the journal a bondd killed in that window leaves: s1 "preparing", with or without a
+    // clsact before it was touched; pid 1 (never a bondd) stands for the dead daemon
+    const s1 = JSON.parse(lab.sh(lab.srv, 'ip -j link show s1'))[0] as { ifindex: number; address: string; mtu: number };
+    const write = (hadClsact: boolean) =>
+      writeFileSync(
+        journal(),
+        JSON.stringify({
+          version: 1,
+          bond: 'bond0',
+          pid: 1,
+          started: new Date().toISOString(),
+          slaves: [
+            {
+              name: 's1',
+              ifindex: s1.ifindex,
+              mac: s1.address,
+              mtu: s1.mtu,
+              flags: 0x1003,
+              disableIpv6: '0',
+              hadClsact,
+              phase: 'preparing',
+            },
+          ],
+        }),
+      );
+    const recover = () => lab.sh(lab.srv, `${process.execPath} ${BONDD} --run-dir ${lab.runDir} --recover`);
+    lab.sh(lab.srv, 'tc qdisc add dev s1 clsact');
+    write(false);
+    recover();
+    expect(snapshot('s1').qdiscs).toBe('');
+    lab.sh(lab.srv, 'tc qdisc add dev s1 clsact');
+    write(true);
+    recover();
+    expect(snapshot('s1').qdiscs).toContain('clsact');
+    lab.sh(lab.srv, 'tc qdisc del dev s1 clsact');
+  });
 
   it('SIGKILL under traffic during a failover and an option change: the same command brings the bond back', async () => {
     const before = all();
