@@ -344,6 +344,10 @@ export class Bond {
   setSlaveOption(slave: string, name: string, raw: unknown): void {
     const value = applySlaveOption(this.name, this.ports, this.options, slave, name, raw);
     this.log.info(`${name} set to ${value}`, { slave, event: 'slave-option-set', option: name });
+    if (name === 'prio' && this.options.primary && this.ports.some((p) => p.name === this.options.primary)) {
+      // kernel compat (bond_option_prio_set)
+      this.log.warn(`prio updated, but it does not affect failover reselection while primary ${this.options.primary} is set`, { slave });
+    }
     this.mode.update(`${slave} ${name} changed`);
   }
 

@@ -36,5 +36,16 @@ export function applySlaveOption(
   if (!port) throw new BondError('EPORT_UNKNOWN', `${slave} is not a slave of ${bondName}`);
   const { value } = parseSlaveOption(name, raw, o.mode);
   if (name === 'actor_port_prio') port.actorPortPrio = value;
+  else if (name === 'prio') port.prio = value;
+  else if (name === 'queue_id') {
+    const other = value !== 0 && ports.find((p) => p !== port && p.queueId === value);
+    // kernel compat (bond_option_queue_id_set): a non-zero id is one slave's
+    if (other)
+      throw new BondError(
+        'EOPT_VALUE',
+        `queue_id: invalid value '${value}' (${other.name} has it); allowed: 0, or an id no other slave has`,
+      );
+    port.queueId = value;
+  }
   return value;
 }

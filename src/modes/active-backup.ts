@@ -53,30 +53,53 @@ export class ActiveBackup implements Mode {
   }
 
   private choosePrimaryOrCurrent(): Port | null {
-    const prim = this.primary();
     const curr = this.current && this.ctx.ports().includes(this.current) ? this.current : null;
-    if (!prim || !prim.isUp) return curr && curr.isUp ? curr : null;
+    const prim = this.primary();
+    if (!prim) return this.choosePrio(curr);
+    if (!prim.isUp) return curr && curr.isUp ? curr : null;
     if (this.forcePrimary) {
       this.forcePrimary = false;
       return prim;
     }
     if (!curr || !curr.isUp) return prim;
+    return this.reselect(prim, curr) ? prim : curr;
+  }
+
+  /** primary_reselect: whether `prim` (up) takes over from `curr` (up). */
+  private reselect(prim: Port, curr: Port): boolean {
     switch (this.ctx.options().primary_reselect) {
       case 'always':
-        return prim;
+        return true;
       case 'better':
-        if (prim.speed < curr.speed) return curr;
-        if (prim.speed === curr.speed && DUPLEX_RANK[prim.duplex] <= DUPLEX_RANK[curr.duplex]) return curr;
-        return prim;
+        if (prim.speed < curr.speed) return false;
+        return !(prim.speed === curr.speed && DUPLEX_RANK[prim.duplex] <= DUPLEX_RANK[curr.duplex]);
       case 'failure':
-        return curr;
+        return false;
     }
+  }
+
+  /** The usable slave with the highest prio, the first of equals (kernel 6.0+ per-slave prio). */
+  private highestPrio(): Port | null {
+    let best: Port | null = null;
+    for (const p of this.ctx.ports()) if (p.isUp && (!best || p.prio > best.prio)) best = p;
+    return best;
+  }
+
+  /**
+   * No primary: the current slave stays while it is up, unless a usable slave of a higher prio
+   * takes over as a primary would (primary_reselect); all prios equal (the default) never moves it.
+   */
+  private choosePrio(curr: Port | null): Port | null {
+    const top = this.highestPrio();
+    if (!curr || !curr.isUp) return top;
+    if (!top || top.prio <= curr.prio) return curr;
+    return this.reselect(top, curr) ? top : curr;
   }
 
   private findBest(): Port | null {
     const chosen = this.choosePrimaryOrCurrent();
     if (chosen) return chosen;
-    const up = this.ctx.ports().find((p) => p.isUp);
+    const up = this.highestPrio();
     if (up) return up;
     // nothing is up: take the link whose updelay would end first (kernel: "making interface
     // the new active one N ms earlier")

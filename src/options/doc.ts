@@ -1,6 +1,6 @@
 // docs/options.md, generated from the option table (scripts/gen-options-doc.mjs writes it; a
 // unit test checks the committed file is current). Pure.
-import { MODE_INFO, MODE_NAMES } from './modes.js';
+import { MODE_INFO, MODE_NAMES, type ModeName } from './modes.js';
 import { OPTIONS, SLAVE_OPTIONS, describeAllowed } from './table.js';
 
 export function optionsMarkdown(): string {
@@ -18,15 +18,18 @@ export function optionsMarkdown(): string {
   L.push('Options marked *(tapbond)* are not in the kernel driver: they cover what a userspace bond');
   L.push('needs that the kernel never did.');
   L.push('');
-  L.push('| option | values | default | modes | may change | status |');
-  L.push('|---|---|---|---|---|---|');
+  L.push('"Modes" are where the kernel accepts the option (its `unsuppmodes`); where that is more than');
+  L.push('the modes in which the option does anything, "effect in" says which: elsewhere it is accepted');
+  L.push('and kept, silently, as the kernel does (`xmit_hash_policy=layer2+3` in active-backup).');
+  L.push('');
+  L.push('| option | values | default | modes | effect in | may change | status |');
+  L.push('|---|---|---|---|---|---|---|');
   for (const o of OPTIONS) {
     const dflt = Array.isArray(o.default) ? o.default.join(', ') || 'none' : String(o.default) || 'none';
-    const modes = o.modes
-      ? o.modes.length === MODE_NAMES.length
-        ? 'all'
-        : o.modes.map((m) => `${m} (${MODE_INFO[m].id})`).join(', ')
-      : 'all';
+    const list = (ms: readonly ModeName[] | undefined) =>
+      !ms || ms.length === MODE_NAMES.length ? 'all' : ms.map((m) => `${m} (${MODE_INFO[m].id})`).join(', ');
+    const modes = list(o.modes);
+    const effect = o.effective ? list(o.effective) : '';
     const when = o.startOnly
       ? 'at start only'
       : [o.noSlaves ? 'with no slaves' : '', o.ifDown ? 'with the bond down' : ''].filter(Boolean).join(', ') || 'any time';
@@ -38,7 +41,7 @@ export function optionsMarkdown(): string {
     L.push(
       `| \`${o.name}\`${o.extension ? ' *(tapbond)*' : ''} | ${describeAllowed(o)
         .replace(/; not supported yet: .*$/, '')
-        .replace(/\|/g, '\\|')} | ${dflt} | ${modes} | ${when} | ${status} |`,
+        .replace(/\|/g, '\\|')} | ${dflt} | ${modes} | ${effect} | ${when} | ${status} |`,
     );
   }
   L.push('');

@@ -129,6 +129,7 @@ function checkSettable(def: OptionDef, value: OptionValue, mode: ModeName, facts
 
 /** Cross-option constraints, checked on the whole candidate configuration. */
 const RULES: { why: string; ok: (o: BondOptions) => boolean }[] = [
+  // kernel compat (bond_netlink.c bond_changelink): both in one request is refused
   { why: 'miimon and arp_interval are mutually exclusive: set one of them to 0', ok: (o) => !(o.miimon > 0 && o.arp_interval > 0) },
   {
     why: 'arp_interval needs at least one arp_ip_target or ns_ip6_target',
@@ -138,6 +139,45 @@ const RULES: { why: string; ok: (o: BondOptions) => boolean }[] = [
 
 function checkRules(o: BondOptions): void {
   for (const r of RULES) if (!r.ok(o)) throw new BondError('EOPT_CONFLICT', r.why);
+}
+
+/** Whether the option does anything in `mode` (the kernel accepts some where they do nothing). */
+export function hasEffect(def: OptionDef, mode: ModeName): boolean {
+  const where = def.effective ?? def.modes;
+  return !where || where.includes(mode);
+}
+
+/**
+ * What the kernel's set handlers change besides the option itself (bond_options.c), for a
+ * runtime change of `name` to `v` on `o`: each change is reported.
+ */
+function sideEffects(o: OptionRecord, name: string, v: OptionValue): string[] {
+  const notes: string[] = [];
+  if (name === 'mode') {
+    const mode = v as ModeName;
+    if (!MODE_INFO[mode].arpMonitor) {
+      if (o.arp_interval !== 0) notes.push(`arp_interval: set to 0, mode ${mode} cannot use the ARP monitor`);
+      o.arp_interval = 0;
+      if (o.miimon === 0) {
+        o.miimon = 100;
+        notes.push(`miimon: set to 100 ms for mode ${mode}`);
+      }
+    }
+    if (mode === 'balance-alb') o.tlb_dynamic_lb = 'on';
+    o.arp_validate = 'none'; // not kept across modes
+    o.broadcast_neighbor = 'off';
+  } else if (name === 'miimon' && v !== 0 && o.arp_interval !== 0) {
+    o.arp_interval = 0;
+    o.arp_validate = 'none';
+    notes.push('arp_interval: set to 0, the MII monitor replaces the ARP monitor');
+  } else if (name === 'arp_interval' && v !== 0 && o.miimon !== 0) {
+    o.miimon = 0;
+    notes.push('miimon: set to 0, the ARP monitor replaces the MII monitor');
+  } else if (name === 'use_carrier' && v === 'off') {
+    o.use_carrier = 'on';
+    notes.push('use_carrier: 0 is obsolete (Linux 6.18): the carrier is always used');
+  }
+  return notes;
 }
 
 /**
@@ -194,25 +234,34 @@ export function resolveOptions(
     else if (name === 'num_grat_arp') o.num_unsol_na = v;
   }
   checkSettable(optionDef('mode'), mode, mode, facts);
+  const early = o.use_carrier === 'off' ? sideEffects(o, 'use_carrier', 'off') : [];
   const options = asOptions(o);
   checkRules(options);
-  const notes = normalize(options);
+  const notes = [...early, ...normalize(options)];
   return { options, notes };
 }
 
-/** One runtime change (`bondctl set`): returns the new options, or throws without side effects. */
+/**
+ * One runtime change (`bondctl set`), as the kernel's set handler makes it (side effects
+ * included): returns the new options, or throws without side effects.
+ */
 export function changeOption(current: BondOptions, name: string, raw: unknown, facts: BondFacts): Resolved {
   const def = optionDef(name);
   const v = parseValue(def, raw);
   const next: OptionRecord = structuredClone({ ...current });
   const mode = (name === 'mode' ? v : current.mode) as ModeName;
   checkSettable(def, v, mode, facts);
+  if ((name === 'updelay' || name === 'downdelay' || name === 'peer_notif_delay') && current.miimon === 0) {
+    // kernel compat (_bond_option_delay_set): -EPERM
+    throw new BondError('EOPT_CONFLICT', `${name}: cannot be set while the MII monitor is off (miimon=0); set miimon first`);
+  }
   next[def.aliasOf ?? name] = v;
   if (def.aliasOf) next[name] = v;
   else if (name === 'num_grat_arp') next.num_unsol_na = v;
+  const effects = sideEffects(next, name, v);
   const options = asOptions(next);
   checkRules(options);
-  return { options, notes: normalize(options) };
+  return { options, notes: [...effects, ...normalize(options)] };
 }
 
 /** What a change from `prev` to `next` takes (the table's effect column, for every field that changed). */

@@ -28,8 +28,16 @@ export interface OptionDef {
   readonly max?: number;
   readonly unit?: 'ms' | 's';
   readonly default: OptionValue;
-  /** Modes in which the option may be set; undefined = every mode. */
+  /**
+   * Modes in which the option may be set (the complement of the kernel's `unsuppmodes`);
+   * undefined = every mode.
+   */
   readonly modes?: readonly ModeName[];
+  /**
+   * Modes in which the option does something, where that is fewer than `modes`: the kernel
+   * accepts it in the others silently (xmit_hash_policy in active-backup); undefined = `modes`.
+   */
+  readonly effective?: readonly ModeName[];
   /** Kernel NOSLAVES: only while the bond has no slaves. */
   readonly noSlaves?: boolean;
   /** Kernel IFDOWN: only while the bond is down. */
@@ -69,28 +77,28 @@ const OPTION_ROWS = [
   { name: 'updelay', desc: 'delay before enabling a slave after link recovery (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
   { name: 'downdelay', desc: 'delay before disabling a slave after link failure (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, supported: true },
   { name: 'peer_notif_delay', desc: 'delay between peer notifications after a failover (multiple of miimon)', kind: 'int', unit: 'ms', min: 0, max: 300000, default: 0, supported: true },
-  { name: 'use_carrier', desc: 'use netif_carrier (1) or ethtool link state (0) for MII', kind: 'enum', values: OFF_ON, default: 'on', supported: true },
+  { name: 'use_carrier', desc: 'obsolete since Linux 6.18: the carrier is always used (0 is accepted with a warning)', kind: 'enum', values: OFF_ON, default: 'on', supported: true },
   { name: 'arp_interval', desc: 'ARP link monitoring interval', kind: 'int', unit: 'ms', min: 0, max: INT_MAX, default: 0, modes: ARP_MODES, supported: true, effect: 'monitor' },
-  { name: 'arp_ip_target', desc: 'IPv4 addresses to ARP-probe (up to 16)', kind: 'ipv4-list', max: 16, default: [], modes: ARP_MODES, supported: true, effect: 'monitor' },
-  { name: 'ns_ip6_target', desc: 'IPv6 addresses to NS-probe (up to 16)', kind: 'ipv6-list', max: 16, default: [], modes: ARP_MODES, supported: true, effect: 'monitor' },
+  { name: 'arp_ip_target', desc: 'IPv4 addresses to ARP-probe (up to 16)', kind: 'ipv4-list', max: 16, default: [], effective: ARP_MODES, supported: true, effect: 'monitor' },
+  { name: 'ns_ip6_target', desc: 'IPv6 addresses to NS-probe (up to 16)', kind: 'ipv6-list', max: 16, default: [], effective: ARP_MODES, supported: true, effect: 'monitor' },
   { name: 'arp_validate', desc: 'validate ARP probe replies', kind: 'enum', values: enumOf('none', 'active', 'backup', 'all', 'filter', 'filter_active', 'filter_backup'), default: 'none', modes: ARP_MODES, supported: true, effect: 'monitor' },
-  { name: 'arp_all_targets', desc: 'slave is up when any / all ARP targets answer', kind: 'enum', values: enumOf('any', 'all'), default: 'any', modes: ARP_MODES, supported: true, effect: 'monitor' },
+  { name: 'arp_all_targets', desc: 'slave is up when any / all ARP targets answer', kind: 'enum', values: enumOf('any', 'all'), default: 'any', effective: ARP_MODES, supported: true, effect: 'monitor' },
   { name: 'arp_missed_max', desc: 'missed ARP intervals before a slave goes down', kind: 'int', min: 1, max: 255, default: 2, modes: ARP_MODES, supported: true, effect: 'monitor' },
   { name: 'primary', desc: 'preferred slave (active-backup, tlb, alb)', kind: 'ifname', default: '', modes: USES_PRIMARY, supported: true },
-  { name: 'primary_reselect', desc: 'when the primary becomes active again', kind: 'enum', values: enumOf('always', 'better', 'failure'), default: 'always', modes: USES_PRIMARY, supported: true },
+  { name: 'primary_reselect', desc: 'when the primary becomes active again', kind: 'enum', values: enumOf('always', 'better', 'failure'), default: 'always', effective: USES_PRIMARY, supported: true },
   { name: 'active_slave', desc: 'the active slave (runtime; empty = automatic)', kind: 'ifname', default: '', modes: USES_PRIMARY, supported: true },
-  { name: 'fail_over_mac', desc: 'MAC policy on failover', kind: 'enum', values: enumOf('none', 'active', 'follow'), default: 'none', modes: ['active-backup'], noSlaves: true, supported: true },
-  { name: 'xmit_hash_policy', desc: 'transmit hash policy', kind: 'enum', values: HASH_POLICIES.map((name, value) => ({ name, value })), default: 'layer2', modes: HASH_MODES, supported: true },
-  { name: 'resend_igmp', desc: 'IGMP membership reports sent after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: ['balance-rr', 'active-backup', 'balance-tlb', 'balance-alb'], supported: true },
-  { name: 'num_grat_arp', desc: 'peer notifications (gratuitous ARP / unsolicited NA) after a failover', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, supported: true },
-  { name: 'num_unsol_na', desc: 'alias of num_grat_arp', kind: 'int', min: 0, max: 255, default: 1, modes: PEER_NOTIF_MODES, aliasOf: 'num_grat_arp', supported: true },
+  { name: 'fail_over_mac', desc: 'MAC policy on failover', kind: 'enum', values: enumOf('none', 'active', 'follow'), default: 'none', effective: ['active-backup'], noSlaves: true, supported: true },
+  { name: 'xmit_hash_policy', desc: 'transmit hash policy', kind: 'enum', values: HASH_POLICIES.map((name, value) => ({ name, value })), default: 'layer2', effective: HASH_MODES, supported: true },
+  { name: 'resend_igmp', desc: 'IGMP membership reports sent after a failover', kind: 'int', min: 0, max: 255, default: 1, effective: ['balance-rr', 'active-backup', 'balance-tlb', 'balance-alb'], supported: true },
+  { name: 'num_grat_arp', desc: 'peer notifications (gratuitous ARP / unsolicited NA) after a failover', kind: 'int', min: 0, max: 255, default: 1, effective: PEER_NOTIF_MODES, supported: true },
+  { name: 'num_unsol_na', desc: 'alias of num_grat_arp', kind: 'int', min: 0, max: 255, default: 1, effective: PEER_NOTIF_MODES, aliasOf: 'num_grat_arp', supported: true },
   { name: 'all_slaves_active', desc: 'deliver frames received on inactive slaves', kind: 'enum', values: OFF_ON, default: 'off', supported: true },
-  { name: 'min_links', desc: 'minimum links for carrier (802.3ad)', kind: 'int', min: 0, max: INT_MAX, default: 0, modes: AD, supported: true },
-  { name: 'lp_interval', desc: 'seconds between learning packets (tlb, alb)', kind: 'int', unit: 's', min: 1, max: INT_MAX, default: 1, modes: LB_MODES, supported: true },
+  { name: 'min_links', desc: 'minimum links for carrier (802.3ad)', kind: 'int', min: 0, max: INT_MAX, default: 0, effective: AD, supported: true },
+  { name: 'lp_interval', desc: 'seconds between learning packets (tlb, alb)', kind: 'int', unit: 's', min: 1, max: INT_MAX, default: 1, effective: LB_MODES, supported: true },
   { name: 'packets_per_slave', desc: 'packets per slave before moving on (balance-rr; 0 = random)', kind: 'int', min: 0, max: 65535, default: 1, modes: ['balance-rr'], supported: true },
   { name: 'lacp_rate', desc: 'LACPDU rate asked of the partner', kind: 'enum', values: enumOf('slow', 'fast'), default: 'slow', modes: AD, ifDown: true, supported: true },
   { name: 'lacp_active', desc: 'send LACPDUs unprompted', kind: 'enum', values: OFF_ON, default: 'on', modes: AD, ifDown: true, supported: true },
-  { name: 'ad_select', desc: 'aggregator selection policy', kind: 'enum', values: enumOf('stable', 'bandwidth', 'count', 'actor_port_prio'), default: 'stable', modes: AD, ifDown: true, supported: true },
+  { name: 'ad_select', desc: 'aggregator selection policy', kind: 'enum', values: enumOf('stable', 'bandwidth', 'count', 'actor_port_prio'), default: 'stable', effective: AD, ifDown: true, supported: true },
   { name: 'ad_actor_sys_prio', desc: 'LACP system priority', kind: 'int', min: 1, max: 65535, default: 65535, modes: AD, supported: true },
   { name: 'ad_user_port_key', desc: 'upper 10 bits of the LACP port key', kind: 'int', min: 0, max: 1023, default: 0, modes: AD, ifDown: true, supported: true },
   { name: 'ad_actor_system', desc: 'LACP system MAC (00:00:00:00:00:00 = bond MAC)', kind: 'mac', default: '00:00:00:00:00:00', modes: AD, supported: true },
@@ -160,5 +168,7 @@ export interface SlaveOptionDef {
 
 // prettier-ignore
 export const SLAVE_OPTIONS: readonly SlaveOptionDef[] = [
+  { name: 'prio', desc: 'failover priority: with no primary, reselection prefers the highest prio among the usable slaves (follows primary_reselect)', min: -(2 ** 31), max: 2 ** 31 - 1, default: 0, modes: ['active-backup', 'balance-tlb', 'balance-alb'] },
+  { name: 'queue_id', desc: 'transmit queue this slave serves (0 = none; a non-zero id belongs to one slave): frames from the TAP carry no queue mapping, so it only shows in /proc', min: 0, max: 65535, default: 0 },
   { name: 'actor_port_prio', desc: '802.3ad actor port priority (LACPDUs; ad_select=actor_port_prio sums it over an aggregator\'s enabled ports)', min: 1, max: 65535, default: 255, modes: ['802.3ad'] },
 ];

@@ -32,6 +32,10 @@ export class Port {
   allmulti = false;
   /** Per-slave option actor_port_prio (802.3ad port priority; kernel default 255). */
   actorPortPrio = 255;
+  /** Per-slave option prio (failover reselection without a primary; kernel default 0). */
+  prio = 0;
+  /** Per-slave option queue_id (kernel default 0). */
+  queueId = 0;
   /** The MAC the interface has now (the bond's, its own, or a swapped one with fail_over_mac). */
   mac: Uint8Array;
 

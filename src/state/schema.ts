@@ -12,6 +12,7 @@ export interface PortState {
   carrier: boolean;
   link_failure_count: number;
   actor_port_prio: number;
+  prio: number;
   speed: number;
   duplex: string;
   state: 'active' | 'backup';

@@ -59,6 +59,43 @@ describe('active-backup', () => {
     expect(back('better', 10000)).toBe('s1');
   });
 
+  it('per-slave prio without a primary: failover goes to the highest prio, which then reselects as a primary would', () => {
+    const run = (reselect: string) => {
+      const m = setup({ primary_reselect: reselect });
+      m.port('s1').prio = 5;
+      m.port('s2').prio = 10;
+      m.mode.update('s1, s2 prio changed');
+      const first = m.mode.active()?.name;
+      m.link('s2', false);
+      m.mode.update('s2 down');
+      const afterFailure = m.mode.active()?.name;
+      m.link('s2', true);
+      m.mode.update('s2 up');
+      return [first, afterFailure, m.mode.active()?.name];
+    };
+    // s0 stays at first (it is up): prio reselects like a primary with primary_reselect
+    expect(run('always')).toEqual(['s2', 's1', 's2']);
+    expect(run('failure')).toEqual(['s0', 's0', 's0']);
+    const f = setup({ primary_reselect: 'failure' });
+    f.port('s1').prio = 5;
+    f.port('s2').prio = 10;
+    f.link('s0', false);
+    f.mode.update('s0 down');
+    expect(f.mode.active()?.name).toBe('s2'); // failover: the highest prio, not the next in order
+    // equal prios (the default) never move a working active slave
+    const m = setup();
+    m.link('s0', false);
+    m.mode.update('s0 down');
+    m.link('s0', true);
+    m.mode.update('s0 up');
+    expect(m.mode.active()?.name).toBe('s1');
+    // a primary overrides prio
+    const p = setup({ primary: 's0' });
+    p.port('s2').prio = 10;
+    p.mode.update('s2 prio');
+    expect(p.mode.active()?.name).toBe('s0');
+  });
+
   it('all_slaves_active passes frames up from every usable slave, sending through one', () => {
     const m = setup({ all_slaves_active: 'on' });
     m.link('s2', false);
