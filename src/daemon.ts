@@ -38,10 +38,22 @@ export function resolveSlaveNames(cfgs: DaemonConfig[], binding: NativeBinding):
       const want = c.slaveMacs![dev];
       if (!want) return dev;
       const hit = links.find((l) => l.mac && formatMac(l.mac) === want && l.name);
-      if (!hit) throw new BondError('EPORT_UNKNOWN', `${c.name}: no interface has HWADDR ${want} (slave ${dev} in its ifcfg file)`);
+      if (!hit) {
+        const where = c.slaveMacWhere?.[dev];
+        throw new BondError(
+          'EPORT_UNKNOWN',
+          where
+            ? `${c.name}: no interface has MAC ${want} (slave ${dev}, ${where})`
+            : `${c.name}: no interface has HWADDR ${want} (slave ${dev} in its ifcfg file)`,
+        );
+      }
       return hit.name!;
     });
-    return { ...c, slaves };
+    // options and per-slave options that named a slave as the file did follow it
+    const rename = (n: string) => slaves[c.slaves.indexOf(n)] ?? n;
+    const options = c.options.primary ? { ...c.options, primary: rename(c.options.primary) } : c.options;
+    const slaveOptions = c.slaveOptions?.map((o) => ({ ...o, slave: rename(o.slave) }));
+    return { ...c, slaves, options, ...(slaveOptions ? { slaveOptions } : {}) };
   });
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../config/index.js';
 import { readIfcfgDir } from '../config/ifcfg.js';
 import { parseModprobe } from '../config/modprobe.js';
+import { describeConfigs, fromDecls, loadSystem, readFormat, type Format } from '../config/system.js';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_RUN_DIR } from '../control/protocol.js';
 import { recoverOnly, startDaemon } from '../daemon.js';
@@ -53,8 +54,17 @@ const program = new Command('bondd')
   .option('--config <file>', 'JSON configuration (same option names)')
   .option('--modprobe-conf <file>', 'read bonds and options from a modprobe configuration (alias bondN bonding, options ...)')
   .option('--ifcfg-dir <dir>', 'read bonds, slaves, options and addresses from RedHat network-scripts (ifcfg-*)')
+  .option('--netplan-dir <dir>', 'read the bonds of netplan files (*.yaml, e.g. /etc/netplan)')
+  .option('--networkd-dir <dir>', 'read the bonds of systemd-networkd files (*.netdev, *.network, e.g. /etc/systemd/network)')
+  .option('--nm-dir <dir>', 'read the bonds of NetworkManager keyfiles (*.nmconnection, e.g. /etc/NetworkManager/system-connections)')
+  .option('--interfaces <file>', 'read the bonds of a Debian ifupdown file (e.g. /etc/network/interfaces, with what it sources)')
+  .option(
+    '--system',
+    'run every bond this host declares: netplan, systemd-networkd, NetworkManager, ifupdown, ifcfg and modprobe files under --sysconf-root',
+  )
+  .option('--print-config', 'print the bonds, options and addresses that would start, as JSON, and exit without touching any interface')
   .option('--instance <bond>', 'one bond from /etc/tapbond/<bond>.json, else from ifcfg-<bond> and /etc/modprobe.d (systemd bondd@<bond>)')
-  .option('--sysconf-root <dir>', 'where --instance looks instead of /etc', '/etc')
+  .option('--sysconf-root <dir>', 'where --instance and --system look instead of /etc', '/etc')
   .option('--address <cidr>', 'an address for the bond, e.g. 198.18.0.1/24 (repeat for more)', collect)
   .option('--slave-option <slave:name=value>', 'a per-slave option, e.g. eth1:actor_port_prio=100 (repeat for more)', collect)
   .option('--mtu <n>', 'bond MTU, applied to every slave')
@@ -87,6 +97,12 @@ const flags = program.opts<{
   modprobeConf?: string;
   ifcfgDir?: string;
   instance?: string;
+  netplanDir?: string;
+  networkdDir?: string;
+  nmDir?: string;
+  interfaces?: string;
+  system?: boolean;
+  printConfig?: boolean;
   sysconfRoot: string;
   address?: string[];
   slaveOption?: string[];
@@ -140,7 +156,22 @@ try {
   }
   const cpus = raw.cpu !== undefined ? parseCpuList(raw.cpu) : undefined;
   let cfgs: DaemonConfig[];
-  const fromFiles = flags.instance !== undefined || flags.modprobeConf || flags.ifcfgDir;
+  const distro = (
+    [
+      ['netplan', flags.netplanDir],
+      ['networkd', flags.networkdDir],
+      ['nm', flags.nmDir],
+      ['ifupdown', flags.interfaces],
+    ] as const
+  ).filter(([, v]) => v !== undefined) as [Format, string][];
+  const sources = [
+    flags.instance !== undefined && '--instance',
+    flags.system && '--system',
+    (flags.modprobeConf || flags.ifcfgDir) && '--modprobe-conf/--ifcfg-dir',
+    distro.length && '--netplan-dir/--networkd-dir/--nm-dir/--interfaces',
+  ].filter(Boolean);
+  if (sources.length > 1) throw new Error(`${sources.join(', ')}: choose one source of bonds`);
+  const fromFiles = sources.length > 0;
   if (fromFiles) {
     const perBond = (['config', 'name', 'slaves', 'mtu', 'mac', 'address', 'slaveOption'] as const)
       .filter((k) => flags[k] !== undefined)
@@ -148,13 +179,11 @@ try {
     if (!flags.up) perBond.push('--no-up');
     if (perBond.length) {
       throw new Error(
-        `--instance/--modprobe-conf/--ifcfg-dir describe the bonds (MTU, MAC and addresses come from the files): do not combine them with ${perBond.join(', ')}`,
+        `${sources[0]} describes the bonds (MTU, MAC and addresses come from the files): do not combine it with ${perBond.join(', ')}`,
       );
     }
     if (Object.keys(raw.options).length)
-      throw new Error(
-        'bonding options come from the files with --instance/--modprobe-conf/--ifcfg-dir; change them at runtime with bondctl set',
-      );
+      throw new Error(`bonding options come from the files with ${sources[0]}; change them at runtime with bondctl set`);
   }
   if (flags.instance !== undefined) {
     if (flags.modprobeConf || flags.ifcfgDir)
@@ -163,6 +192,27 @@ try {
     for (const n of notes) log.warn(n);
     if (!configs.length) throw new Error(`instance ${flags.instance}: ${source} describes no bond to start`);
     log.info(`configuration from ${source}`, { bond: flags.instance });
+    cfgs = configs;
+  } else if (flags.system) {
+    const { configs, notes, found } = loadSystem(flags.sysconfRoot);
+    for (const n of notes) log.warn(n);
+    if (!configs.length)
+      throw new Error(
+        `--system: no bond to start is declared under ${flags.sysconfRoot} (looked for netplan, systemd-networkd, NetworkManager, ifupdown, ifcfg and modprobe files)`,
+      );
+    log.info(`configuration from ${found.join('; ')}`);
+    cfgs = configs;
+  } else if (distro.length) {
+    const decls = [];
+    const warnings = [];
+    for (const [format, path] of distro) {
+      const r = readFormat(format, path);
+      decls.push(...r.bonds);
+      warnings.push(...r.warnings);
+    }
+    const { configs, notes } = fromDecls(decls, warnings);
+    for (const n of notes) log.warn(n);
+    if (!configs.length) throw new Error(`${distro.map(([, p]) => p).join(', ')}: no bond to start is declared there`);
     cfgs = configs;
   } else if (flags.modprobeConf || flags.ifcfgDir) {
     let modprobeText = '';
@@ -190,6 +240,12 @@ try {
       c.busyPollUs ??= common.busyPollUs;
       if (common.datapath) c.datapath ??= common.datapath;
     }
+  }
+  if (flags.printConfig) {
+    process.stdout.write(
+      `${JSON.stringify(describeConfigs({ configs: cfgs, notes: cfgs.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)), found: [] }), null, 2)}\n`,
+    );
+    process.exit(0);
   }
   // the environment's choice, where neither the command line nor a file made one
   const envDatapath = process.env.TAPBOND_DATAPATH ? parseDatapath(process.env.TAPBOND_DATAPATH) : undefined;

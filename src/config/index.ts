@@ -16,6 +16,10 @@ export interface DaemonConfig {
   slaves: string[];
   /** Slave name -> MAC it must have (ifcfg HWADDR): the interface with that MAC is enslaved. */
   slaveMacs?: Record<string, string>;
+  /** Where each MAC-matched slave was declared (for the error when no interface has the MAC). */
+  slaveMacWhere?: Record<string, string>;
+  /** The file format and file the bond came from ("netplan /etc/netplan/01-bond.yaml"). */
+  source?: string;
   /** Addresses put on the TAP once it exists (ifcfg IPADDR/PREFIX, IPV6ADDR). */
   addresses?: { address: string; prefixlen: number }[];
   options: BondOptions;
