@@ -5,6 +5,7 @@ import type { BondState } from '../state/schema.js';
 import { call } from '../control/client.js';
 import { DEFAULT_RUN_DIR, socketPath } from '../control/protocol.js';
 import { parseOptionWords } from '../options/parse.js';
+import { ipDetailsLine, sysfsValue, SYSFS_FILES } from '../report/kernel-text.js';
 import { renderWatch } from '../report/watch.js';
 import { VERSION } from '../version.js';
 
@@ -21,7 +22,18 @@ program
   .description('status in the /proc/net/bonding/<bond> layout')
   .argument('<bond>')
   .option('--stats', 'append per-port frame counters and drops')
-  .action(async (bond: string, o: { stats?: boolean }) => out((await call(path(bond), 'show', { stats: !!o.stats })) as string));
+  .option('--details', 'the bond line of `ip -d link show <bond>` instead (same keywords and order)')
+  .action(async (bond: string, o: { stats?: boolean; details?: boolean }) => {
+    if (o.details) return out(ipDetailsLine((await call(path(bond), 'state.dump')) as BondState));
+    out((await call(path(bond), 'show', { stats: !!o.stats })) as string);
+  });
+
+program
+  .command('get')
+  .description('one value as /sys/class/net/<bond>/bonding/<name> prints it (mode reads "active-backup 1")')
+  .argument('<bond>')
+  .argument('<name>', `one of: ${SYSFS_FILES.join(', ')}`)
+  .action(async (bond: string, name: string) => out(sysfsValue((await call(path(bond), 'state.dump')) as BondState, name)));
 
 program
   .command('state')

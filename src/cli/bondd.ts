@@ -34,6 +34,7 @@ function optionHelp(): string {
         o.noSlaves ? 'no slaves' : '',
         o.ifDown ? 'bond down' : '',
         o.startOnly ? 'start only' : '',
+        o.effective ? `no effect outside ${o.effective.join(', ')}` : '',
       ]
         .filter(Boolean)
         .join(', ');
