@@ -81,7 +81,7 @@ describe.skipIf(mustSkip(reason))('bonds from modprobe.conf and ifcfg files', ()
       `${process.execPath} ${join(import.meta.dirname, '..', '..', 'dist', 'cli', 'bondd.js')} --run-dir ${lab.runDir} --ifcfg-dir ${dir} --mtu 1400 --no-up; echo "exit=$?"`,
       { allowFail: true },
     );
-    expect(f).toMatch(/do not combine them with --mtu, --no-up/);
+    expect(f).toMatch(/do not combine it with --mtu, --no-up/);
     expect(f).toContain('exit=2');
     expect(lab.sh(lab.srv, 'ip -j link show')).toBe(before);
   });
