@@ -222,3 +222,13 @@ export function parseIni(text: string, file: string, continuations = true): IniS
   }
   return out;
 }
+
+/** A shell-style glob (`*`, `?`) as netplan, networkd and ifupdown match names and files. */
+export function globToRe(g: string): RegExp {
+  return new RegExp(
+    `^${g
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+}

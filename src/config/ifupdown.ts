@@ -5,7 +5,7 @@
 // `address`/`netmask` (inet and inet6), `mtu`, `hwaddress`; `auto`/`allow-hotplug` start it.
 import { dirname, join } from 'node:path';
 import { OPTION_BY_NAME } from '../options/table.js';
-import { fail, newDecl, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
+import { fail, globToRe, newDecl, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
 
 /** How the reader reaches the files: the daemon passes node:fs, tests an object of texts. */
 export interface FileAccess {
@@ -25,15 +25,6 @@ interface Stanza {
 const STANZA = new Set(['iface', 'auto', 'mapping', 'source', 'source-directory', 'no-auto-down', 'no-scripts', 'rename']);
 // ifupdown's allow-* classes all start the interface when that class is brought up at boot
 const isAllow = (w: string) => w.startsWith('allow-');
-
-function globToRe(g: string): RegExp {
-  return new RegExp(
-    `^${g
-      .replace(/[.+^${}()|\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-}
 
 function maskToPrefix(mask: string): number | undefined {
   if (/^\d+$/.test(mask)) return Number(mask);

@@ -4,7 +4,7 @@
 // `match: macaddress` is enslaved by MAC, `match: name` by name), `parameters` with netplan's
 // key names, `addresses`, `macaddress`, `mtu`. Durations with or without units.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { fail, newDecl, parseBool, parseCidr, parseDuration, setOption, type BondDecl, type ReadResult } from './decl.js';
+import { fail, globToRe, newDecl, parseBool, parseCidr, parseDuration, setOption, type BondDecl, type ReadResult } from './decl.js';
 
 /** A YAML value with the file and line it was written at. */
 interface Y {
@@ -87,15 +87,6 @@ const PARAMS: Record<string, [string, Conv]> = {
 };
 const IGNORED_BOND_KEYS = ['renderer', 'optional', 'link-local', 'accept-ra', 'ipv6-privacy', 'critical', 'wakeonlan', 'ignore-carrier'];
 const NOT_APPLIED = ['routes', 'gateway4', 'gateway6', 'nameservers', 'routing-policy', 'dhcp4-overrides', 'dhcp6-overrides'];
-
-function globToRe(g: string): RegExp {
-  return new RegExp(
-    `^${g
-      .replace(/[.+^${}()|\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-}
 
 /**
  * The bonds of netplan files given as [path, text] pairs (read in that order). `interfaces`:

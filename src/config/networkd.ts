@@ -6,6 +6,7 @@
 import { basename } from 'node:path';
 import {
   fail,
+  globToRe,
   newDecl,
   parseBool,
   parseCidr,
@@ -58,15 +59,6 @@ function mtuBytes(v: string, where: string): string {
   const m = /^(\d+)([KMG]?)$/.exec(v.trim());
   if (!m) fail(where, `MTUBytes: invalid value '${v}'; allowed: a byte count, optionally with K, M or G`);
   return String(Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2] as '' | 'K' | 'M' | 'G']);
-}
-
-function globToRe(g: string): RegExp {
-  return new RegExp(
-    `^${g
-      .replace(/[.+^${}()|\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
 }
 
 /**
