@@ -44,6 +44,24 @@ function optionHelp(): string {
   );
 }
 
+/**
+ * `--instance BOND`: /etc/tapbond/BOND.json, ifcfg-BOND with the modprobe files, or else the
+ * bond of that name wherever `--system` finds it (netplan, systemd-networkd, NetworkManager,
+ * ifupdown).
+ */
+function instanceConfig(bond: string, root: string): { configs: DaemonConfig[]; notes: string[]; source: string } {
+  try {
+    return loadInstance(bond, root, { ifcfg: readIfcfgDir, modprobe: parseModprobe });
+  } catch (e) {
+    if (!/no configuration found/.test((e as Error).message)) throw e;
+    const sys = loadSystem(root);
+    const mine = sys.configs.filter((c) => c.name === bond);
+    if (!mine.length)
+      throw new Error(`${(e as Error).message}, nor in the netplan, systemd-networkd, NetworkManager or ifupdown files there`);
+    return { configs: mine, notes: sys.notes.filter((n) => n.includes(bond)), source: mine[0].source ?? root };
+  }
+}
+
 /** Repeatable options: each occurrence adds one value (a variadic option would swallow the bonding options that follow). */
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
@@ -189,7 +207,7 @@ try {
   if (flags.instance !== undefined) {
     if (flags.modprobeConf || flags.ifcfgDir)
       throw new Error('--instance finds its own files: do not combine it with --modprobe-conf or --ifcfg-dir');
-    const { configs, notes, source } = loadInstance(flags.instance, flags.sysconfRoot, { ifcfg: readIfcfgDir, modprobe: parseModprobe });
+    const { configs, notes, source } = instanceConfig(flags.instance, flags.sysconfRoot);
     for (const n of notes) log.warn(n);
     if (!configs.length) throw new Error(`instance ${flags.instance}: ${source} describes no bond to start`);
     log.info(`configuration from ${source}`, { bond: flags.instance });

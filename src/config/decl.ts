@@ -112,6 +112,32 @@ export function parseBool(text: string, where: Where, key: string): boolean {
   return fail(where, `${key}: invalid value '${text}'; allowed: true or false (yes/no, on/off, 1/0)`);
 }
 
+/**
+ * How a format writes a kernel option's value: as the kernel does ('value'), a duration in
+ * milliseconds or whole seconds ('ms', 's'), a boolean, or a list.
+ */
+export type KeyConv = 'value' | 'ms' | 's' | 'bool' | 'list';
+
+/** A scalar value in the kernel's terms; `bare`: the unit of a duration without one. */
+export function convertScalar(
+  how: Exclude<KeyConv, 'list'>,
+  text: string,
+  bare: 'ms' | 's',
+  where: Where,
+  key: string,
+): string | number | boolean {
+  switch (how) {
+    case 'ms':
+      return parseDuration(text, bare, where, key);
+    case 's':
+      return Math.floor(parseDuration(text, 's', where, key) / 1000);
+    case 'bool':
+      return parseBool(text, where, key);
+    case 'value':
+      return text;
+  }
+}
+
 /** Sets a kernel option on a bond, remembering where it was written. */
 export function setOption(b: BondDecl, name: string, value: string | number | boolean, where: Where): void {
   b.options[name] = { value: typeof value === 'boolean' ? (value ? '1' : '0') : String(value), where };

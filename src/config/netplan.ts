@@ -4,7 +4,18 @@
 // `match: macaddress` is enslaved by MAC, `match: name` by name), `parameters` with netplan's
 // key names, `addresses`, `macaddress`, `mtu`. Durations with or without units.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import { fail, globToRe, newDecl, parseBool, parseCidr, parseDuration, setOption, type BondDecl, type ReadResult } from './decl.js';
+import {
+  fail,
+  globToRe,
+  newDecl,
+  convertScalar,
+  parseBool,
+  parseCidr,
+  setOption,
+  type KeyConv,
+  type BondDecl,
+  type ReadResult,
+} from './decl.js';
 
 /** A YAML value with the file and line it was written at. */
 interface Y {
@@ -58,9 +69,8 @@ const scalar = (y: Y, what: string): string => {
   return String(y.v);
 };
 
-type Conv = 'value' | 'ms' | 's' | 'bool' | 'list';
 // netplan parameter -> kernel option and how the value is written
-const PARAMS: Record<string, [string, Conv]> = {
+export const NETPLAN_PARAMS: Record<string, [string, KeyConv]> = {
   mode: ['mode', 'value'],
   'lacp-rate': ['lacp_rate', 'value'],
   'mii-monitor-interval': ['miimon', 'ms'],
@@ -146,7 +156,7 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
           break;
         case 'parameters':
           for (const [pk, py] of mapOf(y, what)) {
-            const conv = PARAMS[pk];
+            const conv = NETPLAN_PARAMS[pk];
             if (!conv) {
               warnings.push(`${py.where}: ${what}.${pk}: unknown netplan bond parameter, ignored`);
               continue;
@@ -154,19 +164,13 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
             const [opt, how] = conv;
             const k = `${what}.${pk}`;
             const value =
-              how === 'ms'
-                ? parseDuration(scalar(py, k), 'ms', py.where, k)
-                : how === 's'
-                  ? Math.floor(parseDuration(scalar(py, k), 's', py.where, k) / 1000)
-                  : how === 'bool'
-                    ? typeof py.v === 'boolean'
-                      ? py.v
-                      : parseBool(scalar(py, k), py.where, k)
-                    : how === 'list'
-                      ? listOf(py, k)
-                          .map((t) => scalar(t, k))
-                          .join(',')
-                      : scalar(py, k);
+              how === 'list'
+                ? listOf(py, k)
+                    .map((t) => scalar(t, k))
+                    .join(',')
+                : how === 'bool' && typeof py.v === 'boolean'
+                  ? py.v
+                  : convertScalar(how, scalar(py, k), 'ms', py.where, k);
             setOption(b, opt, value, py.where);
           }
           break;

@@ -10,7 +10,8 @@ import {
   newDecl,
   parseBool,
   parseCidr,
-  parseDuration,
+  convertScalar,
+  type KeyConv,
   parseIni,
   setOption,
   type BondDecl,
@@ -18,9 +19,8 @@ import {
   type ReadResult,
 } from './decl.js';
 
-type Conv = 'value' | 'ms' | 's' | 'bool' | 'list';
 // [Bond] key -> kernel option
-const BOND_KEYS: Record<string, [string, Conv]> = {
+export const NETWORKD_BOND_KEYS: Record<string, [string, KeyConv]> = {
   Mode: ['mode', 'value'],
   TransmitHashPolicy: ['xmit_hash_policy', 'value'],
   LACPTransmitRate: ['lacp_rate', 'value'],
@@ -92,7 +92,7 @@ export function parseNetworkd(files: [string, string][], interfaces: string[] = 
       } else if (s.name === 'Bond') {
         for (const e of s.entries) {
           const where = at(file, e.line);
-          const conv = BOND_KEYS[e.key];
+          const conv = NETWORKD_BOND_KEYS[e.key];
           if (!conv) {
             warnings.push(`${where}: [Bond] ${e.key}=: unknown key, ignored`);
             continue;
@@ -104,15 +104,9 @@ export function parseNetworkd(files: [string, string][], interfaces: string[] = 
             continue;
           }
           const value =
-            how === 'ms'
-              ? parseDuration(e.value, 's', where, k)
-              : how === 's'
-                ? Math.floor(parseDuration(e.value, 's', where, k) / 1000)
-                : how === 'bool'
-                  ? parseBool(e.value, where, k)
-                  : how === 'list'
-                    ? [...(b.options[opt]?.value.split(',').filter(Boolean) ?? []), ...e.value.split(/\s+/)].join(',')
-                    : e.value;
+            how === 'list'
+              ? [...(b.options[opt]?.value.split(',').filter(Boolean) ?? []), ...e.value.split(/\s+/)].join(',')
+              : convertScalar(how, e.value, 's', where, k);
           setOption(b, opt, value, where);
         }
       } else if (s.name !== 'Match') warnings.push(`${at(file, s.line)}: [${s.name}]: not read for a bond, ignored`);

@@ -156,6 +156,11 @@ describe.skipIf(mustSkip(reason))('the same bond in six formats', () => {
       mtu: 1400,
     });
     expect(json.bonds[0].options).toMatchObject({ mode: 'active-backup', primary: 'second', xmit_hash_policy: 'layer2+3' });
+    // a systemd instance finds the same bond there (bondd@bond0 on an Ubuntu host)
+    const inst = lab.sh(lab.srv, `${process.execPath} ${BONDD} --instance bond0 --sysconf-root ${root} --print-config`);
+    expect(JSON.parse(inst).bonds.map((b: { name: string; source: string }) => [b.name, b.source])).toEqual([
+      ['bond0', `netplan ${join(root, 'netplan', '50-bond.yaml')}`],
+    ]);
     mkdirSync(join(root, 'network'), { recursive: true });
     writeFileSync(join(root, 'network', 'interfaces'), readFileSync(join(dir, 'f2/ifupdown/interfaces'), 'utf8'));
     const refused = run('');
