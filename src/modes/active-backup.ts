@@ -55,8 +55,15 @@ export class ActiveBackup implements Mode {
   private choosePrimaryOrCurrent(): Port | null {
     const curr = this.current && this.ctx.ports().includes(this.current) ? this.current : null;
     const prim = this.primary();
-    if (!prim) return this.choosePrio(curr);
-    if (!prim.isUp) return curr && curr.isUp ? curr : null;
+    if (!prim || !prim.isUp) {
+      // kernel 6.0+: without a usable primary, the usable slave of the highest prio stands in
+      // for one. Its link coming up reselects only when its prio beats the current slave's
+      // (bond_miimon_commit), so equal prios (the default) never move a working active slave.
+      const top = this.highestPrio();
+      if (top && top !== curr && (!curr || !curr.isUp || top.prio > curr.prio))
+        return !curr || !curr.isUp ? top : this.reselect(top, curr) ? top : curr;
+      return curr && curr.isUp ? curr : null;
+    }
     if (this.forcePrimary) {
       this.forcePrimary = false;
       return prim;
@@ -83,17 +90,6 @@ export class ActiveBackup implements Mode {
     let best: Port | null = null;
     for (const p of this.ctx.ports()) if (p.isUp && (!best || p.prio > best.prio)) best = p;
     return best;
-  }
-
-  /**
-   * No primary: the current slave stays while it is up, unless a usable slave of a higher prio
-   * takes over as a primary would (primary_reselect); all prios equal (the default) never moves it.
-   */
-  private choosePrio(curr: Port | null): Port | null {
-    const top = this.highestPrio();
-    if (!curr || !curr.isUp) return top;
-    if (!top || top.prio <= curr.prio) return curr;
-    return this.reselect(top, curr) ? top : curr;
   }
 
   private findBest(): Port | null {

@@ -133,6 +133,33 @@ describe.skipIf(mustSkip(reason))('the same bond in six formats', () => {
     for (const [format, s] of Object.entries(states)) expect({ format, state: s }).toEqual({ format, state: ref });
   }, 120_000);
 
+  it('per-slave prio: --slave-option at start and bondctl set-slave later move the active slave, as the switch sees', async () => {
+    await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', '--slave-option', 's1:prio=10', 'mode=active-backup', 'miimon=100']);
+    try {
+      await lab.addressBond();
+      const mac = lab.link(lab.srv, 'bond0').address;
+      // the bridge learns the bond's MAC on the port the active slave sends from
+      const learnt = () => {
+        lab.sh(lab.sw, `bridge fdb del ${mac} dev p0 master 2>/dev/null; bridge fdb del ${mac} dev p1 master 2>/dev/null; true`);
+        lab.sh(lab.srv, 'ping -c 3 -i 0.05 -W 1 198.18.0.2');
+        return lab.sh(lab.sw, `bridge fdb show br br0 | grep -i '^${mac} ' | grep -o 'dev p[01]' || true`).trim();
+      };
+      expect(lab.bondctl(['get', 'bond0', 'active_slave']).out).toBe('s1\n');
+      expect(learnt()).toBe('dev p1');
+      lab.bondctl(['set-slave', 'bond0', 's0', 'prio=20']);
+      expect(lab.bondctl(['get', 'bond0', 'active_slave']).out).toBe('s0\n');
+      expect(learnt()).toBe('dev p0');
+      expect(lab.state().ports.map((p: { name: string; prio: number }) => [p.name, p.prio])).toEqual([
+        ['s0', 20],
+        ['s1', 10],
+      ]);
+      const bad = lab.bondctl(['set-slave', 'bond0', 's0', 'prio=high'], true);
+      expect(bad.out).toMatch(/prio: invalid value 'high'; allowed: an integer from -2147483648 to 2147483647/);
+    } finally {
+      expect(await lab.stopBondd()).toBe(0);
+    }
+  });
+
   it('--system reads a whole /etc; --print-config touches nothing; one bond in two formats is refused', () => {
     const root = join(dir, 'etc');
     mkdirSync(join(root, 'netplan'), { recursive: true });

@@ -94,6 +94,10 @@ describe('active-backup', () => {
     p.port('s2').prio = 10;
     p.mode.update('s2 prio');
     expect(p.mode.active()?.name).toBe('s0');
+    // ... while it is usable: when it fails, prio picks among the others
+    p.link('s0', false);
+    p.mode.update('s0 down');
+    expect(p.mode.active()?.name).toBe('s2');
   });
 
   it('all_slaves_active passes frames up from every usable slave, sending through one', () => {
