@@ -6,7 +6,7 @@ import { Journal, journalPath } from './bond/journal.js';
 import { recoverJournal, type Recovery } from './bond/recover.js';
 import { nativeHost, type Host } from './host/host.js';
 import type { DaemonConfig } from './config/index.js';
-import { ControlServer } from './control/server.js';
+import { ControlServer, DEFAULT_LIMITS } from './control/server.js';
 import { BondError } from './errors.js';
 import { loadBinding } from './native/binding.js';
 import { ARPHRD_ETHER, type NativeBinding } from './native/types.js';
@@ -111,7 +111,16 @@ export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
 function startOne(cfg: DaemonConfig, host: Host, log: Logger, runDir: string, fatal: (e: BondError) => void): Bond {
   const journal = new Journal(journalPath(runDir, cfg.name), cfg.name);
   const bond = new Bond(
-    { name: cfg.name, options: cfg.options, mtu: cfg.mtu, mac: cfg.mac, up: cfg.up, busyPollUs: cfg.busyPollUs, datapath: cfg.datapath },
+    {
+      name: cfg.name,
+      options: cfg.options,
+      mtu: cfg.mtu,
+      mac: cfg.mac,
+      up: cfg.up,
+      busyPollUs: cfg.busyPollUs,
+      datapath: cfg.datapath,
+      ...(cfg.bpfAttach ? { bpfAttach: cfg.bpfAttach } : {}),
+    },
     { host, clock: systemClock, log, journal, fatal },
   );
   const blog = log.child({ bond: cfg.name });
@@ -139,6 +148,8 @@ export interface DaemonSettings {
   cpus?: number[];
   /** Prometheus endpoint (off when absent). */
   metrics?: MetricsListen;
+  /** A group (gid) whose members may use the control sockets besides root (--control-group). */
+  controlGroup?: number;
 }
 
 /** One line for systemd's STATUS=: "bond0 active-backup 2/2 up, active s1". */
@@ -240,7 +251,14 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
     };
     for (const cfg of cfgs) {
       bonds.push(startOne(cfg, host, log, runDir, fatal));
-      const server = new ControlServer(bonds[bonds.length - 1], runDir, log.child({ bond: cfg.name }), { process: () => stats.read() });
+      const server = new ControlServer(
+        bonds[bonds.length - 1],
+        runDir,
+        log.child({ bond: cfg.name }),
+        { process: () => stats.read() },
+        DEFAULT_LIMITS,
+        { peerCred: (fd) => binding.peerCred(fd), ...(settings.controlGroup !== undefined ? { group: settings.controlGroup } : {}) },
+      );
       await server.listen();
       servers.push(server);
       log.info(`ready, control socket ${server.path}`, { bond: cfg.name, event: 'ready' });

@@ -174,6 +174,19 @@ Napi::Value RaiseCaps(const Napi::CallbackInfo& info) {
   r.Set("permitted", Napi::Number::New(env, data[0].permitted));
   return r;
 }
+// The credentials of the process at the other end of a unix socket (SO_PEERCRED).
+Napi::Value PeerCred(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  REQUIRE_INT32("peerCred", 0, fd);
+  struct ucred cred;
+  socklen_t len = sizeof(cred);
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) return ThrowSys(env, "getsockopt SO_PEERCRED", errno);
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("pid", Napi::Number::New(env, cred.pid));
+  r.Set("uid", Napi::Number::New(env, cred.uid));
+  r.Set("gid", Napi::Number::New(env, cred.gid));
+  return r;
+}
 }  // namespace
 
 void InitLink(Napi::Env env, Napi::Object exports) {
@@ -185,4 +198,5 @@ void InitLink(Napi::Env env, Napi::Object exports) {
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
   exports.Set("raiseCaps", Napi::Function::New(env, RaiseCaps));
+  exports.Set("peerCred", Napi::Function::New(env, PeerCred));
 }

@@ -70,7 +70,13 @@ export class Bond {
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
     this.master = new TapMaster(deps.host, this.datapath.engine, this.log);
-    this.fast = new BondFastPath({ host: deps.host, datapath: this.datapath, log: this.log, choice: config.datapath ?? 'auto' });
+    this.fast = new BondFastPath({
+      host: deps.host,
+      datapath: this.datapath,
+      log: this.log,
+      choice: config.datapath ?? 'auto',
+      ...(config.bpfAttach ? { attach: config.bpfAttach } : {}),
+    });
     this.view = {
       host: deps.host,
       binding: deps.host.binding,

@@ -34,8 +34,8 @@ export class BondFastPath {
       datapath: Datapath;
       log: Logger;
       choice: DatapathChoice;
-      /** tc: tc filters even where TCX links exist (how the fallback is tested); default from
-       * TAPBOND_BPF_ATTACH, else tcx with tc as the fallback. */
+      /** tc: tc filters even where TCX links exist (how the fallback is tested); default tcx,
+       * with tc as the fallback. */
       attach?: AttachMode;
     },
     private readonly load: (bpf: NativeBpf) => KernelPath = (bpf) => KernelPath.load(bpf),
@@ -51,7 +51,7 @@ export class BondFastPath {
     try {
       const host = this.d.host;
       k = this.load(host.binding);
-      const prefer = this.d.attach ?? (process.env.TAPBOND_BPF_ATTACH === 'tc' ? 'tc' : 'tcx');
+      const prefer = this.d.attach ?? 'tcx';
       k.attachTap(tapIfindex, { egress: (i, fd) => host.attachEgress(i, fd), ingress: (i, fd) => host.blockStack(i, fd) }, prefer);
     } catch (e) {
       k?.close();

@@ -5,6 +5,7 @@ import type { Host } from '../host/host.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
+import type { AttachMode } from '../fastpath/kernel-path.js';
 import type { DatapathChoice } from './fast-path.js';
 import type { Journal } from './journal.js';
 
@@ -21,6 +22,8 @@ export interface BondConfig {
   busyPollUs?: number;
   /** Which datapath forwards frames (default auto: the kernel fast path when it loads). */
   datapath?: DatapathChoice;
+  /** How the kernel path attaches: tcx (default, tc where TCX is missing) or tc always. */
+  bpfAttach?: AttachMode;
 }
 
 export const DEFAULT_BUSY_POLL_US = 50; // measured with `npm run bench`: saves a wake-up per round trip

@@ -62,6 +62,20 @@ function instanceConfig(bond: string, root: string): { configs: DaemonConfig[]; 
   }
 }
 
+/** `--control-group`: a gid, or a group name from /etc/group. */
+function groupId(g: string): number {
+  if (/^\d+$/.test(g)) return Number(g);
+  let text = '';
+  try {
+    text = readFileSync('/etc/group', 'utf8');
+  } catch {
+    /* no group file: only numbers then */
+  }
+  const line = text.split('\n').find((l) => l.split(':')[0] === g);
+  if (!line) throw new Error(`--control-group: invalid value '${g}'; allowed: a group in /etc/group, or a gid`);
+  return Number(line.split(':')[2]);
+}
+
 /** Repeatable options: each occurrence adds one value (a variadic option would swallow the bonding options that follow). */
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), v];
 
@@ -96,6 +110,7 @@ const program = new Command('bondd')
     'auto (the kernel eBPF fast path when it loads, else user space), kernel, or user; default $TAPBOND_DATAPATH, else auto',
   )
   .option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR)
+  .option('--control-group <group>', 'let this group (name or gid) use the control sockets too (mode 0660); default: root only')
   .option('--metrics [address]', 'serve Prometheus metrics on host:port (loopback) or unix:/path; default 127.0.0.1:9549')
   .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address')
   .option('--log-format <format>', `log format: ${LOG_FORMATS.join(' or ')} (default: pretty on a terminal, json otherwise)`)
@@ -132,6 +147,7 @@ const flags = program.opts<{
   cpu?: string;
   up: boolean;
   runDir: string;
+  controlGroup?: string;
   metrics?: string | true;
   metricsAllowRemote?: boolean;
   logFormat?: string;
@@ -269,6 +285,11 @@ try {
   // the environment's choice, where neither the command line nor a file made one
   const envDatapath = process.env.TAPBOND_DATAPATH ? parseDatapath(process.env.TAPBOND_DATAPATH) : undefined;
   if (envDatapath) for (const c of cfgs) c.datapath ??= envDatapath;
+  // tc filters even where TCX links exist: how the fallback of older kernels is tested
+  const attach = process.env.TAPBOND_BPF_ATTACH;
+  if (attach !== undefined && attach !== '' && attach !== 'tc' && attach !== 'tcx')
+    throw new Error(`TAPBOND_BPF_ATTACH: invalid value '${attach}'; allowed: tcx, tc`);
+  if (attach === 'tc' || attach === 'tcx') for (const c of cfgs) c.bpfAttach = attach;
   const metrics =
     flags.metrics === undefined
       ? undefined
@@ -278,7 +299,8 @@ try {
     process.stderr.write(`bondd: ${err.message}\n`);
     process.exit(1); // a failure: systemd's Restart=on-failure starts the bond again
   };
-  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics, onFatal }, log);
+  const controlGroup = flags.controlGroup === undefined ? undefined : groupId(flags.controlGroup);
+  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics, onFatal, controlGroup }, log);
   const names = cfgs.map((c) => c.name).join(', ');
   const shutdown = (sig: string) => {
     log.info(`${sig}, restoring slaves`, { bond: names, event: 'stopping' });

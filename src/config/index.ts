@@ -30,6 +30,8 @@ export interface DaemonConfig {
   busyPollUs?: number;
   /** auto (default), kernel or user: which datapath forwards frames. */
   datapath?: DatapathChoice;
+  /** tc: the kernel path attaches with tc filters even where TCX exists (TAPBOND_BPF_ATTACH=tc). */
+  bpfAttach?: 'tcx' | 'tc';
   /** Per-slave options, applied right after enslaving (checked before anything is touched). */
   slaveOptions?: { slave: string; name: string; value: number }[];
 }

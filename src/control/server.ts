@@ -1,5 +1,6 @@
-// Control socket server: NDJSON over a unix socket (mode 0600). Transport only.
-import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
+// Control socket server: NDJSON over a unix socket (mode 0600, or 0660 for --control-group),
+// peers checked by SO_PEERCRED. Transport only.
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Bond } from '../bond/bond.js';
 import { BondError } from '../errors.js';
@@ -17,6 +18,26 @@ export interface ControlLimits {
   idleMs: number;
   /** Replies a client leaves unread beyond this many bytes: it is disconnected. */
   maxUnread: number;
+}
+
+/**
+ * Who may use the socket: root, the daemon's own user, and members of `group` (the socket is
+ * then mode 0660 and that group's). Checked on every connection with SO_PEERCRED, whatever the
+ * file's mode says.
+ */
+export interface ControlAccess {
+  peerCred: (fd: number) => { pid: number; uid: number; gid: number };
+  group?: number;
+}
+
+/** The groups of a process (primary and supplementary), from /proc. */
+function groupsOf(pid: number, gid: number): number[] {
+  try {
+    const line = /^Groups:(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+    return [gid, ...line.trim().split(/\s+/).filter(Boolean).map(Number)];
+  } catch {
+    return [gid];
+  }
 }
 
 export const DEFAULT_LIMITS: ControlLimits = { maxLine: 64 << 10, maxClients: 32, idleMs: 30_000, maxUnread: 4 << 20 };
@@ -44,13 +65,37 @@ export class ControlServer {
     private readonly log: Logger,
     private readonly ctx: MethodContext = {},
     private readonly limits: ControlLimits = DEFAULT_LIMITS,
+    private readonly access?: ControlAccess,
   ) {
     this.path = socketPath(runDir, bond.name);
   }
 
+  /** Why this peer may not use the socket, or null when it may. */
+  private denied(sock: Socket): string | null {
+    if (!this.access) return null;
+    const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) return 'cannot tell who is connecting';
+    let cred: { pid: number; uid: number; gid: number };
+    try {
+      cred = this.access.peerCred(fd);
+    } catch (e) {
+      return `cannot tell who is connecting (${(e as Error).message})`;
+    }
+    if (cred.uid === 0 || cred.uid === process.geteuid?.()) return null;
+    const g = this.access.group;
+    if (g !== undefined && groupsOf(cred.pid, cred.gid).includes(g)) return null;
+    return `permission denied: uid ${cred.uid} is not root${g !== undefined ? ` and not in group ${g}` : ''} (bondd --control-group allows a group)`;
+  }
+
   async listen(): Promise<void> {
     const dir = this.path.slice(0, this.path.lastIndexOf('/'));
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const group = this.access?.group;
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // the group must reach the socket: a run directory of ours becomes 0750 and the group's
+    if (group !== undefined && statSync(dir).uid === process.geteuid?.()) {
+      chownSync(dir, -1, group);
+      chmodSync(dir, 0o750);
+    }
     if (existsSync(this.path)) {
       if (await isLive(this.path)) throw new BondError('ECONTROL', `${this.path}: a daemon already serves ${this.bond.name} there`);
       unlinkSync(this.path);
@@ -63,6 +108,11 @@ export class ControlServer {
     };
     const server = createServer((sock) => {
       sock.on('error', () => {});
+      const why = this.denied(sock);
+      if (why) {
+        this.log.warn(`control client refused: ${why}`, { event: 'control-denied' });
+        return refuse(sock, why);
+      }
       if (this.clients >= lim.maxClients) return refuse(sock, `too many control clients (at most ${lim.maxClients} at once)`);
       this.clients++;
       sock.once('close', () => this.clients--);
@@ -90,7 +140,11 @@ export class ControlServer {
         resolve();
       });
     });
-    chmodSync(this.path, 0o600);
+    if (group === undefined) chmodSync(this.path, 0o600);
+    else {
+      chownSync(this.path, -1, group);
+      chmodSync(this.path, 0o660);
+    }
     this.server = server;
   }
 

@@ -112,6 +112,8 @@ export interface NativeBinding extends NativeBpf {
   sendUnixDatagram(path: string, data: Uint8Array): void;
   /** Effective capabilities := permitted; returns both (low 32 bits). */
   raiseCaps(): { effective: number; permitted: number };
+  /** SO_PEERCRED of a connected unix socket: who is at the other end. */
+  peerCred(fd: number): { pid: number; uid: number; gid: number };
   readonly COUNTERS: number;
   readonly MAX_PORTS: number;
   readonly VNET_HDR_LEN: number;

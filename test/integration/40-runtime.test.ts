@@ -1,7 +1,10 @@
 // Runtime control (enslave, release, active_slave, options), exact restoration of every slave
-// on SIGTERM, and bad input that exits non-zero without touching any interface.
+// on SIGTERM, bad input that exits non-zero without touching any interface, and who may use
+// the control socket.
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, pingSummary, ROOT, skipReason, mustSkip } from '../helpers/lab.js';
+import { exited, Lab, pingSummary, ROOT, skipReason, mustSkip, waitFor } from '../helpers/lab.js';
 
 const reason = skipReason();
 
@@ -102,5 +105,54 @@ describe.skipIf(mustSkip(reason))('runtime control and restoration', () => {
       expect(r).toContain('exit=2');
     }
     expect(lab.sh(lab.srv, 'ip -j link show')).toBe(before);
+  });
+
+  it('control sockets: root only by default; --control-group lets that group in; SO_PEERCRED decides, not the file mode', async () => {
+    const runDir = `${lab.runDir}-grp`;
+    const ctl = (who: string, args: string) =>
+      lab.sh(lab.srv, `${who} ${process.execPath} ${ROOT}/dist/cli/bondctl.js --run-dir ${runDir} ${args}; echo "exit=$?"`, {
+        allowFail: true,
+      });
+    const nobody = 'setpriv --reuid 65534 --regid 65534 --clear-groups';
+    const member = 'setpriv --reuid 65534 --regid 65534 --groups 4242';
+    const proc = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.srv,
+        process.execPath,
+        `${ROOT}/dist/cli/bondd.js`,
+        '--run-dir',
+        runDir,
+        '--control-group',
+        '4242',
+        '--name',
+        'bond0',
+        '--slaves',
+        's0',
+        'mode=active-backup',
+        'miimon=100',
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      await waitFor(() => ctl('', 'get bond0 mode').includes('active-backup 1'), 10_000, 'bondd up');
+      expect(lab.sh(lab.srv, `stat -c '%a %g' ${runDir}/bond0.sock ${runDir}`).split('\n').filter(Boolean)).toEqual([
+        '660 4242',
+        '750 4242',
+      ]);
+      expect(ctl(member, 'get bond0 mode')).toMatch(/^active-backup 1\nexit=0/);
+      expect(ctl(nobody, 'get bond0 mode')).toMatch(/EACCES|permission denied/i); // the file mode already stops it
+      // an operator opens the file to everyone by mistake: the peer check still refuses
+      lab.sh(lab.srv, `chmod 0777 ${runDir}; chmod 0666 ${runDir}/bond0.sock`);
+      const r = ctl(nobody, 'get bond0 mode');
+      expect(r).toMatch(/permission denied: uid 65534 is not root and not in group 4242/);
+      expect(r).not.toContain('exit=0');
+    } finally {
+      proc.kill('SIGTERM');
+      await exited(proc);
+      rmSync(runDir, { recursive: true, force: true });
+    }
   });
 });

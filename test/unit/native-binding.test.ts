@@ -24,6 +24,7 @@ const EXPORTS: Record<keyof NativeBinding, 'function' | 'number'> = {
   setAffinity: 'function',
   sendUnixDatagram: 'function',
   raiseCaps: 'function',
+  peerCred: 'function',
   bpfMapCreate: 'function',
   bpfMapUpdate: 'function',
   bpfMapLookup: 'function',

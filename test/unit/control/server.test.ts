@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../../../src/control/client.js';
 import { METHODS } from '../../../src/control/methods.js';
-import { ControlServer, DEFAULT_LIMITS, type ControlLimits } from '../../../src/control/server.js';
+import { ControlServer, DEFAULT_LIMITS, type ControlAccess, type ControlLimits } from '../../../src/control/server.js';
 import { ProcessStats } from '../../../src/util/process-stats.js';
 import { MemoryLogger } from '../../../src/util/logger.js';
 import { fakeBond } from '../../helpers/fake-bond.js';
@@ -18,12 +18,19 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-async function serve(limits: Partial<ControlLimits> = {}) {
+async function serve(limits: Partial<ControlLimits> = {}, access?: ControlAccess) {
   const b = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0', 's1']);
   const dir = mkdtempSync(join(tmpdir(), 'tb-ctl-'));
   const stats = new ProcessStats();
   cleanups.push(() => stats.stop());
-  const server = new ControlServer(b.bond, dir, new MemoryLogger(), { process: () => stats.read() }, { ...DEFAULT_LIMITS, ...limits });
+  const server = new ControlServer(
+    b.bond,
+    dir,
+    new MemoryLogger(),
+    { process: () => stats.read() },
+    { ...DEFAULT_LIMITS, ...limits },
+    access,
+  );
   await server.listen();
   cleanups.push(() => {
     server.close();
@@ -53,6 +60,24 @@ function raw(path: string, text: string, replies: number): Promise<string[]> {
 }
 
 describe('control socket', () => {
+  it("checks who connects (SO_PEERCRED): root, the daemon's user, or the --control-group", async () => {
+    const me = process.getuid!();
+    const as = (uid: number, gid: number): ControlAccess => ({ peerCred: () => ({ pid: process.pid, uid, gid }), group: 4242 });
+    for (const [cred, ok] of [
+      [as(0, 0), true],
+      [as(me, me), true],
+      [as(4321, 4242), true], // primary group
+      [as(4321, 100), false],
+    ] as const) {
+      const { server } = await serve({}, cred);
+      const reply = JSON.parse((await raw(server.path, '{"id":1,"method":"state.dump"}\n', 1))[0]);
+      expect({ ok: reply.ok, msg: reply.error?.message }).toMatchObject(
+        ok ? { ok: true } : { ok: false, msg: expect.stringMatching(/^permission denied: uid 4321 is not root and not in group 4242/) },
+      );
+      if (me === 0) expect(statSync(server.path).mode & 0o777).toBe(0o660);
+    }
+  });
+
   it('serves the method table with the socket mode 0600', async () => {
     const { server } = await serve();
     expect(statSync(server.path).mode & 0o777).toBe(0o600);
