@@ -193,6 +193,18 @@ describe.skipIf(mustSkip(reason))('the same bond in six formats', () => {
     const refused = run('');
     expect(refused).toMatch(/bond bond0 is also declared in .*50-bond\.yaml|bond0 is declared twice/);
     expect(refused).toContain('exit=2');
+    // a bad value: the file, the line, the option, what is allowed; nothing started
+    const bad = join(dir, 'bad');
+    mkdirSync(bad, { recursive: true });
+    writeFileSync(
+      join(bad, '01.yaml'),
+      'network:\n  ethernets: {s0: {}}\n  bonds:\n    bond0:\n      interfaces: [s0]\n      parameters:\n        mode: fastest\n',
+    );
+    const r = lab.sh(lab.srv, `${process.execPath} ${BONDD} --run-dir ${lab.runDir} --netplan-dir ${bad}; echo "exit=$?"`, {
+      allowFail: true,
+    });
+    expect(r).toMatch(new RegExp(`${join(bad, '01.yaml')}:7: mode: invalid value 'fastest'; allowed: balance-rr \\(0\\)`));
+    expect(r).toContain('exit=2');
     expect(lab.sh(lab.srv, 'ip -j link show')).toBe(before);
   });
 });

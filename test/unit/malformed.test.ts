@@ -42,6 +42,23 @@ function frames(n: number, seed: number): Uint8Array[] {
   return out;
 }
 
+/** Whole ARP frames (and NS/NA) with every field random: opcode, hardware and protocol types and lengths, addresses. */
+function arpFuzz(n: number, seed: number): Uint8Array[] {
+  const r = rng(seed * 31 + 1);
+  const byte = () => Math.floor(r() * 256);
+  return Array.from({ length: n }, (_, i) => {
+    if (i % 4 === 3) {
+      const na = Uint8Array.from(unsolicitedNa(Uint8Array.from({ length: 6 }, byte), Uint8Array.from({ length: 16 }, byte)));
+      for (let k = 54; k < na.length; k++) if (r() < 0.3) na[k] = byte();
+      return na;
+    }
+    const f = Uint8Array.from(gratuitousArp(Uint8Array.from({ length: 6 }, byte), Uint8Array.of(198, 18, 0, byte())));
+    if (r() < 0.5) f.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0);
+    for (let k = 14; k < f.length; k++) if (r() < 0.5) f[k] = byte(); // htype, ptype, hlen, plen, op, sha, spa, tha, tpa
+    return f;
+  });
+}
+
 describe('malformed input', () => {
   it('parsers and hashes never throw', () => {
     for (const f of frames(5000, 7)) {
@@ -54,12 +71,20 @@ describe('malformed input', () => {
   });
 
   it('a bond counts and drops what it cannot use, in every direction and mode', () => {
-    for (const mode of ['active-backup', 'balance-rr', 'balance-xor', 'broadcast', '802.3ad']) {
-      const { engine, portOf, bond, clock } = fakeBond(
-        { mode, miimon: 100, ...(mode === 'balance-xor' ? { xmit_hash_policy: 'layer3+4' } : {}) },
-        ['s0', 's1'],
-      );
-      const junk = frames(600, mode.length);
+    const setups: Record<string, string | number>[] = [
+      ...['active-backup', 'balance-rr', 'balance-xor', 'broadcast', '802.3ad', 'balance-tlb', 'balance-alb'].map((mode) => ({
+        mode,
+        miimon: 100,
+        ...(mode === 'balance-xor' ? { xmit_hash_policy: 'layer3+4' } : {}),
+      })),
+      // the ARP monitor validating every fuzzed reply, and the NS monitor
+      { mode: 'active-backup', arp_interval: 100, arp_ip_target: '198.18.0.1', arp_validate: 'all' },
+      { mode: 'balance-rr', arp_interval: 100, ns_ip6_target: '2001:db8::1', arp_validate: 'filter' },
+    ];
+    for (const opts of setups) {
+      const mode = String(opts.mode) + (opts.arp_interval ? '+arp' : '');
+      const { engine, portOf, bond, clock } = fakeBond(opts, ['s0', 's1']);
+      const junk = [...frames(600, mode.length), ...arpFuzz(200, mode.length)];
       engine.inject(0, junk);
       engine.inject(portOf('s0'), junk);
       engine.inject(portOf('s1'), junk);
@@ -67,7 +92,7 @@ describe('malformed input', () => {
       const s = bond.state();
       const short = junk.filter((f) => f.length < 14).length;
       expect(s.ports[0].counters.rx_malformed).toBe(short);
-      expect(s.ports.every((p) => p.counters.rx_frames === 600)).toBe(true);
+      expect(s.ports.every((p) => p.counters.rx_frames === junk.length)).toBe(true);
     }
   });
 });
