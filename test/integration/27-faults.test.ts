@@ -1,5 +1,5 @@
 // Faults under traffic, seen by an independent observer (ping from the client, the kernel's own
-// link state): both links flapping at 50 Hz, a slave deleted and re-created while traffic
+// link state): both links flapping at 50 Hz for 60 s, a slave deleted and re-created while traffic
 // flows, and switch ports failing in turn. bondd survives each, its final state matches the
 // links' real state, and traffic resumes within the mode's failover bound.
 //
@@ -33,36 +33,42 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
     }
     return Infinity;
   };
-  it('both links flapping at 50 Hz for 15 s: no crash, the state matches the links, traffic back at once', async () => {
-    const b = await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', '--log-format', 'json']);
-    await lab.addressBond();
-    const flood = lab.shAsync(lab.cli, 'ping -f -w 16 198.18.0.1 >/dev/null 2>&1 || true', 30_000);
-    // 10 ms down, 10 ms up, on both switch ports, for 15 s
-    await lab.shAsync(
-      lab.sw,
-      'end=$(( $(date +%s) + 15 )); while [ $(date +%s) -lt $end ]; do ip link set p0 down; ip link set p1 down; sleep 0.01; ip link set p0 up; ip link set p1 up; sleep 0.01; done',
-      30_000,
-    );
-    await sleep(500); // past one miimon and the last carrier events
-    expect(b.proc.exitCode).toBeNull();
-    await waitFor(
-      () => views().every((v: { bondd: string; kernel: string }) => v.bondd === v.kernel),
-      3000,
-      'bondd to agree with the kernel',
-    );
-    expect(views().map((v: { bondd: string }) => v.bondd)).toEqual(['up', 'up']);
-    const back = await timeToReply(2000);
-    console.log(
-      `after 15 s of 50 Hz flapping: first reply ${back} ms after the links settled; failures counted ${lab
-        .state()
-        .ports.map((p: { link_failure_count: number }) => p.link_failure_count)
-        .join(', ')}`,
-    );
-    expect(back).toBeLessThan(1000);
-    await flood;
-    expect(logErrors(b.log())).toEqual([]);
-    expect(await lab.stopBondd()).toBe(0);
-  }, 60_000);
+  // the issue's figure is 60 s; TAPBOND_FLAP_SECONDS shortens it while working on this file
+  const FLAP_S = Number(process.env.TAPBOND_FLAP_SECONDS ?? 60);
+  it(
+    `both links flapping at 50 Hz for ${FLAP_S} s: no crash, the state matches the links, traffic back at once`,
+    async () => {
+      const b = await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', '--log-format', 'json']);
+      await lab.addressBond();
+      const flood = lab.shAsync(lab.cli, `ping -f -w ${FLAP_S + 1} 198.18.0.1 >/dev/null 2>&1 || true`, (FLAP_S + 15) * 1000);
+      // 10 ms down, 10 ms up, on both switch ports
+      await lab.shAsync(
+        lab.sw,
+        `end=$(( $(date +%s) + ${FLAP_S} )); while [ $(date +%s) -lt $end ]; do ip link set p0 down; ip link set p1 down; sleep 0.01; ip link set p0 up; ip link set p1 up; sleep 0.01; done`,
+        (FLAP_S + 15) * 1000,
+      );
+      await sleep(500); // past one miimon and the last carrier events
+      expect(b.proc.exitCode).toBeNull();
+      await waitFor(
+        () => views().every((v: { bondd: string; kernel: string }) => v.bondd === v.kernel),
+        3000,
+        'bondd to agree with the kernel',
+      );
+      expect(views().map((v: { bondd: string }) => v.bondd)).toEqual(['up', 'up']);
+      const back = await timeToReply(2000);
+      console.log(
+        `after ${FLAP_S} s of 50 Hz flapping: first reply ${back} ms after the links settled; failures counted ${lab
+          .state()
+          .ports.map((p: { link_failure_count: number }) => p.link_failure_count)
+          .join(', ')}`,
+      );
+      expect(back).toBeLessThan(1000);
+      await flood;
+      expect(logErrors(b.log())).toEqual([]);
+      expect(await lab.stopBondd()).toBe(0);
+    },
+    (FLAP_S + 45) * 1000,
+  );
 
   it('a backup slave deleted and re-created under traffic: the active slave carries on without loss', async () => {
     const b = await lab.startBondd([
@@ -92,6 +98,38 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
       ['s0', 'up'],
       ['s1', 'up'],
     ]);
+    expect(logErrors(b.log())).toEqual([]);
+    expect(await lab.stopBondd()).toBe(0);
+  }, 60_000);
+
+  it("the active slave's MTU and MAC changed behind the bond under traffic: set back, and traffic carries on", async () => {
+    const b = await lab.startBondd([
+      '--name',
+      'bond0',
+      '--slaves',
+      's0,s1',
+      'mode=active-backup',
+      'miimon=100',
+      'primary=s0',
+      '--log-format',
+      'json',
+    ]);
+    await lab.addressBond();
+    const bondMac = lab.state().bond.mac;
+    const ping = lab.shAsync(lab.cli, 'ping -c 300 -i 0.01 -W 1 198.18.0.1 || true', 20_000);
+    for (let i = 0; i < 3; i++) {
+      await sleep(300);
+      lab.sh(lab.srv, `ip link set s0 mtu ${1400 - i * 100}`);
+      await waitFor(() => lab.link(lab.srv, 's0').mtu === 1500, 3000, 'the MTU set back');
+      lab.sh(lab.srv, `ip link set s0 address 02:99:00:00:00:0${i + 1}`);
+      await waitFor(() => lab.link(lab.srv, 's0').address === bondMac, 3000, 'the MAC set back');
+    }
+    const p = pingSummary(await ping);
+    console.log(`MTU and MAC changed 3 times each under a 100/s ping: ${p.sent - p.received} of ${p.sent} lost`);
+    // the changes are undone within one rtnetlink event: a few 10 ms probes at most (0 measured)
+    expect(p.received, `${p.received}/${p.sent}`).toBeGreaterThanOrEqual(p.sent - 5);
+    expect(pingSummary(lab.sh(lab.cli, 'ping -c 20 -i 0.01 -W 1 198.18.0.1')).received).toBe(20);
+    expect(lab.state().bond.active_slave).toBe('s0');
     expect(logErrors(b.log())).toEqual([]);
     expect(await lab.stopBondd()).toBe(0);
   }, 60_000);
