@@ -33,6 +33,22 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
     }
     return Infinity;
   };
+  /** active-backup with s0 primary, addressed and carrying traffic. */
+  const primaryS0 = async () => {
+    const b = await lab.startBondd([
+      '--name',
+      'bond0',
+      '--slaves',
+      's0,s1',
+      'mode=active-backup',
+      'miimon=100',
+      'primary=s0',
+      '--log-format',
+      'json',
+    ]);
+    await lab.addressBond();
+    return b;
+  };
   // the figure is 60 s; TAPBOND_FLAP_SECONDS shortens it while working on this file
   const FLAP_S = Number(process.env.TAPBOND_FLAP_SECONDS ?? 60);
   it(
@@ -71,18 +87,7 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
   );
 
   it('a backup slave deleted and re-created under traffic: the active slave carries on without loss', async () => {
-    const b = await lab.startBondd([
-      '--name',
-      'bond0',
-      '--slaves',
-      's0,s1',
-      'mode=active-backup',
-      'miimon=100',
-      'primary=s0',
-      '--log-format',
-      'json',
-    ]);
-    await lab.addressBond();
+    const b = await primaryS0();
     const ping = lab.shAsync(lab.cli, 'ping -c 200 -i 0.02 -W 1 198.18.0.1 || true', 20_000);
     for (let i = 0; i < 3; i++) {
       await sleep(400);
@@ -103,18 +108,7 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
   }, 60_000);
 
   it("the active slave's MTU and MAC changed behind the bond under traffic: set back, and traffic carries on", async () => {
-    const b = await lab.startBondd([
-      '--name',
-      'bond0',
-      '--slaves',
-      's0,s1',
-      'mode=active-backup',
-      'miimon=100',
-      'primary=s0',
-      '--log-format',
-      'json',
-    ]);
-    await lab.addressBond();
+    const b = await primaryS0();
     const bondMac = lab.state().bond.mac;
     const ping = lab.shAsync(lab.cli, 'ping -c 300 -i 0.01 -W 1 198.18.0.1 || true', 20_000);
     for (let i = 0; i < 3; i++) {
