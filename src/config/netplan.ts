@@ -3,7 +3,9 @@
 // `network.bonds.<name>` becomes a bond: `interfaces` (ethernets by id; an id whose entry has
 // `match: macaddress` is enslaved by MAC, `match: name` by name), `parameters` with netplan's
 // key names, `addresses`, `macaddress`, `mtu`. Durations with or without units.
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
+import type { LineCounter as LineCounterT, Node } from 'yaml';
 import {
   fail,
   globToRe,
@@ -17,13 +19,20 @@ import {
   type ReadResult,
 } from './decl.js';
 
+// loaded on first use: the YAML library costs ~50 ms of start-up that bonds from other sources
+// should not pay
+type YamlLib = typeof YamlModule;
+let yamlLib: YamlLib | undefined;
+const yaml = (): YamlLib => (yamlLib ??= createRequire(import.meta.url)('yaml') as YamlLib);
+
 /** A YAML value with the file and line it was written at. */
 interface Y {
   v: string | number | boolean | null | Map<string, Y> | Y[];
   where: string;
 }
 
-function toY(node: unknown, file: string, lc: LineCounter, at?: string): Y {
+function toY(node: unknown, file: string, lc: LineCounterT, at?: string): Y {
+  const { isMap, isScalar, isSeq } = yaml();
   const n = node as Node | null;
   const where = at ?? (n?.range ? `${file}:${lc.linePos(n.range[0]).line}` : file);
   if (isMap(n)) {
@@ -106,6 +115,7 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
   const warnings: string[] = [];
   let root: Y | null = null;
   for (const [file, text] of files) {
+    const { LineCounter, parseDocument } = yaml();
     const lc = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
     if (doc.errors.length) {

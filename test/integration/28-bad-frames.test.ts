@@ -52,7 +52,9 @@ describe.skipIf(mustSkip(reason))('a million bad frames', () => {
     // bondd (PACKET_STATISTICS); the ping and ARP are in both figures
     expect(reached).toBeGreaterThanOrEqual(toSlave.sent);
     expect(handed).toBeGreaterThan(toSlave.sent / 2);
-    expect(Math.abs(slaveSeen - handed), tapOut).toBeLessThanOrEqual(50);
+    // the two counts close a few hundred ms apart while the ping and ARP go on, and the kernel
+    // path's counters are read at most every 10 ms: 0.02 % of the frames, and never under 50
+    expect(Math.abs(slaveSeen - handed), tapOut).toBeLessThanOrEqual(Math.max(50, Math.ceil(handed * 0.0002)));
     expect(tapSeen).toBeGreaterThanOrEqual(toTap.sent);
     expect(tapSeen).toBeLessThan(toTap.sent + 5000);
     expect(b.proc.exitCode).toBeNull();
