@@ -4,15 +4,16 @@
 // failOverMac: the mode honours fail_over_mac (and /proc shows it after the mode name).
 // lacp: the mode runs LACP (and /proc shows the 802.3ad sections).
 // ownMacs: every slave keeps a MAC of its own and the active one carries the bond's (tlb, alb).
+// dynamicLbOnly: entering the mode turns tlb_dynamic_lb on (kernel bond_option_mode_set, alb).
 // prettier-ignore
 export const MODE_INFO = {
-  'balance-rr': { id: 0, proc: 'load balancing (round-robin)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false },
-  'active-backup': { id: 1, proc: 'fault-tolerance (active-backup)', usesPrimary: true, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: true, lacp: false, ownMacs: false },
-  'balance-xor': { id: 2, proc: 'load balancing (xor)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'always', failOverMac: false, lacp: false, ownMacs: false },
-  broadcast: { id: 3, proc: 'fault-tolerance (broadcast)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false },
-  '802.3ad': { id: 4, proc: 'IEEE 802.3ad Dynamic link aggregation', usesPrimary: false, arpMonitor: false, needsSpeed: true, hashLine: 'always', failOverMac: false, lacp: true, ownMacs: false },
-  'balance-tlb': { id: 5, proc: 'transmit load balancing', usesPrimary: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, ownMacs: true },
-  'balance-alb': { id: 6, proc: 'adaptive load balancing', usesPrimary: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, ownMacs: true },
+  'balance-rr': { id: 0, proc: 'load balancing (round-robin)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false, dynamicLbOnly: false },
+  'active-backup': { id: 1, proc: 'fault-tolerance (active-backup)', usesPrimary: true, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: true, lacp: false, ownMacs: false, dynamicLbOnly: false },
+  'balance-xor': { id: 2, proc: 'load balancing (xor)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'always', failOverMac: false, lacp: false, ownMacs: false, dynamicLbOnly: false },
+  broadcast: { id: 3, proc: 'fault-tolerance (broadcast)', usesPrimary: false, arpMonitor: true, needsSpeed: false, hashLine: 'never', failOverMac: false, lacp: false, ownMacs: false, dynamicLbOnly: false },
+  '802.3ad': { id: 4, proc: 'IEEE 802.3ad Dynamic link aggregation', usesPrimary: false, arpMonitor: false, needsSpeed: true, hashLine: 'always', failOverMac: false, lacp: true, ownMacs: false, dynamicLbOnly: false },
+  'balance-tlb': { id: 5, proc: 'transmit load balancing', usesPrimary: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, ownMacs: true, dynamicLbOnly: false },
+  'balance-alb': { id: 6, proc: 'adaptive load balancing', usesPrimary: true, arpMonitor: false, needsSpeed: true, hashLine: 'static-tlb', failOverMac: false, lacp: false, ownMacs: true, dynamicLbOnly: true },
 } as const;
 
 export type ModeName = keyof typeof MODE_INFO;

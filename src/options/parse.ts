@@ -141,12 +141,6 @@ function checkRules(o: BondOptions): void {
   for (const r of RULES) if (!r.ok(o)) throw new BondError('EOPT_CONFLICT', r.why);
 }
 
-/** Whether the option does anything in `mode` (the kernel accepts some where they do nothing). */
-export function hasEffect(def: OptionDef, mode: ModeName): boolean {
-  const where = def.effective ?? def.modes;
-  return !where || where.includes(mode);
-}
-
 /**
  * What the kernel's set handlers change besides the option itself (bond_options.c), for a
  * runtime change of `name` to `v` on `o`: each change is reported.
@@ -163,7 +157,7 @@ function sideEffects(o: OptionRecord, name: string, v: OptionValue): string[] {
         notes.push(`miimon: set to 100 ms for mode ${mode}`);
       }
     }
-    if (mode === 'balance-alb') o.tlb_dynamic_lb = 'on';
+    if (MODE_INFO[mode].dynamicLbOnly) o.tlb_dynamic_lb = 'on';
     o.arp_validate = 'none'; // not kept across modes
     o.broadcast_neighbor = 'off';
   } else if (name === 'miimon' && v !== 0 && o.arp_interval !== 0) {
@@ -173,19 +167,21 @@ function sideEffects(o: OptionRecord, name: string, v: OptionValue): string[] {
   } else if (name === 'arp_interval' && v !== 0 && o.miimon !== 0) {
     o.miimon = 0;
     notes.push('miimon: set to 0, the ARP monitor replaces the MII monitor');
-  } else if (name === 'use_carrier' && v === 'off') {
-    o.use_carrier = 'on';
-    notes.push('use_carrier: 0 is obsolete (Linux 6.18): the carrier is always used');
   }
   return notes;
 }
 
 /**
- * Kernel behaviour made explicit: modes that need a link monitor get miimon=100 when none is
- * set; delays are rounded down to multiples of miimon. Each change is reported.
+ * Kernel behaviour made explicit: use_carrier is always 1 (Linux 6.18); modes that need a link
+ * monitor get miimon=100 when none is set; delays are rounded down to multiples of miimon.
+ * Each change is reported.
  */
 export function normalize(o: BondOptions): string[] {
   const notes: string[] = [];
+  if (o.use_carrier === 'off') {
+    o.use_carrier = 'on'; // Linux 6.18 keeps only 1
+    notes.push('use_carrier: 0 is obsolete (Linux 6.18): the carrier is always used');
+  }
   if (MODE_INFO[o.mode].needsSpeed && o.miimon === 0 && o.arp_interval === 0) {
     o.miimon = 100; // kernel compat: bond_check_params() forces miimon for 802.3ad/tlb/alb
     notes.push(`miimon: set to 100 ms, mode ${o.mode} needs a link monitor`);
@@ -234,10 +230,9 @@ export function resolveOptions(
     else if (name === 'num_grat_arp') o.num_unsol_na = v;
   }
   checkSettable(optionDef('mode'), mode, mode, facts);
-  const early = o.use_carrier === 'off' ? sideEffects(o, 'use_carrier', 'off') : [];
   const options = asOptions(o);
   checkRules(options);
-  const notes = [...early, ...normalize(options)];
+  const notes = normalize(options);
   return { options, notes };
 }
 

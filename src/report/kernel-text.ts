@@ -15,7 +15,7 @@ function num(name: string, value: unknown): number {
 }
 
 const usesPrimary = (s: BondState) => MODE_INFO[s.bond.mode as ModeName]?.usesPrimary ?? false;
-const is8023ad = (s: BondState) => s.bond.mode === '802.3ad';
+const is8023ad = (s: BondState) => MODE_INFO[s.bond.mode as ModeName]?.lacp ?? false;
 const aggregator = (s: BondState): Agg => (is8023ad(s) ? ((s.mode.active_aggregator as Agg) ?? null) : null);
 const portCount = (a: NonNullable<Agg>) => (Array.isArray(a.ports) ? a.ports.length : Number(a.ports));
 
