@@ -3,9 +3,8 @@
 // Readers (netplan, systemd-networkd, NetworkManager, ifupdown) build these; declToConfig()
 // turns one into a DaemonConfig through the same validation as the command line, and an error
 // names the file and line of what is wrong. Pure: readers pass text in.
-import { isIP } from 'node:net';
 import { BondError } from '../errors.js';
-import { buildConfig, type DaemonConfig } from './index.js';
+import { buildConfig, cidrOf, type DaemonConfig } from './index.js';
 
 /** Where a value came from: "/etc/netplan/01-bond.yaml:12". */
 export type Where = string;
@@ -51,13 +50,10 @@ export function fail(where: Where, msg: string, code: 'EOPT_VALUE' | 'EOPT_UNKNO
 
 /** "198.18.0.1/24" -> address and prefix length, or an error naming where. */
 export function parseCidr(text: string, where: Where, defaultPrefix?: number): { address: string; prefixlen: number } {
-  const [ip, p, extra] = text.trim().split('/');
-  const fam = isIP(ip);
-  const prefixlen = p === undefined ? defaultPrefix : /^\d+$/.test(p) ? Number(p) : NaN;
-  if (!fam || extra !== undefined || prefixlen === undefined || !(prefixlen >= 0 && prefixlen <= (fam === 4 ? 32 : 128))) {
+  const c = cidrOf(text, defaultPrefix);
+  if (!c)
     fail(where, `invalid address '${text}'; allowed: an IPv4 or IPv6 address with a prefix length, like 198.18.0.1/24 or 2001:db8::1/64`);
-  }
-  return { address: ip, prefixlen };
+  return c;
 }
 
 const UNIT_MS: Record<string, number> = {
@@ -183,29 +179,48 @@ export function declToConfig(b: BondDecl): DaemonConfig {
   return cfg;
 }
 
+/** A bond and the NICs it takes, with where each was written (for the checks across files). */
+export interface Claim {
+  bond: string;
+  where: Where;
+  /** key: the interface name, or "mac <MAC>" for one matched by MAC; label: how an error names it. */
+  slaves: { key: string; label: string; where: Where }[];
+}
+
+export function declClaims(bonds: BondDecl[]): Claim[] {
+  return bonds.map((b) => ({
+    bond: b.name,
+    where: b.where,
+    slaves: b.slaves.map((s) => ({
+      key: s.mac ? `mac ${s.mac.toLowerCase()}` : s.name,
+      label: s.mac ? `the interface with MAC ${s.mac.toLowerCase()}` : s.name,
+      where: s.where,
+    })),
+  }));
+}
+
 /**
- * Checks what no single file can: a slave claimed by two bonds, a bond declared twice (in
- * two formats, or two files of one).
+ * Checks what no single file can: a bond declared twice (in two formats, or two files of one),
+ * a NIC claimed by two bonds.
  */
-export function checkDecls(bonds: BondDecl[]): void {
-  const byName = new Map<string, BondDecl>();
-  for (const b of bonds) {
-    const other = byName.get(b.name);
-    if (other) throw new BondError('EOPT_VALUE', `${b.where}: bond ${b.name} is also declared in ${other.where}; keep one`);
-    byName.set(b.name, b);
-  }
+export function checkClaims(claims: Claim[]): void {
+  const byName = new Map<string, Claim>();
   const owner = new Map<string, { bond: string; where: Where }>();
-  for (const b of bonds) {
-    for (const s of b.slaves) {
-      const key = s.mac ? `mac ${s.mac.toLowerCase()}` : s.name;
-      const o = owner.get(key);
+  for (const c of claims) {
+    const other = byName.get(c.bond);
+    if (other) throw new BondError('EOPT_VALUE', `${c.where}: bond ${c.bond} is also declared in ${other.where}; keep one`);
+    byName.set(c.bond, c);
+  }
+  for (const c of claims) {
+    for (const s of c.slaves) {
+      const o = owner.get(s.key);
       if (o) {
         throw new BondError(
           'EOPT_VALUE',
-          `${s.where}: ${s.mac ? `the interface with MAC ${s.mac}` : s.name} is claimed by bond ${b.name} and by bond ${o.bond} (${o.where}); a NIC can be the slave of one bond`,
+          `${s.where}: ${s.label} is claimed by bond ${c.bond} and by bond ${o.bond} (${o.where}); a NIC can be the slave of one bond`,
         );
       }
-      owner.set(key, { bond: b.name, where: s.where });
+      owner.set(s.key, { bond: c.bond, where: s.where });
     }
   }
 }

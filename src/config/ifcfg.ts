@@ -37,7 +37,8 @@ export function parseShellVars(text: string): Record<string, string> {
   return out;
 }
 
-function maskToPrefix(mask: string): number | undefined {
+/** A dotted IPv4 netmask as a prefix length (255.255.255.0 -> 24), or undefined. */
+export function maskToPrefix(mask: string): number | undefined {
   if (!isIPv4(mask)) return undefined;
   const bits = mask
     .split('.')

@@ -5,6 +5,7 @@
 // `address`/`netmask` (inet and inet6), `mtu`, `hwaddress`; `auto`/`allow-hotplug` start it.
 import { dirname, join } from 'node:path';
 import { OPTION_BY_NAME } from '../options/table.js';
+import { maskToPrefix } from './ifcfg.js';
 import { fail, globToRe, newDecl, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
 
 /** How the reader reaches the files: the daemon passes node:fs, tests an object of texts. */
@@ -25,14 +26,6 @@ interface Stanza {
 const STANZA = new Set(['iface', 'auto', 'mapping', 'source', 'source-directory', 'no-auto-down', 'no-scripts', 'rename']);
 // ifupdown's allow-* classes all start the interface when that class is brought up at boot
 const isAllow = (w: string) => w.startsWith('allow-');
-
-function maskToPrefix(mask: string): number | undefined {
-  if (/^\d+$/.test(mask)) return Number(mask);
-  const parts = mask.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !(p >= 0 && p <= 255))) return undefined;
-  const bits = parts.map((o) => o.toString(2).padStart(8, '0')).join('');
-  return /^1*0*$/.test(bits) ? bits.replace(/0+$/, '').length : undefined;
-}
 
 function collect(path: string, fs: FileAccess, out: { stanzas: Stanza[]; auto: Set<string> }, seen: Set<string>): void {
   if (seen.has(path)) return; // sourced twice, or a loop: read once
@@ -134,7 +127,8 @@ export function parseInterfaces(path: string, fs: FileAccess): ReadResult {
     if (s.method === 'dhcp') warnings.push(`${s.where}: inet dhcp: bondd does not run a DHCP client; run one on ${s.name}`);
     const v6 = s.family === 'inet6';
     for (const a of addrs) {
-      const prefix = a.value.includes('/') ? undefined : netmask ? maskToPrefix(netmask.value) : v6 ? 64 : 32;
+      const mask = netmask?.value;
+      const prefix = a.value.includes('/') ? undefined : mask ? (/^\d+$/.test(mask) ? Number(mask) : maskToPrefix(mask)) : v6 ? 64 : 32;
       if (netmask && prefix === undefined && !a.value.includes('/'))
         fail(netmask.where, `netmask ${netmask.value}: not a netmask or prefix length`);
       b.addresses.push({ ...parseCidr(a.value, a.where, prefix), where: a.where });

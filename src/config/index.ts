@@ -236,20 +236,30 @@ export function parseSlaveOptions(
   return out;
 }
 
+/**
+ * "198.18.0.1/24" as an address and prefix length, or null when it is not one; `defaultPrefix`
+ * for formats that allow the length to be left out.
+ */
+export function cidrOf(text: string, defaultPrefix?: number): { address: string; prefixlen: number } | null {
+  const [ip, p, extra] = text.trim().split('/');
+  const fam = isIP(ip);
+  const prefixlen = p === undefined ? defaultPrefix : /^\d+$/.test(p) ? Number(p) : undefined;
+  if (!fam || extra !== undefined || prefixlen === undefined || prefixlen > (fam === 4 ? 32 : 128)) return null;
+  return { address: ip, prefixlen };
+}
+
 /** "addresses": ["198.18.0.1/24", "2001:db8::1/64"] (or one comma-separated string). */
 export function parseAddresses(raw: unknown): { address: string; prefixlen: number }[] {
   const list = (Array.isArray(raw) ? raw.map(String) : String(raw).split(',')).map((a) => a.trim()).filter(Boolean);
   return list.map((a) => {
-    const [ip, p, extra] = a.split('/');
-    const fam = isIP(ip);
-    const prefixlen = Number(p);
-    if (!fam || extra !== undefined || p === undefined || !/^\d+$/.test(p) || prefixlen > (fam === 4 ? 32 : 128)) {
+    const c = cidrOf(a);
+    if (!c) {
       throw new BondError(
         'EOPT_VALUE',
         `addresses: invalid value '${a}'; allowed: IPv4 or IPv6 address with a prefix length, like 198.18.0.1/24 or 2001:db8::1/64`,
       );
     }
-    return { address: ip, prefixlen };
+    return c;
   });
 }
 

@@ -16,6 +16,8 @@ export interface ModprobeBond {
    * effect in the bond's mode is ignored with a warning rather than refused.
    */
   moduleOptions: Record<string, string>;
+  /** Named by the file (`alias bondN bonding` or `options bondN ...`), not only made by max_bonds. */
+  named: boolean;
 }
 
 function logicalLines(text: string): { line: string; no: number }[] {
@@ -70,5 +72,10 @@ export function parseModprobe(text: string, file = 'modprobe.conf'): ModprobeBon
   // the module creates bond0..bond{max_bonds-1} (default 1) when loaded
   const count = maxBonds ?? (names.length ? 0 : 1);
   for (let i = 0; i < count; i++) if (!names.includes(`bond${i}`)) names.push(`bond${i}`);
-  return names.map((name) => ({ name, options: { ...(perAlias.get(name) ?? {}) }, moduleOptions: { ...shared } }));
+  return names.map((name) => ({
+    name,
+    options: { ...(perAlias.get(name) ?? {}) },
+    moduleOptions: { ...shared },
+    named: aliases.includes(name) || perAlias.has(name),
+  }));
 }

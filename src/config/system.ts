@@ -5,14 +5,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { BondError } from '../errors.js';
-import { checkDecls, declToConfig, type BondDecl, type ReadResult } from './decl.js';
+import { checkClaims, declClaims, declToConfig, type BondDecl, type Claim, type ReadResult } from './decl.js';
 import { readIfcfgDir } from './ifcfg.js';
 import { parseInterfaces, type FileAccess } from './ifupdown.js';
-import { buildFromSystemFiles, type DaemonConfig } from './index.js';
+import { buildFromSystemFiles, instancePaths, type DaemonConfig } from './index.js';
 import { parseModprobe } from './modprobe.js';
 import { parseNetplan } from './netplan.js';
 import { parseNetworkd } from './networkd.js';
 import { parseNmKeyfiles } from './nmkeyfile.js';
+import { formatMac } from '../util/mac.js';
 
 export const nodeFiles: FileAccess = {
   read: (p) => readFileSync(p, 'utf8'),
@@ -68,9 +69,12 @@ export interface Loaded {
   found: string[];
 }
 
-/** Bonds from declarations: those not started at boot are left out with a note. */
-export function fromDecls(decls: BondDecl[], warnings: string[]): Loaded {
-  checkDecls(decls);
+/**
+ * Bonds from declarations: those not started at boot are left out with a note. `others`: bonds
+ * from other sources, which the declarations must not repeat or take NICs from.
+ */
+export function fromDecls(decls: BondDecl[], warnings: string[], others: Claim[] = []): Loaded {
+  checkClaims([...others, ...declClaims(decls)]); // an error then points at a line of the declarations
   const notes = [...warnings];
   const configs: DaemonConfig[] = [];
   for (const d of decls) {
@@ -93,13 +97,7 @@ export function systemPaths(root = '/etc') {
     nm: join(root, 'NetworkManager', 'system-connections'),
     ifupdown: join(root, 'network', 'interfaces'),
     ifcfg: join(root, 'sysconfig', 'network-scripts'),
-    modprobe: [
-      join(root, 'modprobe.conf'),
-      ...nodeFiles
-        .list(join(root, 'modprobe.d'))
-        .filter((f) => f.endsWith('.conf'))
-        .map((f) => join(root, 'modprobe.d', f)),
-    ],
+    modprobe: instancePaths('', root).modprobe,
   };
 }
 
@@ -119,46 +117,34 @@ export function loadSystem(root = '/etc', interfaces = interfaceNames()): Loaded
     warnings.push(...r.warnings);
     if (r.bonds.length) found.push(`${f}: ${r.bonds.map((b) => b.name).join(', ')}`);
   }
-  const fromNew = fromDecls(decls, warnings);
   const modprobeFiles = p.modprobe.filter((f) => existsSync(f));
-  const modprobeText = modprobeFiles.map((f) => readFileSync(f, 'utf8')).join('\n');
-  const modprobe = modprobeFiles.length ? parseModprobe(modprobeText, modprobeFiles.join(' + ')) : [];
+  const modprobe = modprobeFiles.length
+    ? parseModprobe(modprobeFiles.map((f) => readFileSync(f, 'utf8')).join('\n'), modprobeFiles.join(' + '))
+    : [];
   const ifcfg = existsSync(p.ifcfg) ? readIfcfgDir(p.ifcfg) : [];
   // modprobe options apply to the ifcfg bonds; on their own they start a bond only when they
   // name it (alias bondN bonding, options bondN ...), not the bond0 a bare `options bonding` makes
-  const aliased = (n: string) =>
-    new RegExp(`^\\s*alias\\s+${n.replace(/[.+*?^$()[\]{}|\\]/g, '\\$&')}\\s+bonding\\b`, 'm').test(modprobeText);
-  const named = modprobe.filter((m) => ifcfg.some((b) => b.name === m.name) || Object.keys(m.options).length > 0 || aliased(m.name));
+  const named = modprobe.filter((m) => m.named || ifcfg.some((b) => b.name === m.name));
   const old = ifcfg.length || named.length ? buildFromSystemFiles(named, ifcfg) : { configs: [], notes: [] };
   for (const c of old.configs)
     c.source ??= ifcfg.some((b) => b.name === c.name)
       ? `ifcfg ${join(p.ifcfg, `ifcfg-${c.name}`)}`
       : `modprobe ${modprobeFiles.join(' + ')}`;
   if (old.configs.length) found.push(`ifcfg/modprobe: ${old.configs.map((c) => c.name).join(', ')}`);
-  const configs = [...fromNew.configs, ...old.configs];
-  checkAcross(configs);
-  return { configs, notes: [...fromNew.notes, ...old.notes], found };
+  const fromNew = fromDecls(decls, warnings, configClaims(old.configs));
+  return { configs: [...fromNew.configs, ...old.configs], notes: [...fromNew.notes, ...old.notes], found };
 }
 
-/** The same bond, or the same NIC, in two formats. */
-function checkAcross(configs: DaemonConfig[]): void {
-  const names = new Map<string, DaemonConfig>();
-  const slaves = new Map<string, DaemonConfig>();
-  for (const c of configs) {
-    const o = names.get(c.name);
-    if (o) throw new BondError('EOPT_VALUE', `bond ${c.name} is declared twice: by ${o.source} and by ${c.source}; keep one`);
-    names.set(c.name, c);
-    for (const s of c.slaves) {
-      const key = c.slaveMacs?.[s] ? `the interface with MAC ${c.slaveMacs[s]}` : s;
-      const other = slaves.get(key);
-      if (other)
-        throw new BondError(
-          'EOPT_VALUE',
-          `${key} is claimed by bond ${other.name} (${other.source}) and by bond ${c.name} (${c.source}); a NIC can be the slave of one bond`,
-        );
-      slaves.set(key, c);
-    }
-  }
+/** What the ifcfg/modprobe bonds take, for the checks across formats. */
+function configClaims(configs: DaemonConfig[]): Claim[] {
+  return configs.map((c) => ({
+    bond: c.name,
+    where: c.source ?? c.name,
+    slaves: c.slaves.map((s) => {
+      const mac = c.slaveMacs?.[s];
+      return { key: mac ? `mac ${mac}` : s, label: mac ? `the interface with MAC ${mac}` : s, where: c.source ?? c.name };
+    }),
+  }));
 }
 
 /** `bondd --print-config`: what would start, as JSON-ready data. */
@@ -172,7 +158,7 @@ export function describeConfigs(loaded: Loaded): unknown {
       ...(c.slaveOptions?.length ? { slave_options: c.slaveOptions } : {}),
       addresses: (c.addresses ?? []).map((a) => `${a.address}/${a.prefixlen}`),
       ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
-      ...(c.mac ? { mac: [...c.mac].map((b) => b.toString(16).padStart(2, '0')).join(':') } : {}),
+      ...(c.mac ? { mac: formatMac(c.mac) } : {}),
       up: c.up,
     })),
     notes: loaded.notes,

@@ -12,20 +12,21 @@ const modprobe = (f: string) => parseModprobe(readFileSync(fixture(`modprobe/${f
 describe('modprobe configuration', () => {
   it('reads alias + module-wide options with a continuation line', () => {
     expect(modprobe('kernel-doc-style.conf')).toEqual([
-      { name: 'bond0', options: {}, moduleOptions: { mode: 'active-backup', miimon: '100', num_grat_arp: '2' } },
+      { name: 'bond0', options: {}, moduleOptions: { mode: 'active-backup', miimon: '100', num_grat_arp: '2' }, named: true },
     ]);
   });
 
   it('reads per-alias options (-o) and ignores other modules', () => {
     expect(modprobe('multi-bond.conf')).toEqual([
-      { name: 'bond0', options: { mode: 'balance-rr', miimon: '100' }, moduleOptions: {} },
-      { name: 'bond1', options: { mode: '1', miimon: '50', primary: 'eth2' }, moduleOptions: {} },
+      { name: 'bond0', options: { mode: 'balance-rr', miimon: '100' }, moduleOptions: {}, named: true },
+      { name: 'bond1', options: { mode: '1', miimon: '50', primary: 'eth2' }, moduleOptions: {}, named: true },
     ]);
   });
 
   it('creates max_bonds bonds with the module-wide options', () => {
     const b = modprobe('max-bonds.conf');
     expect(b.map((x) => x.name)).toEqual(['bond0', 'bond1', 'bond2']);
+    expect(b.map((x) => x.named)).toEqual([false, false, false]); // made by max_bonds, named by no line
     expect(b[2].moduleOptions).toEqual({ mode: 'balance-xor', xmit_hash_policy: 'layer3+4', miimon: '100' });
     const { configs } = buildFromSystemFiles(b, []);
     expect(configs.map((c) => [c.name, c.options.mode, c.options.xmit_hash_policy])).toEqual([

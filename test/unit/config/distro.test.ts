@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkDecls, declToConfig, parseDuration, type BondDecl } from '../../../src/config/decl.js';
+import { checkClaims, declClaims, declToConfig, parseDuration, type BondDecl } from '../../../src/config/decl.js';
 import { parseInterfaces, type FileAccess } from '../../../src/config/ifupdown.js';
 import type { DaemonConfig } from '../../../src/config/index.js';
 import { parseNetplan } from '../../../src/config/netplan.js';
@@ -221,14 +221,28 @@ describe('bad files: an error with file, line, key and what is allowed; nothing 
       '/i',
       memFs({ '/i': 'auto bond0 bond1\niface bond0 inet manual\n bond-slaves e1 e2\niface bond1 inet manual\n bond-slaves e2\n' }),
     );
-    expect(() => checkDecls(r.bonds)).toThrow(/^\/i:5: e2 is claimed by bond bond1 and by bond bond0 \(\/i:3\)/);
+    expect(() => checkClaims(declClaims(r.bonds))).toThrow(/^\/i:5: e2 is claimed by bond bond1 and by bond bond0 \(\/i:3\)/);
     const m = parseNetplan([
       [
         'n.yaml',
         'network:\n  ethernets:\n    a: {match: {macaddress: "02:00:00:00:00:01"}}\n    b: {match: {macaddress: "02:00:00:00:00:01"}}\n  bonds:\n    bond0: {interfaces: [a]}\n    bond1: {interfaces: [b]}\n',
       ],
     ]);
-    expect(() => checkDecls(m.bonds)).toThrow(/the interface with MAC 02:00:00:00:00:01 is claimed by bond bond1 and by bond bond0/);
+    expect(() => checkClaims(declClaims(m.bonds))).toThrow(
+      /the interface with MAC 02:00:00:00:00:01 is claimed by bond bond1 and by bond bond0/,
+    );
+    // against a bond from another source (an ifcfg file): the same bond, or the same NIC
+    const ifcfg = {
+      bond: 'bond0',
+      where: 'ifcfg /etc/sysconfig/network-scripts/ifcfg-bond0',
+      slaves: [{ key: 'e1', label: 'e1', where: 'ifcfg-e1' }],
+    };
+    expect(() => fromDecls(r.bonds.slice(0, 1), [], [ifcfg])).toThrow(
+      /^\/i:2: bond bond0 is also declared in ifcfg \/etc\/sysconfig\/network-scripts\/ifcfg-bond0; keep one/,
+    );
+    expect(() =>
+      fromDecls(r.bonds.slice(1), [], [{ ...ifcfg, bond: 'bond7', slaves: [{ key: 'e2', label: 'e2', where: 'ifcfg-e2' }] }]),
+    ).toThrow(/^\/i:5: e2 is claimed by bond bond1 and by bond bond7 \(ifcfg-e2\)/);
   });
 
   it('not YAML, not INI', () => {
