@@ -44,24 +44,6 @@ function optionHelp(): string {
   );
 }
 
-/**
- * `--instance BOND`: /etc/tapbond/BOND.json, ifcfg-BOND with the modprobe files, or else the
- * bond of that name wherever `--system` finds it (netplan, systemd-networkd, NetworkManager,
- * ifupdown).
- */
-function instanceConfig(bond: string, root: string): { configs: DaemonConfig[]; notes: string[]; source: string } {
-  try {
-    return loadInstance(bond, root, { ifcfg: readIfcfgDir, modprobe: parseModprobe });
-  } catch (e) {
-    if (!/no configuration found/.test((e as Error).message)) throw e;
-    const sys = loadSystem(root);
-    const mine = sys.configs.filter((c) => c.name === bond);
-    if (!mine.length)
-      throw new Error(`${(e as Error).message}, nor in the netplan, systemd-networkd, NetworkManager or ifupdown files there`);
-    return { configs: mine, notes: sys.notes.filter((n) => n.includes(bond)), source: mine[0].source ?? root };
-  }
-}
-
 /** `--control-group`: a gid, or a group name from /etc/group. */
 function groupId(g: string): number {
   if (/^\d+$/.test(g)) return Number(g);
@@ -223,7 +205,11 @@ try {
   if (flags.instance !== undefined) {
     if (flags.modprobeConf || flags.ifcfgDir)
       throw new Error('--instance finds its own files: do not combine it with --modprobe-conf or --ifcfg-dir');
-    const { configs, notes, source } = instanceConfig(flags.instance, flags.sysconfRoot);
+    const { configs, notes, source } = loadInstance(flags.instance, flags.sysconfRoot, {
+      ifcfg: readIfcfgDir,
+      modprobe: parseModprobe,
+      system: (root) => loadSystem(root),
+    });
     for (const n of notes) log.warn(n);
     if (!configs.length) throw new Error(`instance ${flags.instance}: ${source} describes no bond to start`);
     log.info(`configuration from ${source}`, { bond: flags.instance });
@@ -277,9 +263,7 @@ try {
     }
   }
   if (flags.printConfig) {
-    process.stdout.write(
-      `${JSON.stringify(describeConfigs({ configs: cfgs, notes: cfgs.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)), found: [] }), null, 2)}\n`,
-    );
+    process.stdout.write(`${JSON.stringify(describeConfigs(cfgs), null, 2)}\n`);
     process.exit(0);
   }
   // the environment's choice, where neither the command line nor a file made one

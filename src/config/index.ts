@@ -285,12 +285,18 @@ function listConf(dir: string): string[] {
 
 /**
  * One bond for a systemd instance: /etc/tapbond/BOND.json when it exists, otherwise what
- * ifcfg-BOND (with its slaves' files) and the modprobe files say about BOND.
+ * ifcfg-BOND (with its slaves' files) and the modprobe files say about BOND, otherwise BOND as
+ * the other formats declare it (`readers.system`).
  */
 export function loadInstance(
   bond: string,
   root: string,
-  readers: { ifcfg: (dir: string) => IfcfgBond[]; modprobe: (text: string, file: string) => ModprobeBond[] },
+  readers: {
+    ifcfg: (dir: string) => IfcfgBond[];
+    modprobe: (text: string, file: string) => ModprobeBond[];
+    /** Every bond the other formats under `root` declare (netplan, networkd, NetworkManager, ifupdown). */
+    system?: (root: string) => { configs: DaemonConfig[]; notes: string[] };
+  },
 ): { configs: DaemonConfig[]; notes: string[]; source: string } {
   const p = instancePaths(bond, root);
   if (existsSync(p.json)) {
@@ -307,9 +313,13 @@ export function loadInstance(
     ? readers.modprobe(files.map((f) => readFileSync(f, 'utf8')).join('\n'), files.join(' + ')).filter((b) => b.name === bond)
     : [];
   if (!ifcfg.length && !modprobe.length) {
+    const sys = readers.system?.(root);
+    const mine = sys?.configs.filter((c) => c.name === bond) ?? [];
+    if (mine.length) return { configs: mine, notes: sys!.notes.filter((n) => n.includes(bond)), source: mine[0].source ?? root };
     throw new BondError(
       'EOPT_VALUE',
-      `instance ${bond}: no configuration found; looked for ${p.json}, ${join(p.ifcfgDir, `ifcfg-${bond}`)} and "options ${bond} ..." in ${[p.modprobe[0], join(root, 'modprobe.d', '*.conf')].join(', ')}`,
+      `instance ${bond}: no configuration found; looked for ${p.json}, ${join(p.ifcfgDir, `ifcfg-${bond}`)} and "options ${bond} ..." in ${[p.modprobe[0], join(root, 'modprobe.d', '*.conf')].join(', ')}` +
+        (readers.system ? ', and in the netplan, systemd-networkd, NetworkManager and ifupdown files there' : ''),
     );
   }
   const sources = [...(ifcfg.length ? [join(p.ifcfgDir, `ifcfg-${bond}`)] : []), ...(modprobe.length ? ['modprobe files'] : [])];

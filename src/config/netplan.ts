@@ -132,6 +132,7 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
   for (const [name, by] of mapOf(network.get('bonds'), 'network.bonds')) {
     const bond = mapOf(by, `bonds.${name}`);
     const b = newDecl(name, `netplan ${by.where.replace(/:\d+$/, '')}`, by.where);
+    const nameOfId = new Map<string, string>(); // netplan interface id -> the slave it matched
     for (const [key, y] of bond) {
       const what = `bonds.${name}.${key}`;
       switch (key) {
@@ -156,6 +157,7 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
                 ifname = hits[0];
               } else ifname = g;
             }
+            nameOfId.set(id, ifname);
             b.slaves.push({
               name: ifname,
               ...(mac ? { mac: scalar(mac, `ethernets.${id}.match.macaddress`) } : {}),
@@ -210,10 +212,7 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
     }
     // netplan names the primary by its interface id: follow that id to the slave it matched
     const prim = b.options.primary;
-    if (prim && ethernets.has(prim.value)) {
-      const i = [...(bond.get('interfaces') ? listOf(bond.get('interfaces')!, '') : [])].findIndex((x) => x.v === prim.value);
-      if (i >= 0) prim.value = b.slaves[i].name;
-    }
+    if (prim) prim.value = nameOfId.get(prim.value) ?? prim.value;
     bonds.push(b);
   }
   return { bonds, warnings };

@@ -148,9 +148,9 @@ function configClaims(configs: DaemonConfig[]): Claim[] {
 }
 
 /** `bondd --print-config`: what would start, as JSON-ready data. */
-export function describeConfigs(loaded: Loaded): unknown {
+export function describeConfigs(configs: DaemonConfig[]): unknown {
   return {
-    bonds: loaded.configs.map((c) => ({
+    bonds: configs.map((c) => ({
       name: c.name,
       source: c.source ?? 'command line',
       slaves: c.slaves.map((s) => ({ name: s, ...(c.slaveMacs?.[s] ? { mac: c.slaveMacs[s] } : {}) })),
@@ -161,6 +161,6 @@ export function describeConfigs(loaded: Loaded): unknown {
       ...(c.mac ? { mac: formatMac(c.mac) } : {}),
       up: c.up,
     })),
-    notes: loaded.notes,
+    notes: configs.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)),
   };
 }
