@@ -4,10 +4,15 @@
 // 10 s (a link cut on the partner's side, back 5 s later), a runtime option change every 7 s and
 // `bondctl state` polled every second. It reports bondd's RSS growth after warm-up, its open
 // descriptors, its event-loop delay, the LACP expiries on both sides, and the probe datagrams
-// lost outside the failover windows. Prints JSON; exit 1 when a bound is broken. Bounded in
-// time; the lab is removed also on failure.
+// the bond lost outside the failover windows: a capture of the probe alone on each of the
+// partner's links (tcpdump, before Open vSwitch's sockets read them) is the observer. What
+// reached the receiving socket behind Open vSwitch is reported too, with the drops counted on
+// the way (Open vSwitch's userspace receive overflows under iperf3's saturation). Prints JSON;
+// exit 1 when a bound is broken. Bounded in time; the lab is removed also on failure.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { iperfGbps, ovsLab, ROOT, sleep } from './lib/ovs-lab.mjs';
+import { probeSeqsInPcap } from './lib/pcap.mjs';
 
 const SECS = Number(process.env.SOAK_SECONDS ?? 600);
 const PROBE_PPS = 2000;
@@ -25,6 +30,57 @@ process.on('SIGINT', () => {
 });
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Where frames can be dropped on the probe's way, each as the kernel or Open vSwitch counts it
+ * (never bondd's view of itself): the slaves and the partner's links (`ip -s link`), the
+ * per-CPU backlog (/proc/net/softnet_stat, machine-wide), Open vSwitch's own interface
+ * statistics, the bridge's internal port, and the receiving UDP socket (/proc/net/snmp).
+ */
+function dropCounters() {
+  const links = (ns, names) =>
+    Object.fromEntries(
+      JSON.parse(lab.sh(ns, 'ip -j -s link show'))
+        .filter((l) => names.includes(l.ifname))
+        .map((l) => [l.ifname, { rx: l.stats64.rx.dropped, tx: l.stats64.tx.dropped }]),
+    );
+  const softnet = readFileSync('/proc/net/softnet_stat', 'utf8')
+    .trim()
+    .split('\n')
+    .reduce((n, line) => n + parseInt(line.split(/\s+/)[1], 16), 0);
+  const ovs = {};
+  for (const q of ['q0', 'q1']) {
+    const st = lab.vsctl('get', 'Interface', q, 'statistics');
+    ovs[q] = Object.fromEntries([...st.matchAll(/(\w+)=(\d+)/g)].filter((m) => /drop|error/.test(m[1])).map((m) => [m[1], Number(m[2])]));
+  }
+  // Open vSwitch reads its ports through packet sockets: what overflowed their buffers
+  const sockDrops = (ns) => [...lab.sh(ns, 'ss -0 -m -n -a').matchAll(/skmem:\([^)]*\bd(\d+)\)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const coverage = Object.fromEntries(
+    [...lab.appctl('coverage/show').matchAll(/^(\S*drop\S*)\s+.*total: (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+  );
+  const snmp = lab
+    .sh(CLI, 'cat /proc/net/snmp')
+    .split('\n')
+    .filter((l) => l.startsWith('Udp:'));
+  const udp = Object.fromEntries(
+    snmp[0]
+      .split(/\s+/)
+      .slice(1)
+      .map((k, i) => [k, Number(snmp[1].split(/\s+/)[i + 1])]),
+  );
+  return {
+    bond_side: links(SRV, ['s0', 's1', 'bond0']),
+    partner_side: links(CLI, ['q0', 'q1', 'br0']),
+    ovs,
+    ovs_packet_socket_drops: sockDrops(CLI),
+    ovs_drop_coverage: coverage,
+    backlog_softnet: softnet,
+    receiver_udp: { RcvbufErrors: udp.RcvbufErrors, InErrors: udp.InErrors },
+  };
+}
+
+/** b - a, leaf by leaf. */
+const delta = (a, b) => (typeof a === 'number' ? b - a : Object.fromEntries(Object.keys(b).map((k) => [k, delta(a?.[k] ?? 0, b[k])])));
 const expiredOf = (st) => st.ports.reduce((n, p) => n + (p.lacp?.stats?.expired ?? 0), 0);
 
 async function main() {
@@ -37,9 +93,38 @@ async function main() {
   const recv = lab.run(CLI, [node, probe, 'recv', '9000', String(SECS), String(PROBE_PPS)]);
   let recvOut = '';
   recv.stdout.on('data', (d) => (recvOut += d));
+  // the independent observer of what the bond put on the wire: a capture of the probe alone on
+  // each of the partner's links, before Open vSwitch's own sockets read them
+  const captures = ['q0', 'q1'].map((q) => {
+    const file = join(lab.RUN, `${q}.pcap`);
+    const c = lab.run(CLI, [
+      'timeout',
+      String(SECS + 30),
+      'tcpdump',
+      '-i',
+      q,
+      '-n',
+      '-s',
+      '64',
+      '-B',
+      '8192',
+      '--immediate-mode',
+      '-Z',
+      'root',
+      '-U',
+      '-w',
+      file,
+      'udp dst port 9000',
+    ]);
+    let err = '';
+    c.stderr.on('data', (d) => (err += d));
+    return { file, proc: c, closed: new Promise((r) => c.on('close', r)), err: () => err };
+  });
   await sleep(300);
   const t0 = Date.now() / 1000;
-  lab.run(SRV, [node, probe, 'send', '198.18.0.2', '9000', String(PROBE_PPS), String(SECS)]);
+  const sender = lab.run(SRV, [node, probe, 'send', '198.18.0.2', '9000', String(PROBE_PPS), String(SECS)]);
+  let sendOut = '';
+  sender.stdout.on('data', (d) => (sendOut += d));
   const iperf = lab.run(SRV, [
     'timeout',
     String(SECS + 15),
@@ -58,10 +143,12 @@ async function main() {
   iperf.stdout.on('data', (d) => (iperfOut += d));
 
   const windows = []; // seconds since t0 at which a link was cut or restored
+  const kinds = []; // what happened then
   const samples = []; // { t, rss, fds, p99 }
   const optionChanges = [];
   let notCurrent = 0;
   const firstState = JSON.parse(lab.bondctl('state', 'bond0', '--json'));
+  const firstDrops = dropCounters();
   const options = [
     ['num_grat_arp', ['1', '3']],
     ['broadcast_neighbor', ['on', 'off']],
@@ -78,9 +165,11 @@ async function main() {
       cut = s % (2 * FAILOVER_EVERY_S) ? 'q1' : 'q0';
       lab.sh(CLI, `ip link set ${cut} down`);
       windows.push(Date.now() / 1000 - t0);
+      kinds.push(`cut ${cut}`);
     } else if (cut && s % FAILOVER_EVERY_S === 5) {
       lab.sh(CLI, `ip link set ${cut} up`);
       windows.push(Date.now() / 1000 - t0);
+      kinds.push(`restore ${cut}`);
       settling.set(cut, s + OVS_SETTLE_S);
       cut = null;
     }
@@ -96,11 +185,36 @@ async function main() {
     }
   }
   const lastState = JSON.parse(lab.bondctl('state', 'bond0', '--json'));
+  const drops = delta(firstDrops, dropCounters());
   for (let i = 0; i < 100 && recv.exitCode === null; i++) await sleep(100);
   const probeResult = JSON.parse(recvOut.trim().split('\n').pop() || '{}');
-  const inWindow = (seq) => windows.some((w) => seq / PROBE_PPS >= w - 0.5 && seq / PROBE_PPS <= w + WINDOW_S);
+  for (let i = 0; i < 50 && sender.exitCode === null; i++) await sleep(100);
+  const sent = JSON.parse(sendOut.trim() || '{}').sent ?? 0;
+  await sleep(1500); // a capture hands over what its ring still holds
+  for (const c of captures) c.proc.kill('SIGINT');
+  await Promise.all(captures.map((c) => c.closed));
+  const onWire = new Uint8Array(sent);
+  const wire = { frames: 0, capture_drops: 0 };
+  for (const c of captures) {
+    wire.frames += probeSeqsInPcap(c.file, 9000, onWire);
+    wire.capture_drops += Number(/(\d+) packets? dropped by kernel/.exec(c.err())?.[1] ?? NaN);
+  }
+  // a sequence number is in a window from just before a cut (or restore) until WINDOW_S after it
+  const windowOf = (seq) => windows.findIndex((w) => seq / PROBE_PPS >= w - 0.5 && seq / PROBE_PPS <= w + WINDOW_S);
+  const perWindow = windows.map(() => 0);
   let lostOutside = 0;
-  for (const [a, b] of probeResult.lost_ranges ?? []) for (let q = a; q <= b; q++) if (!inWindow(q)) lostOutside++;
+  const outsideRuns = []; // [first, last] sequence numbers of the first runs lost outside the windows
+  for (let q = 0; q < sent; q++) {
+    if (onWire[q]) continue;
+    if (windowOf(q) < 0 && outsideRuns.length < 20) {
+      const last = outsideRuns[outsideRuns.length - 1];
+      if (last && last[1] === q - 1) last[1] = q;
+      else outsideRuns.push([q, q]);
+    }
+    const w = windowOf(q);
+    if (w < 0) lostOutside++;
+    else perWindow[w]++;
+  }
   const warm = samples.filter((x) => x.t > WARMUP_S);
   const head = warm.slice(0, Math.max(1, Math.floor(warm.length / 5)));
   const tail = warm.slice(-Math.max(1, Math.floor(warm.length / 5)));
@@ -119,9 +233,22 @@ async function main() {
     event_loop_delay_ms: lastState.process.event_loop_delay_ms,
     bondd_lacp_expired: expiredOf(lastState) - expiredOf(firstState),
     ovs_member_not_current: notCurrent,
-    probe: { sent_rate_pps: PROBE_PPS, received: probeResult.received, lost: probeResult.lost, lost_outside_failovers: lostOutside },
+    probe: {
+      rate_pps: PROBE_PPS,
+      sent,
+      // what the bond put on the partner's links, seen there by a capture
+      on_the_wire: onWire.reduce((n, x) => n + x, 0),
+      capture_drops: wire.capture_drops,
+      lost_by_the_bond_outside_failovers: lostOutside,
+      lost_by_the_bond_outside_runs: outsideRuns,
+      lost_by_the_bond_per_window: windows.map((w, i) => `${kinds[i]} at ${w.toFixed(1)} s: ${perWindow[i]}`),
+      // what reached the receiving socket behind Open vSwitch (its receive path is the bottleneck)
+      received_end_to_end: probeResult.received,
+    },
     // frames the kernel dropped at the TAP's queue because bondd lagged (congestion, not failover)
     tap_queue_drops: lastState.bond.counters.tap_queue_drops - firstState.bond.counters.tap_queue_drops,
+    // every frame of any flow dropped on the way, where it was dropped, failovers included
+    drops_seen: drops,
   };
   result.ok =
     rssGrowth < 0.05 &&
@@ -129,6 +256,7 @@ async function main() {
     result.bondd_lacp_expired === 0 &&
     notCurrent === 0 &&
     lostOutside === 0 &&
+    wire.capture_drops === 0 &&
     probeResult.received > 0;
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   if (!result.ok) process.exitCode = 1;

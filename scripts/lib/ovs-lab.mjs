@@ -117,5 +117,5 @@ export function ovsLab(prefix) {
     rmSync(OVS, { recursive: true, force: true });
   }
 
-  return { SRV, CLI, RUN, sh, appctl, run, up, startBondd, bondctl, cleanup };
+  return { SRV, CLI, RUN, sh, vsctl, appctl, run, up, startBondd, bondctl, cleanup };
 }

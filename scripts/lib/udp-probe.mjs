@@ -13,19 +13,29 @@ if (mode === 'send') {
   const sock = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
   const start = performance.now();
   let seq = 0;
+  let pending = 0;
+  let errors = 0;
+  // dgram.send is asynchronous: a datagram counts as sent once the kernel has taken it, and the
+  // socket closes only after the last one (closing earlier would cancel the queued ones)
+  const done = (err) => {
+    pending--;
+    if (err) errors++;
+  };
+  const finish = () => {
+    if (pending > 0) return void setTimeout(finish, 10);
+    sock.close();
+    process.stdout.write(JSON.stringify({ sent: seq, errors }) + '\n');
+  };
   const tick = () => {
     const elapsed = (performance.now() - start) / 1000;
-    if (elapsed >= seconds) {
-      sock.close();
-      process.stdout.write(JSON.stringify({ sent: seq }) + '\n');
-      return;
-    }
+    if (elapsed >= seconds) return finish();
     const due = Math.min(Math.floor(elapsed * rate), seq + 2000);
     while (seq < due) {
-      // dgram.send is asynchronous: every datagram needs its own buffer
+      // every datagram needs its own buffer
       const buf = Buffer.alloc(64);
       buf.writeUInt32BE(seq++, 0);
-      sock.send(buf, port, host);
+      pending++;
+      sock.send(buf, port, host, done);
     }
     setImmediate(tick);
   };

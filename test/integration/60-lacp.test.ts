@@ -337,7 +337,7 @@ describe.skipIf(mustSkip(reason || (have('iperf3') && have('tcpdump') ? '' : 'ne
       expect(r.status).toBe(0);
     }, 120_000);
 
-    it('soaks for 60 s: failovers, option changes and polling under full load, no leak, no LACP expiry, probe loss reported (scripts/soak.mjs)', async () => {
+    it('soaks for 60 s: failovers, option changes and polling under full load, no leak, no LACP expiry, no probe lost by the bond outside the failovers (scripts/soak.mjs)', async () => {
       // asynchronous: a worker blocked for over 60 s in spawnSync misses vitest's RPC deadline
       const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
         const c = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'soak.mjs')], {
@@ -364,9 +364,12 @@ describe.skipIf(mustSkip(reason || (have('iperf3') && have('tcpdump') ? '' : 'ne
       // reported, not asserted: inside the Docker test container Open vSwitch has once called a
       // member not current under this load (1 sample in 60); the soak's own ok counts it, and
       // the figure is in the line printed above
-      expect(result.probe.received).toBeGreaterThan(0);
-      // not asserted yet: no probe lost outside the failover windows while iperf3 saturates the
-      // bond (the soak's own bound, reported as ok: false); see README "When bondd dies"
+      expect(result.probe.received_end_to_end).toBeGreaterThan(0);
+      // the bond itself loses no probe outside the failover windows while iperf3 saturates it,
+      // as captures on the partner's links see it (what Open vSwitch's userspace receive then
+      // drops behind them is reported, not ours); a capture that dropped frames proves nothing
+      expect(result.probe.capture_drops).toBe(0);
+      expect(result.probe.lost_by_the_bond_outside_failovers, JSON.stringify(result.probe)).toBe(0);
       // the soak ran to the end: 0 when every bound held, 1 when one broke (reported), never 2 (it failed)
       expect([0, 1], r.stderr).toContain(r.status);
     }, 180_000);
