@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { iperfGbps, ovsLab, ROOT, sleep } from './lib/ovs-lab.mjs';
-import { probeSeqsInPcap } from './lib/pcap.mjs';
+import { lacpduTimes, probeSeqsInPcap } from './lib/pcap.mjs';
 
 const SECS = Number(process.env.SOAK_SECONDS ?? 600);
 const PROBE_PPS = 2000;
@@ -93,8 +93,8 @@ async function main() {
   const recv = lab.run(CLI, [node, probe, 'recv', '9000', String(SECS), String(PROBE_PPS)]);
   let recvOut = '';
   recv.stdout.on('data', (d) => (recvOut += d));
-  // the independent observer of what the bond put on the wire: a capture of the probe alone on
-  // each of the partner's links, before Open vSwitch's own sockets read them
+  // the independent observer of what the bond put on the wire: a capture of the probe and the
+  // LACPDUs arriving on each of the partner's links, before Open vSwitch's own sockets read them
   const captures = ['q0', 'q1'].map((q) => {
     const file = join(lab.RUN, `${q}.pcap`);
     const c = lab.run(CLI, [
@@ -104,6 +104,8 @@ async function main() {
       '-i',
       q,
       '-n',
+      '-Q',
+      'in',
       '-s',
       '64',
       '-B',
@@ -114,11 +116,11 @@ async function main() {
       '-U',
       '-w',
       file,
-      'udp dst port 9000',
+      'udp dst port 9000 or ether proto 0x8809',
     ]);
     let err = '';
     c.stderr.on('data', (d) => (err += d));
-    return { file, proc: c, closed: new Promise((r) => c.on('close', r)), err: () => err };
+    return { link: q, file, proc: c, closed: new Promise((r) => c.on('close', r)), err: () => err };
   });
   await sleep(300);
   const t0 = Date.now() / 1000;
@@ -147,6 +149,7 @@ async function main() {
   const samples = []; // { t, rss, fds, p99 }
   const optionChanges = [];
   let notCurrent = 0;
+  const notCurrentSeen = [];
   const firstState = JSON.parse(lab.bondctl('state', 'bond0', '--json'));
   const firstDrops = dropCounters();
   const options = [
@@ -181,7 +184,10 @@ async function main() {
     }
     // Open vSwitch's view of each member whose link is up
     for (const m of lab.appctl('lacp/show', 'bond0').matchAll(/^member: (\S+): (.*)$/gm)) {
-      if (m[1] !== cut && !(s <= (settling.get(m[1]) ?? 0)) && !/current/.test(m[2])) notCurrent++;
+      if (m[1] !== cut && !(s <= (settling.get(m[1]) ?? 0)) && !/current/.test(m[2])) {
+        notCurrent++;
+        if (notCurrentSeen.length < 10) notCurrentSeen.push(`${s} s: ${m[1]} ${m[2]}`);
+      }
     }
   }
   const lastState = JSON.parse(lab.bondctl('state', 'bond0', '--json'));
@@ -198,6 +204,23 @@ async function main() {
   for (const c of captures) {
     wire.frames += probeSeqsInPcap(c.file, 9000, onWire);
     wire.capture_drops += Number(/(\d+) packets? dropped by kernel/.exec(c.err())?.[1] ?? NaN);
+  }
+  // the longest silence between bondd's LACPDUs on each link, not counting a gap across a cut
+  // of that link (from the cut until a second after the link came back)
+  const downs = [];
+  kinds.forEach((k, i) => {
+    const [what, link] = k.split(' ');
+    if (what !== 'cut') return;
+    const back = kinds.findIndex((x, j) => j > i && x === `restore ${link}`);
+    downs.push({ link, from: t0 + windows[i], to: t0 + (back < 0 ? SECS + 30 : windows[back] + 1) });
+  });
+  const lacpduGap = {};
+  for (const c of captures) {
+    const ts = lacpduTimes(c.file);
+    let max = 0;
+    for (let i = 1; i < ts.length; i++)
+      if (!downs.some((d) => d.link === c.link && ts[i - 1] <= d.to && ts[i] >= d.from)) max = Math.max(max, ts[i] - ts[i - 1]);
+    lacpduGap[c.link] = { lacpdus: ts.length, max_gap_s: Number(max.toFixed(3)) };
   }
   // a sequence number is in a window from just before a cut (or restore) until WINDOW_S after it
   const windowOf = (seq) => windows.findIndex((w) => seq / PROBE_PPS >= w - 0.5 && seq / PROBE_PPS <= w + WINDOW_S);
@@ -229,10 +252,21 @@ async function main() {
     option_changes: optionChanges.length,
     rss_mb: { after_warmup: Math.round(median(head.map((x) => x.rss)) / 1e6), end: Math.round(median(tail.map((x) => x.rss)) / 1e6) },
     rss_growth_pct: Number((rssGrowth * 100).toFixed(2)),
+    // the median RSS of each fifth of the run after warm-up
+    rss_mb_by_fifth: [0, 1, 2, 3, 4].map((k) => {
+      const part = warm.slice(Math.floor((k * warm.length) / 5), Math.floor(((k + 1) * warm.length) / 5));
+      return part.length ? Math.round(median(part.map((x) => x.rss)) / 1e5) / 10 : null;
+    }),
     open_fds: { min: Math.min(...fds), max: Math.max(...fds) },
     event_loop_delay_ms: lastState.process.event_loop_delay_ms,
     bondd_lacp_expired: expiredOf(lastState) - expiredOf(firstState),
+    // bondd's LACPDUs as they arrived on the partner's links (fast rate: one a second; a partner
+    // expires a port after 3 s without one)
+    lacpdus_on_the_wire: lacpduGap,
+    // Open vSwitch's own view: a member not current while its link was up (its packet sockets
+    // drop frames of every kind under this load, LACPDUs included: drops_seen)
     ovs_member_not_current: notCurrent,
+    ovs_member_not_current_samples: notCurrentSeen,
     probe: {
       rate_pps: PROBE_PPS,
       sent,
@@ -241,7 +275,12 @@ async function main() {
       capture_drops: wire.capture_drops,
       lost_by_the_bond_outside_failovers: lostOutside,
       lost_by_the_bond_outside_runs: outsideRuns,
-      lost_by_the_bond_per_window: windows.map((w, i) => `${kinds[i]} at ${w.toFixed(1)} s: ${perWindow[i]}`),
+      lost_by_the_bond_in_windows: {
+        total: perWindow.reduce((a, b) => a + b, 0),
+        max: Math.max(0, ...perWindow),
+        // the windows that lost any
+        lossy: windows.flatMap((w, i) => (perWindow[i] ? [`${kinds[i]} at ${w.toFixed(1)} s: ${perWindow[i]}`] : [])).slice(0, 30),
+      },
       // what reached the receiving socket behind Open vSwitch (its receive path is the bottleneck)
       received_end_to_end: probeResult.received,
     },
@@ -254,6 +293,7 @@ async function main() {
     rssGrowth < 0.05 &&
     result.open_fds.max - result.open_fds.min <= 2 &&
     result.bondd_lacp_expired === 0 &&
+    Object.values(lacpduGap).every((g) => g.lacpdus > 0 && g.max_gap_s < 3) &&
     notCurrent === 0 &&
     lostOutside === 0 &&
     wire.capture_drops === 0 &&
