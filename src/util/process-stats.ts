@@ -7,6 +7,9 @@ export interface ProcessState {
   pid: number;
   uptime_s: number;
   rss_bytes: number;
+  /** The JavaScript heap in use, and memory held outside it (Buffers, the addon's). */
+  heap_used_bytes: number;
+  external_bytes: number;
   open_fds: number;
   /** Since the daemon started: how late a 10 ms timer fired (0 on an idle loop). */
   event_loop_delay_ms: { p50: number; p99: number; max: number };
@@ -33,10 +36,13 @@ export class ProcessStats {
     } catch {
       /* not Linux /proc */
     }
+    const mem = process.memoryUsage();
     return {
       pid: process.pid,
       uptime_s: Math.round(process.uptime()),
-      rss_bytes: process.memoryUsage.rss(),
+      rss_bytes: mem.rss,
+      heap_used_bytes: mem.heapUsed,
+      external_bytes: mem.external,
       open_fds: fds,
       event_loop_delay_ms: { p50: ms(this.h.percentile(50)), p99: ms(this.h.percentile(99)), max: ms(this.h.max) },
     };

@@ -19,4 +19,15 @@ describe('process stats', () => {
     expect(blocked.max).toBeLessThan(400);
     s.stop();
   });
+
+  it('reports memory as the process sees it: RSS above the heap in use, Buffers outside the heap', () => {
+    const s = new ProcessStats();
+    const before = s.read();
+    const held = Buffer.alloc(32 << 20, 1); // 32 MiB outside the JavaScript heap
+    const after = s.read();
+    expect(before.rss_bytes).toBeGreaterThan(before.heap_used_bytes);
+    expect(after.external_bytes - before.external_bytes).toBeGreaterThanOrEqual(32 << 20);
+    expect(held.length).toBe(32 << 20);
+    s.stop();
+  });
 });
