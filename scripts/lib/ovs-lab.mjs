@@ -77,11 +77,15 @@ export function ovsLab(prefix) {
     sh(CLI, 'ip addr add 198.18.0.2/24 dev br0 && ip link set br0 up');
   }
 
-  /** bondd in 802.3ad (lacp_rate=fast, layer3+4) on s0,s1; resolves once both ports distribute. */
-  async function startBondd(extra = []) {
+  /**
+   * bondd in 802.3ad (lacp_rate=fast, layer3+4) on s0,s1, with `extra` options and `nodeFlags`
+   * for node itself; resolves once both ports distribute.
+   */
+  async function startBondd(extra = [], nodeFlags = []) {
     let log = '';
     const bondd = run(SRV, [
       process.execPath,
+      ...nodeFlags,
       join(ROOT, 'dist/cli/bondd.js'),
       '--log-format',
       'pretty',

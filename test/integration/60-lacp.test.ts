@@ -312,6 +312,28 @@ s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`,
   });
 });
 
+/**
+ * A script of scripts/ run with `env`, interrupted after `ms`. Asynchronous: a worker blocked for
+ * over 60 s in spawnSync misses vitest's RPC deadline.
+ */
+function runScript(name: string, env: Record<string, string>, ms: number) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const c = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', name)], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => c.kill('SIGINT'), ms);
+    c.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
 function spawnSyncText(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   return r.stdout + r.stderr;
@@ -338,22 +360,7 @@ describe.skipIf(mustSkip(reason || (have('iperf3') && have('tcpdump') ? '' : 'ne
     }, 120_000);
 
     it('soaks for 60 s: failovers, option changes and polling under full load, no leak, no LACP expiry, no probe lost by the bond outside the failovers (scripts/soak.mjs)', async () => {
-      // asynchronous: a worker blocked for over 60 s in spawnSync misses vitest's RPC deadline
-      const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-        const c = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'scripts', 'soak.mjs')], {
-          env: { ...process.env, SOAK_SECONDS: '60' },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        c.stdout.on('data', (d) => (stdout += d));
-        c.stderr.on('data', (d) => (stderr += d));
-        const timer = setTimeout(() => c.kill('SIGINT'), 150_000);
-        c.on('close', (status) => {
-          clearTimeout(timer);
-          resolve({ status, stdout, stderr });
-        });
-      });
+      const r = await runScript('soak.mjs', { SOAK_SECONDS: '60' }, 150_000);
       const result = JSON.parse(r.stdout || '{}');
       console.log(`soak 60 s: ${JSON.stringify(result)}`);
       expect(result.failovers).toBeGreaterThanOrEqual(10);
@@ -361,9 +368,10 @@ describe.skipIf(mustSkip(reason || (have('iperf3') && have('tcpdump') ? '' : 'ne
       expect(result.rss_growth_pct).toBeLessThan(5);
       expect(result.open_fds.max - result.open_fds.min).toBeLessThanOrEqual(2);
       expect(result.bondd_lacp_expired).toBe(0);
-      // reported, not asserted: inside the Docker test container Open vSwitch has once called a
-      // member not current under this load (1 sample in 60); the soak's own ok counts it, and
-      // the figure is in the line printed above
+      // Open vSwitch may call a member not current under this load when its own receive drops
+      // the LACPDUs (once in 60 samples inside the Docker test container): reported. A sample
+      // where bondd's LACPDUs were missing from that link's wire in the 3 s before is the bond's.
+      expect(result.ovs_member_not_current_charged_to_the_bond, JSON.stringify(result.ovs_member_not_current_samples)).toBe(0);
       expect(result.probe.received_end_to_end).toBeGreaterThan(0);
       // the bond itself loses no probe outside the failover windows while iperf3 saturates it,
       // as captures on the partner's links see it (what Open vSwitch's userspace receive then
@@ -372,6 +380,15 @@ describe.skipIf(mustSkip(reason || (have('iperf3') && have('tcpdump') ? '' : 'ne
       expect(result.probe.lost_by_the_bond_outside_failovers, JSON.stringify(result.probe)).toBe(0);
       // the soak ran to the end: 0 when every bound held, 1 when one broke (reported), never 2 (it failed)
       expect([0, 1], r.stderr).toContain(r.status);
+    }, 180_000);
+
+    it('retains no memory under control churn: two heap snapshots 40 s apart hold the same, compiled code aside (scripts/heap-growth.mjs)', async () => {
+      const r = await runScript('heap-growth.mjs', { HEAP_SECONDS: '40' }, 150_000);
+      const result = JSON.parse(r.stdout || '{}');
+      console.log(`heap growth 40 s: ${JSON.stringify(result)}`);
+      expect(result.retained_heap_kb?.first, r.stderr).toBeGreaterThan(1000);
+      expect(result.grew_outside_code_kb, JSON.stringify(result.grew_most)).toBeLessThan(128);
+      expect(r.status).toBe(0);
     }, 180_000);
   },
 );
