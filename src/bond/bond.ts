@@ -115,8 +115,8 @@ export class Bond {
       activeChanged: (prev, next) => {
         this.monitor?.setActive(next);
         this.macs.activeChanged(prev, next);
-        if (next) this.announcer.resendIgmp(next);
       },
+      resendIgmp: (port) => this.announcer.resendIgmp(port),
       sendControl: this.view.send,
       updateCarrier: () => this.updateCarrier(),
       bondMac: () => this.macs.mac ?? new Uint8Array(6),
@@ -306,9 +306,9 @@ export class Bond {
       }
       return;
     }
-    keepSlave(this.host, this.log, port, this.mtu);
+    keepSlave(this.host, this.log, port, this.mtu, ev);
     // kernel compat: with miimon=0 the kernel never looks at carrier; nor do we
-    this.monitor?.onCarrierEvent(port);
+    this.monitor?.onCarrierEvent(port, ev.flags);
   }
 
   /** The TAP was deleted under us: nothing can reach the bond any more. Restore and give up. */

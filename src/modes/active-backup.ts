@@ -37,14 +37,27 @@ export class ActiveBackup implements Mode {
   }
 
   setActive(port: Port | null): void {
-    if (port && port !== this.current) this.change(port, 'manual');
-    this.publish();
+    this.select(port && port !== this.current ? port : this.current, 'manual');
   }
 
   update(reason: string): void {
-    const best = this.findBest();
-    if (best !== this.current) this.change(best, reason);
+    this.select(this.findBest(), reason);
+  }
+
+  /**
+   * Makes `next` the active slave and publishes the plan. Peers and snooping switches are told
+   * only after the datapath sends through the new slave: the announcements cost a millisecond
+   * of system calls, which would otherwise add to the outage (kernel compat: it queues both as
+   * work after the switch, bond_change_active_slave).
+   */
+  private select(next: Port | null, reason: string): void {
+    const changed = next !== this.current;
+    if (changed) this.change(next, reason);
     this.publish();
+    if (changed && next) {
+      this.announce(next);
+      this.ctx.resendIgmp(next);
+    }
   }
 
   private primary(): Port | undefined {
@@ -126,7 +139,6 @@ export class ActiveBackup implements Mode {
         previous: prev?.name ?? null,
       });
     else this.ctx.log.warn('now running without any active interface!', { event: 'active-change', previous: prev?.name ?? null });
-    if (next) this.announce(next);
   }
 
   /** After an active change: gratuitous ARP / unsolicited NA (balance-tlb/alb teach differently). */

@@ -18,7 +18,10 @@ export class BalanceRr extends AllActiveMode {
     if (first !== this.igmpPort) {
       const prev = this.igmpPort;
       this.igmpPort = first;
-      if (first) this.ctx.activeChanged(prev, first);
+      if (first) {
+        this.ctx.activeChanged(prev, first);
+        this.ctx.resendIgmp(first);
+      }
     }
   }
 

@@ -17,10 +17,21 @@ export interface ModeContext {
   options(): Readonly<BondOptions>;
   /** The only way a mode affects the datapath. */
   publish(tx: TxPlan, rx: RxPlan): void;
-  /** Peer notification (gratuitous ARP / unsolicited NA) from `port` after an active change. */
+  /**
+   * Peer notification (gratuitous ARP / unsolicited NA) from `port` after an active change,
+   * once the plan that sends through it is published.
+   */
   notifyPeers(port: Port): void;
-  /** The active slave changed (before peers are notified): fail_over_mac MAC moves. */
+  /**
+   * The active slave changed, before the new plan is published: the link monitor's active port
+   * and the fail_over_mac MAC moves follow it.
+   */
   activeChanged(prev: Port | null, next: Port | null): void;
+  /**
+   * resend_igmp: the bond's IPv4 memberships reported again through `port`, the new active (or,
+   * in balance-rr, first) slave, once the plan that sends through it is published.
+   */
+  resendIgmp(port: Port): void;
   /** Sends a control frame (LACPDU, marker response) on a port. */
   sendControl(port: Port, frame: Uint8Array): void;
   /** The mode's view of the carrier may have changed. */

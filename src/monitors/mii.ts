@@ -26,7 +26,12 @@ export function initialState(carrier: boolean, o: Readonly<BondOptions>): MiiSta
 }
 
 /** Carrier as the MII monitor sees it: down when the interface is, else use_carrier decides. */
-export function readCarrier(binding: Pick<NativeBinding, 'linkInfo'>, name: string, useCarrier: 'on' | 'off', info?: LinkInfo): boolean {
+export function readCarrier(
+  binding: Pick<NativeBinding, 'linkInfo'>,
+  name: string,
+  useCarrier: 'on' | 'off',
+  info?: Pick<LinkInfo, 'flags' | 'link'>,
+): boolean {
   const li = info ?? binding.linkInfo(name);
   if (!(li.flags & IFF_UP)) return false;
   if (useCarrier === 'off' && li.link !== null) return li.link;
@@ -67,8 +72,12 @@ export class MiiMonitor implements LinkMonitor {
     return [];
   }
 
-  onCarrierEvent(port: Port): void {
-    this.inspect(port, 'event');
+  /**
+   * With use_carrier on, the flags the event carries are the carrier (IFF_RUNNING, as the ioctl
+   * would read them): no system call between a carrier loss and the failover.
+   */
+  onCarrierEvent(port: Port, flags: number): void {
+    this.inspect(port, 'event', this.d.options().use_carrier === 'on' ? { flags, link: null } : undefined);
     this.d.settled();
   }
 
@@ -77,11 +86,11 @@ export class MiiMonitor implements LinkMonitor {
     this.d.settled();
   }
 
-  private inspect(port: Port, why: 'miimon' | 'event'): void {
+  private inspect(port: Port, why: 'miimon' | 'event', seen?: Pick<LinkInfo, 'flags' | 'link'>): void {
     const o = this.d.options();
     let carrier: boolean;
     try {
-      carrier = readCarrier(this.d.binding, port.name, o.use_carrier);
+      carrier = readCarrier(this.d.binding, port.name, o.use_carrier, seen);
     } catch {
       carrier = false;
     }

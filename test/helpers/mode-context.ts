@@ -31,6 +31,9 @@ export function modeContext(opts: Record<string, string | number>, names = ['s0'
   const sent: { port: Port; frame: Uint8Array }[] = [];
   const notified: Port[] = [];
   const activeChanges: [string | null, string | null][] = [];
+  const igmpResends: string[] = [];
+  /** What the mode asked of the bond, in order: publish, active a->b, notify x, igmp x. */
+  const calls: string[] = [];
   let carrierUpdates = 0;
   const ctx: ModeContext = {
     bondName: 'bond0',
@@ -40,9 +43,22 @@ export function modeContext(opts: Record<string, string | number>, names = ['s0'
     tlb: new TlbEngine(MAX_PORTS),
     ports: () => ports,
     options: () => options,
-    publish: (tx, rx) => void published.push({ tx, rx }),
-    notifyPeers: (p) => void notified.push(p),
-    activeChanged: (prev, next) => void activeChanges.push([prev?.name ?? null, next?.name ?? null]),
+    publish: (tx, rx) => {
+      published.push({ tx, rx });
+      calls.push('publish');
+    },
+    notifyPeers: (p) => {
+      notified.push(p);
+      calls.push(`notify ${p.name}`);
+    },
+    activeChanged: (prev, next) => {
+      activeChanges.push([prev?.name ?? null, next?.name ?? null]);
+      calls.push(`active ${prev?.name ?? null}->${next?.name ?? null}`);
+    },
+    resendIgmp: (p) => {
+      igmpResends.push(p.name);
+      calls.push(`igmp ${p.name}`);
+    },
     sendControl: (port, frame) => void sent.push({ port, frame }),
     updateCarrier: () => void carrierUpdates++,
     bondMac: () => bondMac,
@@ -59,6 +75,8 @@ export function modeContext(opts: Record<string, string | number>, names = ['s0'
     sent,
     notified,
     activeChanges,
+    igmpResends,
+    calls,
     carrierUpdates: () => carrierUpdates,
     /** The last published plans. */
     last: () => published[published.length - 1],

@@ -29,11 +29,21 @@ describe('active-backup', () => {
     expect(log.lines).toContain('info bond0 s1: active s0 -> s1 (s0 link failure)');
   });
 
-  it('event-driven: a link event fails over without waiting for the next miimon tick', () => {
+  it('event-driven: a link event fails over without waiting for the next miimon tick, reading nothing', () => {
     const { net, bond } = fakeBond({ mode: 'active-backup', miimon: 100 });
     net.setCarrier('s0', false);
-    bond.onLinkEvent({ type: 'new', ifindex: net.link('s0').ifindex, flags: 0 });
+    const l = net.link('s0');
+    const before = net.lookups;
+    // what RTM_NEWLINK carries: UP|BROADCAST|MULTICAST without RUNNING, name, MTU, MAC
+    bond.onLinkEvent({ type: 'new', ifindex: l.ifindex, flags: 0x1003, name: 's0', mtu: l.mtu, mac: l.mac, carrier: false });
+    // the carrier, name, MTU and MAC came with the event: no lookup between the loss and the failover
+    expect(net.lookups).toBe(before);
     expect(bond.state().bond.active_slave).toBe('s1');
+    // an event without them (some drivers' notifications) is looked up
+    net.setCarrier('s1', false);
+    bond.onLinkEvent({ type: 'new', ifindex: net.link('s1').ifindex, flags: 0x1003 });
+    expect(bond.state().bond.active_slave).toBe('s2');
+    expect(net.lookups).toBeGreaterThan(before);
   });
 
   it('delivers nothing from backups unless all_slaves_active', () => {

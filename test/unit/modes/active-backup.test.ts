@@ -25,6 +25,21 @@ describe('active-backup', () => {
     expect(m.notified.map((p) => p.name)).toEqual(['s0']);
   });
 
+  it('publishes the plan through the new active slave before it tells peers and resends IGMP', () => {
+    const m = setup();
+    m.calls.length = 0;
+    m.link('s0', false);
+    m.mode.update('s0 link failure');
+    // the MAC moves and the monitor follow before the plan; the announcements' system calls after
+    expect(m.calls).toEqual(['active s0->s1', 'publish', 'notify s1', 'igmp s1']);
+    m.calls.length = 0;
+    m.mode.setActive(m.ports[2]);
+    expect(m.calls).toEqual(['active s1->s2', 'publish', 'notify s2', 'igmp s2']);
+    m.calls.length = 0;
+    m.mode.update('nothing changed');
+    expect(m.calls).toEqual(['publish']);
+  });
+
   it('fails over in enslave order, and has neither carrier nor a plan with no slave left', () => {
     const m = setup();
     m.link('s0', false);

@@ -32,6 +32,7 @@ describe('balance-rr', () => {
       [null, 's0'],
       ['s0', 's1'],
     ]);
+    expect(m.igmpResends).toEqual(['s0', 's1']);
     expect(Array.from(m.last().rx.deliver.subarray(1, 4))).toEqual([DELIVER_ALL, DELIVER_ALL, DELIVER_ALL]);
   });
 });
