@@ -15,6 +15,10 @@
 #                                                                       +----------------+
 #   lab.sh pair PREFIX N     back to back, for a bond on each side (bondd<->bondd, bondd<->OVS):
 #     PREFIX-srv s0..s{N-1} <-- veth --> q0..q{N-1} PREFIX-cli
+#   lab.sh direct PREFIX N   the bond's links straight to one host, no switch between (what the
+#                            bare pair is to a bond): PREFIX-srv s0..s{N-1} <-- veth --> q0..q{N-1}
+#                            PREFIX-cli, every q with q0's MAC and 198.18.0.2/24 on q0, so the
+#                            host takes the bond's frames on whichever link brings them
 #   lab.sh bare PREFIX       reference path: PREFIX-srv eth0 198.18.0.1 <-> PREFIX-cli eth0
 #   lab.sh down PREFIX       removes every namespace of PREFIX (and so every veth in them)
 set -euo pipefail
@@ -74,6 +78,21 @@ case $cmd in
       ip -n "$P-srv" link set "s$i" up
       ip -n "$P-cli" link set "q$i" up
     done
+    ;;
+  direct)
+    N=${3:?number of links}
+    trap 'down; exit 1' ERR
+    mkns "$P-srv"; mkns "$P-cli"
+    ip netns exec "$P-cli" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+    for ((i = 0; i < N; i++)); do
+      ip -n "$P-srv" link add "s$i" type veth peer name "q$i" netns "$P-cli"
+      ip -n "$P-srv" link set "s$i" up
+    done
+    mac=$(ip -n "$P-cli" -o link show q0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+    for ((i = 1; i < N; i++)); do ip -n "$P-cli" link set "q$i" address "$mac"; done
+    for ((i = 0; i < N; i++)); do ip -n "$P-cli" link set "q$i" up; done
+    ip -n "$P-cli" addr add 198.18.0.2/24 dev q0
+    ip -n "$P-cli" addr add 2001:db8::2/64 dev q0 nodad
     ;;
   bare)
     trap 'down; exit 1' ERR
