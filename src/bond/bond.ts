@@ -17,7 +17,7 @@ import { Port } from '../port/port.js';
 import { buildState, placement } from '../state/build.js';
 import type { BondState, Placement } from '../state/schema.js';
 import type { Clock } from '../util/clock.js';
-import type { Logger } from '../util/logger.js';
+import { HoldingLogger } from '../util/logger.js';
 import { Announcer } from './announcer.js';
 import { FilterMirror } from './filter-mirror.js';
 import { MacPolicy } from './mac-policy.js';
@@ -39,7 +39,7 @@ export class Bond {
   private options: BondOptions;
   private readonly host: Host;
   private readonly clock: Clock;
-  private readonly log: Logger;
+  private readonly log: HoldingLogger;
   private readonly datapath: Datapath;
   private readonly master: TapMaster;
   private readonly fast: BondFastPath;
@@ -66,7 +66,7 @@ export class Bond {
     this.options = structuredClone(config.options);
     this.host = deps.host;
     this.clock = deps.clock;
-    this.log = deps.log.child({ bond: config.name });
+    this.log = HoldingLogger.over(deps.log.child({ bond: config.name }));
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
     this.master = new TapMaster(deps.host, this.datapath.engine, this.log);
@@ -306,9 +306,12 @@ export class Bond {
       }
       return;
     }
-    keepSlave(this.host, this.log, port, this.mtu, ev);
-    // kernel compat: with miimon=0 the kernel never looks at carrier; nor do we
-    this.monitor?.onCarrierEvent(port, ev.flags);
+    // the lines logged on the way are written when it is done, after a failover's new plan
+    this.log.holding(() => {
+      keepSlave(this.host, this.log, port, this.mtu, ev);
+      // kernel compat: with miimon=0 the kernel never looks at carrier; nor do we
+      this.monitor?.onCarrierEvent(port, ev.flags);
+    });
   }
 
   /** The TAP was deleted under us: nothing can reach the bond any more. Restore and give up. */

@@ -1,7 +1,7 @@
 // pino logs: one record per state change naming the bond and the slave, JSON or readable.
 import { capture } from '../../helpers/capture.js';
 import { describe, expect, it } from 'vitest';
-import { pinoLogger } from '../../../src/util/logger.js';
+import { HoldingLogger, MemoryLogger, pinoLogger } from '../../../src/util/logger.js';
 import { fakeBond } from '../../helpers/fake-bond.js';
 
 describe('logs', () => {
@@ -44,5 +44,40 @@ describe('logs', () => {
     const lines = out.text().trim().split('\n');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO.*: bond0 s0: link down \(miimon, failure count 1\)$/);
+  });
+
+  it("holds lines, its children's too, while a critical section runs and writes them after, in order", () => {
+    const mem = new MemoryLogger();
+    const log = HoldingLogger.over(mem.child({ bond: 'bond0' }));
+    const slave = log.child({ slave: 's0' });
+    const seen: number[] = [];
+    log.holding(() => {
+      slave.info('link down');
+      log.holding(() => log.warn('nested'));
+      seen.push(mem.lines.length); // nothing written yet, also after the nested section
+      log.info('active s0 -> s1');
+    });
+    expect(seen).toEqual([0]);
+    expect(mem.lines).toEqual(['info bond0 s0: link down', 'warn bond0: nested', 'info bond0: active s0 -> s1']);
+    // written also when the section throws
+    expect(() =>
+      log.holding(() => {
+        log.error('about to fail');
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(mem.lines.at(-1)).toBe('error bond0: about to fail');
+    log.info('not held');
+    expect(mem.lines.at(-1)).toBe('info bond0: not held');
+  });
+
+  it("a link event's lines, held until the failover is done, come out in the kernel's order", () => {
+    const b = fakeBond({ mode: 'active-backup', miimon: 100 }, ['s0', 's1']);
+    const l = b.net.link('s0');
+    b.net.setCarrier('s0', false);
+    b.bond.onLinkEvent({ type: 'new', ifindex: l.ifindex, flags: 0x1003, name: 's0', mtu: l.mtu, mac: l.mac });
+    const i = b.log.lines.findIndex((x) => x.includes('link down (event'));
+    expect(i).toBeGreaterThanOrEqual(0);
+    expect(b.log.lines[i + 1]).toBe('info bond0 s1: active s0 -> s1 (s0 link failure)');
   });
 });
