@@ -27,6 +27,7 @@ const sh = (ns, cmd, timeout = 60_000) => execFileSync('ip', ['netns', 'exec', n
 /** Carrier losses per failover row: the first of a fresh daemon runs colder, and this 2-core
  * machine's scheduling spreads the rest over milliseconds, so a median of 3 moves with one run. */
 const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVERS ?? 5);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 let bondd;
 
@@ -537,6 +538,28 @@ async function albRow(mode) {
   }
 }
 
+/** "median (each)" for one run's carrier losses, "median (of N: min-max)" for more. */
+function failoverCell(r) {
+  const xs = r.failover_ms;
+  const f = (x) => x.toFixed(2);
+  if (xs.length <= FAILOVER_RUNS) return `${f(r.failover_median_ms)} (${xs.map(f).join(', ')})`;
+  return `${f(r.failover_median_ms)} (of ${xs.length}: ${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
+}
+
+/** One row from several runs of it: the median of each figure, every failover of every run. */
+function medianRow(runs) {
+  const r = { name: runs[0].name, runs: runs.length };
+  for (const k of Object.keys(runs[0])) {
+    if (typeof runs[0][k] === 'number' && k !== 'rep') r[k] = median(runs.map((x) => x[k]));
+  }
+  if (runs[0].failover_ms) {
+    r.failover_ms = runs.flatMap((x) => x.failover_ms);
+    r.failover_median_ms = median(r.failover_ms);
+    r.failover_lost = runs.flatMap((x) => x.failover_lost);
+  }
+  return r;
+}
+
 async function main() {
   if (process.getuid() !== 0) throw new Error('run as root: the benchmark builds network namespaces');
   for (const c of ['iperf3', 'ping'])
@@ -544,20 +567,27 @@ async function main() {
   if (!existsSync(join(ROOT, 'dist/cli/bondd.js'))) throw new Error('not built: run `npm run build`');
   const sections = (process.env.BENCH_SECTIONS ?? 'basic,lacp,alb').split(',');
   const results = [];
+  // BENCH_REPEAT runs the whole basic section that many times, interleaved (every row once, then
+  // again), so a slow minute of this shared machine hits every row; each figure is the median
+  // over the runs, the failover median over all carrier losses of all runs
+  const basicRuns = [];
   if (sections.includes('basic')) {
-    results.push(await measure('bare veth', async () => execFileSync('bash', [LAB, 'bare', P])));
-    results.push(
-      await measure('veth+bridge', async () => {
-        execFileSync('bash', [LAB, 'up', P, '1']);
-        sh(SRV, 'ip addr add 198.18.0.1/24 dev s0');
-        await sleep(300);
-      }),
-    );
     // the kernel fast path unpinned (bondd's own thread is idle while it forwards); the user
     // path pinned to the last CPU (--cpu), as a deployment would place it, and unpinned
     const last = String(cpus().length - 1);
     const user = ['--datapath', 'user'];
     const kernel = ['--datapath', 'kernel'];
+    const rows = [
+      ['bare veth', async () => execFileSync('bash', [LAB, 'bare', P])],
+      [
+        'veth+bridge',
+        async () => {
+          execFileSync('bash', [LAB, 'up', P, '1']);
+          sh(SRV, 'ip addr add 198.18.0.1/24 dev s0');
+          await sleep(300);
+        },
+      ],
+    ];
     // "direct": the bond's two links straight to the client (lab.sh direct), no bridge between,
     // the bond's counterpart of the bare pair; the other rows cross the switch namespace's bridge
     for (const [mode, extra, label, failover, topology = 'up'] of [
@@ -571,8 +601,9 @@ async function main() {
       ['balance-xor', [...user, '--cpu', last], `bondd balance-xor l3+4, user path --cpu ${last}`, false],
       ['active-backup', user, 'bondd active-backup, user path unpinned', false],
     ]) {
-      results.push(
-        await measure(label, async () => {
+      rows.push([
+        label,
+        async () => {
           execFileSync('bash', [LAB, topology, P, '2']);
           await startBondd(mode, extra);
           if (topology === 'direct') {
@@ -582,9 +613,11 @@ async function main() {
             sh(CLI, `ip neigh replace 198.18.0.1 lladdr ${mac} dev q0 nud permanent`);
           }
           return { failover, mode };
-        }),
-      );
+        },
+      ]);
     }
+    for (let rep = 0; rep < REPEAT; rep++) for (const [label, setup] of rows) basicRuns.push({ rep, ...(await measure(label, setup)) });
+    for (const [label] of rows) results.push(medianRow(basicRuns.filter((r) => r.name === label)));
   }
   let lacp = null;
   if (sections.includes('lacp')) {
@@ -626,7 +659,7 @@ async function main() {
       (r.kpps64 / bare.kpps64).toFixed(2),
       r.rtt_us.toFixed(0),
       (r.rtt_us - bare.rtt_us).toFixed(0),
-      r.failover_ms ? `${r.failover_median_ms.toFixed(2)} (${r.failover_ms.map((x) => x.toFixed(2)).join(', ')})` : '-',
+      r.failover_ms ? failoverCell(r) : '-',
       r.cpu_s_per_gbit.toFixed(3),
       r.bondd_cpu_pct === undefined ? '-' : r.bondd_cpu_pct.toFixed(1),
       r.rss_mb ? r.rss_mb.toFixed(0) : '-',
@@ -687,7 +720,10 @@ async function main() {
   if (alb.length) process.stdout.write('\n');
   mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
   const file = join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), seconds: SECS, results, lacp, alb }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify({ date: new Date().toISOString(), seconds: SECS, repeat: REPEAT, results, basicRuns, lacp, alb }, null, 2),
+  );
   process.stdout.write(`\nJSON: ${file}\n`);
 }
 
