@@ -41,6 +41,23 @@ down() {
   done
 }
 
+# PREFIX-srv and PREFIX-cli with N=$1 links: s0..s{N-1} (set up) each a veth to q0..q{N-1}
+# (left down, for the caller to configure first)
+back_to_back() {
+  local i
+  N=$1
+  mkns "$P-srv"; mkns "$P-cli"
+  for ((i = 0; i < N; i++)); do
+    ip -n "$P-srv" link add "s$i" type veth peer name "q$i" netns "$P-cli"
+    ip -n "$P-srv" link set "s$i" up
+  done
+}
+
+q_up() {
+  local i
+  for ((i = 0; i < N; i++)); do ip -n "$P-cli" link set "q$i" up; done
+}
+
 mkns() {
   ip netns add "$1"
   ip -n "$1" link set lo up
@@ -67,30 +84,20 @@ case $cmd in
     ip -n "$P-cli" link set eth0 up
     ;;
   pair)
-    N=${3:?number of links}
     trap 'down; exit 1' ERR
-    mkns "$P-srv"; mkns "$P-cli"
+    back_to_back "${3:?number of links}"
     # the partner's member ports are kernel interfaces too: only the interface that holds an
     # address may answer ARP for it (otherwise q0 answers for br0's address with its own MAC)
     ip netns exec "$P-cli" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.default.arp_ignore=1
-    for ((i = 0; i < N; i++)); do
-      ip -n "$P-srv" link add "s$i" type veth peer name "q$i" netns "$P-cli"
-      ip -n "$P-srv" link set "s$i" up
-      ip -n "$P-cli" link set "q$i" up
-    done
+    q_up
     ;;
   direct)
-    N=${3:?number of links}
     trap 'down; exit 1' ERR
-    mkns "$P-srv"; mkns "$P-cli"
+    back_to_back "${3:?number of links}"
     ip netns exec "$P-cli" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-    for ((i = 0; i < N; i++)); do
-      ip -n "$P-srv" link add "s$i" type veth peer name "q$i" netns "$P-cli"
-      ip -n "$P-srv" link set "s$i" up
-    done
     mac=$(ip -n "$P-cli" -o link show q0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
     for ((i = 1; i < N; i++)); do ip -n "$P-cli" link set "q$i" address "$mac"; done
-    for ((i = 0; i < N; i++)); do ip -n "$P-cli" link set "q$i" up; done
+    q_up
     ip -n "$P-cli" addr add 198.18.0.2/24 dev q0
     ip -n "$P-cli" addr add 2001:db8::2/64 dev q0 nodad
     ;;
