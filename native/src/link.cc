@@ -40,7 +40,9 @@ bool NameArg(const Napi::CallbackInfo& info, struct ifreq& ifr) {
   return true;
 }
 
-// linkInfo(name) -> { ifindex, flags, mtu, mac, type, speed, duplex, link }
+// linkInfo(name, ethtool = true) -> { ifindex, flags, mtu, mac, type, speed, duplex, link }
+// With ethtool false only the ioctls that run under RCU are made: SIOCETHTOOL takes the RTNL
+// lock, which the kernel holds through a link change (a carrier loss's own processing).
 Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   struct ifreq ifr;
@@ -58,6 +60,18 @@ Napi::Value LinkInfo(const Napi::CallbackInfo& info) {
   auto mac = Napi::Uint8Array::New(env, 6);
   memcpy(mac.Data(), ifr.ifr_hwaddr.sa_data, 6);
   r.Set("mac", mac);
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    if (!info[1].IsBoolean()) {
+      args::Fail(info, "linkInfo", 1, "a boolean");
+      return env.Undefined();
+    }
+    if (!info[1].As<Napi::Boolean>().Value()) {
+      r.Set("speed", -1);
+      r.Set("duplex", "unknown");
+      r.Set("link", env.Null());
+      return r;
+    }
+  }
 
   struct ethtool_cmd ecmd;
   memset(&ecmd, 0, sizeof ecmd);

@@ -308,9 +308,11 @@ export class Bond {
     }
     // the lines logged on the way are written when it is done, after a failover's new plan
     this.log.holding(() => {
-      keepSlave(this.host, this.log, port, this.mtu, ev);
+      // what the event says may already be stale (a poll may have read newer state): the port's
+      // name, MTU, MAC and carrier are read afresh, never taken from the message
+      keepSlave(this.host, this.log, port, this.mtu);
       // kernel compat: with miimon=0 the kernel never looks at carrier; nor do we
-      this.monitor?.onCarrierEvent(port, ev.flags);
+      this.monitor?.onCarrierEvent(port);
     });
   }
 

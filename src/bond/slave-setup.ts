@@ -105,26 +105,18 @@ const GONE = new Set(['ENODEV', 'ENXIO']);
 /**
  * rtnetlink said something changed on an enslaved port. A rename is followed (the port keeps
  * its place under the new name); an MTU or MAC that someone else changed is put back, with a
- * warning, since frames would otherwise be dropped by the NIC or its MAC filter. What the
- * message carries (name, MTU, MAC: every RTM_NEWLINK has them) is used as it is; the rest is
- * read, so a carrier loss costs no system call here.
+ * warning, since frames would otherwise be dropped by the NIC or its MAC filter.
  */
-export function keepSlave(
-  host: Host,
-  log: Logger,
-  port: Port,
-  mtu: number,
-  seen: Partial<Pick<LinkInfo, 'mtu' | 'mac'>> & { name?: string } = {},
-): void {
+export function keepSlave(host: Host, log: Logger, port: Port, mtu: number): void {
   const b = host.binding;
-  const name = seen.name ?? b.ifName(port.ifindex);
+  const name = b.ifName(port.ifindex);
   if (name === null) return; // gone: the RTM_DELLINK that follows releases it
   if (name !== port.name) {
     log.warn(`renamed to ${name} under the daemon: still a slave, now as ${name}`, { slave: name, was: port.name, event: 'slave-renamed' });
     port.name = name;
   }
   try {
-    const now = seen.mtu !== undefined && seen.mac ? { mtu: seen.mtu, mac: seen.mac } : b.linkInfo(name);
+    const now = b.linkInfo(name, false); // MTU and MAC: nothing that waits for the RTNL lock
     if (now.mtu !== mtu) {
       log.warn(`MTU changed to ${now.mtu} behind the bond: set back to ${mtu}`, { slave: name, event: 'slave-mtu-restored' });
       b.setMtu(name, mtu);

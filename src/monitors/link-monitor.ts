@@ -22,8 +22,8 @@ export interface LinkMonitor {
   setActive(port: Port | null): void;
   /** Options changed: new interval, targets or validation. */
   reconfigure(): void;
-  /** rtnetlink said a port's carrier or flags changed; `flags` are the ones it reported. */
-  onCarrierEvent(port: Port, flags: number): void;
+  /** rtnetlink said a port's carrier or flags changed. */
+  onCarrierEvent(port: Port): void;
   stop(): void;
   /** EtherTypes it must see on receive (copied to it and delivered as usual). */
   ethertypes(): number[];

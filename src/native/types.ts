@@ -101,7 +101,11 @@ export interface NativeBpf {
 export interface NativeBinding extends NativeBpf {
   Engine: new (o: EngineOptions) => NativeEngine;
   NetlinkSocket: new (groups?: number, onMessage?: (datagram: Uint8Array) => void) => NativeNetlinkSocket;
-  linkInfo(name: string): LinkInfo;
+  /**
+   * With `ethtool` false, only what the kernel answers without the RTNL lock (speed -1, duplex
+   * unknown, link null): the kernel holds that lock while it processes a link change.
+   */
+  linkInfo(name: string, ethtool?: boolean): LinkInfo;
   setMac(name: string, mac: Uint8Array): void;
   setMtu(name: string, mtu: number): void;
   setFlags(name: string, flags: number): void;

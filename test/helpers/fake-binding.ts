@@ -150,8 +150,6 @@ export class FakeNet {
   readonly igmp = new Map<string, Uint8Array[]>();
   /** Datagrams sent to unix sockets (sd_notify). */
   readonly datagrams: { path: string; text: string }[] = [];
-  /** linkInfo and ifName calls so far: what a path costs in system calls on a real host. */
-  lookups = 0;
   engine: FakeEngine | undefined;
   private nextIfindex = 2;
 
@@ -209,7 +207,6 @@ export class FakeNet {
       Engine,
       NetlinkSocket,
       linkInfo: (name: string): LinkInfo => {
-        net.lookups++;
         const l = net.link(name);
         const running = l.flags & IFF_UP && l.carrier ? IFF_RUNNING : 0;
         return {
@@ -230,10 +227,7 @@ export class FakeNet {
       raiseCaps: () => ({ effective: 0x3000, permitted: 0x3000 }),
       peerCred: () => ({ pid: process.pid, uid: 0, gid: 0 }),
       sendUnixDatagram: (path: string, data: Uint8Array) => void net.datagrams.push({ path, text: Buffer.from(data).toString() }),
-      ifName: (i: number) => {
-        net.lookups++;
-        return [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null;
-      },
+      ifName: (i: number) => [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null,
       ...noBpf,
       COUNTERS,
       MAX_PORTS,

@@ -87,11 +87,21 @@ describe.skipIf(mustSkip(existsSync(ADDON) ? '' : 'native addon not built: run `
       expect(() => b.setAffinity(0)).toThrow('setAffinity: argument 1 must be an array');
       expect(() => b.sendUnixDatagram(1, new Uint8Array(1))).toThrow('sendUnixDatagram: argument 1 must be a string');
       expect(() => b.linkInfo(7)).toThrow(TypeError);
+      expect(() => b.linkInfo('lo', 1)).toThrow('linkInfo: argument 2 must be a boolean');
       expect(() => b.bpfMapCreate(2, 4, 4, 1, 0, 7)).toThrow('bpfMapCreate: argument 6 must be a string');
       expect(() => b.bpfProgLoad(3, [0], 'GPL', 'x', 0)).toThrow('bpfProgLoad: argument 2 must be a Uint8Array');
       expect(() => b.bpfProgTestRun(-1, new Uint8Array(14), null)).toThrow('bpfProgTestRun: argument 4 must be a number');
       expect(() => new binding.Engine({} as never)).toThrow('Engine: option slotSize (a number) expected');
       expect(() => new binding.NetlinkSocket('all' as never)).toThrow(TypeError);
+    });
+
+    it('reads a link with or without the ethtool ioctls (which take the RTNL lock)', () => {
+      const full = binding.linkInfo('lo');
+      const quick = binding.linkInfo('lo', false);
+      expect(quick).toMatchObject({ ifindex: full.ifindex, flags: full.flags, mtu: full.mtu, type: full.type });
+      expect(Array.from(quick.mac)).toEqual(Array.from(full.mac));
+      expect(quick).toMatchObject({ speed: -1, duplex: 'unknown', link: null });
+      expect(full.link).not.toBeNull(); // lo answers ETHTOOL_GLINK
     });
 
     it('agrees with the in-memory binding the tests use', () => {
