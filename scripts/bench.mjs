@@ -616,8 +616,12 @@ async function main() {
         },
       ]);
     }
-    for (let rep = 0; rep < REPEAT; rep++) for (const [label, setup] of rows) basicRuns.push({ rep, ...(await measure(label, setup)) });
-    for (const [label] of rows) results.push(medianRow(basicRuns.filter((r) => r.name === label)));
+    // BENCH_ROWS="label;label": only these rows (the first one is the ratios' reference)
+    const only = process.env.BENCH_ROWS?.split(';');
+    const chosen = only ? rows.filter(([label]) => only.includes(label)) : rows;
+    if (!chosen.length) throw new Error(`BENCH_ROWS names none of: ${rows.map(([l]) => l).join('; ')}`);
+    for (let rep = 0; rep < REPEAT; rep++) for (const [label, setup] of chosen) basicRuns.push({ rep, ...(await measure(label, setup)) });
+    for (const [label] of chosen) results.push(medianRow(basicRuns.filter((r) => r.name === label)));
   }
   let lacp = null;
   if (sections.includes('lacp')) {
