@@ -30,19 +30,32 @@ export function textLine(msg: string, f: LogFields | undefined): string {
 export type LogFormat = 'json' | 'pretty';
 export const LOG_FORMATS: readonly LogFormat[] = ['json', 'pretty'];
 
-class PinoAdapter implements Logger {
-  constructor(private readonly p: PinoLogger) {}
+type Level = 'info' | 'warn' | 'error' | 'debug';
+
+/** The four levels, each one call of `line`: what every logger here implements differently. */
+abstract class LevelLogger implements Logger {
+  protected abstract line(level: Level, msg: string, f?: LogFields): void;
+  abstract child(fields: LogFields): Logger;
   info(msg: string, f?: LogFields) {
-    this.p.info(f ?? {}, msg);
+    this.line('info', msg, f);
   }
   warn(msg: string, f?: LogFields) {
-    this.p.warn(f ?? {}, msg);
+    this.line('warn', msg, f);
   }
   error(msg: string, f?: LogFields) {
-    this.p.error(f ?? {}, msg);
+    this.line('error', msg, f);
   }
   debug(msg: string, f?: LogFields) {
-    this.p.debug(f ?? {}, msg);
+    this.line('debug', msg, f);
+  }
+}
+
+class PinoAdapter extends LevelLogger {
+  constructor(private readonly p: PinoLogger) {
+    super();
+  }
+  protected line(level: Level, msg: string, f?: LogFields) {
+    this.p[level](f ?? {}, msg);
   }
   child(fields: LogFields): Logger {
     return new PinoAdapter(this.p.child(fields));
@@ -74,37 +87,25 @@ export function pinoLogger(opts: { format?: LogFormat; debug?: boolean; stream?:
 }
 
 /** Collects text lines in memory ("info bond0 s1: link down"), with their fields (tests). */
-export class MemoryLogger implements Logger {
+export class MemoryLogger extends LevelLogger {
   readonly lines: string[] = [];
   readonly records: { level: string; msg: string; fields: LogFields }[] = [];
   constructor(
     private readonly fields: LogFields = {},
     private readonly sink?: MemoryLogger,
-  ) {}
-  private add(level: string, msg: string, f?: LogFields) {
+  ) {
+    super();
+  }
+  protected line(level: Level, msg: string, f?: LogFields) {
     const fields = { ...this.fields, ...f };
     const root = this.sink ?? this;
     root.lines.push(`${level} ${textLine(msg, fields)}`);
     root.records.push({ level, msg, fields });
   }
-  info(m: string, f?: LogFields) {
-    this.add('info', m, f);
-  }
-  warn(m: string, f?: LogFields) {
-    this.add('warn', m, f);
-  }
-  error(m: string, f?: LogFields) {
-    this.add('error', m, f);
-  }
-  debug(m: string, f?: LogFields) {
-    this.add('debug', m, f);
-  }
   child(fields: LogFields): Logger {
     return new MemoryLogger({ ...this.fields, ...fields }, this.sink ?? this);
   }
 }
-
-type Level = 'info' | 'warn' | 'error' | 'debug';
 
 /**
  * A logger whose lines (and its children's) can be held back while something time-critical
@@ -112,11 +113,13 @@ type Level = 'info' | 'warn' | 'error' | 'debug';
  * plan, since formatting and writing them costs a fraction of a millisecond the outage would
  * otherwise include. A line's timestamp is when it is written.
  */
-export class HoldingLogger implements Logger {
+export class HoldingLogger extends LevelLogger {
   private constructor(
     private readonly inner: Logger,
     private readonly q: { depth: number; held: [Logger, Level, string, LogFields | undefined][] },
-  ) {}
+  ) {
+    super();
+  }
 
   static over(inner: Logger): HoldingLogger {
     return new HoldingLogger(inner, { depth: 0, held: [] });
@@ -135,21 +138,9 @@ export class HoldingLogger implements Logger {
     }
   }
 
-  private line(level: Level, msg: string, f?: LogFields): void {
+  protected line(level: Level, msg: string, f?: LogFields): void {
     if (this.q.depth > 0) this.q.held.push([this.inner, level, msg, f]);
     else this.inner[level](msg, f);
-  }
-  info(msg: string, f?: LogFields) {
-    this.line('info', msg, f);
-  }
-  warn(msg: string, f?: LogFields) {
-    this.line('warn', msg, f);
-  }
-  error(msg: string, f?: LogFields) {
-    this.line('error', msg, f);
-  }
-  debug(msg: string, f?: LogFields) {
-    this.line('debug', msg, f);
   }
   child(fields: LogFields): Logger {
     return new HoldingLogger(this.inner.child(fields), this.q);
