@@ -37,7 +37,7 @@ export class ActiveBackup implements Mode {
   }
 
   setActive(port: Port | null): void {
-    this.select(port && port !== this.current ? port : this.current, 'manual');
+    this.select(port ?? this.current, 'manual');
   }
 
   update(reason: string): void {

@@ -23,8 +23,9 @@ export interface ModeContext {
    */
   notifyPeers(port: Port): void;
   /**
-   * The active slave changed, before the new plan is published: the link monitor's active port
-   * and the fail_over_mac MAC moves follow it.
+   * The active slave changed: the link monitor's active port and the fail_over_mac MAC moves
+   * follow it (active-backup, tlb and alb call it before publishing the plan, whose MACs it may
+   * change).
    */
   activeChanged(prev: Port | null, next: Port | null): void;
   /**
