@@ -16,6 +16,7 @@ import type { Logger } from './util/logger.js';
 import { metricsRegistry, serveMetrics, type MetricsListen } from './metrics.js';
 import { sdNotifier } from './util/sd-notify.js';
 import { formatMac } from './util/mac.js';
+import { limitMallocArenas } from './util/malloc-arenas.js';
 import { ProcessStats } from './util/process-stats.js';
 
 export interface RunningDaemon {
@@ -200,6 +201,9 @@ export function recoverOnly(names: string[] | null, runDir: string, log: Logger)
 
 export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettings, log: Logger): Promise<RunningDaemon> {
   const binding = loadBinding();
+  // before V8's helper threads first allocate (they compile functions as they get hot)
+  const arenas = limitMallocArenas((n) => binding.mallocArenaMax(n));
+  if (arenas !== null) log.debug(`malloc arenas limited to ${arenas}`);
   checkCapabilities(binding);
   const { runDir } = settings;
   const host = nativeHost(binding);

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -188,6 +189,18 @@ Napi::Value RaiseCaps(const Napi::CallbackInfo& info) {
   r.Set("permitted", Napi::Number::New(env, data[0].permitted));
   return r;
 }
+// mallocArenaMax(n): glibc's mallopt(M_ARENA_MAX, n). A thread's first malloc after this takes
+// one of at most n arenas instead of a new one of its own. false where the C library has no
+// such setting (or refuses the value).
+Napi::Value MallocArenaMax(const Napi::CallbackInfo& info) {
+  REQUIRE_INT32("mallocArenaMax", 0, n);
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+  return Napi::Boolean::New(info.Env(), n > 0 && mallopt(M_ARENA_MAX, n) == 1);
+#else
+  (void)n;
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
 // The credentials of the process at the other end of a unix socket (SO_PEERCRED).
 Napi::Value PeerCred(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -213,4 +226,5 @@ void InitLink(Napi::Env env, Napi::Object exports) {
   exports.Set("sendUnixDatagram", Napi::Function::New(env, SendUnixDatagram));
   exports.Set("raiseCaps", Napi::Function::New(env, RaiseCaps));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred));
+  exports.Set("mallocArenaMax", Napi::Function::New(env, MallocArenaMax));
 }

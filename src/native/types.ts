@@ -118,6 +118,8 @@ export interface NativeBinding extends NativeBpf {
   raiseCaps(): { effective: number; permitted: number };
   /** SO_PEERCRED of a connected unix socket: who is at the other end. */
   peerCred(fd: number): { pid: number; uid: number; gid: number };
+  /** glibc's mallopt(M_ARENA_MAX, n): threads that first allocate after it share at most n arenas. */
+  mallocArenaMax(n: number): boolean;
   readonly COUNTERS: number;
   readonly MAX_PORTS: number;
   readonly VNET_HDR_LEN: number;

@@ -226,6 +226,7 @@ export class FakeNet {
       setAffinity: () => {},
       raiseCaps: () => ({ effective: 0x3000, permitted: 0x3000 }),
       peerCred: () => ({ pid: process.pid, uid: 0, gid: 0 }),
+      mallocArenaMax: () => true,
       sendUnixDatagram: (path: string, data: Uint8Array) => void net.datagrams.push({ path, text: Buffer.from(data).toString() }),
       ifName: (i: number) => [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null,
       ...noBpf,

@@ -2,6 +2,7 @@
 // declares is there with the right kind and nothing else is; the constants are the ones the
 // TypeScript side relies on; wrong arguments are TypeErrors, not garbage reads. The in-memory
 // binding of the tests must agree with it too.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ const EXPORTS: Record<keyof NativeBinding, 'function' | 'number'> = {
   sendUnixDatagram: 'function',
   raiseCaps: 'function',
   peerCred: 'function',
+  mallocArenaMax: 'function',
   bpfMapCreate: 'function',
   bpfMapUpdate: 'function',
   bpfMapLookup: 'function',
@@ -102,6 +104,24 @@ describe.skipIf(mustSkip(existsSync(ADDON) ? '' : 'native addon not built: run `
       expect(Array.from(quick.mac)).toEqual(Array.from(full.mac));
       expect(quick).toMatchObject({ speed: -1, duplex: 'unknown', link: null });
       expect(full.link).not.toBeNull(); // lo answers ETHTOOL_GLINK
+    });
+
+    it('limits malloc arenas: threads that allocate after mallocArenaMax take no arena of their own', () => {
+      const probe = (limit: string) =>
+        JSON.parse(
+          execFileSync(process.execPath, [join(import.meta.dirname, '..', 'helpers', 'malloc-arenas-probe.mjs'), ADDON, limit], {
+            encoding: 'utf8',
+          }),
+        ) as {
+          set: boolean | null;
+          before: number;
+          after: number;
+        };
+      const free = probe('none');
+      expect(free.after - free.before).toBeGreaterThanOrEqual(3); // an arena for each worker thread
+      const limited = probe('1');
+      expect(limited.set).toBe(true);
+      expect(limited.after).toBe(limited.before);
     });
 
     it('agrees with the in-memory binding the tests use', () => {
