@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exited } from './lib/proc.mjs';
+import { bonddArgv, exited } from './lib/proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LAB = join(ROOT, 'scripts/netns/lab.sh');
@@ -104,29 +104,9 @@ async function outage(failIf, restoreIf) {
 async function startBondd(mode, extra = []) {
   let log = '';
   const hash = mode === 'balance-xor' ? ['xmit_hash_policy=layer3+4'] : [];
-  bondd = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      SRV,
-      node,
-      join(ROOT, 'dist/cli/bondd.js'),
-      '--log-format',
-      'pretty',
-      '--run-dir',
-      RUN,
-      '--name',
-      'bond0',
-      '--slaves',
-      's0,s1',
-      ...extra,
-      `mode=${mode}`,
-      'miimon=100',
-      ...hash,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  bondd = spawn('ip', ['netns', 'exec', SRV, ...bonddArgv(RUN, 's0,s1', [...extra, `mode=${mode}`, 'miimon=100', ...hash])], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   bondd.stderr.on('data', (d) => (log += d));
   for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
   if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
@@ -198,30 +178,14 @@ const lacpBondds = [];
 async function startLacpBondd(ns, slaves, runDir, cpu, extra = []) {
   mkdirSync(runDir, { recursive: true });
   let log = '';
-  const p = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      node,
-      join(ROOT, 'dist/cli/bondd.js'),
-      '--log-format',
-      'pretty',
-      '--run-dir',
-      runDir,
-      '--name',
-      'bond0',
-      '--slaves',
-      slaves,
-      ...(cpu === undefined ? [] : ['--cpu', String(cpu)]),
-      ...extra,
-      'mode=802.3ad',
-      'lacp_rate=fast',
-      'xmit_hash_policy=layer3+4',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = [
+    ...(cpu === undefined ? [] : ['--cpu', String(cpu)]),
+    ...extra,
+    'mode=802.3ad',
+    'lacp_rate=fast',
+    'xmit_hash_policy=layer3+4',
+  ];
+  const p = spawn('ip', ['netns', 'exec', ns, ...bonddArgv(runDir, slaves, args)], { stdio: ['ignore', 'ignore', 'pipe'] });
   lacpBondds.push(p);
   p.stderr.on('data', (d) => (log += d));
   // resolves at the daemon's ready line: its bond is up and its ports send LACPDUs
@@ -500,28 +464,9 @@ async function albRow(mode) {
   albLab();
   try {
     let log = '';
-    bondd = spawn(
-      'ip',
-      [
-        'netns',
-        'exec',
-        SRV,
-        node,
-        join(ROOT, 'dist/cli/bondd.js'),
-        '--log-format',
-        'pretty',
-        '--run-dir',
-        RUN,
-        '--name',
-        'bond0',
-        '--slaves',
-        's0,s1',
-        `mode=${mode}`,
-        'miimon=100',
-        'xmit_hash_policy=layer2+3',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    bondd = spawn('ip', ['netns', 'exec', SRV, ...bonddArgv(RUN, 's0,s1', [`mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer2+3'])], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     bondd.stderr.on('data', (d) => (log += d));
     for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
     if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);

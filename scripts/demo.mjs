@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exited } from './lib/proc.mjs';
+import { bonddArgv, exited } from './lib/proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const P = `demo${process.pid % 100000}`;
@@ -61,28 +61,9 @@ async function main() {
 
   say('bondd --name bond0 --slaves s0,s1 mode=active-backup miimon=100 num_grat_arp=2');
   let log = '';
-  bondd = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      SRV,
-      node,
-      join(ROOT, 'dist/cli/bondd.js'),
-      '--log-format',
-      'pretty',
-      '--run-dir',
-      RUN,
-      '--name',
-      'bond0',
-      '--slaves',
-      's0,s1',
-      'mode=active-backup',
-      'miimon=100',
-      'num_grat_arp=2',
-    ],
-    { stdio: ['ignore', 'inherit', 'pipe'] },
-  );
+  bondd = spawn('ip', ['netns', 'exec', SRV, ...bonddArgv(RUN, 's0,s1', ['mode=active-backup', 'miimon=100', 'num_grat_arp=2'])], {
+    stdio: ['ignore', 'inherit', 'pipe'],
+  });
   bondd.stderr.on('data', (d) => {
     log += d;
     process.stdout.write(`  bondd| ${d}`.replace(/\n(?=.)/g, '\n  bondd| '));

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bonddArgv } from './proc.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -83,23 +84,7 @@ export function ovsLab(prefix) {
    */
   async function startBondd(extra = [], nodeFlags = []) {
     let log = '';
-    const bondd = run(SRV, [
-      process.execPath,
-      ...nodeFlags,
-      join(ROOT, 'dist/cli/bondd.js'),
-      '--log-format',
-      'pretty',
-      '--run-dir',
-      RUN,
-      '--name',
-      'bond0',
-      '--slaves',
-      's0,s1',
-      'mode=802.3ad',
-      'lacp_rate=fast',
-      'xmit_hash_policy=layer3+4',
-      ...extra,
-    ]);
+    const bondd = run(SRV, bonddArgv(RUN, 's0,s1', ['mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4', ...extra], nodeFlags));
     bondd.stderr.on('data', (d) => (log += d));
     const started = Date.now();
     for (let i = 0; i < 100 && !/distributing on s0, s1/.test(log); i++) await sleep(100);
