@@ -211,9 +211,10 @@ async function main() {
   for (const c of captures) c.proc.kill('SIGINT');
   await Promise.all(captures.map((c) => c.closed));
   const onWire = new Uint8Array(sent);
+  const onWireAt = new Float64Array(sent); // when the capture saw it (seconds since the epoch)
   const wire = { frames: 0, capture_drops: 0 };
   for (const c of captures) {
-    wire.frames += probeSeqsInPcap(c.file, 9000, onWire);
+    wire.frames += probeSeqsInPcap(c.file, 9000, onWire, onWireAt);
     wire.capture_drops += Number(/(\d+) packets? dropped by kernel/.exec(c.err())?.[1] ?? NaN);
   }
   // the longest silence between bondd's LACPDUs on each link, not counting a gap across a cut
@@ -245,21 +246,27 @@ async function main() {
     return { ...n, lacpdus_on_the_wire_in_3s: ts.length, on_wire: onWire };
   });
   const chargedToBond = ovsNotCurrent.filter((n) => !n.on_wire);
-  // a sequence number is in a window from just before a cut (or restore) until WINDOW_S after it
-  const windowOf = (seq) => windows.findIndex((w) => seq / PROBE_PPS >= w - 0.5 && seq / PROBE_PPS <= w + WINDOW_S);
+  // A run of lost datagrams was due between the capture times of the probe frames on either
+  // side of it (the sender paces from its own start, which can be late by a second under
+  // load). It is a failover's when it lies within that failover's window: from just before its
+  // cut (or restore) until WINDOW_S after it.
+  const windowOf = (from, to) => windows.findIndex((w) => from - t0 >= w - 0.5 && to - t0 <= w + WINDOW_S);
   const perWindow = windows.map(() => 0);
   let lostOutside = 0;
   const outsideRuns = []; // [first, last] sequence numbers of the first runs lost outside the windows
   for (let q = 0; q < sent; q++) {
     if (onWire[q]) continue;
-    if (windowOf(q) < 0 && outsideRuns.length < 20) {
-      const last = outsideRuns[outsideRuns.length - 1];
-      if (last && last[1] === q - 1) last[1] = q;
-      else outsideRuns.push([q, q]);
+    let last = q;
+    while (last + 1 < sent && !onWire[last + 1]) last++;
+    const from = q > 0 ? onWireAt[q - 1] : t0;
+    const to = last + 1 < sent ? onWireAt[last + 1] : t0 + SECS + 30;
+    const w = windowOf(from, to);
+    if (w >= 0) perWindow[w] += last - q + 1;
+    else {
+      lostOutside += last - q + 1;
+      if (outsideRuns.length < 20) outsideRuns.push([q, last]);
     }
-    const w = windowOf(q);
-    if (w < 0) lostOutside++;
-    else perWindow[w]++;
+    q = last;
   }
   const warm = samples.filter((x) => x.t > WARMUP_S);
   const head = warm.slice(0, Math.max(1, Math.floor(warm.length / 5)));

@@ -34,21 +34,25 @@ export function* pcapFrames(file) {
 }
 
 /**
- * Marks in `seen` every sequence number of the probe (UDP to `port`) in `file`; returns how many
- * probe frames it held. Numbers beyond `seen` are ignored.
+ * Marks in `seen` every sequence number of the probe (UDP to `port`) in `file`, and puts its
+ * capture time (seconds since the epoch) in `at` when given; returns how many probe frames it
+ * held. Numbers beyond `seen` are ignored.
  * @param {string} file
  * @param {number} port
  * @param {Uint8Array} seen
+ * @param {Float64Array} [at]
  */
-export function probeSeqsInPcap(file, port, seen) {
+export function probeSeqsInPcap(file, port, seen, at) {
   let frames = 0;
-  for (const { f } of pcapFrames(file)) {
+  for (const { t, f } of pcapFrames(file)) {
     if (f.length < 14 + 20 + 8 + 4 || f.readUInt16BE(12) !== ETH_P_IP) continue;
     const ihl = (f[14] & 0x0f) * 4;
     if (f[14 + 9] !== 17 || f.length < 14 + ihl + 8 + 4 || f.readUInt16BE(14 + ihl + 2) !== port) continue;
     const seq = f.readUInt32BE(14 + ihl + 8);
     frames++;
-    if (seq < seen.length) seen[seq] = 1;
+    if (seq >= seen.length) continue;
+    seen[seq] = 1;
+    if (at) at[seq] = t;
   }
   return frames;
 }
