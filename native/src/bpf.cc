@@ -187,6 +187,63 @@ Napi::Value ProgQuery(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), a.query.prog_cnt);
 }
 
+// bpfObjPin(fd, path): BPF_OBJ_PIN, the object (a link, a map) then outlives this process
+Napi::Value ObjPin(const Napi::CallbackInfo& info) {
+  REQUIRE_INT32("bpfObjPin", 0, fd);
+  REQUIRE_STRING("bpfObjPin", 1, path);
+  union bpf_attr a;
+  memset(&a, 0, sizeof a);
+  a.pathname = Ptr(path.c_str());
+  a.bpf_fd = fd;
+  if (Bpf(BPF_OBJ_PIN, &a) < 0) return ThrowSys(info.Env(), "bpf", errno, "BPF_OBJ_PIN " + path);
+  return info.Env().Undefined();
+}
+
+// bpfObjGet(path) -> fd of a pinned object, or -1 when nothing is pinned there
+Napi::Value ObjGet(const Napi::CallbackInfo& info) {
+  REQUIRE_STRING("bpfObjGet", 0, path);
+  union bpf_attr a;
+  memset(&a, 0, sizeof a);
+  a.pathname = Ptr(path.c_str());
+  long fd = Bpf(BPF_OBJ_GET, &a);
+  if (fd < 0 && errno == ENOENT) return Napi::Number::New(info.Env(), -1);
+  if (fd < 0) return ThrowSys(info.Env(), "bpf", errno, "BPF_OBJ_GET " + path);
+  return Napi::Number::New(info.Env(), double(fd));
+}
+
+// bpfLinkUpdate(linkFd, progFd): the link runs progFd from the next packet on (BPF_LINK_UPDATE)
+Napi::Value LinkUpdate(const Napi::CallbackInfo& info) {
+  REQUIRE_INT32("bpfLinkUpdate", 0, link);
+  REQUIRE_INT32("bpfLinkUpdate", 1, prog);
+  union bpf_attr a;
+  memset(&a, 0, sizeof a);
+  a.link_update.link_fd = link;
+  a.link_update.new_prog_fd = prog;
+  if (Bpf(BPF_LINK_UPDATE, &a) < 0) return ThrowSys(info.Env(), "bpf", errno, "BPF_LINK_UPDATE");
+  return info.Env().Undefined();
+}
+
+// bpfMapInfo(fd) -> { type, keySize, valueSize, maxEntries, flags } (BPF_OBJ_GET_INFO_BY_FD)
+Napi::Value MapInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  REQUIRE_INT32("bpfMapInfo", 0, fd);
+  struct bpf_map_info m;
+  memset(&m, 0, sizeof m);
+  union bpf_attr a;
+  memset(&a, 0, sizeof a);
+  a.info.bpf_fd = fd;
+  a.info.info_len = sizeof m;
+  a.info.info = Ptr(&m);
+  if (Bpf(BPF_OBJ_GET_INFO_BY_FD, &a) < 0) return ThrowSys(env, "bpf", errno, "BPF_OBJ_GET_INFO_BY_FD");
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("type", m.type);
+  r.Set("keySize", m.key_size);
+  r.Set("valueSize", m.value_size);
+  r.Set("maxEntries", m.max_entries);
+  r.Set("flags", m.map_flags);
+  return r;
+}
+
 // closeFd(fd)
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   REQUIRE_INT32("closeFd", 0, fd);
@@ -205,5 +262,9 @@ void InitBpf(Napi::Env env, Napi::Object exports) {
   exports.Set("bpfLinkCreate", Napi::Function::New(env, LinkCreate, "bpfLinkCreate"));
   exports.Set("bpfProgTestRun", Napi::Function::New(env, ProgTestRun, "bpfProgTestRun"));
   exports.Set("bpfProgQuery", Napi::Function::New(env, ProgQuery, "bpfProgQuery"));
+  exports.Set("bpfObjPin", Napi::Function::New(env, ObjPin, "bpfObjPin"));
+  exports.Set("bpfObjGet", Napi::Function::New(env, ObjGet, "bpfObjGet"));
+  exports.Set("bpfLinkUpdate", Napi::Function::New(env, LinkUpdate, "bpfLinkUpdate"));
+  exports.Set("bpfMapInfo", Napi::Function::New(env, MapInfo, "bpfMapInfo"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
 }

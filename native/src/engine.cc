@@ -52,6 +52,7 @@ Napi::Function Engine::Init(Napi::Env env) {
     InstanceMethod("closePort", &Engine::ClosePort),
     InstanceMethod("send", &Engine::Send),
     InstanceMethod("setTapCarrier", &Engine::SetTapCarrier),
+    InstanceMethod("setTapPersist", &Engine::SetTapPersist),
     InstanceMethod("setMembership", &Engine::SetMembership),
     InstanceMethod("readKernelStats", &Engine::ReadKernelStats),
     InstanceMethod("setBusyPoll", &Engine::SetBusyPoll),
@@ -175,7 +176,8 @@ void Engine::CloseAll() {
   for (int i = 0; i < kMaxPorts; i++) ClosePortAt(i);
 }
 
-// openTap(name) -> { ifindex, name }: always engine port 0.
+// openTap(name) -> { ifindex, name }: always engine port 0. Creates the TAP, or attaches to a
+// persistent one of that name that no process holds (a bond left by an earlier bondd).
 // IFF_TAP|IFF_NO_PI|IFF_VNET_HDR, vnet header 10 bytes, CSUM/TSO4/TSO6/TSO_ECN offloads.
 Napi::Value Engine::OpenTap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -265,6 +267,16 @@ Napi::Value Engine::Send(const Napi::CallbackInfo& info) {
 }
 
 // setTapCarrier(on): the bond's carrier follows "at least one usable slave".
+// setTapPersist(on): TUNSETPERSIST. A persistent TAP outlives its last fd (its carrier goes
+// off then); taking persistence off makes the TAP go with the fd.
+Napi::Value Engine::SetTapPersist(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  REQUIRE_BOOL("setTapPersist", 0, on);
+  if (ports_[0].fd < 0) return ThrowSys(env, "setTapPersist", EBADF);
+  if (ioctl(ports_[0].fd, TUNSETPERSIST, on ? 1UL : 0UL) < 0) return ThrowSys(env, "ioctl", errno, "TUNSETPERSIST");
+  return env.Undefined();
+}
+
 Napi::Value Engine::SetTapCarrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_BOOL("setTapCarrier", 0, up);

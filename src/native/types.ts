@@ -33,7 +33,7 @@ export interface EngineOptions {
 }
 
 export interface NativeEngine {
-  /** Creates (or attaches to) TAP `name` as engine port 0. */
+  /** Creates TAP `name`, or attaches to a persistent one nobody holds, as engine port 0. */
   openTap(name: string): { ifindex: number; name: string };
   /** AF_PACKET socket on `ifindex` as engine port `index` (1..MAX_PORTS-1). */
   openPacket(index: number, ifindex: number, bufBytes: number): void;
@@ -41,6 +41,8 @@ export interface NativeEngine {
   /** A control frame (no vnet header: the native side prepends a zero one). */
   send(index: number, frame: Uint8Array): boolean;
   setTapCarrier(on: boolean): void;
+  /** TUNSETPERSIST: a persistent TAP outlives the process (without carrier while no fd holds it). */
+  setTapPersist(on: boolean): void;
   setMembership(index: number, add: boolean, type: 'promisc' | 'allmulti' | 'multicast', mac?: Uint8Array): void;
   readKernelStats(index: number): void;
   /** After each batch keep polling every fd for `us` microseconds (0 = off). */
@@ -80,6 +82,15 @@ export interface BpfTestRun {
   ctx: Uint8Array;
 }
 
+/** What BPF_OBJ_GET_INFO_BY_FD tells of a map. */
+export interface BpfMapInfo {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
+
 /** The bpf() syscall, one command per function (native/src/bpf.cc). Fds are the caller's to close. */
 export interface NativeBpf {
   bpfMapCreate(type: number, keySize: number, valueSize: number, maxEntries: number, flags: number, name: string): number;
@@ -95,6 +106,13 @@ export interface NativeBpf {
   bpfProgTestRun(progFd: number, data: Uint8Array, ctx: Uint8Array | null, repeat: number): BpfTestRun;
   /** How many programs are attached to a device at this attach type (BPF_PROG_QUERY). */
   bpfProgQuery(ifindex: number, attachType: number): number;
+  /** BPF_OBJ_PIN: the object stays (a link stays attached) while the file in a bpffs exists. */
+  bpfObjPin(fd: number, path: string): void;
+  /** BPF_OBJ_GET: a new fd of the object pinned at `path`, or -1 when there is none. */
+  bpfObjGet(path: string): number;
+  /** BPF_LINK_UPDATE: the link runs `progFd` from the next packet on. */
+  bpfLinkUpdate(linkFd: number, progFd: number): void;
+  bpfMapInfo(fd: number): BpfMapInfo;
   closeFd(fd: number): void;
 }
 

@@ -39,7 +39,8 @@ export class FakeEngine implements NativeEngine {
   ) {}
 
   openTap(name: string): { ifindex: number; name: string } {
-    const l = this.net.addLink(name, { type: ARPHRD_ETHER });
+    // a persistent TAP nobody holds is attached to, as the kernel does
+    const l = this.net.persistent.has(name) ? this.net.links.get(name)! : this.net.addLink(name, { type: ARPHRD_ETHER });
     this.ports.set(0, { ifindex: l.ifindex, name });
     return { ifindex: l.ifindex, name };
   }
@@ -64,6 +65,13 @@ export class FakeEngine implements NativeEngine {
     this.tapCarrier = on;
   }
 
+  setTapPersist(on: boolean): void {
+    const tap = this.ports.get(0);
+    if (!tap) return;
+    if (on) this.net.persistent.add(tap.name);
+    else this.net.persistent.delete(tap.name);
+  }
+
   setMembership(index: number, add: boolean, type: string, mac?: Uint8Array): void {
     this.memberships.push(`${index} ${add ? '+' : '-'}${type}${mac ? ' ' + Buffer.from(mac).toString('hex') : ''}`);
   }
@@ -77,7 +85,7 @@ export class FakeEngine implements NativeEngine {
   close(): void {
     this.closed = true;
     const tap = this.ports.get(0);
-    if (tap) this.net.links.delete(tap.name);
+    if (tap && !this.net.persistent.has(tap.name)) this.net.links.delete(tap.name);
     this.ports.clear();
   }
 
@@ -135,6 +143,10 @@ const noBpf: NativeBpf = {
   bpfLinkCreate: enosys,
   bpfProgTestRun: enosys,
   bpfProgQuery: enosys,
+  bpfObjPin: enosys,
+  bpfObjGet: enosys,
+  bpfLinkUpdate: enosys,
+  bpfMapInfo: enosys,
   closeFd: () => {},
 };
 
@@ -147,6 +159,9 @@ export class FakeNet {
   readOnlySysctls = false;
   readonly multicast = new Map<string, string[]>();
   readonly blocked = new Set<number>();
+  /** TAPs made persistent (TUNSETPERSIST): they outlive their engine. */
+  readonly persistent = new Set<string>();
+  readonly aliases = new Map<string, string>();
   readonly igmp = new Map<string, Uint8Array[]>();
   /** Datagrams sent to unix sockets (sd_notify). */
   readonly datagrams: { path: string; text: string }[] = [];
@@ -264,6 +279,20 @@ export class FakeNet {
       },
       unblockStack: (b) => void this.blocked.delete(b.ifindex),
       attachEgress: () => {},
+      deleteLink: (ifindex) => {
+        for (const [n, l] of this.links) {
+          if (l.ifindex !== ifindex) continue;
+          this.links.delete(n);
+          this.persistent.delete(n);
+        }
+      },
+      setAlias: (name, alias) => void this.aliases.set(name, alias),
+      tapState: (name) =>
+        this.links.has(name) && this.engine?.ports.get(0)?.name === name
+          ? { persistent: this.persistent.has(name), alias: this.aliases.get(name) ?? '' }
+          : this.persistent.has(name)
+            ? { persistent: true, alias: this.aliases.get(name) ?? '' }
+            : null,
       hasClsact: (ifindex) => this.blocked.has(ifindex),
       removeStaleBlock: (ifindex) => (this.blocked.delete(ifindex) ? ['drop filter'] : []),
       close: () => {},
