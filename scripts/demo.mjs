@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // tapbond demo: builds a namespace lab, runs bondd (active-backup) over two veth slaves, sends
 // traffic through it, fails the active link, prints `bondctl show` before and after, measures
-// the outage with a UDP probe, stops bondd with SIGTERM (slaves restored), and cleans up.
+// the outage with a UDP probe, takes the bond down with `bondctl delete` (slaves restored, bondd
+// exits), and cleans up.
 // Everything happens inside namespaces it creates; nothing touches the root namespace.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -88,12 +89,12 @@ async function main() {
   say('bondctl show bond0 (after the failure)');
   process.stdout.write(bondctl('show', 'bond0', '--stats'));
 
-  say('SIGTERM: bondd restores every slave and removes bond0');
+  say('bondctl delete bond0: every slave restored, bond0 removed, bondd done (a SIGTERM would leave the bond running)');
   const before = inNs(SRV, 'ip', ['-br', 'link', 'show']);
-  bondd.kill('SIGTERM');
+  process.stdout.write(bondctl('delete', 'bond0'));
   await exited(bondd);
   process.stdout.write(
-    `  while bonded:\n${before.replace(/^/gm, '    ')}  after SIGTERM:\n${inNs(SRV, 'ip', ['-br', 'link', 'show']).replace(/^/gm, '    ')}`,
+    `  while bonded:\n${before.replace(/^/gm, '    ')}  after the delete:\n${inNs(SRV, 'ip', ['-br', 'link', 'show']).replace(/^/gm, '    ')}`,
   );
   say('done: the lab is removed');
 }

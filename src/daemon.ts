@@ -2,8 +2,12 @@
 // bond + signals. Several bonds may run in one process (max_bonds, several ifcfg bonds).
 import { readdirSync } from 'node:fs';
 import { Bond } from './bond/bond.js';
-import { Journal, journalPath } from './bond/journal.js';
-import { recoverJournal, type Recovery } from './bond/recover.js';
+import { statfsSync } from 'node:fs';
+import { isLiveBondd, Journal, JOURNAL_VERSION, journalPath, readJournal, toSaved, type JournalFile } from './bond/journal.js';
+import { masterTag } from './bond/master.js';
+import { recoverJournal, restoreJournaled, type Recovery } from './bond/recover.js';
+import type { Adoption } from './bond/types.js';
+import { pinDirOf } from './fastpath/kernel-path.js';
 import { nativeHost, type Host } from './host/host.js';
 import type { DaemonConfig } from './config/index.js';
 import { ControlServer, DEFAULT_LIMITS } from './control/server.js';
@@ -15,23 +19,32 @@ import { systemClock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 import { metricsRegistry, serveMetrics, type MetricsListen } from './metrics.js';
 import { sdNotifier } from './util/sd-notify.js';
-import { formatMac } from './util/mac.js';
+import { bytesEqual, formatMac, ipBytes } from './util/mac.js';
 import { limitMallocArenas } from './util/malloc-arenas.js';
 import { ProcessStats } from './util/process-stats.js';
 
 export interface RunningDaemon {
   bonds: Bond[];
-  stop(): void;
+  /** Ends the process's part: `detach` (default) leaves every bond running, `delete` takes them down. */
+  stop(how?: 'detach' | 'delete'): void;
 }
+
+/** Where bpffs is mounted on most hosts (systemd mounts it). */
+export const DEFAULT_BPFFS = '/sys/fs/bpf';
 
 /**
  * ifcfg HWADDR: the slave is the interface that has that MAC, whatever its name now. Returns
  * the configs with slave names resolved; an unmatched MAC is an error that names the file's device.
  */
-export function resolveSlaveNames(cfgs: DaemonConfig[], binding: NativeBinding): DaemonConfig[] {
+export function resolveSlaveNames(
+  cfgs: DaemonConfig[],
+  binding: NativeBinding,
+  /** Slaves an earlier bondd left with the bond's MAC: their own MACs, from its journal. */
+  journaled: { name: string; mac: Uint8Array }[] = [],
+): DaemonConfig[] {
   if (!cfgs.some((c) => c.slaveMacs)) return cfgs;
   const rtnl = new Rtnl(binding);
-  const links = rtnl.links();
+  const links = [...journaled, ...rtnl.links().filter((l) => !journaled.some((j) => j.name === l.name))];
   rtnl.close();
   return cfgs.map((c) => {
     if (!c.slaveMacs) return c;
@@ -82,8 +95,11 @@ export function checkCapabilities(binding: Pick<NativeBinding, 'raiseCaps'>): vo
   }
 }
 
-/** Checks what can be checked without changing anything: the slaves exist and are Ethernet. */
-export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
+/**
+ * Checks what can be checked without changing anything: the slaves exist and are Ethernet, and
+ * the bond's name is free (or is the bond an earlier bondd left, in `adopted`).
+ */
+export function preflight(cfgs: DaemonConfig[], binding: NativeBinding, adopted: ReadonlySet<string> = new Set()): void {
   const seen = new Map<string, string>();
   for (const cfg of cfgs) {
     for (const s of cfg.slaves) {
@@ -98,6 +114,7 @@ export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
       if (info.type !== ARPHRD_ETHER)
         throw new BondError('EPORT_INVALID', `slaves: '${s}' is not an Ethernet interface (link type ${info.type})`);
     }
+    if (adopted.has(cfg.name)) continue;
     let exists = false;
     try {
       binding.linkInfo(cfg.name);
@@ -109,8 +126,81 @@ export function preflight(cfgs: DaemonConfig[], binding: NativeBinding): void {
   }
 }
 
-function startOne(cfg: DaemonConfig, host: Host, log: Logger, runDir: string, fatal: (e: BondError) => void): Bond {
-  const journal = new Journal(journalPath(runDir, cfg.name), cfg.name);
+/** What a start found of its bond: the bond an earlier bondd left, to adopt. */
+export interface Found {
+  adopt: Adoption;
+  journal: JournalFile;
+}
+
+/**
+ * What a start does with what an earlier bondd left of bond `name`. Its journal names a TAP that
+ * is still there and persistent: adopt it (slaves it had only begun to prepare are restored
+ * first). A journal whose TAP is gone (deleted while no daemon ran): recover it (restore the
+ * slaves, remove the pins) and start afresh. No journal, but our tagged persistent TAP (a
+ * bondd killed between making it and journaling it): adopt it with no slaves. A journal of a
+ * bondd that still runs is an error.
+ */
+export function findBond(host: Host, runDir: string, name: string, log: Logger): Found | null {
+  const path = journalPath(runDir, name);
+  const j = readJournal(path);
+  const blog = log.child({ bond: name });
+  const tap = host.tapState(name);
+  const mine = (ifindex?: number) =>
+    tap?.persistent === true && (ifindex === undefined ? tap.alias === masterTag(name) : host.binding.ifName(ifindex) === name);
+  if (j && isLiveBondd(j.pid)) throw new BondError('EBUSY', `${name}: bondd (pid ${j.pid}) runs this bond; stop it first`);
+  if (j && j.tap && mine(j.tap.ifindex)) {
+    for (const s of j.slaves.filter((x) => x.phase !== 'enslaved')) {
+      restoreJournaled(host, blog, s);
+      blog.warn('had only begun to be enslaved when the earlier bondd stopped: restored', { slave: s.name });
+    }
+    const slaves = j.slaves.filter((x) => x.phase === 'enslaved');
+    const journal = { ...j, slaves };
+    return {
+      journal,
+      adopt: {
+        mac: host.binding.linkInfo(name, false).mac,
+        slaves: slaves.map((x) => ({ ...toSaved(x), ...(x.port !== undefined ? { port: x.port } : {}) })),
+        active: j.detached?.active ?? null,
+      },
+    };
+  }
+  if (j) {
+    recoverJournal(host, blog, path);
+    return null;
+  }
+  if (mine()) {
+    blog.warn(`${name} is a TAP a bondd left before it journaled anything: adopted, with no slave to take over`);
+    return {
+      journal: { version: JOURNAL_VERSION, bond: name, pid: 0, started: '', slaves: [] },
+      adopt: { mac: host.binding.linkInfo(name, false).mac, slaves: [] },
+    };
+  }
+  return null;
+}
+
+/** Where the pins of a bond go: `<bpffs>/tapbond/<bond>`, or null when `bpffs` is not a bpffs. */
+export function pinsFor(bpffs: string | null, bond: string): string | null {
+  if (!bpffs) return null;
+  try {
+    if (statfsSync(bpffs).type === BPF_FS_MAGIC) return pinDirOf(bpffs, bond);
+  } catch {
+    /* not there */
+  }
+  return null;
+}
+
+const BPF_FS_MAGIC = 0xcafe4a11;
+
+function startOne(
+  cfg: DaemonConfig,
+  host: Host,
+  log: Logger,
+  runDir: string,
+  fatal: (e: BondError) => void,
+  found: Found | null,
+  pins: string | null,
+): Bond {
+  const journal = new Journal(journalPath(runDir, cfg.name), cfg.name, found?.journal);
   const bond = new Bond(
     {
       name: cfg.name,
@@ -121,6 +211,8 @@ function startOne(cfg: DaemonConfig, host: Host, log: Logger, runDir: string, fa
       busyPollUs: cfg.busyPollUs,
       datapath: cfg.datapath,
       ...(cfg.bpfAttach ? { bpfAttach: cfg.bpfAttach } : {}),
+      pins,
+      ...(found ? { adopt: found.adopt } : {}),
     },
     { host, clock: systemClock, log, journal, fatal },
   );
@@ -128,14 +220,19 @@ function startOne(cfg: DaemonConfig, host: Host, log: Logger, runDir: string, fa
   for (const n of cfg.notes) blog.warn(n);
   bond.start();
   try {
-    for (const s of cfg.slaves) bond.enslave(s);
+    if (found) bond.adopt(cfg.slaves);
+    else for (const s of cfg.slaves) bond.enslave(s);
     for (const o of cfg.slaveOptions ?? []) bond.setSlaveOption(o.slave, o.name, o.value);
+    const have = found ? host.addresses(bond.ifindex) : [];
     for (const a of cfg.addresses ?? []) {
+      if (have.some((h) => bytesEqual(h.address, ipBytes(a.address)) && h.prefixlen === a.prefixlen)) continue; // kept on the adopted TAP
       host.addAddress(bond.ifindex, a.address, a.prefixlen);
       blog.info(`address ${a.address}/${a.prefixlen}`, { event: 'address' });
     }
   } catch (e) {
-    bond.stop();
+    // a bond made here goes; an adopted one is left as it was found, for the next try
+    if (found) bond.detach();
+    else bond.delete();
     throw e;
   }
   return bond;
@@ -143,10 +240,14 @@ function startOne(cfg: DaemonConfig, host: Host, log: Logger, runDir: string, fa
 
 export interface DaemonSettings {
   runDir: string;
-  /** A bond could not go on (its TAP was deleted): everything is restored, the process must exit. */
+  /** A bond could not go on: the process must exit (the others are left running). */
   onFatal?(err: BondError): void;
+  /** Every bond was taken down (`bondctl delete`, `ip link del`): the process is done and exits 0. */
+  onEmpty?(why: string): void;
   /** Pin the datapath (main) thread; one setting for the whole process. */
   cpus?: number[];
+  /** The bpffs under which the kernel path pins what must outlive the process (null: nothing). */
+  bpffs?: string | null;
   /** Prometheus endpoint (off when absent). */
   metrics?: MetricsListen;
   /** A group (gid) whose members may use the control sockets besides root (--control-group). */
@@ -208,21 +309,30 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
   const { runDir } = settings;
   const host = nativeHost(binding);
   let cfgs: DaemonConfig[];
+  const found = new Map<string, Found>();
   try {
-    // a dead bondd's changes come off first: its slaves get their own MACs back (HWADDR lookup)
-    recoverBonds(
-      host,
-      runDir,
-      cfgsIn.map((c) => c.name),
-      log,
+    // what an earlier bondd left is adopted, or else taken down (its slaves get their own MACs
+    // back before the HWADDR lookup, which also knows the adopted slaves' own MACs)
+    for (const c of cfgsIn) {
+      const f = findBond(host, runDir, c.name, log);
+      if (f) found.set(c.name, f);
+    }
+    const journaled = [...found.values()].flatMap((f) =>
+      f.adopt.slaves.map((s) => ({ name: binding.ifName(s.ifindex) ?? s.name, mac: s.mac })),
     );
-    cfgs = resolveSlaveNames(cfgsIn, binding);
-    preflight(cfgs, binding);
+    cfgs = resolveSlaveNames(cfgsIn, binding, journaled);
+    preflight(cfgs, binding, new Set(found.keys()));
     if (settings.cpus) binding.setAffinity(settings.cpus);
   } catch (e) {
     host.close();
     throw e;
   }
+  const bpffs = settings.bpffs === undefined ? DEFAULT_BPFFS : settings.bpffs;
+  const pins = new Map(cfgs.map((c) => [c.name, pinsFor(bpffs, c.name)]));
+  if (bpffs && cfgs.some((c) => c.datapath !== 'user' && !pins.get(c.name)))
+    log.warn(
+      `${bpffs} is not a bpffs here: the kernel fast path cannot pin its programs, so it stops forwarding when bondd stops (mount one, or give --bpffs)`,
+    );
   const bonds: Bond[] = [];
   const servers: ControlServer[] = [];
   const watcher = watchLinks(
@@ -238,28 +348,53 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
   const notifier = sdNotifier((path, data) => binding.sendUnixDatagram(path, data));
   let metrics: { close(): void } | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
-  const stop = () => {
+  // detach: the bonds stay for the next bondd; delete: they are taken down
+  const stop = (how: 'detach' | 'delete' = 'detach') => {
     if (statusTimer) clearInterval(statusTimer);
-    notifier.notify({ STOPPING: 1, STATUS: 'restoring slaves' });
+    notifier.notify({ STOPPING: 1, STATUS: how === 'delete' ? 'deleting the bonds' : 'leaving the bonds to the next bondd' });
     metrics?.close();
     for (const s of servers) s.close();
     watcher.close();
-    for (const b of [...bonds].reverse()) b.stop();
+    for (const b of [...bonds].reverse()) {
+      if (how === 'delete') b.delete();
+      else b.detach();
+    }
     host.close();
     stats.stop();
   };
+  /** A bond was taken down (it is no longer running): its socket goes; the last one ends the process. */
+  const gone = (bond: Bond, why: string) => {
+    const i = bonds.indexOf(bond);
+    if (i < 0) return;
+    bonds.splice(i, 1);
+    servers.splice(i, 1)[0]?.close();
+    if (bonds.length) return;
+    stop();
+    settings.onEmpty?.(why);
+  };
   try {
     const fatal = (err: BondError) => {
+      const b = bonds.find((x) => !x.running);
+      if (err.code === 'ETAP_GONE' && b) return gone(b, err.message);
       stop();
       settings.onFatal?.(err);
     };
     for (const cfg of cfgs) {
-      bonds.push(startOne(cfg, host, log, runDir, fatal));
+      const bond = startOne(cfg, host, log, runDir, fatal, found.get(cfg.name) ?? null, pins.get(cfg.name) ?? null);
+      bonds.push(bond);
       const server = new ControlServer(
-        bonds[bonds.length - 1],
+        bond,
         runDir,
         log.child({ bond: cfg.name }),
-        { process: () => stats.read() },
+        {
+          process: () => stats.read(),
+          // after the reply is written
+          delete: () =>
+            setTimeout(() => {
+              bond.delete();
+              gone(bond, `${cfg.name} deleted (bondctl delete)`);
+            }, 20),
+        },
         DEFAULT_LIMITS,
         { peerCred: (fd) => binding.peerCred(fd), ...(settings.controlGroup !== undefined ? { group: settings.controlGroup } : {}) },
       );
@@ -291,10 +426,10 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
   let stopped = false;
   return {
     bonds,
-    stop: () => {
+    stop: (how = 'detach') => {
       if (stopped) return;
       stopped = true;
-      stop();
+      stop(how);
     },
   };
 }

@@ -130,8 +130,16 @@ wait $PING || true
 rx=$(grep -o '[0-9]* received' "$LAB/ping.txt" | cut -d' ' -f1)
 check "failover of the active slave: $rx/200 pings received (>= 180)" test "${rx:-0}" -ge 180
 check "the failover is logged as JSON naming the bond and the slave" grep -q '"bond":"bond0","slave":"s1","event":"active-change","previous":"s0"' <<<"$(docker logs "$P-bondd" 2>&1)"
+IFX=$(ip -n "$P-ctr" -o link show bond0 | cut -d: -f1)
 docker stop -t 10 "$P-bondd" >/dev/null
 check "docker stop (SIGTERM): exit code 0" test "$(docker inspect -f '{{.State.ExitCode}}' "$P-bondd")" = 0
+check "bond0 outlives the stop (the same interface, ifindex $IFX)" test "$(ip -n "$P-ctr" -o link show bond0 2>/dev/null | cut -d: -f1)" = "$IFX"
+docker start "$P-bondd" >/dev/null
+for _ in $(seq 1 100); do docker exec "$P-bondd" bondctl show bond0 >/dev/null 2>&1 && break; sleep 0.1; done
+check "docker start adopts it (logged as adopted)" grep -q '"event":"adopted"' <<<"$(docker logs "$P-bondd" 2>&1)"
+check "bondctl delete bond0 (non-root, in the container)" docker exec "$P-bondd" bondctl delete bond0
+for _ in $(seq 1 100); do [ "$(docker inspect -f '{{.State.Running}}' "$P-bondd")" = false ] && break; sleep 0.1; done
+check "bondd exits 0 once its bond is deleted" test "$(docker inspect -f '{{.State.ExitCode}}' "$P-bondd")" = 0
 check "the slave's MAC is restored and the TAP removed" bash -c "ip -n $P-ctr -j link show s0 | grep -q '\"address\":\"$MAC0\"' && ! ip -n $P-ctr link show bond0 2>/dev/null"
 docker rm -f "$P-bondd" >/dev/null
 # with BPF and PERFMON as well: the kernel fast path, where this dockerd knows those
@@ -145,6 +153,7 @@ if docker run --rm --network none --cap-drop ALL --cap-add BPF --cap-add PERFMON
   else bad "with BPF and PERFMON added: the kernel fast path (bondctl show)"; sed 's/^/    /' <<<"$show"; docker logs "$P-bondd" 2>&1 | tail -5; fi
   for _ in $(seq 1 50); do ip -n "$P-ctr" link show bond0 2>/dev/null | grep -q LOWER_UP && break; sleep 0.1; done
   check "the client reaches the bond over the kernel path (20/20 pings)" grep -q '20 received' <<<"$(ip netns exec "$P-cli" ping -c 20 -i 0.05 -W 1 198.18.0.1)"
+  docker exec "$P-bondd" bondctl delete bond0 >/dev/null 2>&1 || true
   docker stop -t 10 "$P-bondd" >/dev/null
 else
   echo " - not checked: this dockerd ($(dockerd --version 2>/dev/null | cut -d, -f1)) refuses --cap-add BPF/PERFMON"

@@ -23,10 +23,11 @@ import { FilterMirror } from './filter-mirror.js';
 import { MacPolicy } from './mac-policy.js';
 import { activeSlaveTarget, applySlaveOption } from './option-set.js';
 import { TapMaster } from './master.js';
-import { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
+import { DEFAULT_BUSY_POLL_US, type AdoptedSlave, type BondConfig, type BondDeps } from './types.js';
 
 import { BondFastPath } from './fast-path.js';
-import { inspectSlave, keepSlave, prepareSlave, restoreSlave } from './slave-setup.js';
+import { adoptSlave, inspectSlave, keepSlave, prepareSlave, restoreSlave } from './slave-setup.js';
+import type { SavedLink } from '../port/port.js';
 export { DEFAULT_BUSY_POLL_US, type BondConfig, type BondDeps } from './types.js';
 
 const SOCKET_BUFFER_BYTES = 8 << 20; // packet sockets: 64 KiB GSO frames overflow the ~208 KiB default
@@ -53,6 +54,8 @@ export class Bond {
   private readonly announcer: Announcer;
   private readonly filters: FilterMirror;
   private started = false;
+  /** Adopting an earlier bondd's slaves: no plan published, no peer told (see adopt()). */
+  private adopting = false;
   /** Failures of slaves that were carrying traffic (metrics, state). */
   private failovers = 0;
   /** What every part of the bond may see of it. */
@@ -76,6 +79,7 @@ export class Bond {
       log: this.log,
       choice: config.datapath ?? 'auto',
       ...(config.bpfAttach ? { attach: config.bpfAttach } : {}),
+      pins: config.pins ?? null,
     });
     this.view = {
       host: deps.host,
@@ -88,7 +92,8 @@ export class Bond {
       tapIfindex: () => this.master.ifindex,
       send: (p: Port, f: Uint8Array) => void this.datapath.sendControl(p.index, f),
     };
-    this.macs = new MacPolicy(this.view, config.mac);
+    // an adopted bond keeps the MAC its TAP has
+    this.macs = new MacPolicy(this.view, config.mac ?? config.adopt?.mac);
     this.announcer = new Announcer({
       ...this.view,
       mac: () => this.macs.mac,
@@ -111,12 +116,12 @@ export class Bond {
       maxPorts: this.datapath.maxPorts,
       tlb: this.datapath.tlb,
       publish: (tx, rx) => this.publish(tx, rx),
-      notifyPeers: (port) => this.announcer.notifyPeers(port),
+      notifyPeers: (port) => !this.adopting && this.announcer.notifyPeers(port),
       activeChanged: (prev, next) => {
         this.monitor?.setActive(next);
         this.macs.activeChanged(prev, next);
       },
-      resendIgmp: (port) => this.announcer.resendIgmp(port),
+      resendIgmp: (port) => !this.adopting && this.announcer.resendIgmp(port),
       sendControl: this.view.send,
       updateCarrier: () => this.updateCarrier(),
       bondMac: () => this.macs.mac ?? new Uint8Array(6),
@@ -124,8 +129,12 @@ export class Bond {
     return createMode(this.options.mode, ctx);
   }
 
-  /** The mode's plans, with the link monitor's EtherTypes observed, to the datapath. */
+  /**
+   * The mode's plans, with the link monitor's EtherTypes observed, to the datapath. Held while
+   * an earlier bondd's slaves are adopted: the plan it left goes on until all are in.
+   */
   private publish(tx: TxPlan, rx: RxPlan): void {
+    if (this.adopting) return;
     this.datapath.publish(tx, observing(rx, this.monitor?.ethertypes() ?? []));
     this.announcer.planChanged(tx);
   }
@@ -141,8 +150,10 @@ export class Bond {
       mac: this.macs.mac,
       up: c.up !== false,
       busyPollUs: c.busyPollUs ?? DEFAULT_BUSY_POLL_US,
+      adopt: !!c.adopt,
     });
     this.fast.start(this.master.ifindex);
+    this.deps.journal?.bond({ ifindex: this.master.ifindex }, c.pins ?? null);
     this.started = true;
     if (this.options.miimon === 0 && this.options.arp_interval === 0) {
       this.log.warn('miimon and arp_interval are both 0: link failures will not be detected');
@@ -156,11 +167,35 @@ export class Bond {
       this.mode.trapped?.(port, frame);
     });
     this.datapath.onTxTrap((frame, commit) => this.mode.transmitTrapped?.(frame, commit) ?? 0);
-    this.log.info(`created, mode ${this.options.mode}, mtu ${this.mtu}`, { event: 'created' });
+    if (c.adopt)
+      this.log.info(`adopted (ifindex ${this.master.ifindex}), mode ${this.options.mode}, mtu ${this.mtu}`, { event: 'adopted' });
+    else this.log.info(`created, mode ${this.options.mode}, mtu ${this.mtu}`, { event: 'created' });
   }
 
-  /** Releases every slave (restoring it) and removes the TAP. */
-  stop(): void {
+  /**
+   * This process lets go and the bond stays: the TAP (persistent) with everything on it, the
+   * slaves as they are, and on the kernel path the pinned programs forwarding with the last
+   * plan. The journal stays for the next bondd, which adopts all of it.
+   */
+  detach(): void {
+    if (!this.started) return;
+    this.endTimers();
+    this.deps.journal?.detached(this.mode.active()?.name ?? null);
+    const how = this.fast.persists
+      ? 'the kernel fast path forwards with the last plan'
+      : 'no frame is forwarded until then: the user-space datapath (or an unpinned fast path) stops with the process';
+    this.fast.stop();
+    this.master.release();
+    this.datapath.close();
+    this.started = false;
+    this.log.info(`left as it is for the next bondd: ${how}`, { event: 'detached' });
+  }
+
+  /**
+   * Takes the bond down: every slave released (restored), the TAP and every pin removed.
+   * `tapGone`: someone deleted the TAP already.
+   */
+  delete(tapGone = false): void {
     if (!this.started) return;
     for (const p of [...this.ports].reverse()) {
       try {
@@ -169,19 +204,30 @@ export class Bond {
         this.log.error(`release failed: ${(e as Error).message}`, { slave: p.name });
       }
     }
+    this.endTimers();
+    this.fast.destroy();
+    if (tapGone) this.master.release();
+    else this.master.remove();
+    this.datapath.close();
+    this.deps.journal?.remove();
+    this.started = false;
+    this.log.info('deleted: every slave restored, the TAP removed', { event: 'removed' });
+  }
+
+  private endTimers(): void {
     this.monitor?.stop();
     this.stopModeTick?.();
     this.stopFilterSync?.();
     this.announcer.stop();
-    this.fast.stop();
-    this.datapath.close();
-    this.deps.journal?.remove();
-    this.started = false;
-    this.log.info('removed', { event: 'removed' });
   }
 
   get ifindex(): number {
     return this.master.ifindex;
+  }
+
+  /** Between start() and detach()/delete(). */
+  get running(): boolean {
+    return this.started;
   }
 
   private restartModeTick(): void {
@@ -221,29 +267,69 @@ export class Bond {
 
   // ---- enslave / release --------------------------------------------------------------------
 
-  enslave(name: string): void {
+  /**
+   * Takes over what an earlier bondd left (config.adopt): each slave of `names` it had enslaved
+   * is adopted in place at its engine port (no MAC or MTU change, its pinned receive program
+   * kept forwarding), the others are enslaved, and those no longer named are restored. The
+   * plan is published once, when all are in, with the earlier active slave kept and no peer
+   * told anything: the switch and a partner see no change.
+   */
+  adopt(names: string[]): void {
+    const a = this.config.adopt;
+    if (!a) throw new BondError('EPORT_INVALID', `${this.name}: nothing to adopt`);
+    this.adopting = true;
+    try {
+      for (const name of names) {
+        let ifindex = -1;
+        try {
+          ifindex = this.host.binding.linkInfo(name, false).ifindex;
+        } catch {
+          /* enslave() says what is wrong with it */
+        }
+        this.enslave(
+          name,
+          a.slaves.find((s) => s.ifindex === ifindex),
+        );
+      }
+      for (const s of a.slaves) {
+        if (this.ports.some((p) => p.ifindex === s.ifindex)) continue;
+        this.fast.unpinSlave(s.ifindex); // its stack hears again once its receive program is gone
+        restoreSlave(this.host, this.log, s);
+        this.deps.journal?.forget(s.ifindex);
+        this.log.info('no longer in the configuration: released', { slave: s.name, event: 'released' });
+      }
+      const active = a.active ? this.ports.find((p) => p.name === a.active) : undefined;
+      if (active?.isUp && MODE_INFO[this.options.mode].usesPrimary) this.mode.setActive?.(active);
+    } finally {
+      this.adopting = false;
+    }
+    this.mode.update('adopted');
+    this.updateCarrier();
+  }
+
+  /** `adopted`: the slave as an earlier bondd journaled it, to be taken over in place. */
+  enslave(name: string, adopted?: AdoptedSlave): void {
     if (!this.started) throw new BondError('EPORT_INVALID', `${name}: bond ${this.name} is not running`);
     const b = this.host.binding;
     const info = inspectSlave(b, this.name, name, this.ports);
     if (MODE_INFO[this.options.mode].needsSpeed && info.speed < 0)
       this.log.warn(`speed unknown; mode ${this.options.mode} needs it`, { slave: name });
-    const index = this.freeIndex();
-    this.macs.adoptFirstSlave(info.mac);
+    const index = adopted?.port !== undefined && !this.ports.some((p) => p.index === adopted.port) ? adopted.port : this.freeIndex();
+    // an adopted slave has the bond's MAC now; its own is the one journaled
+    this.macs.adoptFirstSlave(adopted ? adopted.mac : info.mac);
     const engine = this.datapath.engine;
     let saved;
     try {
-      saved = prepareSlave(
-        this.host,
-        this.log,
-        { ...info, name },
-        {
-          mtu: this.mtu,
-          mac: this.macs.forNewSlave(info.mac),
-          openSocket: () => engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES),
-          attachFastPath: this.fast.slaveAttach(index, info.ifindex),
-          record: (saved, phase) => this.deps.journal?.record(saved, phase),
-        },
-      );
+      const setup = {
+        mtu: this.mtu,
+        mac: this.macs.forNewSlave(adopted ? adopted.mac : info.mac),
+        openSocket: () => engine.openPacket(index, info.ifindex, SOCKET_BUFFER_BYTES),
+        attachFastPath: this.fast.slaveAttach(index, info.ifindex),
+        record: (saved: SavedLink, phase: 'preparing' | 'enslaved') => this.deps.journal?.record(saved, phase, index),
+      };
+      saved = adopted
+        ? adoptSlave(this.host, this.log, { ...info, name }, adopted, setup)
+        : prepareSlave(this.host, this.log, { ...info, name }, setup);
     } catch (e) {
       this.fast.detachSlave(index);
       engine.closePort(index);
@@ -258,10 +344,13 @@ export class Bond {
     this.monitor?.addPort(port, carrier);
     this.syncFilters();
     const speed = now.speed > 0 ? now.speed + ' Mbps' : 'speed unknown';
-    this.log.info(`enslaved to ${this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${speed})`, {
-      slave: name,
-      event: 'enslaved',
-    });
+    this.log.info(
+      `${adopted ? 'adopted in place' : 'enslaved to ' + this.name} (engine port ${index}, link ${MII_STATUS_TEXT[initial]}, ${speed})`,
+      {
+        slave: name,
+        event: adopted ? 'adopted' : 'enslaved',
+      },
+    );
     this.mode.portAdded?.(port);
     this.mode.update(`${name} enslaved`);
     this.updateCarrier();
@@ -316,13 +405,17 @@ export class Bond {
     });
   }
 
-  /** The TAP was deleted under us: nothing can reach the bond any more. Restore and give up. */
+  /**
+   * The TAP was deleted (`ip link del bond0`): an operator took the bond down. Every slave is
+   * restored, the pins and the journal go, and the daemon ends without a failure, so a
+   * supervisor's Restart=on-failure does not make it again.
+   */
   private masterGone(): void {
     if (!this.started) return;
-    const why = `${this.name} was deleted under the daemon: slaves restored; exiting so a supervisor starts it again`;
+    const why = `${this.name} was deleted (ip link del): the bond is taken down, slaves restored`;
     const err = new BondError('ETAP_GONE', why);
-    this.log.error(err.message, { event: 'master-gone' });
-    this.stop();
+    this.log.warn(err.message, { event: 'master-gone' });
+    this.delete(true);
     this.deps.fatal?.(err);
   }
 

@@ -4,7 +4,8 @@
 // otherwise says once why not; `kernel` makes that an error; `user` never tries.
 import type { Datapath } from '../datapath/datapath.js';
 import { BondError } from '../errors.js';
-import { KernelPath, type AttachMode } from '../fastpath/kernel-path.js';
+import { existsSync, rmSync } from 'node:fs';
+import { KernelPath, unpinAll, type AttachMode } from '../fastpath/kernel-path.js';
 import type { Host } from '../host/host.js';
 import type { StackBlock } from '../net/rtnl.js';
 import type { NativeBpf } from '../native/types.js';
@@ -37,20 +38,24 @@ export class BondFastPath {
       /** tc: tc filters even where TCX links exist (how the fallback is tested); default tcx,
        * with tc as the fallback. */
       attach?: AttachMode;
+      /** Where the links and maps are pinned (a folder in a bpffs), or null: they go with the process. */
+      pins?: string | null;
     },
-    private readonly load: (bpf: NativeBpf) => KernelPath = (bpf) => KernelPath.load(bpf),
+    private readonly load: (bpf: NativeBpf, pins: string | null) => KernelPath = (bpf, pins) =>
+      KernelPath.load(bpf, undefined, undefined, pins),
   ) {}
 
   /** Loads and attaches the transmit program to the TAP (`ifindex`), as the choice says. */
   start(tapIfindex: number): void {
     if (this.d.choice === 'user') {
       this.reason = 'the user-space datapath was asked for (--datapath user)';
+      this.dropPins();
       return;
     }
     let k: KernelPath | null = null;
     try {
       const host = this.d.host;
-      k = this.load(host.binding);
+      k = this.load(host.binding, this.d.pins ?? null);
       const prefer = this.d.attach ?? 'tcx';
       k.attachTap(tapIfindex, { egress: (i, fd) => host.attachEgress(i, fd), ingress: (i, fd) => host.blockStack(i, fd) }, prefer);
     } catch (e) {
@@ -60,6 +65,7 @@ export class BondFastPath {
       this.d.log.warn(`kernel fast path unavailable (${this.reason}): the user-space datapath forwards every frame`, {
         event: 'datapath-user',
       });
+      this.dropPins();
       return;
     }
     this.kernel = k;
@@ -68,6 +74,25 @@ export class BondFastPath {
     this.d.log.info(`kernel fast path: eBPF programs attached with ${how} (transmit on the TAP, receive on each slave)`, {
       event: 'datapath-kernel',
     });
+    if (k.reused.length) this.d.log.info(`adopted the pinned data plane of an earlier bondd (maps ${k.reused.join(', ')})`);
+  }
+
+  /**
+   * An earlier bondd's pinned programs would go on forwarding beside the user-space datapath:
+   * they go when this process does not run the kernel path.
+   */
+  private dropPins(): void {
+    if (this.d.pins && existsSync(this.d.pins)) unpinAll(this.d.pins);
+  }
+
+  /** A slave an earlier bondd had pinned a receive program on, and this one does not take: it goes. */
+  unpinSlave(ifindex: number): void {
+    if (this.d.pins) rmSync(`${this.d.pins}/rx-${ifindex}`, { force: true });
+  }
+
+  /** Whether a slave's receive program was adopted (it kept forwarding with no daemon). */
+  adoptedSlave(ifindex: number): boolean {
+    return this.kernel?.adoptedSlave(ifindex) ?? false;
   }
 
   /**
@@ -85,11 +110,28 @@ export class BondFastPath {
     this.kernel?.detachSlave(index);
   }
 
+  /**
+   * This process lets go. With pins the programs stay attached and forward with the last plan
+   * until a new bondd adopts them; without, they go with the fds.
+   */
   stop(): void {
     if (!this.kernel) return;
     this.d.datapath.setOffload(null);
     this.kernel.close();
     this.kernel = null;
+  }
+
+  /** The bond is deleted: every program detaches and every pin goes. */
+  destroy(): void {
+    this.d.datapath.setOffload(null);
+    this.kernel?.destroy();
+    this.kernel = null;
+    this.dropPins();
+  }
+
+  /** Whether the data plane outlives this process (pinned links). */
+  get persists(): boolean {
+    return !!this.kernel?.pins && this.kernel.attach === 'tcx';
   }
 
   get status(): DatapathStatus {

@@ -25,6 +25,8 @@ export interface JournalSlave {
   /** Whether the slave had a clsact qdisc before it was touched (absent in older journals). */
   hadClsact?: boolean;
   phase: 'preparing' | 'enslaved';
+  /** The engine port it had (kept when a later bondd adopts it: the pinned plans name it). */
+  port?: number;
 }
 
 export interface JournalFile {
@@ -33,6 +35,12 @@ export interface JournalFile {
   pid: number;
   started: string;
   slaves: JournalSlave[];
+  /** The TAP, made persistent: a later bondd adopts it when this ifindex still has the name. */
+  tap?: { ifindex: number };
+  /** Where the kernel path's links and maps are pinned (a bpffs folder), when they are. */
+  pins?: string;
+  /** Set by a clean stop that left the bond running: the active slave then. */
+  detached?: { at: string; active: string | null };
 }
 
 export function journalPath(runDir: string, bond: string): string {
@@ -106,15 +114,40 @@ export function toSaved(s: JournalSlave): SavedLink {
 export class Journal {
   private readonly file: JournalFile;
 
+  /**
+   * `from`: the journal of an earlier bondd whose bond this process adopts: its slaves (as they
+   * were before that first bond), TAP and pins carry on under this process's pid.
+   */
   constructor(
     readonly path: string,
     bond: string,
+    from?: JournalFile,
   ) {
     this.file = { version: JOURNAL_VERSION, bond, pid: process.pid, started: new Date().toISOString(), slaves: [] };
+    if (from) {
+      this.file.slaves = from.slaves.map((s) => ({ ...s }));
+      if (from.tap) this.file.tap = from.tap;
+      if (from.pins) this.file.pins = from.pins;
+      this.write();
+    }
+  }
+
+  /** The persistent TAP and the pin folder (written at once: a crash from here on leaves them). */
+  bond(tap: { ifindex: number }, pins: string | null): void {
+    this.file.tap = tap;
+    if (pins) this.file.pins = pins;
+    else delete this.file.pins;
+    this.write();
+  }
+
+  /** A clean stop left the bond running for the next bondd. */
+  detached(active: string | null): void {
+    this.file.detached = { at: new Date().toISOString(), active };
+    this.write();
   }
 
   /** Records `saved` (the slave before any change) in `phase`; written before returning. */
-  record(saved: SavedLink, phase: JournalSlave['phase']): void {
+  record(saved: SavedLink, phase: JournalSlave['phase'], port?: number): void {
     const entry: JournalSlave = {
       name: saved.name,
       ifindex: saved.ifindex,
@@ -125,6 +158,7 @@ export class Journal {
       ...(saved.stackBlock ? { stackBlock: saved.stackBlock } : {}),
       ...(saved.hadClsact !== undefined ? { hadClsact: saved.hadClsact } : {}),
       phase,
+      ...(port !== undefined ? { port } : {}),
     };
     const i = this.file.slaves.findIndex((s) => s.ifindex === saved.ifindex);
     if (i >= 0) this.file.slaves[i] = entry;

@@ -1,9 +1,12 @@
-// The bond master: the TAP device the host's stack sees as `bond0`. Created on start with the
-// bond's MTU (and MAC when one was given), its carrier off until the mode says a slave is usable,
-// and removed with the engine. Its flags and queue drops are read here for the state tree.
+// The bond master: the TAP device the host's stack sees as `bond0`. Created once, persistent
+// (TUNSETPERSIST), with the bond's MTU (and MAC when one was given) and its carrier off until
+// the mode says a slave is usable. It outlives the process, so the addresses, routes, bridge and
+// qdiscs on it survive a restart: the next bondd adopts it as it finds it, and only deleting the
+// bond removes it. Its flags and queue drops are read here for the state tree.
 import type { Host } from '../host/host.js';
 import { IFF_UP, type NativeEngine } from '../native/types.js';
 import type { Logger } from '../util/logger.js';
+import { macEquals } from '../util/mac.js';
 
 export interface MasterConfig {
   name: string;
@@ -12,6 +15,13 @@ export interface MasterConfig {
   /** Bring the TAP up at once. */
   up: boolean;
   busyPollUs: number;
+  /** The TAP is an earlier bondd's, left persistent: attach to it and leave it as it is. */
+  adopt?: boolean;
+}
+
+/** The tag a bondd's TAP carries (its ifalias): `ip link` shows whose it is. */
+export function masterTag(bond: string): string {
+  return `tapbond ${bond}`;
 }
 
 export class TapMaster {
@@ -24,21 +34,49 @@ export class TapMaster {
     private readonly log: Logger,
   ) {}
 
-  /** Creates the TAP; on a failure nothing is left behind. */
+  /**
+   * Creates the TAP, or attaches to the one an earlier bondd left (`adopt`): then only what the
+   * configuration changed is set (MTU, MAC), its up/down state stays, and the carrier is left
+   * to the mode's first word. On a failure a TAP made here is removed, an adopted one kept.
+   */
   open(c: MasterConfig): void {
     const b = this.host.binding;
     this.ifindex = this.engine.openTap(c.name).ifindex;
     try {
+      this.engine.setTapPersist(true);
+      this.engine.setBusyPoll(c.busyPollUs);
+      if (c.adopt) {
+        const now = b.linkInfo(c.name, false);
+        if (now.mtu !== c.mtu) b.setMtu(c.name, c.mtu);
+        if (c.mac && !macEquals(now.mac, c.mac)) b.setMac(c.name, c.mac);
+        return;
+      }
+      this.host.setAlias(c.name, masterTag(c.name));
       b.setMtu(c.name, c.mtu);
       if (c.mac) b.setMac(c.name, c.mac);
       this.engine.setTapCarrier(false);
-      this.engine.setBusyPoll(c.busyPollUs);
       this.carrierOn = false;
       if (c.up) b.setFlags(c.name, b.linkInfo(c.name).flags | IFF_UP);
     } catch (e) {
-      this.engine.close();
+      if (!c.adopt) this.remove();
+      else this.engine.close();
       throw e;
     }
+  }
+
+  /** Lets go of the TAP: it stays, with its carrier off until a new bondd attaches. */
+  release(): void {
+    this.engine.close();
+  }
+
+  /** Deletes the TAP (persistence off, then the last fd closed). */
+  remove(): void {
+    try {
+      this.engine.setTapPersist(false);
+    } catch (e) {
+      this.log.error(`could not make the TAP non-persistent: ${(e as Error).message}`);
+    }
+    this.engine.close();
   }
 
   get carrier(): boolean {

@@ -1,8 +1,11 @@
-// Recovery from an unclean stop: a journal whose daemon is gone names every slave that process
-// had changed; each is put back as it was before (MAC, MTU, up/down, IPv6), our drop filter
-// comes off it (and the clsact qdisc when we had created it), and the journal goes. Used by
-// bondd at start, by `bondd --recover` and by `bondctl recover`.
+// Taking down a bond whose daemon is gone: its journal names every slave that process had
+// changed; each is put back as it was before (MAC, MTU, up/down, IPv6), our drop filter comes
+// off it (and the clsact qdisc when we had created it), the pinned programs and maps go (so a
+// data plane still forwarding without a daemon stops), the persistent TAP is deleted, and the
+// journal goes. Used by `bondctl recover`/`bondd --recover`, `bondctl delete` of a bond no
+// bondd runs, and at start when what the journal names cannot be adopted.
 import { rmSync } from 'node:fs';
+import { unpinAll } from '../fastpath/kernel-path.js';
 import { BondError } from '../errors.js';
 import type { Host } from '../host/host.js';
 import type { Logger } from '../util/logger.js';
@@ -14,6 +17,13 @@ export interface Recovery {
   /** The dead daemon's pid. */
   pid: number;
   slaves: { name: string; restored: string[] }[];
+  /** The persistent TAP was deleted. */
+  tapRemoved: boolean;
+}
+
+/** Restores one journaled slave as a dead daemon left it. */
+export function restoreJournaled(host: Host, log: Logger, s: JournalSlave): string[] {
+  return restoreSlave(host, log, toSaved(s), qdiscOf(s));
 }
 
 function qdiscOf(s: JournalSlave): 'ours' | 'theirs' | 'unknown' {
@@ -33,13 +43,18 @@ export function recoverJournal(host: Host, log: Logger, path: string): Recovery 
   const j = readJournal(path);
   if (!j) return null;
   if (isLiveBondd(j.pid)) throw new BondError('EBUSY', `${j.bond}: bondd (pid ${j.pid}) runs this bond; stop it first`);
-  const slaves = [...j.slaves].reverse().map((s) => ({ name: s.name, restored: restoreSlave(host, log, toSaved(s), qdiscOf(s)) }));
+  // the pins first: the programs stop forwarding before the slaves get their own stack back
+  if (j.pins) unpinAll(j.pins);
+  const slaves = [...j.slaves].reverse().map((s) => ({ name: s.name, restored: restoreJournaled(host, log, s) }));
+  const tapRemoved = j.tap !== undefined && host.binding.ifName(j.tap.ifindex) === j.bond && host.tapState(j.bond)?.persistent === true;
+  if (tapRemoved) host.deleteLink(j.tap!.ifindex);
   rmSync(path, { force: true });
   const what = slaves.map((s) => `${s.name} (${s.restored.join(', ') || 'nothing left to restore'})`).join('; ');
-  log.warn(`recovered from an unclean stop of pid ${j.pid}: ${what || 'no slave had been touched'}`, {
+  const how = j.detached ? `the bond pid ${j.pid} left running` : `an unclean stop of pid ${j.pid}`;
+  log.warn(`recovered from ${how}: ${what || 'no slave had been touched'}${tapRemoved ? `; ${j.bond} deleted` : ''}`, {
     event: 'recovered',
     pid: j.pid,
     slaves: slaves.map((s) => s.name),
   });
-  return { bond: j.bond, pid: j.pid, slaves };
+  return { bond: j.bond, pid: j.pid, slaves, tapRemoved };
 }

@@ -100,6 +100,34 @@ export function prepareSlave(host: Host, log: Logger, info: LinkInfo & { name: s
   return saved;
 }
 
+/**
+ * Takes over a slave an earlier bondd prepared and left enslaved (`saved`: its state before the
+ * bond, from the journal). It keeps its MAC, MTU and up state unless the bond now wants others;
+ * the socket is opened, and what keeps its stack blind is taken over: the pinned receive
+ * program (kernel path, swapped at the first plan) or the drop filter. Where the path changed,
+ * the new blocker is in place before the old one goes. Nothing is announced.
+ */
+export function adoptSlave(host: Host, log: Logger, info: LinkInfo & { name: string }, saved: SavedLink, setup: SlaveSetup): SavedLink {
+  const b = host.binding;
+  const name = info.name;
+  const kept: SavedLink = { ...saved, name };
+  setup.record?.(kept, 'enslaved');
+  if (info.mtu !== setup.mtu) b.setMtu(name, setup.mtu);
+  if (setup.mac && formatMac(info.mac) !== formatMac(setup.mac)) {
+    log.info(`MAC ${formatMac(info.mac)} -> ${formatMac(setup.mac)} (the adopting configuration's)`, { slave: name });
+    b.setMac(name, setup.mac);
+  }
+  if (!(b.linkInfo(name, false).flags & IFF_UP)) b.setFlags(name, b.linkInfo(name, false).flags | IFF_UP);
+  setup.openSocket();
+  const before = saved.stackBlock;
+  const block = setup.attachFastPath ? setup.attachFastPath() : host.blockStack(info.ifindex);
+  // the qdisc is ours to remove when the first bondd made it, whatever this one found
+  kept.stackBlock = block ? { ifindex: block.ifindex, createdQdisc: before ? before.createdQdisc : block.createdQdisc } : undefined;
+  if (before && !block) host.unblockStack(before); // was the user path's drop filter, now a TCX link
+  setup.record?.(kept, 'enslaved');
+  return kept;
+}
+
 const GONE = new Set(['ENODEV', 'ENXIO']);
 
 /**

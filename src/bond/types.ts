@@ -8,6 +8,7 @@ import type { Logger } from '../util/logger.js';
 import type { AttachMode } from '../fastpath/kernel-path.js';
 import type { DatapathChoice } from './fast-path.js';
 import type { Journal } from './journal.js';
+import type { SavedLink } from '../port/port.js';
 
 export interface BondConfig {
   name: string;
@@ -24,6 +25,22 @@ export interface BondConfig {
   datapath?: DatapathChoice;
   /** How the kernel path attaches: tcx (default, tc where TCX is missing) or tc always. */
   bpfAttach?: AttachMode;
+  /** Where the kernel path pins its links and maps so that they outlive the process (a bpffs folder). */
+  pins?: string | null;
+  /** The bond an earlier bondd left running, to be taken over rather than created. */
+  adopt?: Adoption;
+}
+
+/** A slave as an earlier bondd journaled it: its state before the bond, and its engine port. */
+export type AdoptedSlave = SavedLink & { port?: number };
+
+/** What an earlier bondd left: its TAP (persistent) and slaves, from its journal. */
+export interface Adoption {
+  /** The TAP's MAC now (the bond keeps it). */
+  mac: Uint8Array;
+  slaves: AdoptedSlave[];
+  /** The active slave when it let go (a clean stop), to keep. */
+  active?: string | null;
 }
 
 export const DEFAULT_BUSY_POLL_US = 50; // measured with `npm run bench`: saves a wake-up per round trip

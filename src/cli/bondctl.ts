@@ -146,8 +146,45 @@ program
   });
 
 program
+  .command('delete')
+  .description(
+    'take a bond down: every slave restored exactly (MAC, MTU, flags, IPv6, filters), the TAP and the pinned programs removed; ' +
+      'through its bondd, or from the journal when no bondd runs it',
+  )
+  .argument('<bond>')
+  .action(async (bond: string) => {
+    const { existsSync } = await import('node:fs');
+    const sock = path(bond);
+    let viaDaemon = true;
+    try {
+      await call(sock, 'bond.delete');
+    } catch (e) {
+      if (!/no daemon is serving this bond/.test((e as Error).message)) throw e;
+      viaDaemon = false;
+    }
+    if (viaDaemon) {
+      // the daemon takes it down after replying, and removes its socket when done
+      const end = Date.now() + 10_000;
+      while (existsSync(sock) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      if (existsSync(sock))
+        throw Object.assign(new Error(`${bond}: the daemon did not finish deleting it within 10 s`), { code: 'ETIMEDOUT' });
+      return out(`${bond} deleted`);
+    }
+    const { recoverOnly } = await import('../daemon.js');
+    const { pinoLogger } = await import('../util/logger.js');
+    const runDir = program.opts<{ runDir: string }>().runDir;
+    const done = recoverOnly([bond], runDir, pinoLogger({ format: 'pretty' }));
+    if (!done.length) throw Object.assign(new Error(`${bond}: no bondd runs it and no journal of it is in ${runDir}`), { code: 'ENOENT' });
+    for (const r of done) for (const sl of r.slaves) out(`${r.bond} ${sl.name}: ${sl.restored.join(', ') || 'nothing left to restore'}`);
+    out(`${bond} deleted`);
+  });
+
+program
   .command('recover')
-  .description('put back the slaves a bondd that died left changed (MAC, MTU, flags, IPv6, tc filter), from its journal in --run-dir')
+  .description(
+    'take down what a bondd that is gone left (a bond still forwarding on its pinned programs included): slaves put back ' +
+      '(MAC, MTU, flags, IPv6, tc filter), pins and TAP removed, from its journal in --run-dir',
+  )
   .argument('[bond...]', 'the bonds (default: every bond with a journal)')
   .action(async (bonds: string[]) => {
     // only this command touches interfaces itself: load the addon and the daemon code for it alone

@@ -16,7 +16,7 @@ import { parseModprobe } from '../config/modprobe.js';
 import { describeConfigs, fromDecls, loadSystem, readFormat, type Format } from '../config/system.js';
 import { readFileSync } from 'node:fs';
 import { DEFAULT_RUN_DIR } from '../control/protocol.js';
-import { recoverOnly, startDaemon } from '../daemon.js';
+import { DEFAULT_BPFFS, recoverOnly, startDaemon } from '../daemon.js';
 import { parseMetricsAddress } from '../metrics.js';
 import { OPTIONS, describeAllowed } from '../options/table.js';
 import { parseOptionWords, parseSlaveOptionWord } from '../options/parse.js';
@@ -92,6 +92,10 @@ const program = new Command('bondd')
     'auto (the kernel eBPF fast path when it loads, else user space), kernel, or user; default $TAPBOND_DATAPATH, else auto',
   )
   .option('--run-dir <dir>', 'directory of the control sockets', DEFAULT_RUN_DIR)
+  .option(
+    '--bpffs <dir>',
+    `the bpffs where the kernel fast path pins its programs and maps, so the bond forwards while no bondd runs; "none" pins nothing; default $TAPBOND_BPFFS, else ${DEFAULT_BPFFS}`,
+  )
   .option('--control-group <group>', 'let this group (name or gid) use the control sockets too (mode 0660); default: root only')
   .option('--metrics [address]', 'serve Prometheus metrics on host:port (loopback) or unix:/path; default 127.0.0.1:9549')
   .option('--metrics-allow-remote', 'allow --metrics on a non-loopback address')
@@ -129,6 +133,7 @@ const flags = program.opts<{
   cpu?: string;
   up: boolean;
   runDir: string;
+  bpffs?: string;
   controlGroup?: string;
   metrics?: string | true;
   metricsAllowRemote?: boolean;
@@ -283,11 +288,20 @@ try {
     process.stderr.write(`bondd: ${err.message}\n`);
     process.exit(1); // a failure: systemd's Restart=on-failure starts the bond again
   };
+  // every bond was taken down on purpose: done, and not a failure to restart from
+  const onEmpty = (why: string) => {
+    log.info(`${why}: no bond left, exiting`, { event: 'done' });
+    setTimeout(() => process.exit(0), 50); // the log line first
+  };
   const controlGroup = flags.controlGroup === undefined ? undefined : groupId(flags.controlGroup);
-  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics, onFatal, controlGroup }, log);
+  const bpffsFlag = flags.bpffs ?? process.env.TAPBOND_BPFFS ?? DEFAULT_BPFFS;
+  const bpffs = bpffsFlag === 'none' || bpffsFlag === '' ? null : bpffsFlag;
+  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics, onFatal, onEmpty, controlGroup, bpffs }, log);
   const names = cfgs.map((c) => c.name).join(', ');
+  // a stop (systemctl stop or restart, an upgrade) leaves every bond as it is for the next
+  // bondd; taking one down is `bondctl delete`
   const shutdown = (sig: string) => {
-    log.info(`${sig}, restoring slaves`, { bond: names, event: 'stopping' });
+    log.info(`${sig}: leaving the bonds running for the next bondd (bondctl delete takes one down)`, { bond: names, event: 'stopping' });
     d.stop();
     process.exit(0);
   };

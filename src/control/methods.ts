@@ -9,6 +9,8 @@ import type { ProcessState } from '../util/process-stats.js';
 /** What a method may see besides its bond: the daemon process's own health. */
 export interface MethodContext {
   process?(): ProcessState;
+  /** Takes the bond down once the reply is sent (slaves restored, TAP and pins removed). */
+  delete?(): void;
 }
 
 export interface Method {
@@ -53,6 +55,15 @@ export const METHODS: readonly Method[] = [
       b.placement(typeof p.hex === 'string' ? frameFromHex(p.hex) : frameFromSpec(Array.isArray(p.spec) ? p.spec.map(String) : [])),
   },
   { name: 'config.effective', help: 'effective options', handler: (b) => b.state().options },
+  {
+    name: 'bond.delete',
+    help: 'take the bond down: every slave restored, the TAP and the pinned programs removed, the daemon done with it',
+    handler: (b, _p, ctx) => {
+      if (!ctx.delete) throw new BondError('ECONTROL', `${b.name}: this daemon cannot delete its bond`);
+      ctx.delete();
+      return { deleting: b.name };
+    },
+  },
 ];
 
 export const METHOD_BY_NAME: ReadonlyMap<string, Method> = new Map(METHODS.map((m) => [m.name, m]));

@@ -2,11 +2,15 @@
 // (the TAP's egress, every slave's ingress) and a socket filter on each slave's packet socket,
 // and turns each published plan into map contents. Plans are written to the generation the
 // programs are not reading, then the generation index is flipped: a frame sees one whole plan.
-// Every link is an fd of this process, so a crash (or close()) detaches every program at once.
+// With a pin directory (a folder in a bpffs) every link and map is pinned there too, so the
+// programs stay attached with the last plan when the process ends, and the next bondd adopts
+// them: it reuses the maps whose layout has not changed and swaps its own programs into the
+// links (BPF_LINK_UPDATE) once its first plan is written. Without one, every link is an fd of
+// this process only, and a crash (or close()) detaches every program at once.
 // Where TCX is missing (Linux < 6.6), or TAPBOND_BPF_ATTACH=tc asks for it, the programs are tc
 // `bpf` filters on clsact instead, attached through the Host: the TAP's goes with the TAP, a
 // slave's sits in the drop filter's tagged slot, journalled and removed on recovery like it.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { OffloadCtr, type Offload } from '../datapath/datapath.js';
 import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import type { NativeBpf } from '../native/types.js';
@@ -59,8 +63,22 @@ export interface TcAttach {
   ingress(ifindex: number, progFd: number): StackBlock;
 }
 
+/** Where the pins go: `<bpffs>/tapbond/<bond>`. */
+export function pinDirOf(bpffs: string, bond: string): string {
+  return `${bpffs.replace(/\/+$/, '')}/tapbond/${bond}`;
+}
+
+/** Removes every pin of a bond (its links detach, its maps go, once nothing else holds them). */
+export function unpinAll(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export class KernelPath implements Offload {
   private readonly maps = new Map<string, { fd: number; def: MapDef }>();
+  /** Maps taken over from the pins of an earlier process (their contents go on). */
+  readonly reused: string[] = [];
+  /** Pinned links of an earlier process that get this process's program at the first plan. */
+  private readonly swaps: { link: number; prog: 'tx' | 'rx'; what: string; ifindex: number; type: number }[] = [];
   readonly progs = new Map<string, number>();
   private tapLink = -1;
   /** TCX links, or tc filters (TcAttach) where TCX is missing or not wanted. */
@@ -77,13 +95,13 @@ export class KernelPath implements Offload {
     private readonly bpf: NativeBpf,
     obj: BpfObject,
     cpus: number,
+    /** The pin directory, or null: nothing outlives the process. */
+    readonly pins: string | null,
   ) {
     this.cpus = cpus;
     try {
-      for (const def of obj.maps) {
-        const fd = bpf.bpfMapCreate(def.type, def.keySize, def.valueSize, def.maxEntries, def.flags, def.name);
-        this.maps.set(def.name, { fd, def });
-      }
+      if (pins) mkdirSync(pins, { recursive: true, mode: 0o700 });
+      for (const def of obj.maps) this.maps.set(def.name, { fd: this.mapFor(def), def });
       const plans = this.maps.get('plans');
       if (!plans || plans.def.valueSize !== PLAN_SIZE)
         throw new FastPathError(`the object's plan is ${plans?.def.valueSize} bytes, src/fastpath/plan-encode.ts writes ${PLAN_SIZE}`);
@@ -110,15 +128,93 @@ export class KernelPath implements Offload {
     }
   }
 
-  /** Loads the programs (not yet attached anywhere). Throws a FastPathError saying why not. */
-  static load(bpf: NativeBpf, object: Uint8Array = readFileSync(OBJECT_URL), cpus = possibleCpus()): KernelPath {
+  /**
+   * Loads the programs (not yet attached anywhere). With `pins`, maps pinned there by an earlier
+   * process are reused when their layout is the same. Throws a FastPathError saying why not.
+   */
+  static load(
+    bpf: NativeBpf,
+    object: Uint8Array = readFileSync(OBJECT_URL),
+    cpus = possibleCpus(),
+    pins: string | null = null,
+  ): KernelPath {
     let obj: BpfObject;
     try {
       obj = parseBpfObject(object);
     } catch (e) {
       throw new FastPathError(`${OBJECT_URL.pathname}: ${(e as Error).message}`);
     }
-    return new KernelPath(bpf, obj, cpus);
+    return new KernelPath(bpf, obj, cpus, pins);
+  }
+
+  /** The pinned map of this name when its layout is `def`'s, else a new one (pinned in its place). */
+  private mapFor(def: MapDef): number {
+    const path = this.pins && `${this.pins}/map-${def.name}`;
+    if (path) {
+      const old = this.bpf.bpfObjGet(path);
+      if (old >= 0) {
+        const i = this.bpf.bpfMapInfo(old);
+        if (i.type === def.type && i.keySize === def.keySize && i.valueSize === def.valueSize && i.maxEntries === def.maxEntries) {
+          this.reused.push(def.name);
+          if (def.name === 'gen') this.gen = this.liveGen(old);
+          return old;
+        }
+        this.bpf.closeFd(old);
+        rmSync(path, { force: true }); // a new layout: the old programs keep the old map until swapped
+      }
+    }
+    const fd = this.bpf.bpfMapCreate(def.type, def.keySize, def.valueSize, def.maxEntries, def.flags, def.name);
+    if (path) this.pin(fd, path);
+    return fd;
+  }
+
+  /** The plan generation the programs read now (from a reused `gen` map). */
+  private liveGen(fd: number): number {
+    const v = new Uint8Array(4);
+    return this.bpf.bpfMapLookup(fd, new Uint8Array(4), v) ? new DataView(v.buffer).getUint32(0, true) & 1 : 0;
+  }
+
+  private pin(fd: number, path: string): void {
+    rmSync(path, { force: true });
+    this.bpf.bpfObjPin(fd, path);
+  }
+
+  /**
+   * A TCX link for `prog` on `ifindex`: the one pinned as `name` by an earlier process (its
+   * program swapped at the first plan), or a new one, pinned when there is a pin directory.
+   */
+  private link(name: string, prog: 'tx' | 'rx', ifindex: number, type: number): number {
+    const path = this.pins && `${this.pins}/${name}`;
+    if (path) {
+      const old = this.bpf.bpfObjGet(path);
+      if (old >= 0) {
+        this.swaps.push({ link: old, prog, what: name, ifindex, type });
+        return old;
+      }
+    }
+    const fd = this.bpf.bpfLinkCreate(this.prog(prog), ifindex, type);
+    if (path) this.pin(fd, path);
+    return fd;
+  }
+
+  /**
+   * Puts this process's programs into the adopted links (after its first plan is written). A
+   * link that cannot take it (its device was deleted and made again: the link is defunct) is
+   * replaced by a new one.
+   */
+  private swapAdopted(): void {
+    for (const s of this.swaps.splice(0)) {
+      try {
+        this.bpf.bpfLinkUpdate(s.link, this.prog(s.prog));
+        continue;
+      } catch {
+        this.bpf.closeFd(s.link);
+      }
+      const fd = this.bpf.bpfLinkCreate(this.prog(s.prog), s.ifindex, s.type);
+      this.pin(fd, `${this.pins}/${s.what}`);
+      if (s.what === 'tap') this.tapLink = fd;
+      else for (const [port, l] of this.slaveLinks) if (l === s.link) this.slaveLinks.set(port, fd);
+    }
   }
 
   prog(name: 'tx' | 'rx' | 'slow'): number {
@@ -148,7 +244,7 @@ export class KernelPath implements Offload {
     this.describePort(0, ifindex);
     if (prefer === 'tcx') {
       try {
-        this.tapLink = this.bpf.bpfLinkCreate(this.prog('tx'), ifindex, BPF_TCX_EGRESS);
+        this.tapLink = this.link('tap', 'tx', ifindex, BPF_TCX_EGRESS);
         return;
       } catch (e) {
         const code = (e as { code?: string }).code;
@@ -182,14 +278,20 @@ export class KernelPath implements Offload {
       this.slaveLinks.set(port, -1);
       return block;
     }
-    const link = this.bpf.bpfLinkCreate(this.prog('rx'), ifindex, BPF_TCX_INGRESS);
+    const link = this.link(`rx-${ifindex}`, 'rx', ifindex, BPF_TCX_INGRESS);
     this.slaveLinks.set(port, link);
     return undefined;
+  }
+
+  /** Whether this slave's receive program was adopted from a pin (it kept forwarding). */
+  adoptedSlave(ifindex: number): boolean {
+    return this.swaps.some((s) => s.what === `rx-${ifindex}`);
   }
 
   detachSlave(port: number): void {
     const link = this.slaveLinks.get(port);
     if (link !== undefined && link >= 0) this.bpf.closeFd(link); // a tc filter goes with the slave's restore
+    if (this.pins && this.ifindex[port]) rmSync(`${this.pins}/rx-${this.ifindex[port]}`, { force: true });
     this.slaveLinks.delete(port);
     this.ifindex[port] = 0;
     this.flush();
@@ -218,6 +320,7 @@ export class KernelPath implements Offload {
     this.bpf.bpfMapUpdate(this.fd('plans'), key, encodePlan(this.tx, this.rx, { tapIfindex: this.tapIfindex, ifindex: this.ifindex }), 0);
     this.bpf.bpfMapUpdate(this.fd('gen'), new Uint8Array(4), key, 0);
     this.gen = next;
+    if (this.swaps.length) this.swapAdopted();
   }
 
   private fd(map: string): number {
@@ -270,8 +373,12 @@ export class KernelPath implements Offload {
     this.sumPerCpu('tlb_bytes', 0, out);
   }
 
-  /** Detaches every program and frees the maps. */
+  /**
+   * Closes this process's fds. Without pins that detaches every program and frees the maps;
+   * with pins the data plane goes on with the last plan (destroy() takes it down).
+   */
   close(): void {
+    this.swaps.length = 0; // their fds are the tap's and the slaves' links, closed below
     for (const link of this.slaveLinks.values()) if (link >= 0) this.bpf.closeFd(link);
     this.slaveLinks.clear();
     if (this.tapLink >= 0) this.bpf.closeFd(this.tapLink);
@@ -280,5 +387,11 @@ export class KernelPath implements Offload {
     this.progs.clear();
     for (const m of this.maps.values()) this.bpf.closeFd(m.fd);
     this.maps.clear();
+  }
+
+  /** Takes the data plane down: the pins go, then the fds (the links detach). */
+  destroy(): void {
+    if (this.pins) unpinAll(this.pins);
+    this.close();
   }
 }

@@ -28,10 +28,18 @@ export interface Host {
   /** The fast path's transmit program on the TAP's egress, as a tc filter (no TCX). */
   attachEgress(ifindex: number, progFd: number): void;
   unblockStack(b: StackBlock): void;
+  /** Deletes an interface (the bond's persistent TAP, when the bond is taken down without its daemon). */
+  deleteLink(ifindex: number): void;
+  /** Sets an interface's alias (ifalias); where sysfs is read-only (a container) nothing is set. */
+  setAlias(name: string, alias: string): void;
+  /** A TAP's persistence (tun_flags) and alias, or null when `name` is not a TAP here. */
+  tapState(name: string): { persistent: boolean; alias: string } | null;
   /** Recovery: our drop filter (and the clsact qdisc per `qdisc`) off `ifindex`; what was removed. */
   removeStaleBlock(ifindex: number, qdisc: 'ours' | 'theirs' | 'unknown'): string[];
   close(): void;
 }
+
+const IFF_PERSIST = 0x0800; // linux/if_tun.h
 
 export function nativeHost(binding: NativeBinding): Host {
   const rtnl = new Rtnl(binding);
@@ -72,6 +80,28 @@ export function nativeHost(binding: NativeBinding): Host {
         return { version: 3, groups: [] };
       }
       return parseProcIgmp(text, ifname);
+    },
+    deleteLink: (ifindex) => rtnl.deleteLink(ifindex),
+    setAlias(name, alias) {
+      try {
+        writeFileSync(`/sys/class/net/${name}/ifalias`, alias);
+      } catch {
+        /* read-only sysfs: the journal alone tells the TAP is ours */
+      }
+    },
+    tapState(name) {
+      try {
+        const flags = parseInt(readFileSync(`/sys/class/net/${name}/tun_flags`, 'utf8').trim(), 16);
+        let alias = '';
+        try {
+          alias = readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').trim();
+        } catch {
+          /* no alias */
+        }
+        return { persistent: (flags & IFF_PERSIST) !== 0, alias };
+      } catch {
+        return null;
+      }
     },
     blockStack: (ifindex, progFd) => rtnl.blockStack(ifindex, progFd),
     attachEgress: (ifindex, progFd) => rtnl.attachEgress(ifindex, progFd),

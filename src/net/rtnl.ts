@@ -340,6 +340,17 @@ export class Rtnl {
   }
 
   /** One link's current state as the kernel reports it (flags incl. IFF_LOWER_UP, carrier). */
+  /** Deletes an interface (RTM_DELLINK); one that is gone already is not an error. */
+  deleteLink(ifindex: number): void {
+    const body = new Uint8Array(16);
+    new DataView(body.buffer).setInt32(4, ifindex, true);
+    try {
+      checkAck(this.sock.request(message(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, body)), 'RTM_DELLINK');
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENODEV') throw e;
+    }
+  }
+
   link(ifindex: number): LinkEvent | undefined {
     const body = new Uint8Array(16);
     new DataView(body.buffer).setInt32(4, ifindex, true);
@@ -414,19 +425,20 @@ export class Rtnl {
   }
 
   /**
-   * The fast path's transmit program on a TAP's egress (where TCX links are missing). The TAP
-   * goes with the daemon, and the filter with it: nothing to journal.
+   * The fast path's transmit program on a TAP's egress (where TCX links are missing). The filter
+   * lives as long as the TAP (deleting the bond removes both): nothing to journal.
    */
   attachEgress(ifindex: number, progFd: number): void {
     this.addClsact(ifindex);
-    this.addBpfFilter(ifindex, TC_H_CLSACT_EGRESS, progFd);
+    // replaced in place when there (a persistent TAP adopted from an earlier bondd)
+    this.addBpfFilter(ifindex, TC_H_CLSACT_EGRESS, progFd, false);
   }
 
   /**
    * A direct-action `bpf` filter in our slot (pref 1, handle 0x7b01) of a clsact hook: the
    * classic drop program, or the eBPF program `progFd` named BPF_FILTER_NAME.
    */
-  private addBpfFilter(ifindex: number, parent: number, progFd?: number): void {
+  private addBpfFilter(ifindex: number, parent: number, progFd?: number, exclusive = true): void {
     const program =
       progFd === undefined
         ? [attr(TCA_BPF_OPS_LEN, u16(2)), attr(TCA_BPF_OPS, stackDropOps())]
@@ -436,7 +448,7 @@ export class Rtnl {
       this.sock.request(
         message(
           RTM_NEWTFILTER,
-          NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
+          NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (exclusive ? NLM_F_EXCL : 0),
           concat([tcmsg(ifindex, STACK_DROP_HANDLE, parent, STACK_DROP_INFO), attr(TCA_KIND, cstr('bpf')), attr(TCA_OPTIONS, options)]),
         ),
       ),

@@ -1,7 +1,7 @@
 // Integration-test lab: one namespace topology per test file (scripts/netns/lab.sh), bondd in
 // the server namespace, observers on the switch side. Always torn down, also on failure.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exited } from '../../scripts/lib/proc.mjs';
@@ -56,20 +56,35 @@ export class Lab {
   private bondd: Bondd | undefined;
   private extra: Bondd[] = [];
 
+  /**
+   * A bpffs of this lab's own (mounted in the test's mount namespace, so every `ip netns exec`
+   * sees it), where bondd pins its fast path: what outlives a bondd here goes with the lab.
+   */
+  readonly bpffs: string;
+
   constructor(tag: string) {
     this.prefix = `tb${tag}${process.pid % 100000}`;
     this.srv = `${this.prefix}-srv`;
     this.sw = `${this.prefix}-sw`;
     this.cli = `${this.prefix}-cli`;
     this.runDir = mkdtempSync(join(tmpdir(), 'tapbond-run-'));
+    this.bpffs = join(this.runDir, 'bpffs');
+  }
+
+  private mountBpffs(): void {
+    mkdirSync(this.bpffs, { recursive: true });
+    // where it cannot be mounted (a container without the right), bondd says so and pins nothing
+    spawnSync('mount', ['-t', 'bpf', 'bpf', this.bpffs], { stdio: 'ignore' });
   }
 
   up(slaves: number): void {
+    this.mountBpffs();
     execFileSync('bash', [LAB, 'up', this.prefix, String(slaves)], { stdio: 'pipe' });
   }
 
   /** Back-to-back links s0.. (srv) <-> q0.. (cli), for a bond on each side. */
   pair(links: number): void {
+    this.mountBpffs();
     execFileSync('bash', [LAB, 'pair', this.prefix, String(links)], { stdio: 'pipe' });
   }
 
@@ -77,6 +92,8 @@ export class Lab {
     this.bondd?.proc.kill('SIGKILL');
     for (const b of this.extra) b.proc.kill('SIGKILL');
     execFileSync('bash', [LAB, 'down', this.prefix], { stdio: 'pipe' });
+    // the pins go with the bpffs
+    spawnSync('umount', ['-l', this.bpffs], { stdio: 'ignore' });
     rmSync(this.runDir, { recursive: true, force: true });
   }
 
@@ -107,6 +124,7 @@ export class Lab {
     let out = '';
     const runDir = ns ? `${this.runDir}/${ns}` : this.runDir;
     const format = args.includes('--log-format') ? [] : ['--log-format', 'pretty'];
+    if (!('TAPBOND_BPFFS' in env) && !args.includes('--bpffs')) env = { ...env, TAPBOND_BPFFS: this.bpffs };
     const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
     const proc = spawn(
       'ip',
@@ -132,13 +150,28 @@ export class Lab {
     return this.bondd?.log() ?? '';
   }
 
-  async stopBondd(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  /**
+   * Ends the server namespace's bondd. With a signal, only the process goes (SIGTERM leaves its
+   * bonds running for the next bondd, as SIGKILL does); without one, every bond it runs is
+   * taken down (`bondctl delete`: slaves restored, TAP and pins removed) and it exits by itself.
+   */
+  async stopBondd(signal?: NodeJS.Signals): Promise<number | null> {
     const b = this.bondd;
     if (!b) return null;
-    b.proc.kill(signal);
+    if (signal) b.proc.kill(signal);
+    else await this.deleteBonds(b);
     const code = await b.exited;
     this.bondd = undefined;
     return code;
+  }
+
+  private async deleteBonds(b: Bondd, ns?: string): Promise<void> {
+    const dir = ns ? `${this.runDir}/${ns}` : this.runDir;
+    const socks = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.sock')) : [];
+    for (const f of socks) this.bondctl(['delete', f.slice(0, -'.sock'.length)], true, ns);
+    // a bondd with nothing (left) to delete is ended the old way
+    const code = await Promise.race([b.exited, sleep(10_000).then(() => 'running')]);
+    if (code === 'running') b.proc.kill('SIGKILL');
   }
 
   async stopAll(): Promise<void> {
@@ -157,6 +190,12 @@ export class Lab {
     );
     if (r.status !== 0 && !allowFail) throw new Error(`bondctl ${args.join(' ')}: exit ${r.status}\n${r.stdout}${r.stderr}`);
     return { code: r.status, out: r.stdout + r.stderr };
+  }
+
+  /** What is pinned in this lab's bpffs, by bond. */
+  pins(): string[] {
+    const dir = join(this.bpffs, 'tapbond');
+    return existsSync(dir) ? readdirSync(dir) : [];
   }
 
   /** The JSON tree as `bondctl state --json` prints it; tests read the per-mode sections freely. */
@@ -202,10 +241,10 @@ export class Lab {
     };
   }
 
-  /** Adds the bond's addresses and waits for carrier. */
+  /** Adds the bond's addresses (kept when an adopted bond has them) and waits for carrier. */
   async addressBond(bond = 'bond0'): Promise<void> {
     this.sh(this.cli, 'ip neigh flush all'); // no stale entry from an earlier bond in this lab
-    this.sh(this.srv, `ip addr add 198.18.0.1/24 dev ${bond} && ip addr add 2001:db8::1/64 dev ${bond} nodad`);
+    this.sh(this.srv, `ip addr replace 198.18.0.1/24 dev ${bond} && ip addr replace 2001:db8::1/64 dev ${bond} nodad`);
     await waitFor(() => this.link(this.srv, bond).operstate === 'UP', 5000, `${bond} carrier`);
   }
 }

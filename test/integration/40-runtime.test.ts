@@ -59,7 +59,7 @@ describe.skipIf(mustSkip(reason))('runtime control and restoration', () => {
     }
   });
 
-  it('SIGTERM restores MAC, MTU, flags and IPv6 of every slave and removes the TAP', async () => {
+  it('SIGTERM leaves the bond as it is; bondctl delete restores MAC, MTU, flags and IPv6 of every slave and removes the TAP', async () => {
     lab.sh(lab.srv, 'ip link set s1 down; ip link set s1 mtu 1400; ip link set s0 up');
     const before = { s0: snapshot('s0'), s1: snapshot('s1') };
     await lab.startBondd(['--name', 'bond0', '--slaves', 's0,s1', 'mode=balance-rr', 'miimon=100', '--mtu', '1450']);
@@ -70,9 +70,16 @@ describe.skipIf(mustSkip(reason))('runtime control and restoration', () => {
     expect(during.s1.ipv6).toBe('1');
     // the user path's drop filter needs a clsact qdisc; the kernel path attaches with TCX instead
     expect(during.s0.qdisc).toBe(lab.state().bond.datapath.path === 'user');
+    const ifindex = lab.link(lab.srv, 'bond0') as unknown as { ifindex: number };
     expect(await lab.stopBondd('SIGTERM')).toBe(0);
+    // the TAP (the same interface) and the slaves stay as they were under the bond
+    expect((lab.link(lab.srv, 'bond0') as unknown as { ifindex: number }).ifindex).toBe(ifindex.ifindex);
+    expect({ s0: snapshot('s0'), s1: snapshot('s1') }).toEqual(during);
+    // no daemon runs it: bondctl delete takes it down from the journal
+    expect(lab.bondctl(['delete', 'bond0']).out).toContain('bond0 deleted');
     expect({ s0: snapshot('s0'), s1: snapshot('s1') }).toEqual(before);
     expect(lab.sh(lab.srv, 'ip link show bond0', { allowFail: true })).toMatch(/does not exist/);
+    expect(lab.pins()).toEqual([]);
   });
 
   it('bad input exits non-zero, names the option, and changes no interface', async () => {
@@ -150,7 +157,9 @@ describe.skipIf(mustSkip(reason))('runtime control and restoration', () => {
       expect(r).toMatch(/permission denied: uid 65534 is not root and not in group 4242/);
       expect(r).not.toContain('exit=0');
     } finally {
-      proc.kill('SIGTERM');
+      // taken down with its journal (a SIGTERM would leave the bond for a next bondd)
+      ctl('', 'delete bond0');
+      proc.kill('SIGKILL');
       await exited(proc);
       rmSync(runDir, { recursive: true, force: true });
     }

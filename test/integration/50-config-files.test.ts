@@ -23,7 +23,7 @@ describe.skipIf(mustSkip(reason))('bonds from modprobe.conf and ifcfg files', ()
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('starts both bonds, applies addresses, and restores every slave on SIGTERM', async () => {
+  it('starts both bonds, applies addresses, and restores every slave when they are deleted', async () => {
     const macs = [0, 1, 2, 3].map((i) => lab.link(lab.srv, `s${i}`).address);
     const before = [0, 1, 2, 3].map((i) => lab.link(lab.srv, `s${i}`));
     writeFileSync(join(dir, 'modprobe.conf'), 'alias bond0 bonding\nalias bond1 bonding\noptions bonding miimon=100 num_grat_arp=2\n');

@@ -150,7 +150,7 @@ describe.skipIf(mustSkip(reason))('deployment: systemd contract, metrics, logs, 
     expect(lab.sh(lab.srv, 'ip link show bond0', { allowFail: true })).toMatch(/does not exist/);
   });
 
-  it('Restart=on-failure: SIGKILLed under traffic, started again as the unit says, the slaves recovered and traffic back', async () => {
+  it('Restart=on-failure: SIGKILLed under traffic, started again as the unit says, the bond adopted and traffic back', async () => {
     const unit = readFileSync(join(ROOT, 'packaging', 'systemd', 'bondd@.service'), 'utf8');
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^RuntimeDirectoryPreserve=yes$/m); // the journal outlives the process
@@ -169,20 +169,32 @@ describe.skipIf(mustSkip(reason))('deployment: systemd contract, metrics, logs, 
     const up = () => waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP', 5000, 'bond0 carrier');
     await lab.startBondd([...exec, '--sysconf-root', etc]);
     await up();
+    const path = lab.state().bond.datapath.path;
+    const ifindex = (lab.link(lab.srv, 'bond0') as unknown as { ifindex: number }).ifindex;
     lab.sh(lab.cli, 'ip neigh flush all');
     const traffic = lab.shAsync(lab.cli, 'ping -c 300 -i 0.02 -W 1 198.18.0.1 || true', 20_000);
     await sleep(1000);
     await lab.stopBondd('SIGKILL'); // a failure: systemd restarts the unit RestartSec later
     await sleep(restartSec * 1000);
     const again = await lab.startBondd([...exec, '--sysconf-root', etc]);
-    // the user path left a drop filter to remove; the kernel path's programs went with the process
-    expect(again.log()).toMatch(/recovered from an unclean stop of pid \d+: s1 \((drop filter, clsact qdisc, )?mac, mtu/);
+    // the bond the killed process left is taken over: the same TAP, each slave in place
+    expect(again.log()).toMatch(/adopted \(ifindex \d+\)/);
+    expect(again.log()).toMatch(/s1: adopted in place/);
+    expect((lab.link(lab.srv, 'bond0') as unknown as { ifindex: number }).ifindex).toBe(ifindex);
     await up();
     const p = pingSummary(await traffic);
-    console.log(`supervisor restart: ${p.sent - p.received} of ${p.sent} pings (20 ms apart) lost, RestartSec=${restartSec}`);
-    // replies before the kill and again after the restart; the gap is the kill and RestartSec
-    expect(p.received, `${p.received}/${p.sent}`).toBeGreaterThan(100);
-    expect(p.sent - p.received).toBeLessThan(((restartSec + 2.5) * 1000) / 20);
+    console.log(
+      `supervisor restart (${path} path): ${p.sent - p.received} of ${p.sent} pings (20 ms apart) lost, RestartSec=${restartSec}`,
+    );
+    if (path === 'kernel') {
+      // the pinned programs forward through the whole gap (at most the one reply the TAP's
+      // carrier loss can cost, see 26-restart)
+      expect(p.sent - p.received, `${p.received}/${p.sent}`).toBeLessThanOrEqual(1);
+    } else {
+      // replies before the kill and again after the restart; the gap is the kill and RestartSec
+      expect(p.received, `${p.received}/${p.sent}`).toBeGreaterThan(100);
+      expect(p.sent - p.received).toBeLessThan(((restartSec + 2.5) * 1000) / 20);
+    }
     expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 -W 1 198.18.0.1')).received).toBe(5);
     expect(await lab.stopBondd()).toBe(0);
     expect(pick(slaves())).toEqual(before);

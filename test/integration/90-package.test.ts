@@ -68,10 +68,10 @@ describe.skipIf(mustSkip(reason))('npm pack and a global install', () => {
     expect(show).toContain('Bonding Mode: load balancing (xor)');
     await waitFor(() => lab.link(lab.srv, 'bond0').operstate === 'UP', 5000, 'carrier');
     expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 -W 1 198.18.0.1')).received).toBe(5);
-    // the bracket keeps pkill from matching the shell that runs it
-    lab.sh(lab.srv, `pkill -TERM -f '${bondd.replace('/prefix/', '/[p]refix/')} '`);
+    // the installed bondctl takes the bond down, and its bondd exits
+    expect(lab.sh(lab.srv, `${bondctl} --run-dir ${run} delete bond0`)).toContain('bond0 deleted');
     const log = await p;
-    expect(log).toMatch(/SIGTERM, restoring slaves/);
+    expect(log).toMatch(/deleted: every slave restored, the TAP removed/);
     await sleep(100);
     expect(lab.sh(lab.srv, 'ip link show bond0', { allowFail: true })).toMatch(/does not exist/);
   });

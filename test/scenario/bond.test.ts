@@ -239,7 +239,7 @@ describe('enslave and release', () => {
   it('stop() restores every slave and removes the TAP', () => {
     const { net, bond } = fakeBond({ mode: 'balance-rr', miimon: 100 });
     net.link('s2').mtu = 1500;
-    bond.stop();
+    bond.delete();
     expect(net.links.has('bond0')).toBe(false);
     for (const s of ['s0', 's1', 's2']) expect(net.blocked.has(net.link(s).ifindex)).toBe(false);
     expect(Buffer.from(net.link('s1').mac).toString('hex')).toBe('02000000000' + net.link('s1').ifindex.toString(16));
@@ -378,7 +378,7 @@ describe('fail_over_mac', () => {
     bond.setOption('active_slave', 's0');
     expect(hex(net.link('s0').mac)).toBe(bondMac);
     expect(hex(net.link('s1').mac)).toBe(m1);
-    bond.stop(); // release puts every slave's own MAC back
+    bond.delete(); // release puts every slave's own MAC back
     expect([hex(net.link('s0').mac), hex(net.link('s1').mac)]).toEqual([m0, m1]);
   });
 

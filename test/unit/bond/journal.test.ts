@@ -66,7 +66,7 @@ describe('crash journal', () => {
       before.map((b) => [b.s, b.mac, 9000, 'enslaved', '0']),
     );
     expect(j.slaves.every((s) => s.stackBlock)).toBe(true);
-    bond.stop();
+    bond.delete();
     expect(readJournal(t.path)).toBeNull();
     expect(t.snapshot()).toEqual(before);
   });

@@ -34,7 +34,7 @@ async function serve(limits: Partial<ControlLimits> = {}, access?: ControlAccess
   await server.listen();
   cleanups.push(() => {
     server.close();
-    b.bond.stop();
+    b.bond.delete();
     rmSync(dir, { recursive: true, force: true });
   });
   return { ...b, server };

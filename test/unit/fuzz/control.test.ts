@@ -22,7 +22,7 @@ const log = new MemoryLogger();
 const server = new ControlServer(b.bond, dir, log);
 afterAll(() => {
   server.close();
-  b.bond.stop();
+  b.bond.delete();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -87,6 +87,8 @@ describe('control socket fuzzing', () => {
 
   it('survives random bytes, huge lines, half-closed sockets and hundreds of clients', async () => {
     const r = rng(SEED + 1);
+    // the random requests of the test before may have released a slave
+    const ports = ((await call(server.path, 'state.dump')) as { ports: unknown[] }).ports.length;
     const jobs: Promise<string>[] = [];
     for (let i = 0; i < 300; i++) {
       const kind = i % 4;
@@ -99,6 +101,6 @@ describe('control socket fuzzing', () => {
     for (const o of out) for (const line of o.split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
     expect(out.filter((o) => o.includes('request line longer than')).length).toBeGreaterThan(0);
     // still serving, and the bond unharmed
-    expect(((await call(server.path, 'state.dump')) as { ports: unknown[] }).ports).toHaveLength(2);
+    expect(((await call(server.path, 'state.dump')) as { ports: unknown[] }).ports).toHaveLength(ports);
   });
 });
