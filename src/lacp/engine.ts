@@ -165,6 +165,42 @@ export interface TickResult {
   changed: boolean;
 }
 
+/** LacpInfo as JSON (the system as an array of bytes). */
+export type LacpInfoJson = Omit<LacpInfo, 'system'> & { system: number[] };
+
+/**
+ * What the engine knows of its ports and aggregators, as plain JSON: what a bondd hands the
+ * next one (its journal, a hand-over) so that LACP goes on where it was. Counters go along;
+ * timers do not (restore() restarts them as if a LACPDU had just been heard).
+ */
+export interface LacpSnapshot {
+  v: 1;
+  aggSelectTimer: number;
+  ports: {
+    id: number;
+    actorState: number;
+    partner: LacpInfoJson;
+    rx: RxState;
+    periodic: PeriodicState;
+    selected: Selected;
+    agg: number | null;
+    mux: MuxState;
+    actorChurn: ChurnState;
+    partnerChurn: ChurnState;
+    stats: PortStats;
+  }[];
+  aggs: {
+    id: number;
+    ports: number[];
+    actorKey: number;
+    partnerSystem: number[];
+    partnerSystemPriority: number;
+    partnerKey: number;
+    individual: boolean;
+    active: boolean;
+  }[];
+}
+
 export class LacpEngine {
   private readonly ports = new Map<number, PortSm>();
   private readonly aggs = new Map<number, Agg>();
@@ -234,6 +270,84 @@ export class LacpEngine {
       active: false,
     });
     if (running) this.aggSelectTimer = Math.max(this.aggSelectTimer, AGG_SELECTION_WAIT);
+  }
+
+  snapshot(): LacpSnapshot {
+    return {
+      v: 1,
+      aggSelectTimer: this.aggSelectTimer,
+      ports: [...this.ports.values()].map((p) => ({
+        id: p.id,
+        actorState: p.actorState,
+        partner: { ...p.partner, system: [...p.partner.system] },
+        rx: p.rx,
+        periodic: p.periodic,
+        selected: p.selected,
+        agg: p.agg?.id ?? null,
+        mux: p.mux,
+        actorChurn: p.actorChurn,
+        partnerChurn: p.partnerChurn,
+        stats: { ...p.stats },
+      })),
+      aggs: [...this.aggs.values()].map((a) => ({
+        id: a.id,
+        ports: a.ports.map((p) => p.id),
+        actorKey: a.actorKey,
+        partnerSystem: [...a.partnerSystem],
+        partnerSystemPriority: a.partnerSystemPriority,
+        partnerKey: a.partnerKey,
+        individual: a.individual,
+        active: a.active,
+      })),
+    };
+  }
+
+  /**
+   * Goes on from an earlier process's snapshot, for the ports both know (by id, after
+   * addPort()): the same states, partner, selection and aggregators, so the partner sees no
+   * change. Timers restart as if the partner had just been heard, the aggregator wait is not
+   * run again, and every port sends a LACPDU at the next tick. A port whose settings or link
+   * changed in between starts over (BEGIN) on its own as usual.
+   */
+  restore(snap: LacpSnapshot): void {
+    if (snap?.v !== 1) return;
+    const known = new Map(snap.ports.map((x) => [x.id, x]));
+    for (const a of snap.aggs) {
+      const agg = this.aggs.get(a.id);
+      if (!agg) continue;
+      agg.actorKey = a.actorKey;
+      agg.partnerSystem = Uint8Array.from(a.partnerSystem);
+      agg.partnerSystemPriority = a.partnerSystemPriority;
+      agg.partnerKey = a.partnerKey;
+      agg.individual = a.individual;
+      agg.active = a.active;
+      agg.ports = a.ports.flatMap((id) => (this.ports.has(id) && known.has(id) ? [this.ports.get(id)!] : []));
+    }
+    for (const p of this.ports.values()) {
+      const x = known.get(p.id);
+      if (!x) continue;
+      p.actorState = x.actorState;
+      this.refreshActorState(p);
+      p.partner = { ...x.partner, system: Uint8Array.from(x.partner.system) };
+      p.rx = x.rx;
+      p.currentWhile = x.rx === 'current' ? (this.actor.fast ? SHORT_TIMEOUT : LONG_TIMEOUT) : x.rx === 'expired' ? SHORT_TIMEOUT : 0;
+      p.periodic = x.periodic;
+      p.periodicTimer = 0;
+      p.selected = x.selected;
+      p.agg = x.agg !== null ? (this.aggs.get(x.agg) ?? null) : null;
+      p.mux = x.mux;
+      p.waitWhile = 0;
+      p.begin = false;
+      p.ntt = true;
+      p.actorChurn = x.actorChurn;
+      p.partnerChurn = x.partnerChurn;
+      p.actorChurnTimer = x.actorChurn === 'monitoring' ? CHURN_DETECTION : 0;
+      p.partnerChurnTimer = x.partnerChurn === 'monitoring' ? CHURN_DETECTION : 0;
+      p.stats = { ...x.stats };
+    }
+    this.aggSelectTimer = snap.aggSelectTimer;
+    this.lastDistributing = `${this.distributing().join(',')}/${this.collecting().join(',')}`;
+    this.lastCarrier = this.carrier();
   }
 
   /** Removes a port; returns the last LACPDU to send on it (sync, collecting, distributing cleared). */

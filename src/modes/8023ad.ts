@@ -6,7 +6,7 @@
 import type { Port } from '../port/port.js';
 import { policyId } from '../datapath/hash.js';
 import { ETHERTYPE_CONSUME, TX_NONE, rxPlan } from '../datapath/plan.js';
-import { LacpEngine, type ActorSettings, type AdSelect, type PortSettings } from '../lacp/engine.js';
+import { LacpEngine, type ActorSettings, type AdSelect, type LacpSnapshot, type PortSettings } from '../lacp/engine.js';
 import { encodeLacpdu, encodeMarker, ETHERTYPE_SLOW, parseSlowPdu } from '../lacp/pdu.js';
 import { formatMac, isZeroMac, parseMac } from '../util/mac.js';
 import { portMasks } from './all-active.js';
@@ -76,6 +76,16 @@ export class Mode8023ad implements Mode {
       }
       this.engine.setLink(p.index, p.isUp, s);
     }
+    this.refreshFallback();
+    this.publish();
+  }
+
+  snapshot(): LacpSnapshot {
+    return this.engine.snapshot();
+  }
+
+  restore(state: unknown): void {
+    this.engine.restore(state as LacpSnapshot);
     this.refreshFallback();
     this.publish();
   }

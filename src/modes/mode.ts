@@ -66,6 +66,10 @@ export interface Mode {
   describePort?(port: Port): Record<string, unknown> | undefined;
   /** 100 ms cadence, for modes that run protocol machines. */
   tick?(): void;
+  /** The protocol state a next bondd needs to go on where this one is (JSON), if any. */
+  snapshot?(): unknown;
+  /** Goes on from an earlier bondd's snapshot, after its ports were added; nothing is announced. */
+  restore?(state: unknown): void;
   /** A frame of an EtherType the mode's RxPlan consumes or observes arrived on `port`. */
   trapped?(port: Port, frame: Uint8Array): void;
   /**
