@@ -6,6 +6,7 @@
         "native/src/addon.cc",
         "native/src/bpf.cc",
         "native/src/engine.cc",
+        "native/src/fds.cc",
         "native/src/link.cc",
         "native/src/netlink.cc",
         "native/src/sys_error.cc"

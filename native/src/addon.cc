@@ -3,6 +3,7 @@
 
 #include "bpf.h"
 #include "engine.h"
+#include "fds.h"
 #include "link.h"
 #include "netlink.h"
 
@@ -13,6 +14,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("NetlinkSocket", NetlinkSocket::Init(env));
   InitLink(env, exports);
   InitBpf(env, exports);
+  InitFds(env, exports);
   exports.Set("COUNTERS", Napi::Number::New(env, kCounterCount));
   exports.Set("MAX_PORTS", Napi::Number::New(env, kMaxPorts));
   exports.Set("VNET_HDR_LEN", Napi::Number::New(env, kVnetHdrLen));

@@ -53,6 +53,8 @@ Napi::Function Engine::Init(Napi::Env env) {
     InstanceMethod("send", &Engine::Send),
     InstanceMethod("setTapCarrier", &Engine::SetTapCarrier),
     InstanceMethod("setTapPersist", &Engine::SetTapPersist),
+    InstanceMethod("adoptTap", &Engine::AdoptTap),
+    InstanceMethod("dupTap", &Engine::DupTap),
     InstanceMethod("setMembership", &Engine::SetMembership),
     InstanceMethod("readKernelStats", &Engine::ReadKernelStats),
     InstanceMethod("setBusyPoll", &Engine::SetBusyPoll),
@@ -204,6 +206,46 @@ Napi::Value Engine::OpenTap(const Napi::CallbackInfo& info) {
   r.Set("ifindex", p.ifindex);
   r.Set("name", Napi::String::New(env, ifr.ifr_name));
   return r;
+}
+
+// adoptTap(fd) -> { ifindex, name }: engine port 0 from a TAP fd this process was given (by
+// systemd's fd store, a hand-over, or across execve): the TAP never lost its last fd, so its
+// carrier never fell. The fd is the engine's from here on.
+Napi::Value Engine::AdoptTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  REQUIRE_INT32("adoptTap", 0, fd);
+  if (closed_ || ports_[0].fd >= 0) return ThrowSys(env, "adoptTap", EBUSY);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  if (ioctl(fd, TUNGETIFF, &ifr) < 0) return ThrowSys(env, "ioctl", errno, "TUNGETIFF (not a TAP fd)");
+  if (!(ifr.ifr_flags & IFF_TAP) || !(ifr.ifr_flags & IFF_VNET_HDR)) return ThrowSys(env, "adoptTap", EINVAL, "not a vnet-header TAP");
+  int fl = fcntl(fd, F_GETFL);
+  if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return ThrowSys(env, "fcntl", errno, "O_NONBLOCK");
+  int cfl = fcntl(fd, F_GETFD);
+  if (cfl >= 0) fcntl(fd, F_SETFD, cfl | FD_CLOEXEC);
+  int hdr = kVnetHdrLen;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) return ThrowSys(env, "ioctl", errno, "TUNSETVNETHDRSZ");
+  unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+  if (ioctl(fd, TUNSETOFFLOAD, off) < 0) return ThrowSys(env, "ioctl", errno, "TUNSETOFFLOAD");
+  Port& p = ports_[0];
+  p.fd = fd;
+  p.isTap = true;
+  p.ifindex = if_nametoindex(ifr.ifr_name);
+  if (!StartPoll(p)) { p.fd = -1; return ThrowSys(env, "uv_poll_init", EINVAL); }
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("ifindex", p.ifindex);
+  r.Set("name", Napi::String::New(env, ifr.ifr_name));
+  return r;
+}
+
+// dupTap() -> a new fd (close-on-exec) of the TAP, for whoever must hold it across this
+// process's end (systemd's fd store, the next bondd).
+Napi::Value Engine::DupTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ports_[0].fd < 0) return ThrowSys(env, "dupTap", EBADF);
+  int fd = fcntl(ports_[0].fd, F_DUPFD_CLOEXEC, 3);
+  if (fd < 0) return ThrowSys(env, "fcntl", errno, "F_DUPFD_CLOEXEC");
+  return Napi::Number::New(env, fd);
 }
 
 // openPacket(index, ifindex, bufBytes): AF_PACKET SOCK_RAW bound to ifindex, with the vnet header,

@@ -47,6 +47,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value Send(const Napi::CallbackInfo& info);
   Napi::Value SetTapCarrier(const Napi::CallbackInfo& info);
   Napi::Value SetTapPersist(const Napi::CallbackInfo& info);
+  Napi::Value AdoptTap(const Napi::CallbackInfo& info);
+  Napi::Value DupTap(const Napi::CallbackInfo& info);
   Napi::Value SetMembership(const Napi::CallbackInfo& info);
   Napi::Value ReadKernelStats(const Napi::CallbackInfo& info);
   Napi::Value SetBusyPoll(const Napi::CallbackInfo& info);

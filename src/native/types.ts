@@ -43,6 +43,10 @@ export interface NativeEngine {
   setTapCarrier(on: boolean): void;
   /** TUNSETPERSIST: a persistent TAP outlives the process (without carrier while no fd holds it). */
   setTapPersist(on: boolean): void;
+  /** Engine port 0 from a TAP fd this process was given (fd store, hand-over, execve); the engine owns it then. */
+  adoptTap(fd: number): { ifindex: number; name: string };
+  /** A new close-on-exec fd of the TAP, to hand to whoever holds it across this process's end. */
+  dupTap(): number;
   setMembership(index: number, add: boolean, type: 'promisc' | 'allmulti' | 'multicast', mac?: Uint8Array): void;
   readKernelStats(index: number): void;
   /** After each batch keep polling every fd for `us` microseconds (0 = off). */
@@ -136,6 +140,16 @@ export interface NativeBinding extends NativeBpf {
   raiseCaps(): { effective: number; permitted: number };
   /** SO_PEERCRED of a connected unix socket: who is at the other end. */
   peerCred(fd: number): { pid: number; uid: number; gid: number };
+  /** One datagram with fds attached (SCM_RIGHTS); '@name' is abstract. The caller keeps its fds. */
+  sendFds(path: string, data: Uint8Array, fds: number[]): void;
+  /** A unix datagram socket bound at `path`. */
+  bindDatagram(path: string): number;
+  /** One datagram and the fds it carries, waiting at most `timeoutMs` (blocking); null when none came. */
+  recvFds(fd: number, timeoutMs: number): { data: Uint8Array; fds: number[]; truncated: boolean } | null;
+  /** Whether `fd` closes on execve. */
+  setCloexec(fd: number, on: boolean): void;
+  /** Replaces this process (same pid) with `path`; throws only when it cannot. */
+  execve(path: string, argv: string[], env: string[]): never;
   /** glibc's mallopt(M_ARENA_MAX, n): threads that first allocate after it share at most n arenas. */
   mallocArenaMax(n: number): boolean;
   readonly COUNTERS: number;

@@ -65,6 +65,23 @@ export class FakeEngine implements NativeEngine {
     this.tapCarrier = on;
   }
 
+  adoptTap(fd: number): { ifindex: number; name: string } {
+    const name = this.net.fds.get(fd);
+    const l = name ? this.net.links.get(name) : undefined;
+    if (!l) throw Object.assign(new Error('ioctl failed: TUNGETIFF (not a TAP fd) (EBADFD)'), { code: 'EBADFD' });
+    this.net.fds.delete(fd);
+    this.ports.set(0, { ifindex: l.ifindex, name: l.name });
+    return { ifindex: l.ifindex, name: l.name };
+  }
+
+  dupTap(): number {
+    const tap = this.ports.get(0);
+    if (!tap) throw Object.assign(new Error('dupTap failed: EBADF'), { code: 'EBADF' });
+    const fd = 100 + this.net.fds.size + Math.floor(Math.random() * 1e6);
+    this.net.fds.set(fd, tap.name);
+    return fd;
+  }
+
   setTapPersist(on: boolean): void {
     const tap = this.ports.get(0);
     if (!tap) return;
@@ -162,9 +179,11 @@ export class FakeNet {
   /** TAPs made persistent (TUNSETPERSIST): they outlive their engine. */
   readonly persistent = new Set<string>();
   readonly aliases = new Map<string, string>();
+  /** TAP fds handed out by dupTap() (fd -> TAP name) and not yet adopted or closed. */
+  readonly fds = new Map<number, string>();
   readonly igmp = new Map<string, Uint8Array[]>();
   /** Datagrams sent to unix sockets (sd_notify). */
-  readonly datagrams: { path: string; text: string }[] = [];
+  readonly datagrams: { path: string; text: string; fds?: number[] }[] = [];
   engine: FakeEngine | undefined;
   private nextIfindex = 2;
 
@@ -243,6 +262,12 @@ export class FakeNet {
       peerCred: () => ({ pid: process.pid, uid: 0, gid: 0 }),
       mallocArenaMax: () => true,
       sendUnixDatagram: (path: string, data: Uint8Array) => void net.datagrams.push({ path, text: Buffer.from(data).toString() }),
+      sendFds: (path: string, data: Uint8Array, fds: number[]) =>
+        void net.datagrams.push({ path, text: Buffer.from(data).toString(), fds: [...fds] }),
+      bindDatagram: enosys,
+      recvFds: enosys,
+      setCloexec: () => {},
+      execve: enosys,
       ifName: (i: number) => [...net.links.values()].find((l) => l.ifindex === i)?.name ?? null,
       ...noBpf,
       COUNTERS,
