@@ -3,7 +3,7 @@
 // README "Layout" draws the same picture.
 const LAYERS = [
   ['cli', ['^src/cli/']],
-  ['daemon', ['^src/daemon\\.ts$']],
+  ['daemon', ['^src/daemon\\.ts$', '^src/handover\\.ts$']],
   ['front ends', ['^src/control/', '^src/config/', '^src/metrics\\.ts$']],
   ['report', ['^src/report/']],
   ['bond', ['^src/bond/']],

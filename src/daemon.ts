@@ -2,11 +2,11 @@
 // bond + signals. Several bonds may run in one process (max_bonds, several ifcfg bonds).
 import { readdirSync } from 'node:fs';
 import { Bond } from './bond/bond.js';
-import { statfsSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import { isLiveBondd, Journal, JOURNAL_VERSION, journalPath, readJournal, toSaved, type JournalFile } from './bond/journal.js';
 import { masterTag } from './bond/master.js';
 import { recoverJournal, restoreJournaled, type Recovery } from './bond/recover.js';
-import type { Adoption } from './bond/types.js';
+import type { Adoption, BondDeps } from './bond/types.js';
 import { pinDirOf } from './fastpath/kernel-path.js';
 import { nativeHost, type Host } from './host/host.js';
 import type { DaemonConfig } from './config/index.js';
@@ -27,6 +27,11 @@ export interface RunningDaemon {
   bonds: Bond[];
   /** Ends the process's part: `detach` (default) leaves every bond running, `delete` takes them down. */
   stop(how?: 'detach' | 'delete'): void;
+  /**
+   * For a reload: every bond left running (detached) with a copy of its TAP's fd kept open
+   * across execve, so the TAP keeps its carrier while the new program starts. Returns them by bond.
+   */
+  handOver(): Map<string, number>;
 }
 
 /** Where bpffs is mounted on most hosts (systemd mounts it). */
@@ -161,6 +166,7 @@ export function findBond(host: Host, runDir: string, name: string, log: Logger):
         mac: host.binding.linkInfo(name, false).mac,
         slaves: slaves.map((x) => ({ ...toSaved(x), ...(x.port !== undefined ? { port: x.port } : {}) })),
         active: j.detached?.active ?? null,
+        ...(j.mode ? { mode: j.mode } : {}),
       },
     };
   }
@@ -178,11 +184,11 @@ export function findBond(host: Host, runDir: string, name: string, log: Logger):
   return null;
 }
 
-/** Where the pins of a bond go: `<bpffs>/tapbond/<bond>`, or null when `bpffs` is not a bpffs. */
+/** Where the pins of a bond go (pinDirOf), or null when `bpffs` is not a bpffs. */
 export function pinsFor(bpffs: string | null, bond: string): string | null {
   if (!bpffs) return null;
   try {
-    if (statfsSync(bpffs).type === BPF_FS_MAGIC) return pinDirOf(bpffs, bond);
+    if (statfsSync(bpffs).type === BPF_FS_MAGIC) return pinDirOf(bpffs, bond, statSync('/proc/self/ns/net').ino);
   } catch {
     /* not there */
   }
@@ -199,6 +205,8 @@ function startOne(
   fatal: (e: BondError) => void,
   found: Found | null,
   pins: string | null,
+  tapFd: number | undefined,
+  tapHolder: BondDeps['tapHolder'],
 ): Bond {
   const journal = new Journal(journalPath(runDir, cfg.name), cfg.name, found?.journal);
   const bond = new Bond(
@@ -213,9 +221,11 @@ function startOne(
       ...(cfg.bpfAttach ? { bpfAttach: cfg.bpfAttach } : {}),
       pins,
       ...(found ? { adopt: found.adopt } : {}),
+      ...(found && tapFd !== undefined ? { tapFd } : {}),
     },
-    { host, clock: systemClock, log, journal, fatal },
+    { host, clock: systemClock, log, journal, fatal, ...(tapHolder ? { tapHolder } : {}) },
   );
+  if (!found && tapFd !== undefined) host.binding.closeFd(tapFd); // nothing of it to adopt
   const blog = log.child({ bond: cfg.name });
   for (const n of cfg.notes) blog.warn(n);
   bond.start();
@@ -246,6 +256,8 @@ export interface DaemonSettings {
   onEmpty?(why: string): void;
   /** Pin the datapath (main) thread; one setting for the whole process. */
   cpus?: number[];
+  /** TAP fds this process was given (a reload's execve, a --takeover), by bond. */
+  tapFds?: Map<string, number>;
   /** The bpffs under which the kernel path pins what must outlive the process (null: nothing). */
   bpffs?: string | null;
   /** Prometheus endpoint (off when absent). */
@@ -345,13 +357,22 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
     },
   );
   const stats = new ProcessStats();
-  const notifier = sdNotifier((path, data) => binding.sendUnixDatagram(path, data));
+  const notifier = sdNotifier(
+    (path, data) => binding.sendUnixDatagram(path, data),
+    process.env,
+    (path, data, fds) => binding.sendFds(path, data, fds),
+  );
+  // systemd's fd store holds each TAP's fd across a restart, so its carrier never falls
+  const tapHolder = notifier.enabled ? { keep: notifier.storeFd, drop: notifier.removeFd } : undefined;
+  const tapFds = settings.tapFds ?? new Map<string, number>();
   let metrics: { close(): void } | null = null;
   let statusTimer: NodeJS.Timeout | null = null;
   // detach: the bonds stay for the next bondd; delete: they are taken down
-  const stop = (how: 'detach' | 'delete' = 'detach') => {
+  const stop = (how: 'detach' | 'delete' | 'reload' = 'detach') => {
     if (statusTimer) clearInterval(statusTimer);
-    notifier.notify({ STOPPING: 1, STATUS: how === 'delete' ? 'deleting the bonds' : 'leaving the bonds to the next bondd' });
+    // a reload is not a stop: systemd waits for READY=1 from the program that follows
+    if (how === 'reload') notifier.notify({ RELOADING: 1, STATUS: 'reloading: the bonds keep running' });
+    else notifier.notify({ STOPPING: 1, STATUS: how === 'delete' ? 'deleting the bonds' : 'leaving the bonds to the next bondd' });
     metrics?.close();
     for (const s of servers) s.close();
     watcher.close();
@@ -380,7 +401,18 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
       settings.onFatal?.(err);
     };
     for (const cfg of cfgs) {
-      const bond = startOne(cfg, host, log, runDir, fatal, found.get(cfg.name) ?? null, pins.get(cfg.name) ?? null);
+      const bond = startOne(
+        cfg,
+        host,
+        log,
+        runDir,
+        fatal,
+        found.get(cfg.name) ?? null,
+        pins.get(cfg.name) ?? null,
+        tapFds.get(cfg.name),
+        tapHolder,
+      );
+      tapFds.delete(cfg.name);
       bonds.push(bond);
       const server = new ControlServer(
         bond,
@@ -394,6 +426,19 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
               bond.delete();
               gone(bond, `${cfg.name} deleted (bondctl delete)`);
             }, 20),
+          // bondd --takeover: a copy of the TAP's fd to the next bondd, then this one lets go
+          handover: (path: string) => {
+            const fd = bond.tapFd();
+            try {
+              binding.sendFds(path, Buffer.from(JSON.stringify({ bond: cfg.name, pid: process.pid })), [fd]);
+            } finally {
+              binding.closeFd(fd);
+            }
+            setTimeout(() => {
+              bond.detach();
+              gone(bond, `${cfg.name} handed over to the next bondd`);
+            }, 20);
+          },
         },
         DEFAULT_LIMITS,
         { peerCred: (fd) => binding.peerCred(fd), ...(settings.controlGroup !== undefined ? { group: settings.controlGroup } : {}) },
@@ -430,6 +475,19 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
       if (stopped) return;
       stopped = true;
       stop(how);
+    },
+    handOver: () => {
+      const fds = new Map<string, number>();
+      for (const b of bonds) {
+        const fd = b.tapFd();
+        binding.setCloexec(fd, false);
+        fds.set(b.name, fd);
+      }
+      if (!stopped) {
+        stopped = true;
+        stop('reload');
+      }
+      return fds;
     },
   };
 }

@@ -151,7 +151,9 @@ export class Bond {
       up: c.up !== false,
       busyPollUs: c.busyPollUs ?? DEFAULT_BUSY_POLL_US,
       adopt: !!c.adopt,
+      ...(c.tapFd !== undefined ? { fd: c.tapFd } : {}),
     });
+    this.holdTap();
     this.fast.start(this.master.ifindex);
     this.deps.journal?.bond({ ifindex: this.master.ifindex }, c.pins ?? null);
     this.started = true;
@@ -160,7 +162,10 @@ export class Bond {
     }
     this.restartMonitor();
     this.restartModeTick();
-    this.stopFilterSync = this.clock.every(FILTER_SYNC_MS, () => this.syncFilters());
+    this.stopFilterSync = this.clock.every(FILTER_SYNC_MS, () => {
+      this.syncFilters();
+      this.journalMode();
+    });
     this.datapath.onTrap((index, frame) => {
       const port = this.ports.find((p) => p.index === index);
       if (!port || this.monitor?.onFrame(port, frame)) return;
@@ -180,6 +185,7 @@ export class Bond {
   detach(): void {
     if (!this.started) return;
     this.endTimers();
+    this.journalMode(true);
     this.deps.journal?.detached(this.mode.active()?.name ?? null);
     const how = this.fast.persists
       ? 'the kernel fast path forwards with the last plan'
@@ -206,12 +212,38 @@ export class Bond {
     }
     this.endTimers();
     this.fast.destroy();
+    this.deps.tapHolder?.drop(this.tapName); // else its fd would keep the TAP alive
     if (tapGone) this.master.release();
     else this.master.remove();
     this.datapath.close();
     this.deps.journal?.remove();
     this.started = false;
     this.log.info('deleted: every slave restored, the TAP removed', { event: 'removed' });
+  }
+
+  /** The fd store's name for this bond's TAP. */
+  private get tapName(): string {
+    return `tap-${this.name}`;
+  }
+
+  /** Hands a copy of the TAP's fd to the holder (systemd's fd store), replacing an older one. */
+  private holdTap(): void {
+    const h = this.deps.tapHolder;
+    if (!h) return;
+    const fd = this.master.dup();
+    try {
+      h.drop(this.tapName);
+      if (h.keep(this.tapName, fd)) this.log.debug(`${this.name}'s TAP fd is in systemd's fd store`);
+    } catch (e) {
+      this.log.warn(`could not hand the TAP's fd to systemd's fd store: ${(e as Error).message}`);
+    } finally {
+      this.host.binding.closeFd(fd);
+    }
+  }
+
+  /** A copy of the TAP's fd for a next bondd (a hand-over, a reload); the caller closes it. */
+  tapFd(): number {
+    return this.master.dup();
   }
 
   private endTimers(): void {
@@ -300,6 +332,10 @@ export class Bond {
       }
       const active = a.active ? this.ports.find((p) => p.name === a.active) : undefined;
       if (active?.isUp && MODE_INFO[this.options.mode].usesPrimary) this.mode.setActive?.(active);
+      if (a.mode?.name === this.options.mode && this.mode.restore) {
+        this.mode.restore(a.mode.state);
+        this.log.info(`${a.mode.name} state taken over from the earlier bondd`, { event: 'mode-restored' });
+      }
     } finally {
       this.adopting = false;
     }
@@ -426,6 +462,21 @@ export class Bond {
 
   private updateCarrier(): void {
     this.master.setCarrier(this.mode.carrier());
+  }
+
+  private modeJournaled = '';
+
+  /**
+   * The mode's protocol state into the journal when what it says changed (counters aside), so
+   * that a bondd started after a crash goes on from it; at most once a FILTER_SYNC_MS.
+   */
+  private journalMode(force = false): void {
+    const state = this.mode.snapshot?.();
+    if (state === undefined || !this.deps.journal) return;
+    const key = JSON.stringify(state, (k, v: unknown) => (k === 'stats' ? undefined : v));
+    if (!force && key === this.modeJournaled) return;
+    this.modeJournaled = key;
+    this.deps.journal.modeState(this.options.mode, state);
   }
 
   private syncFilters(): void {

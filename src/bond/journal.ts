@@ -41,6 +41,8 @@ export interface JournalFile {
   pins?: string;
   /** Set by a clean stop that left the bond running: the active slave then. */
   detached?: { at: string; active: string | null };
+  /** The mode's protocol state (802.3ad: LACP), for the next bondd to go on from. */
+  mode?: { name: string; state: unknown };
 }
 
 export function journalPath(runDir: string, bond: string): string {
@@ -128,6 +130,7 @@ export class Journal {
       this.file.slaves = from.slaves.map((s) => ({ ...s }));
       if (from.tap) this.file.tap = from.tap;
       if (from.pins) this.file.pins = from.pins;
+      if (from.mode) this.file.mode = from.mode;
       this.write();
     }
   }
@@ -137,6 +140,12 @@ export class Journal {
     this.file.tap = tap;
     if (pins) this.file.pins = pins;
     else delete this.file.pins;
+    this.write();
+  }
+
+  /** The mode's protocol state now (written when what it says changed; see Bond). */
+  modeState(name: string, state: unknown): void {
+    this.file.mode = { name, state };
     this.write();
   }
 

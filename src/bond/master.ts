@@ -7,6 +7,7 @@ import type { Host } from '../host/host.js';
 import { IFF_UP, type NativeEngine } from '../native/types.js';
 import type { Logger } from '../util/logger.js';
 import { macEquals } from '../util/mac.js';
+import { BondError } from '../errors.js';
 
 export interface MasterConfig {
   name: string;
@@ -17,6 +18,8 @@ export interface MasterConfig {
   busyPollUs: number;
   /** The TAP is an earlier bondd's, left persistent: attach to it and leave it as it is. */
   adopt?: boolean;
+  /** An fd of that TAP this process was given (systemd's fd store, a hand-over, a reload): its carrier never fell. */
+  fd?: number;
 }
 
 /** The tag a bondd's TAP carries (its ifalias): `ip link` shows whose it is. */
@@ -41,7 +44,14 @@ export class TapMaster {
    */
   open(c: MasterConfig): void {
     const b = this.host.binding;
-    this.ifindex = this.engine.openTap(c.name).ifindex;
+    if (c.fd !== undefined) {
+      const got = this.engine.adoptTap(c.fd);
+      if (got.name !== c.name) {
+        this.engine.close();
+        throw new BondError('ETAP_GONE', `${c.name}: the TAP fd handed over is ${got.name}'s`);
+      }
+      this.ifindex = got.ifindex;
+    } else this.ifindex = this.engine.openTap(c.name).ifindex;
     try {
       this.engine.setTapPersist(true);
       this.engine.setBusyPoll(c.busyPollUs);
@@ -64,7 +74,12 @@ export class TapMaster {
     }
   }
 
-  /** Lets go of the TAP: it stays, with its carrier off until a new bondd attaches. */
+  /** A new fd of the TAP for whoever holds it across this process's end (the caller closes its copy). */
+  dup(): number {
+    return this.engine.dupTap();
+  }
+
+  /** Lets go of the TAP: it stays, with its carrier off until a new bondd attaches (unless another fd holds it). */
   release(): void {
     this.engine.close();
   }

@@ -29,6 +29,8 @@ export interface BondConfig {
   pins?: string | null;
   /** The bond an earlier bondd left running, to be taken over rather than created. */
   adopt?: Adoption;
+  /** An fd of the adopted TAP this process was given (fd store, hand-over, reload). */
+  tapFd?: number;
 }
 
 /** A slave as an earlier bondd journaled it: its state before the bond, and its engine port. */
@@ -41,6 +43,8 @@ export interface Adoption {
   slaves: AdoptedSlave[];
   /** The active slave when it let go (a clean stop), to keep. */
   active?: string | null;
+  /** The mode's protocol state it journaled (802.3ad: LACP), to go on from when the mode is the same. */
+  mode?: { name: string; state: unknown };
 }
 
 export const DEFAULT_BUSY_POLL_US = 50; // measured with `npm run bench`: saves a wake-up per round trip
@@ -53,4 +57,10 @@ export interface BondDeps {
   journal?: Journal;
   /** The bond cannot go on (its TAP was deleted): the slaves are restored, the daemon must exit. */
   fatal?(err: BondError): void;
+  /**
+   * Whoever holds the TAP's fd across this process's end (systemd's fd store), so that its
+   * carrier never falls: `keep` gets a copy under a name, `drop` lets go of it (the bond is
+   * deleted). Absent: nothing holds it.
+   */
+  tapHolder?: { keep(name: string, fd: number): boolean; drop(name: string): void };
 }

@@ -17,6 +17,8 @@ import { describeConfigs, fromDecls, loadSystem, readFormat, type Format } from 
 import { readFileSync } from 'node:fs';
 import { DEFAULT_RUN_DIR } from '../control/protocol.js';
 import { DEFAULT_BPFFS, recoverOnly, startDaemon } from '../daemon.js';
+import { inheritedTapFds, reexec, takeOver, TAP_FDS_ENV } from '../handover.js';
+import { listenFds } from '../util/sd-notify.js';
 import { parseMetricsAddress } from '../metrics.js';
 import { OPTIONS, describeAllowed } from '../options/table.js';
 import { parseOptionWords, parseSlaveOptionWord } from '../options/parse.js';
@@ -102,6 +104,10 @@ const program = new Command('bondd')
   .option('--log-format <format>', `log format: ${LOG_FORMATS.join(' or ')} (default: pretty on a terminal, json otherwise)`)
   .option('--debug', 'debug logging')
   .option(
+    '--takeover',
+    'take the running bonds over from the bondd that runs them (same --run-dir): their TAP fds and state are handed over, it exits, nothing stops forwarding',
+  )
+  .option(
     '--recover',
     'only put back the slaves a bondd that died left changed (the bond of --name or --instance, else every bond with a journal in --run-dir), then exit',
   )
@@ -140,6 +146,7 @@ const flags = program.opts<{
   logFormat?: string;
   debug?: boolean;
   recover?: boolean;
+  takeover?: boolean;
 }>();
 if (flags.logFormat !== undefined && !LOG_FORMATS.includes(flags.logFormat as LogFormat)) {
   process.stderr.write(`bondd: --log-format: invalid value '${flags.logFormat}'; allowed: ${LOG_FORMATS.join(', ')}\n`);
@@ -296,7 +303,21 @@ try {
   const controlGroup = flags.controlGroup === undefined ? undefined : groupId(flags.controlGroup);
   const bpffsFlag = flags.bpffs ?? process.env.TAPBOND_BPFFS ?? DEFAULT_BPFFS;
   const bpffs = bpffsFlag === 'none' || bpffsFlag === '' ? null : bpffsFlag;
-  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics, onFatal, onEmpty, controlGroup, bpffs }, log);
+  // TAP fds this process starts with: across a reload's execve, from systemd's fd store, or
+  // handed over by the bondd that ran the bonds (--takeover)
+  const tapFds = inheritedTapFds(process.env);
+  for (const [name, fds] of listenFds(process.env)) {
+    const m = /^tap-(.+)$/.exec(name);
+    if (m && !tapFds.has(m[1])) tapFds.set(m[1], fds[0]);
+  }
+  if (flags.takeover)
+    for (const [bond, fd] of await takeOver(
+      cfgs.map((c) => c.name),
+      flags.runDir,
+      log,
+    ))
+      tapFds.set(bond, fd);
+  const d = await startDaemon(cfgs, { runDir: flags.runDir, cpus, metrics, onFatal, onEmpty, controlGroup, bpffs, tapFds }, log);
   const names = cfgs.map((c) => c.name).join(', ');
   // a stop (systemctl stop or restart, an upgrade) leaves every bond as it is for the next
   // bondd; taking one down is `bondctl delete`
@@ -307,7 +328,19 @@ try {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGHUP', () => shutdown('SIGHUP'));
+  // systemctl reload: this program again, from disk (an upgrade), in the same process (systemd
+  // follows nothing), with the configuration read again; each TAP's fd crosses the execve
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading (the program and its configuration), the bonds keep running', { bond: names, event: 'reloading' });
+    const fds = d.handOver();
+    const env = { ...process.env, [TAP_FDS_ENV]: [...fds].map(([b, fd]) => `${b}=${fd}`).join(',') };
+    try {
+      reexec(env);
+    } catch (e) {
+      log.error(`reload failed, exiting (the bonds keep running): ${(e as Error).message}`);
+      process.exit(1);
+    }
+  });
   process.on('uncaughtException', (e) => {
     log.error(`internal error: ${e.stack ?? e.message}`, { bond: names });
     try {

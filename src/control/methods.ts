@@ -1,5 +1,6 @@
 // The control method table (teamd ctl / OVS unixctl style): name, parameter check, handler.
 // The transport (server.ts) knows nothing about the methods.
+import { statSync } from 'node:fs';
 import type { Bond } from '../bond/bond.js';
 import { renderShow, renderStats } from '../report/show.js';
 import { BondError } from '../errors.js';
@@ -11,6 +12,8 @@ export interface MethodContext {
   process?(): ProcessState;
   /** Takes the bond down once the reply is sent (slaves restored, TAP and pins removed). */
   delete?(): void;
+  /** Sends a copy of the TAP's fd to the unix datagram socket `path`, then lets go of the bond. */
+  handover?(path: string): void;
 }
 
 export interface Method {
@@ -55,6 +58,26 @@ export const METHODS: readonly Method[] = [
       b.placement(typeof p.hex === 'string' ? frameFromHex(p.hex) : frameFromSpec(Array.isArray(p.spec) ? p.spec.map(String) : [])),
   },
   { name: 'config.effective', help: 'effective options', handler: (b) => b.state().options },
+  {
+    name: 'bond.handover',
+    help: "bondd --takeover: the TAP's fd to the caller's socket (SCM_RIGHTS), then this daemon leaves the bond to it",
+    handler: (b, p, ctx) => {
+      if (!ctx.handover) throw new BondError('ECONTROL', `${b.name}: this daemon cannot hand its bond over`);
+      const path = str(p, 'path');
+      if (!path.startsWith('/')) throw new BondError('ECONTROL', `path: an absolute socket path expected, got '${path}'`);
+      // the TAP's fd reads and writes every frame of the bond: only to a socket of the daemon's
+      // own user (root), never to one a --control-group member made
+      let owner = -1;
+      try {
+        owner = statSync(path).uid;
+      } catch {
+        throw new BondError('ECONTROL', `path: no socket at '${path}'`);
+      }
+      if (owner !== (process.getuid?.() ?? 0)) throw new BondError('EPERM', `path: '${path}' is not owned by bondd's user`);
+      ctx.handover(path);
+      return { pid: process.pid };
+    },
+  },
   {
     name: 'bond.delete',
     help: 'take the bond down: every slave restored, the TAP and the pinned programs removed, the daemon done with it',

@@ -63,9 +63,13 @@ export interface TcAttach {
   ingress(ifindex: number, progFd: number): StackBlock;
 }
 
-/** Where the pins go: `<bpffs>/tapbond/<bond>`. */
-export function pinDirOf(bpffs: string, bond: string): string {
-  return `${bpffs.replace(/\/+$/, '')}/tapbond/${bond}`;
+/**
+ * Where the pins go: `<bpffs>/tapbond/<netns>/<bond>`. A bpffs is shared by every network
+ * namespace that sees the mount, and bond names repeat across namespaces: the namespace's inode
+ * number (`stat -L -c %i /proc/self/ns/net`) keeps them apart.
+ */
+export function pinDirOf(bpffs: string, bond: string, netns: number): string {
+  return `${bpffs.replace(/\/+$/, '')}/tapbond/${netns}/${bond}`;
 }
 
 /** Removes every pin of a bond (its links detach, its maps go, once nothing else holds them). */

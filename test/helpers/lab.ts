@@ -192,10 +192,10 @@ export class Lab {
     return { code: r.status, out: r.stdout + r.stderr };
   }
 
-  /** What is pinned in this lab's bpffs, by bond. */
+  /** What is pinned in this lab's bpffs: the bonds' folders, in every namespace. */
   pins(): string[] {
     const dir = join(this.bpffs, 'tapbond');
-    return existsSync(dir) ? readdirSync(dir) : [];
+    return existsSync(dir) ? readdirSync(dir).flatMap((ns) => readdirSync(join(dir, ns)).map((b) => `${ns}/${b}`)) : [];
   }
 
   /** The JSON tree as `bondctl state --json` prints it; tests read the per-mode sections freely. */
