@@ -193,18 +193,8 @@ Napi::Value Engine::OpenTap(const Napi::CallbackInfo& info) {
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
   strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) { int e = errno; close(fd); return ThrowSys(env, "ioctl", e, "TUNSETIFF " + name); }
-  int hdr = kVnetHdrLen;
-  if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) { int e = errno; close(fd); return ThrowSys(env, "ioctl", e, "TUNSETVNETHDRSZ"); }
-  unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-  if (ioctl(fd, TUNSETOFFLOAD, off) < 0) { int e = errno; close(fd); return ThrowSys(env, "ioctl", e, "TUNSETOFFLOAD"); }
-  Port& p = ports_[0];
-  p.fd = fd;
-  p.isTap = true;
-  p.ifindex = if_nametoindex(ifr.ifr_name);
-  if (!StartPoll(p)) { ClosePortAt(0); return ThrowSys(env, "uv_poll_init", EINVAL); }
-  Napi::Object r = Napi::Object::New(env);
-  r.Set("ifindex", p.ifindex);
-  r.Set("name", Napi::String::New(env, ifr.ifr_name));
+  Napi::Value r = UseTap(env, fd, ifr.ifr_name);
+  if (ports_[0].fd < 0) close(fd);  // refused: the fd this call opened goes
   return r;
 }
 
@@ -223,6 +213,12 @@ Napi::Value Engine::AdoptTap(const Napi::CallbackInfo& info) {
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return ThrowSys(env, "fcntl", errno, "O_NONBLOCK");
   int cfl = fcntl(fd, F_GETFD);
   if (cfl >= 0) fcntl(fd, F_SETFD, cfl | FD_CLOEXEC);
+  return UseTap(env, fd, ifr.ifr_name);
+}
+
+// Engine port 0 on a TAP fd (made here or given): the vnet header and offloads every TAP of
+// ours has, and polling. On a failure port 0 stays empty and the fd is the caller's.
+Napi::Value Engine::UseTap(Napi::Env env, int fd, const char* name) {
   int hdr = kVnetHdrLen;
   if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) return ThrowSys(env, "ioctl", errno, "TUNSETVNETHDRSZ");
   unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
@@ -230,11 +226,16 @@ Napi::Value Engine::AdoptTap(const Napi::CallbackInfo& info) {
   Port& p = ports_[0];
   p.fd = fd;
   p.isTap = true;
-  p.ifindex = if_nametoindex(ifr.ifr_name);
-  if (!StartPoll(p)) { p.fd = -1; return ThrowSys(env, "uv_poll_init", EINVAL); }
+  p.ifindex = if_nametoindex(name);
+  if (!StartPoll(p)) {
+    p.fd = -1;
+    p.isTap = false;
+    p.ifindex = 0;
+    return ThrowSys(env, "uv_poll_init", EINVAL);
+  }
   Napi::Object r = Napi::Object::New(env);
   r.Set("ifindex", p.ifindex);
-  r.Set("name", Napi::String::New(env, ifr.ifr_name));
+  r.Set("name", Napi::String::New(env, name));
   return r;
 }
 

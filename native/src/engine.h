@@ -64,6 +64,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void Dispatch(int srcIndex, int count);
   void SendTo(Port& dst, uint32_t bit, int count);
   bool StartPoll(Port& port);
+  Napi::Value UseTap(Napi::Env env, int fd, const char* name);
   void ClosePortAt(int index);
   double& Ctr(int port, Counter c) { return counters_[port * kCounterCount + c]; }
 

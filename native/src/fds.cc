@@ -14,11 +14,6 @@
 #include "args.h"
 #include "sys_error.h"
 
-namespace {
-
-constexpr int kMaxFds = 32;  // SCM_RIGHTS per datagram, ours and systemd's alike
-
-// A unix socket address from a path; a leading '@' names an abstract socket.
 bool UnixAddr(const std::string& path, struct sockaddr_un* sa, socklen_t* len) {
   memset(sa, 0, sizeof *sa);
   sa->sun_family = AF_UNIX;
@@ -28,6 +23,10 @@ bool UnixAddr(const std::string& path, struct sockaddr_un* sa, socklen_t* len) {
   *len = offsetof(struct sockaddr_un, sun_path) + path.size();
   return true;
 }
+
+namespace {
+
+constexpr int kMaxFds = 32;  // SCM_RIGHTS per datagram, ours and systemd's alike
 
 // sendFds(path, bytes, fds): one datagram with the fds attached (SCM_RIGHTS). The receiver gets
 // its own copies; the caller still owns (and closes) these.

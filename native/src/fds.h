@@ -2,5 +2,13 @@
 // store, a hand-over to the next bondd) and across execve (a reload). Thin wrappers only.
 #pragma once
 #include <napi.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <string>
+
+// A unix socket address from a path; a leading '@' names an abstract socket. False when the
+// path does not fit.
+bool UnixAddr(const std::string& path, struct sockaddr_un* sa, socklen_t* len);
 
 void InitFds(Napi::Env env, Napi::Object exports);

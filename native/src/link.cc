@@ -17,6 +17,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "fds.h"
 #include "sys_error.h"
 
 namespace {
@@ -157,12 +158,8 @@ Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
   REQUIRE_STRING("sendUnixDatagram", 0, path);
   REQUIRE_BYTES("sendUnixDatagram", 1, msg);
   struct sockaddr_un sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof sa.sun_path) return ThrowSys(env, "sendto", EINVAL, "socket path '" + path + "'");
-  memcpy(sa.sun_path, path.data(), path.size());
-  if (sa.sun_path[0] == '@') sa.sun_path[0] = 0;
-  socklen_t len = offsetof(struct sockaddr_un, sun_path) + path.size();
+  socklen_t len;
+  if (!UnixAddr(path, &sa, &len)) return ThrowSys(env, "sendto", EINVAL, "socket path '" + path + "'");
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ThrowSys(env, "socket", errno, "AF_UNIX");
   ssize_t n = sendto(fd, msg.Data(), msg.ByteLength(), MSG_NOSIGNAL, (struct sockaddr*)&sa, len);

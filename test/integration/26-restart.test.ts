@@ -39,6 +39,17 @@ describe.skipIf(mustSkip(reason))('bond0 outlives bondd', () => {
       .trim(),
   });
 
+  /** The KVM host's layout: br0 over bond0, the host's address on br0; answered from the client. */
+  const bridgeOverBond = async () => {
+    lab.sh(lab.cli, 'ip neigh flush all');
+    lab.sh(
+      lab.srv,
+      'ip link add br0 type bridge stp_state 0 forward_delay 0 && ip link set bond0 master br0 && ip link set br0 up && ip addr add 198.18.0.1/24 dev br0',
+    );
+    await waitFor(() => lab.link(lab.srv, 'br0').operstate === 'UP', 5000, 'br0 up');
+    expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 -W 1 198.18.0.1')).received).toBe(5);
+  };
+
   for (const mode of ['active-backup', 'balance-xor']) {
     const args = ['--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100', '--log-format', 'json'];
 
@@ -88,13 +99,7 @@ describe.skipIf(mustSkip(reason))('bond0 outlives bondd', () => {
   it('a bridge over bond0 with the host address: kept across a restart, and traffic back within 1 s of the new start', async () => {
     const args = ['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', '--log-format', 'json'];
     await lab.startBondd(args);
-    lab.sh(lab.cli, 'ip neigh flush all');
-    lab.sh(
-      lab.srv,
-      'ip link add br0 type bridge stp_state 0 forward_delay 0 && ip link set bond0 master br0 && ip link set br0 up && ip addr add 198.18.0.1/24 dev br0',
-    );
-    await waitFor(() => lab.link(lab.srv, 'br0').operstate === 'UP', 5000, 'br0 up');
-    expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 -W 1 198.18.0.1')).received).toBe(5);
+    await bridgeOverBond();
     const was = around();
     const br0 = ifindex('br0');
     expect(was.master).toBe('br0');
@@ -120,13 +125,7 @@ describe.skipIf(mustSkip(reason))('bond0 outlives bondd', () => {
   it('a reload (SIGHUP) and a --takeover hand the TAP over: the bridge port over bond0 never stops forwarding', async () => {
     const args = ['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', '--log-format', 'json'];
     let b = await lab.startBondd(args);
-    lab.sh(lab.cli, 'ip neigh flush all');
-    lab.sh(
-      lab.srv,
-      'ip link add br0 type bridge stp_state 0 forward_delay 0 && ip link set bond0 master br0 && ip link set br0 up && ip addr add 198.18.0.1/24 dev br0',
-    );
-    await waitFor(() => lab.link(lab.srv, 'br0').operstate === 'UP', 5000, 'br0 up');
-    expect(pingSummary(lab.sh(lab.cli, 'ping -c 5 -i 0.05 -W 1 198.18.0.1')).received).toBe(5);
+    await bridgeOverBond();
     const path = lab.state().bond.datapath.path;
     const was = around();
     const pid = b.proc.pid;
