@@ -25,29 +25,17 @@ bool UnixAddr(const std::string& path, struct sockaddr_un* sa, socklen_t* len) {
 }
 
 namespace {
-
 constexpr int kMaxFds = 32;  // SCM_RIGHTS per datagram, ours and systemd's alike
+}  // namespace
 
-// sendFds(path, bytes, fds): one datagram with the fds attached (SCM_RIGHTS). The receiver gets
-// its own copies; the caller still owns (and closes) these.
-Napi::Value SendFds(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  REQUIRE_STRING("sendFds", 0, path);
-  REQUIRE_BYTES("sendFds", 1, msg);
-  REQUIRE_ARRAY("sendFds", 2, list);
-  std::vector<int> fds;
-  for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Value v = list.Get(i);
-    if (!v.IsNumber()) return ThrowSys(env, "sendFds", EINVAL, "fds: numbers expected");
-    fds.push_back(v.As<Napi::Number>().Int32Value());
-  }
-  if (fds.size() > size_t(kMaxFds)) return ThrowSys(env, "sendFds", EINVAL, "too many fds");
+Napi::Value SendDatagram(Napi::Env env, const std::string& path, const void* data, size_t size, const std::vector<int>& fds) {
+  if (fds.size() > size_t(kMaxFds)) return ThrowSys(env, "sendmsg", EINVAL, "too many fds");
   struct sockaddr_un sa;
   socklen_t len;
   if (!UnixAddr(path, &sa, &len)) return ThrowSys(env, "sendmsg", EINVAL, "socket path '" + path + "'");
   int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return ThrowSys(env, "socket", errno, "AF_UNIX");
-  struct iovec iov = {msg.Data(), msg.ByteLength()};
+  struct iovec iov = {const_cast<void*>(data), size};
   std::vector<char> control(CMSG_SPACE(sizeof(int) * kMaxFds), 0);
   struct msghdr m;
   memset(&m, 0, sizeof m);
@@ -69,6 +57,24 @@ Napi::Value SendFds(const Napi::CallbackInfo& info) {
   close(s);
   if (n < 0) return ThrowSys(env, "sendmsg", err, path);
   return env.Undefined();
+}
+
+namespace {
+
+// sendFds(path, bytes, fds): one datagram with the fds attached (SCM_RIGHTS). The receiver gets
+// its own copies; the caller still owns (and closes) these.
+Napi::Value SendFds(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  REQUIRE_STRING("sendFds", 0, path);
+  REQUIRE_BYTES("sendFds", 1, msg);
+  REQUIRE_ARRAY("sendFds", 2, list);
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsNumber()) return ThrowSys(env, "sendFds", EINVAL, "fds: numbers expected");
+    fds.push_back(v.As<Napi::Number>().Int32Value());
+  }
+  return SendDatagram(env, path, msg.Data(), msg.ByteLength(), fds);
 }
 
 // bindDatagram(path) -> fd: a unix datagram socket bound at path, to receive one hand-over.

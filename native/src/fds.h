@@ -6,6 +6,11 @@
 #include <sys/un.h>
 
 #include <string>
+#include <vector>
+
+// One datagram to the unix socket at path, with `fds` attached (SCM_RIGHTS) when there are any.
+// Returns undefined, or throws a SystemError.
+Napi::Value SendDatagram(Napi::Env env, const std::string& path, const void* data, size_t size, const std::vector<int>& fds);
 
 // A unix socket address from a path; a leading '@' names an abstract socket. False when the
 // path does not fit.

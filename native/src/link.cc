@@ -157,16 +157,7 @@ Napi::Value SendUnixDatagram(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   REQUIRE_STRING("sendUnixDatagram", 0, path);
   REQUIRE_BYTES("sendUnixDatagram", 1, msg);
-  struct sockaddr_un sa;
-  socklen_t len;
-  if (!UnixAddr(path, &sa, &len)) return ThrowSys(env, "sendto", EINVAL, "socket path '" + path + "'");
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ThrowSys(env, "socket", errno, "AF_UNIX");
-  ssize_t n = sendto(fd, msg.Data(), msg.ByteLength(), MSG_NOSIGNAL, (struct sockaddr*)&sa, len);
-  int err = errno;
-  close(fd);
-  if (n < 0) return ThrowSys(env, "sendto", err, path);
-  return env.Undefined();
+  return SendDatagram(env, path, msg.Data(), msg.ByteLength(), {});
 }
 // raiseCaps(): effective := permitted (file capabilities given as +p only, so that an exec
 // without them in the bounding set still starts and can say what is missing). Returns

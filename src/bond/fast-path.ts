@@ -90,11 +90,6 @@ export class BondFastPath {
     if (this.d.pins) rmSync(`${this.d.pins}/rx-${ifindex}`, { force: true });
   }
 
-  /** Whether a slave's receive program was adopted (it kept forwarding with no daemon). */
-  adoptedSlave(ifindex: number): boolean {
-    return this.kernel?.adoptedSlave(ifindex) ?? false;
-  }
-
   /**
    * For a new slave: what attaches the receive program and the slow-path socket filter (instead
    * of the user path's drop filter), or undefined when the user-space path runs.

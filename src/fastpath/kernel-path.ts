@@ -287,11 +287,6 @@ export class KernelPath implements Offload {
     return undefined;
   }
 
-  /** Whether this slave's receive program was adopted from a pin (it kept forwarding). */
-  adoptedSlave(ifindex: number): boolean {
-    return this.swaps.some((s) => s.what === `rx-${ifindex}`);
-  }
-
   detachSlave(port: number): void {
     const link = this.slaveLinks.get(port);
     if (link !== undefined && link >= 0) this.bpf.closeFd(link); // a tc filter goes with the slave's restore
