@@ -1,5 +1,5 @@
 // rtnetlink message encoding and parsing (NETLINK_ROUTE), over the addon's raw NetlinkSocket.
-// Control path only: link events (carrier), address dumps and deletions.
+// Control path only: link events (carrier), addresses, routes, bridges and tc filters.
 import { constants as osConstants } from 'node:os';
 import type { NativeBinding, NativeNetlinkSocket } from '../native/types.js';
 
@@ -14,12 +14,16 @@ const RTM_GETLINK = 18;
 export const RTM_NEWADDR = 20;
 export const RTM_DELADDR = 21;
 const RTM_GETADDR = 22;
+const RTM_NEWROUTE = 24;
+const RTM_DELROUTE = 25;
+const RTM_GETROUTE = 26;
 const RTM_NEWQDISC = 36;
 const RTM_DELQDISC = 37;
 const RTM_GETQDISC = 38;
 const RTM_NEWTFILTER = 44;
 const RTM_DELTFILTER = 45;
 const RTM_GETTFILTER = 46;
+const NLM_F_REPLACE = 0x100;
 const NLM_F_EXCL = 0x200;
 const NLM_F_CREATE = 0x400;
 const TCA_KIND = 1;
@@ -95,12 +99,33 @@ export const RTMGRP_IPV6_IFADDR = 0x100;
 const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
+const IFLA_MASTER = 10;
+const IFLA_LINKINFO = 18;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_BR_FORWARD_DELAY = 1;
+const IFLA_BR_STP_STATE = 5;
 const IFLA_OPERSTATE = 16;
 const IFLA_STATS64 = 23;
 const IFLA_CARRIER = 33;
 const IFA_ADDRESS = 1;
 const IFA_LOCAL = 2;
+const IFA_CACHEINFO = 6;
 const IFA_FLAGS = 8;
+const RTA_DST = 1;
+const RTA_OIF = 4;
+const RTA_GATEWAY = 5;
+const RTA_PRIORITY = 6;
+const RTA_TABLE = 15;
+const RT_TABLE_MAIN = 254;
+const RT_SCOPE_UNIVERSE = 0;
+const RT_SCOPE_LINK = 253;
+const RTN_UNICAST = 1;
+const RTNH_F_ONLINK = 4;
+/** rtm_protocol of the routes a configuration file declares (iproute2's "static"). */
+export const RTPROT_STATIC = 4;
+/** rtm_protocol of the routes a DHCP lease brings (iproute2's "dhcp"). */
+export const RTPROT_DHCP = 16;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 /** IFA_F_TENTATIVE: an IPv6 address still doing DAD. */
@@ -117,6 +142,29 @@ export interface LinkEvent {
   operstate?: number;
   /** rtnl_link_stats64.tx_dropped: for a TAP, frames the kernel dropped because we lagged. */
   txDropped?: number;
+}
+
+/** A unicast route through one interface, as we add, list and delete them. */
+export interface Route {
+  family: typeof AF_INET | typeof AF_INET6;
+  /** The destination (4 or 16 bytes; zeros with dstLen 0 for a default route). */
+  dst: Uint8Array;
+  dstLen: number;
+  /** The next hop; absent for a route straight onto the link. */
+  gateway?: Uint8Array;
+  oif: number;
+  /** Absent: 0, the kernel's default (IPv6 makes it 1024). */
+  metric?: number;
+  /** Absent: main (254). */
+  table?: number;
+  onlink?: boolean;
+  protocol: number;
+}
+
+/** How long an address stays (seconds; absent: forever), as a DHCP lease gives it. */
+export interface AddrLifetime {
+  validLft: number;
+  preferredLft: number;
 }
 
 export interface IfAddr {
@@ -272,6 +320,51 @@ function parseAddr(body: DataView): IfAddr | undefined {
   return a.address.length ? a : undefined;
 }
 
+/** struct rtmsg and attributes of a route (add, replace, delete). */
+export function routeBody(r: Route): Uint8Array {
+  const hdr = new Uint8Array(12);
+  const dv = new DataView(hdr.buffer);
+  const table = r.table ?? RT_TABLE_MAIN;
+  dv.setUint8(0, r.family);
+  dv.setUint8(1, r.dstLen);
+  dv.setUint8(4, table < 256 ? table : 0); // RT_TABLE_UNSPEC: RTA_TABLE says
+  dv.setUint8(5, r.protocol);
+  dv.setUint8(6, r.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+  dv.setUint8(7, RTN_UNICAST);
+  dv.setUint32(8, r.onlink ? RTNH_F_ONLINK : 0, true);
+  const parts = [hdr, attr(RTA_TABLE, u32(table)), attr(RTA_OIF, u32(r.oif))];
+  if (r.dstLen > 0) parts.push(attr(RTA_DST, r.dst));
+  if (r.gateway) parts.push(attr(RTA_GATEWAY, r.gateway));
+  if (r.metric !== undefined) parts.push(attr(RTA_PRIORITY, u32(r.metric)));
+  return concat(parts);
+}
+
+/** An RTM_NEWROUTE body as a Route (unicast routes with one interface only). */
+export function parseRoute(body: DataView): Route | undefined {
+  if (body.byteLength < 12) return undefined;
+  const family = body.getUint8(0);
+  if ((family !== AF_INET && family !== AF_INET6) || body.getUint8(7) !== RTN_UNICAST) return undefined;
+  const dstLen = body.getUint8(1);
+  const r: Route = {
+    family,
+    dst: new Uint8Array(family === AF_INET ? 4 : 16),
+    dstLen,
+    oif: 0,
+    protocol: body.getUint8(5),
+    table: body.getUint8(4),
+  };
+  if (body.getUint32(8, true) & RTNH_F_ONLINK) r.onlink = true;
+  for (const a of attrs(body, 12)) {
+    const v = a.data.length >= 4 ? new DataView(a.data.buffer, a.data.byteOffset).getUint32(0, true) : 0;
+    if (a.type === RTA_DST) r.dst = Uint8Array.from(a.data);
+    else if (a.type === RTA_GATEWAY) r.gateway = Uint8Array.from(a.data);
+    else if (a.type === RTA_OIF) r.oif = v;
+    else if (a.type === RTA_PRIORITY) r.metric = v;
+    else if (a.type === RTA_TABLE) r.table = v;
+  }
+  return r.oif ? r : undefined;
+}
+
 function checkAck(replies: Uint8Array[], what: string): void {
   for (const d of replies) {
     for (const m of messages(d)) {
@@ -329,17 +422,89 @@ export class Rtnl {
     return out;
   }
 
-  addAddress(ifindex: number, family: typeof AF_INET | typeof AF_INET6, address: Uint8Array, prefixlen: number): void {
+  /**
+   * Adds an address; with `lifetime` it replaces one that is there (a DHCP lease renewed) and
+   * the kernel removes it when the valid lifetime runs out.
+   */
+  addAddress(
+    ifindex: number,
+    family: typeof AF_INET | typeof AF_INET6,
+    address: Uint8Array,
+    prefixlen: number,
+    lifetime?: AddrLifetime,
+  ): void {
     const hdr = new Uint8Array(8);
     const dv = new DataView(hdr.buffer);
     dv.setUint8(0, family);
     dv.setUint8(1, prefixlen);
     dv.setUint32(4, ifindex, true);
-    const body = concat([hdr, attr(IFA_LOCAL, address), attr(IFA_ADDRESS, address)]);
-    checkAck(this.sock.request(message(RTM_NEWADDR, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body)), 'RTM_NEWADDR');
+    const parts = [hdr, attr(IFA_LOCAL, address), attr(IFA_ADDRESS, address)];
+    if (lifetime) {
+      const ci = new Uint8Array(16);
+      const cv = new DataView(ci.buffer);
+      cv.setUint32(0, lifetime.preferredLft >>> 0, true);
+      cv.setUint32(4, lifetime.validLft >>> 0, true);
+      parts.push(attr(IFA_CACHEINFO, ci));
+    }
+    const flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (lifetime ? NLM_F_REPLACE : NLM_F_EXCL);
+    checkAck(this.sock.request(message(RTM_NEWADDR, flags, concat(parts))), 'RTM_NEWADDR');
   }
 
-  /** One link's current state as the kernel reports it (flags incl. IFF_LOWER_UP, carrier). */
+  /** Adds a route, or replaces the one with the same destination, metric and table. */
+  replaceRoute(r: Route): void {
+    checkAck(
+      this.sock.request(message(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, routeBody(r))),
+      'RTM_NEWROUTE',
+    );
+  }
+
+  /** Deletes a route; one that is gone already is not an error. */
+  deleteRoute(r: Route): void {
+    try {
+      checkAck(this.sock.request(message(RTM_DELROUTE, NLM_F_REQUEST | NLM_F_ACK, routeBody(r))), 'RTM_DELROUTE');
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ESRCH') throw e;
+    }
+  }
+
+  /** The unicast routes through `oif` in every table, both families. */
+  routes(oif: number): Route[] {
+    const body = new Uint8Array(12); // struct rtmsg, family AF_UNSPEC
+    const replies = this.sock.request(message(RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, body));
+    checkAck(replies, 'RTM_GETROUTE');
+    const out: Route[] = [];
+    for (const d of replies)
+      for (const m of messages(d)) {
+        const r = m.type === RTM_NEWROUTE ? parseRoute(m.body) : undefined;
+        if (r && r.oif === oif) out.push(r);
+      }
+    return out;
+  }
+
+  /** Makes a bridge (down) with STP on or off and a forward delay in seconds, where given. */
+  newBridge(name: string, o: { stp?: boolean; forwardDelay?: number; mtu?: number }): void {
+    const data: Uint8Array[] = [];
+    if (o.forwardDelay !== undefined) data.push(attr(IFLA_BR_FORWARD_DELAY, u32(Math.round(o.forwardDelay * 100)))); // clock_t
+    if (o.stp !== undefined) data.push(attr(IFLA_BR_STP_STATE, u32(o.stp ? 1 : 0)));
+    const info = concat([attr(IFLA_INFO_KIND, cstr('bridge')), ...(data.length ? [attr(IFLA_INFO_DATA, concat(data))] : [])]);
+    const parts = [new Uint8Array(16), attr(IFLA_IFNAME, cstr(name)), attr(IFLA_LINKINFO, info)];
+    if (o.mtu !== undefined) parts.push(attr(IFLA_MTU, u32(o.mtu)));
+    checkAck(
+      this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, concat(parts))),
+      'RTM_NEWLINK bridge',
+    );
+  }
+
+  /** Makes `ifindex` a port of `master` (0: of none). */
+  setMaster(ifindex: number, master: number): void {
+    const hdr = new Uint8Array(16);
+    new DataView(hdr.buffer).setInt32(4, ifindex, true);
+    checkAck(
+      this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, concat([hdr, attr(IFLA_MASTER, u32(master))]))),
+      'RTM_SETLINK master',
+    );
+  }
+
   /** Deletes an interface (RTM_DELLINK); one that is gone already is not an error. */
   deleteLink(ifindex: number): void {
     const body = new Uint8Array(16);
@@ -351,6 +516,7 @@ export class Rtnl {
     }
   }
 
+  /** One link's current state as the kernel reports it (flags incl. IFF_LOWER_UP, carrier). */
   link(ifindex: number): LinkEvent | undefined {
     const body = new Uint8Array(16);
     new DataView(body.buffer).setInt32(4, ifindex, true);

@@ -1,5 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { BPF_FILTER_NAME, isStackDrop, messages, netlinkError, parseLink, RTM_NEWLINK } from '../../src/net/rtnl.js';
+import {
+  AF_INET,
+  AF_INET6,
+  BPF_FILTER_NAME,
+  isStackDrop,
+  messages,
+  netlinkError,
+  parseLink,
+  parseRoute,
+  routeBody,
+  RTM_NEWLINK,
+  RTPROT_DHCP,
+  RTPROT_STATIC,
+  type Route,
+} from '../../src/net/rtnl.js';
 
 function newlink(ifindex: number, flags: number, name: string, carrier: number): Uint8Array {
   const nameAttr = Buffer.alloc(4 + ((name.length + 1 + 3) & ~3));
@@ -16,6 +30,43 @@ function newlink(ifindex: number, flags: number, name: string, carrier: number):
   hdr.writeUInt16LE(RTM_NEWLINK, 4);
   return Uint8Array.from(Buffer.concat([hdr, body]));
 }
+
+describe('routes: what we send is what a dump gives back', () => {
+  const dv = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
+  it('a default route via a gateway, metric and main table, in struct rtmsg and attributes', () => {
+    const r: Route = {
+      family: AF_INET,
+      dst: new Uint8Array(4),
+      dstLen: 0,
+      gateway: Uint8Array.of(198, 18, 0, 254),
+      oif: 5,
+      metric: 100,
+      protocol: RTPROT_DHCP,
+    };
+    const b = routeBody(r);
+    expect([...b.subarray(0, 8)]).toEqual([AF_INET, 0, 0, 0, 254, RTPROT_DHCP, 0 /* universe */, 1 /* unicast */]);
+    expect(parseRoute(dv(b))).toEqual({ ...r, table: 254 });
+  });
+  it('a prefix on the link (scope link), an IPv6 route in a table above 255, onlink', () => {
+    const link: Route = { family: AF_INET, dst: Uint8Array.of(198, 19, 7, 0), dstLen: 24, oif: 3, protocol: RTPROT_STATIC };
+    const b = routeBody(link);
+    expect(b[6]).toBe(253);
+    expect(parseRoute(dv(b))).toEqual({ ...link, table: 254 });
+    const six: Route = {
+      family: AF_INET6,
+      dst: new Uint8Array(16).fill(0x20, 0, 1),
+      dstLen: 8,
+      gateway: new Uint8Array(16).fill(0xfe, 0, 1),
+      oif: 3,
+      table: 1000,
+      onlink: true,
+      protocol: RTPROT_STATIC,
+    };
+    const b6 = routeBody(six);
+    expect(b6[4]).toBe(0); // RT_TABLE_UNSPEC: RTA_TABLE carries it
+    expect(parseRoute(dv(b6))).toEqual(six);
+  });
+});
 
 describe('rtnetlink parsing', () => {
   it('parses RTM_NEWLINK with name and carrier', () => {
