@@ -75,6 +75,7 @@ const program = new Command('bondd')
   .option('--networkd-dir <dir>', 'read the bonds of systemd-networkd files (*.netdev, *.network, e.g. /etc/systemd/network)')
   .option('--nm-dir <dir>', 'read the bonds of NetworkManager keyfiles (*.nmconnection, e.g. /etc/NetworkManager/system-connections)')
   .option('--interfaces <file>', 'read the bonds of a Debian ifupdown file (e.g. /etc/network/interfaces, with what it sources)')
+  .option('--suse-dir <dir>', "read the bonds of SUSE's ifcfg files (wicked; e.g. /etc/sysconfig/network)")
   .option(
     '--system',
     'run every bond this host declares: netplan, systemd-networkd, NetworkManager, ifupdown, ifcfg and modprobe files under --sysconf-root',
@@ -127,6 +128,7 @@ const flags = program.opts<{
   networkdDir?: string;
   nmDir?: string;
   interfaces?: string;
+  suseDir?: string;
   system?: boolean;
   printConfig?: boolean;
   sysconfRoot: string;
@@ -191,13 +193,14 @@ try {
       ['networkd', flags.networkdDir],
       ['nm', flags.nmDir],
       ['ifupdown', flags.interfaces],
+      ['suse', flags.suseDir],
     ] as const
   ).filter(([, v]) => v !== undefined) as [Format, string][];
   const sources = [
     flags.instance !== undefined && '--instance',
     flags.system && '--system',
     (flags.modprobeConf || flags.ifcfgDir) && '--modprobe-conf/--ifcfg-dir',
-    distro.length && '--netplan-dir/--networkd-dir/--nm-dir/--interfaces',
+    distro.length && '--netplan-dir/--networkd-dir/--nm-dir/--interfaces/--suse-dir',
   ].filter(Boolean);
   if (sources.length > 1) throw new Error(`${sources.join(', ')}: choose one source of bonds`);
   const fromFiles = sources.length > 0;

@@ -4,7 +4,9 @@
 // turns one into a DaemonConfig through the same validation as the command line, and an error
 // names the file and line of what is wrong. Pure: readers pass text in.
 import { BondError } from '../errors.js';
-import { buildConfig, cidrOf, type DaemonConfig } from './index.js';
+import { emptyL3, hasL3, type HostNetDecl } from '../host/l3.js';
+import { buildConfig, type DaemonConfig } from './index.js';
+import { cidrOf } from './netdecl.js';
 
 /** Where a value came from: "/etc/netplan/01-bond.yaml:12". */
 export type Where = string;
@@ -32,6 +34,8 @@ export interface BondDecl {
   mac?: { value: string; where: Where };
   /** false: declared but not started at boot (ONBOOT=no, autoconnect=false, no `auto`). */
   enabled: boolean;
+  /** Routes, DHCP, DNS and a bridge over the bond (the bond's addresses are `addresses`). */
+  net: HostNetDecl;
 }
 
 /** What a reader found: the bonds, and warnings (unknown keys, ignored settings) with file and line. */
@@ -41,7 +45,7 @@ export interface ReadResult {
 }
 
 export function newDecl(name: string, source: string, where: Where): BondDecl {
-  return { name, source, where, options: {}, slaves: [], addresses: [], enabled: true };
+  return { name, source, where, options: {}, slaves: [], addresses: [], enabled: true, net: { bond: emptyL3() } };
 }
 
 export function fail(where: Where, msg: string, code: 'EOPT_VALUE' | 'EOPT_UNKNOWN' = 'EOPT_VALUE'): never {
@@ -175,6 +179,7 @@ export function declToConfig(b: BondDecl): DaemonConfig {
     cfg.slaveMacWhere = Object.fromEntries(b.slaves.filter((s) => s.mac).map((s) => [s.name, s.where]));
   }
   if (b.addresses.length) cfg.addresses = b.addresses.map(({ address, prefixlen }) => ({ address, prefixlen }));
+  if (hasL3(b.net.bond) || b.net.bridge) cfg.net = b.net;
   cfg.source = b.source;
   return cfg;
 }

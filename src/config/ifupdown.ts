@@ -3,10 +3,16 @@
 // with `bond-slaves` (or `bond-mode` and slaves that say `bond-master bond0`) is a bond; its
 // `bond-*` lines are the kernel options with `-` for `_` (as ifenslave writes them to sysfs);
 // `address`/`netmask` (inet and inet6), `mtu`, `hwaddress`; `auto`/`allow-hotplug` start it.
+// Around the bond: `gateway` and `metric`, `inet dhcp`, `inet6 auto|dhcp`, `accept_ra`,
+// `dns-nameservers`/`dns-search`, routes written as `up|post-up ip route add|replace ...`, and an
+// `iface BR` stanza whose `bridge_ports` (bridge-ports) hold the bond: `bridge_stp`, `bridge_fd`,
+// its own L3 and its other ports.
 import { dirname, join } from 'node:path';
+import type { BridgeDecl, L3Decl } from '../host/l3.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf } from './netdecl.js';
 import { OPTION_BY_NAME } from '../options/table.js';
 import { maskToPrefix } from './ifcfg.js';
-import { fail, globToRe, newDecl, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
+import { fail, globToRe, newDecl, parseBool, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
 
 /** How the reader reaches the files: the daemon passes node:fs, tests an object of texts. */
 export interface FileAccess {
@@ -120,19 +126,112 @@ export function parseInterfaces(path: string, fs: FileAccess): ReadResult {
       else if (l.key === 'netmask') netmask = l;
       else if (l.key === 'mtu') b.mtu = { value: l.value, where: l.where };
       else if (l.key === 'hwaddress') b.mac = { value: l.value.replace(/^ether\s+/, ''), where: l.where };
-      else if (['gateway', 'dns-nameservers', 'dns-search', 'up', 'down', 'pre-up', 'post-up', 'pre-down', 'post-down'].includes(l.key))
-        warnings.push(`${l.where}: ${l.key}: not applied by bondd (routes, DNS and hooks stay with ifupdown)`);
-      else warnings.push(`${l.where}: ${l.key}: not read for a bond, ignored`);
+      else if (!stanzaL3Line(s, l, b.net.bond, warnings)) warnings.push(`${l.where}: ${l.key}: not read for a bond, ignored`);
     }
-    if (s.method === 'dhcp') warnings.push(`${s.where}: inet dhcp: bondd does not run a DHCP client; run one on ${s.name}`);
-    const v6 = s.family === 'inet6';
-    for (const a of addrs) {
-      const mask = netmask?.value;
-      const prefix = a.value.includes('/') ? undefined : mask ? (/^\d+$/.test(mask) ? Number(mask) : maskToPrefix(mask)) : v6 ? 64 : 32;
-      if (netmask && prefix === undefined && !a.value.includes('/'))
-        fail(netmask.where, `netmask ${netmask.value}: not a netmask or prefix length`);
-      b.addresses.push({ ...parseCidr(a.value, a.where, prefix), where: a.where });
+    stanzaMethod(s, b.net.bond);
+    b.addresses.push(...stanzaAddresses(s, addrs, netmask));
+  }
+  // a bridge over a bond: an iface stanza whose bridge_ports hold it
+  for (const s of all.stanzas) {
+    const portsLine = s.lines.find((l) => l.key === 'bridge_ports' || l.key === 'bridge-ports');
+    if (!portsLine) continue;
+    const ports = names(portsLine.value);
+    const bond = [...bonds.values()].find((b) => ports.includes(b.name));
+    if (!bond) continue;
+    const br: BridgeDecl = bond.net.bridge ?? newBridge(s.name, s.where);
+    if (br.name !== s.name) fail(portsLine.where, `bond ${bond.name} is already a port of bridge ${br.name}`);
+    br.ports = ports.filter((p) => p !== bond.name);
+    let netmask: { value: string; where: Where } | undefined;
+    const addrs: { value: string; where: Where }[] = [];
+    for (const l of s.lines) {
+      const k = l.key.replace(/-/g, '_');
+      if (l === portsLine) continue;
+      if (k === 'bridge_stp') br.stp = parseBool(l.value, l.where, l.key);
+      else if (k === 'bridge_fd') {
+        if (!/^\d+(\.\d+)?$/.test(l.value)) fail(l.where, `${l.key}: invalid value '${l.value}'; allowed: seconds`);
+        br.forwardDelay = Number(l.value);
+      } else if (k === 'mtu') br.mtu = Number(l.value);
+      else if (l.key === 'address') addrs.push(l);
+      else if (l.key === 'netmask') netmask = l;
+      else if (!stanzaL3Line(s, l, br.l3, warnings))
+        warnings.push(`${l.where}: ${l.key}: not applied by bondd on bridge ${s.name}, ignored`);
     }
+    stanzaMethod(s, br.l3);
+    br.l3.addresses.push(...stanzaAddresses(s, addrs, netmask).map(({ address, prefixlen }) => ({ address, prefixlen })));
+    bond.net.bridge = br;
   }
   return { bonds: [...bonds.values()], warnings };
+}
+
+type Line = Stanza['lines'][number];
+
+/** The addresses of one stanza (address with a prefix, or with netmask). */
+function stanzaAddresses(s: Stanza, addrs: { value: string; where: Where }[], netmask: { value: string; where: Where } | undefined) {
+  const v6 = s.family === 'inet6';
+  return addrs.map((a) => {
+    const mask = netmask?.value;
+    const prefix = a.value.includes('/') ? undefined : mask ? (/^\d+$/.test(mask) ? Number(mask) : maskToPrefix(mask)) : v6 ? 64 : 32;
+    if (netmask && prefix === undefined && !a.value.includes('/'))
+      fail(netmask.where, `netmask ${netmask.value}: not a netmask or prefix length`);
+    return { ...parseCidr(a.value, a.where, prefix), where: a.where };
+  });
+}
+
+/** What the stanza's method asks for: DHCPv4, DHCPv6, router advertisements. */
+function stanzaMethod(s: Stanza, l: L3Decl): void {
+  if (s.family === 'inet' && s.method === 'dhcp') l.dhcp4 = true;
+  if (s.family === 'inet6' && s.method === 'dhcp') l.dhcp6 = true;
+  if (s.family === 'inet6' && (s.method === 'auto' || s.method === 'dhcp')) l.acceptRa ??= true;
+}
+
+const HOOKS = ['up', 'post-up', 'pre-up', 'down', 'pre-down', 'post-down'];
+
+/** An L3 line of a stanza into `l`; false when `line` is not one. Hooks other than routes are reported. */
+function stanzaL3Line(s: Stanza, line: Line, l: L3Decl, warnings: string[]): boolean {
+  const { key, value, where } = line;
+  switch (key) {
+    case 'gateway': {
+      const metric = s.lines.find((x) => x.key === 'metric')?.value;
+      l.routes.push(gatewayOf(value, where, metric));
+      return true;
+    }
+    case 'metric':
+      if (s.method === 'dhcp') l.dhcpMetric = gatewayOf('0.0.0.0', where, value).metric;
+      return true;
+    case 'dns-nameservers':
+      l.dns.servers.push(...dnsServers(value.split(/\s+/).filter(Boolean), where));
+      return true;
+    case 'dns-search':
+      l.dns.search.push(...dnsSearch(value.split(/\s+/).filter(Boolean), where));
+      return true;
+    case 'accept_ra':
+      l.acceptRa = value !== '0';
+      return true;
+  }
+  if (!HOOKS.includes(key)) return false;
+  // a route as ifupdown users write it: up ip [-4|-6] route add|replace DEST [via GW] [dev IF] [metric N] [table T] [onlink]
+  const w = value.split(/\s+/).filter((x) => x !== '-4' && x !== '-6');
+  const ip = w[0]?.replace(/^.*\//, '');
+  if ((key === 'up' || key === 'post-up') && ip === 'ip' && w[1] === 'route' && (w[2] === 'add' || w[2] === 'replace') && w[3]) {
+    let via: string | undefined;
+    const o: { metric?: string; onlink?: boolean; table?: string } = {};
+    let ok = true;
+    for (let j = 4; j < w.length && ok; j++) {
+      if (w[j] === 'via') via = w[++j];
+      else if (w[j] === 'metric' || w[j] === 'preference') o.metric = w[++j];
+      else if (w[j] === 'table') o.table = w[++j];
+      else if (w[j] === 'onlink') o.onlink = true;
+      else if (w[j] === 'dev') ok = w[++j] === s.name || w[j] === '$IFACE';
+      else ok = false;
+    }
+    if (ok) {
+      l.routes.push(routeOf(w[3], via, o, where));
+      return true;
+    }
+  }
+  if (key === 'down' || key === 'pre-down' || key === 'post-down') {
+    if (ip === 'ip' && w[1] === 'route' && w[2] === 'del') return true; // bondd takes its routes away itself
+  }
+  warnings.push(`${where}: ${key} ${value}: bondd runs no hook commands; only "ip route add|replace" routes are applied`);
+  return true;
 }

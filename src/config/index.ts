@@ -1,14 +1,15 @@
 // Daemon configuration: command-line words or a JSON file, validated completely before any
 // interface is touched.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { DATAPATH_CHOICES, type DatapathChoice } from '../bond/fast-path.js';
 import { BondError } from '../errors.js';
 import { OPTION_BY_NAME } from '../options/table.js';
 import { parseSlaveOption, resolveOptions, type BondOptions } from '../options/parse.js';
 import { parseMac } from '../util/mac.js';
+import { hasL3, type HostNetDecl } from '../host/l3.js';
 import type { IfcfgBond } from './ifcfg.js';
+import { cidrOf } from './netdecl.js';
 import type { ModprobeBond } from './modprobe.js';
 
 export interface DaemonConfig {
@@ -22,6 +23,8 @@ export interface DaemonConfig {
   source?: string;
   /** Addresses put on the TAP once it exists (ifcfg IPADDR/PREFIX, IPV6ADDR). */
   addresses?: { address: string; prefixlen: number }[];
+  /** Routes, DHCP, DNS and a bridge over the bond, as the host's files declare them. */
+  net?: HostNetDecl;
   options: BondOptions;
   notes: string[];
   mtu?: number;
@@ -140,6 +143,8 @@ export function buildFromSystemFiles(modprobe: ModprobeBond[], ifcfg: IfcfgBond[
     const macs = Object.fromEntries((f?.slaves ?? []).filter((s) => s.hwaddr).map((s) => [s.device, s.hwaddr!]));
     if (Object.keys(macs).length) cfg.slaveMacs = macs;
     if (f?.addresses.length) cfg.addresses = f.addresses;
+    if (f && (hasL3(f.net.bond) || f.net.bridge)) cfg.net = f.net;
+    notes.push(...(f?.warnings ?? []));
     configs.push(cfg);
   }
   return { configs, notes };
@@ -234,18 +239,6 @@ export function parseSlaveOptions(
       out.push({ slave, name, value: parseSlaveOption(name, v, mode).value });
   }
   return out;
-}
-
-/**
- * "198.18.0.1/24" as an address and prefix length, or null when it is not one; `defaultPrefix`
- * for formats that allow the length to be left out.
- */
-export function cidrOf(text: string, defaultPrefix?: number): { address: string; prefixlen: number } | null {
-  const [ip, p, extra] = text.trim().split('/');
-  const fam = isIP(ip);
-  const prefixlen = p === undefined ? defaultPrefix : /^\d+$/.test(p) ? Number(p) : undefined;
-  if (!fam || extra !== undefined || prefixlen === undefined || prefixlen > (fam === 4 ? 32 : 128)) return null;
-  return { address: ip, prefixlen };
 }
 
 /** "addresses": ["198.18.0.1/24", "2001:db8::1/64"] (or one comma-separated string). */

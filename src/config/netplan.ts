@@ -2,7 +2,9 @@
 // them (mappings merge key by key, a later scalar wins, sequences are appended). Each
 // `network.bonds.<name>` becomes a bond: `interfaces` (ethernets by id; an id whose entry has
 // `match: macaddress` is enslaved by MAC, `match: name` by name), `parameters` with netplan's
-// key names, `addresses`, `macaddress`, `mtu`. Durations with or without units.
+// key names, `addresses`, `macaddress`, `mtu`. Durations with or without units. Around the
+// bond: `routes`, `gateway4`/`gateway6`, `dhcp4`/`dhcp6`, `accept-ra`, `nameservers`, and a
+// `network.bridges.<name>` whose `interfaces` hold the bond (its parameters, L3 and other ports).
 import { createRequire } from 'node:module';
 import type * as YamlModule from 'yaml';
 import type { LineCounter as LineCounterT, Node } from 'yaml';
@@ -18,6 +20,8 @@ import {
   type BondDecl,
   type ReadResult,
 } from './decl.js';
+import type { L3Decl } from '../host/l3.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf } from './netdecl.js';
 
 // loaded on first use: the YAML library costs ~50 ms of start-up that bonds from other sources
 // should not pay
@@ -104,8 +108,70 @@ export const NETPLAN_PARAMS: Record<string, [string, KeyConv]> = {
   'learn-packet-interval': ['lp_interval', 's'],
   primary: ['primary', 'value'],
 };
-const IGNORED_BOND_KEYS = ['renderer', 'optional', 'link-local', 'accept-ra', 'ipv6-privacy', 'critical', 'wakeonlan', 'ignore-carrier'];
-const NOT_APPLIED = ['routes', 'gateway4', 'gateway6', 'nameservers', 'routing-policy', 'dhcp4-overrides', 'dhcp6-overrides'];
+const IGNORED_BOND_KEYS = ['renderer', 'optional', 'link-local', 'ipv6-privacy', 'critical', 'wakeonlan', 'ignore-carrier'];
+const NOT_APPLIED = ['routing-policy', 'dhcp4-overrides', 'dhcp6-overrides'];
+
+const bool = (y: Y, what: string) => (typeof y.v === 'boolean' ? y.v : parseBool(scalar(y, what), y.where, what));
+
+/**
+ * An L3 key of a bond or bridge (routes, gateways, DHCP, router advertisements, DNS) into `l`;
+ * false when `key` is not one.
+ */
+function l3Key(key: string, y: Y, l: L3Decl, what: string): boolean {
+  switch (key) {
+    case 'routes':
+      for (const r of listOf(y, what)) {
+        const m = mapOf(r, what);
+        const to = m.get('to');
+        if (!to) fail(r.where, `${what}: a route needs "to"`);
+        const get = (k: string) => (m.has(k) ? scalar(m.get(k)!, `${what}.${k}`) : undefined);
+        for (const k of m.keys())
+          if (!['to', 'via', 'metric', 'on-link', 'table', 'from', 'scope', 'type', 'mtu'].includes(k))
+            fail(m.get(k)!.where, `${what}.${k}: unknown route key`);
+        for (const k of ['from', 'scope', 'type', 'mtu'])
+          if (m.has(k)) fail(m.get(k)!.where, `${what}.${k}: not applied by bondd; allowed route keys: to, via, metric, on-link, table`);
+        l.routes.push(
+          routeOf(
+            scalar(to, `${what}.to`),
+            get('via'),
+            { metric: get('metric'), onlink: m.has('on-link') && bool(m.get('on-link')!, `${what}.on-link`), table: get('table') },
+            r.where,
+          ),
+        );
+      }
+      return true;
+    case 'gateway4':
+    case 'gateway6':
+      l.routes.push(gatewayOf(scalar(y, what), y.where));
+      return true;
+    case 'dhcp4':
+      l.dhcp4 = bool(y, what);
+      return true;
+    case 'dhcp6':
+      l.dhcp6 = bool(y, what);
+      return true;
+    case 'accept-ra':
+      l.acceptRa = bool(y, what);
+      return true;
+    case 'nameservers': {
+      const m = mapOf(y, what);
+      const a = m.get('addresses');
+      const sr = m.get('search');
+      if (a)
+        l.dns.servers = dnsServers(
+          listOf(a, `${what}.addresses`).map((x) => scalar(x, `${what}.addresses`)),
+          a.where,
+        );
+      if (sr)
+        l.dns.search = dnsSearch(
+          listOf(sr, `${what}.search`).map((x) => scalar(x, `${what}.search`)),
+          sr.where,
+        );
+      return true;
+    }
+  }
+  return false;
+}
 
 /**
  * The bonds of netplan files given as [path, text] pairs (read in that order). `interfaces`:
@@ -199,14 +265,12 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
         case 'mtu':
           b.mtu = { value: scalar(y, what), where: y.where };
           break;
-        case 'dhcp4':
-        case 'dhcp6':
-          if (y.v === true || (typeof y.v === 'string' && parseBool(y.v, y.where, what)))
-            warnings.push(`${y.where}: ${what}: bondd does not run a DHCP client; run one on ${name} (dhclient, systemd-networkd)`);
-          break;
         default:
+          if (l3Key(key, y, b.net.bond, what)) break;
           if (NOT_APPLIED.includes(key))
-            warnings.push(`${y.where}: ${what}: not applied by bondd (routes and DNS stay with the host's network tools)`);
+            warnings.push(
+              `${y.where}: ${what}: not applied by bondd (policy routing and DHCP overrides stay with the host's network tools)`,
+            );
           else if (!IGNORED_BOND_KEYS.includes(key)) warnings.push(`${y.where}: ${what}: unknown netplan bond key, ignored`);
       }
     }
@@ -214,6 +278,46 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
     const prim = b.options.primary;
     if (prim) prim.value = nameOfId.get(prim.value) ?? prim.value;
     bonds.push(b);
+  }
+  // a bridge over a bond: made with its parameters, the bond and its other interfaces its ports
+  for (const [brName, by] of mapOf(network.get('bridges'), 'network.bridges')) {
+    const br = mapOf(by, `bridges.${brName}`);
+    const ifs = br.get('interfaces');
+    const ids = ifs ? listOf(ifs, `bridges.${brName}.interfaces`).map((i) => scalar(i, `bridges.${brName}.interfaces`)) : [];
+    const bond = bonds.find((b) => ids.includes(b.name));
+    if (!bond) continue;
+    if (bond.net.bridge) fail(by.where, `bridges.${brName}: bond ${bond.name} is already a port of bridge ${bond.net.bridge.name}`);
+    const d = newBridge(brName, by.where);
+    d.ports = ids
+      .filter((i) => i !== bond.name)
+      .map((i) => {
+        const eth = ethernets.get(i);
+        const mname = eth && mapOf(mapOf(eth, `ethernets.${i}`).get('match'), `ethernets.${i}.match`).get('name');
+        return mname ? scalar(mname, `ethernets.${i}.match.name`) : i;
+      });
+    for (const [key, y] of br) {
+      const what = `bridges.${brName}.${key}`;
+      if (key === 'interfaces' || l3Key(key, y, d.l3, what)) continue;
+      if (key === 'addresses') {
+        for (const a of listOf(y, what)) {
+          const text = a.v instanceof Map ? [...a.v.keys()][0] : scalar(a, what);
+          d.l3.addresses.push(parseCidr(text, a.where));
+        }
+      } else if (key === 'mtu') {
+        const m = Number(scalar(y, what));
+        if (!Number.isInteger(m) || m < 68 || m > 65535) fail(y.where, `${what}: invalid value '${scalar(y, what)}'; allowed: 68 to 65535`);
+        d.mtu = m;
+      } else if (key === 'parameters') {
+        for (const [pk, py] of mapOf(y, what)) {
+          if (pk === 'stp') d.stp = bool(py, `${what}.stp`);
+          else if (pk === 'forward-delay')
+            d.forwardDelay = Number(convertScalar('ms', scalar(py, `${what}.${pk}`), 's', py.where, `${what}.${pk}`)) / 1000;
+          else warnings.push(`${py.where}: ${what}.${pk}: not applied by bondd (set it on ${brName} yourself), ignored`);
+        }
+      } else if (!IGNORED_BOND_KEYS.includes(key) && key !== 'macaddress')
+        warnings.push(`${y.where}: ${what}: not applied by bondd, ignored`);
+    }
+    bond.net.bridge = d;
   }
   return { bonds, warnings };
 }

@@ -2,7 +2,10 @@
 // bond; `.network` files put slaves in it ([Match] Name= or MACAddress=, [Network] Bond=,
 // PrimarySlave=) and addresses on it ([Match] Name=bond0, [Network] Address=, [Address]).
 // As networkd does, the first .network file in file-name order that matches an interface is
-// the one that applies to it. Time spans without a unit are seconds, as in systemd.
+// the one that applies to it. Time spans without a unit are seconds, as in systemd. Around the
+// bond, from its .network: Gateway=, [Route], DHCP=, IPv6AcceptRA=, DNS=, Domains=,
+// [DHCPv4] RouteMetric=, and Bridge= naming a Kind=bridge .netdev ([Bridge] STP=,
+// ForwardDelaySec=) whose own .network gives its L3 and whose other Bridge= files its ports.
 import { basename } from 'node:path';
 import {
   fail,
@@ -18,6 +21,8 @@ import {
   type IniSection,
   type ReadResult,
 } from './decl.js';
+import { emptyL3, type L3Decl } from '../host/l3.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf } from './netdecl.js';
 
 // [Bond] key -> kernel option
 export const NETWORKD_BOND_KEYS: Record<string, [string, KeyConv]> = {
@@ -53,6 +58,59 @@ const at = (file: string, line: number) => `${file}:${line}`;
 const values = (secs: IniSection[], sec: string, key: string) =>
   secs.filter((s) => s.name === sec).flatMap((s) => s.entries.filter((e) => e.key === key));
 const last = (secs: IniSection[], sec: string, key: string) => values(secs, sec, key).at(-1);
+
+/** The L3 a .network file gives its interface besides addresses. */
+function networkL3(secs: IniSection[], file: string): L3Decl {
+  const l = emptyL3();
+  for (const e of values(secs, 'Network', 'Gateway')) l.routes.push(gatewayOf(e.value, at(file, e.line)));
+  for (const r of secs.filter((x) => x.name === 'Route')) {
+    const get = (k: string) => r.entries.filter((e) => e.key === k).at(-1);
+    const gw = get('Gateway');
+    const dest = get('Destination');
+    const onlink = get('GatewayOnLink');
+    const where = at(file, (gw ?? dest ?? { line: r.line }).line);
+    for (const e of r.entries)
+      if (!['Gateway', 'Destination', 'Metric', 'GatewayOnLink', 'Table'].includes(e.key))
+        fail(at(file, e.line), `[Route] ${e.key}=: not applied by bondd; allowed: Gateway=, Destination=, Metric=, GatewayOnLink=, Table=`);
+    if (!gw && !dest) fail(at(file, r.line), '[Route] needs Gateway= or Destination=');
+    l.routes.push(
+      routeOf(
+        dest?.value ?? 'default',
+        gw?.value,
+        {
+          metric: get('Metric')?.value,
+          onlink: onlink ? parseBool(onlink.value, at(file, onlink.line), 'GatewayOnLink=') : false,
+          table: get('Table')?.value,
+        },
+        where,
+      ),
+    );
+  }
+  const dhcp = last(secs, 'Network', 'DHCP');
+  if (dhcp) {
+    const v = dhcp.value.toLowerCase();
+    if (!['yes', 'no', 'true', 'false', 'ipv4', 'ipv6', '1', '0'].includes(v))
+      fail(at(file, dhcp.line), `DHCP=: invalid value '${dhcp.value}'; allowed: yes, no, ipv4, ipv6`);
+    l.dhcp4 = ['yes', 'true', '1', 'ipv4'].includes(v);
+    l.dhcp6 = ['yes', 'true', '1', 'ipv6'].includes(v);
+  }
+  const ra = last(secs, 'Network', 'IPv6AcceptRA');
+  if (ra) l.acceptRa = parseBool(ra.value, at(file, ra.line), 'IPv6AcceptRA=');
+  for (const e of values(secs, 'Network', 'DNS')) l.dns.servers.push(...dnsServers(e.value.split(/\s+/).filter(Boolean), at(file, e.line)));
+  for (const e of values(secs, 'Network', 'Domains'))
+    l.dns.search.push(
+      ...dnsSearch(
+        e.value
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((d) => d.replace(/^~/, '')),
+        at(file, e.line),
+      ),
+    );
+  const metric = last(secs, 'DHCPv4', 'RouteMetric');
+  if (metric) l.dhcpMetric = gatewayOf('0.0.0.0', at(file, metric.line), metric.value).metric;
+  return l;
+}
 
 /** MTUBytes= with systemd's 1024-based K, M, G suffixes. */
 function mtuBytes(v: string, where: string): string {
@@ -129,9 +187,9 @@ export function parseNetworkd(files: [string, string][], interfaces: string[] = 
       if (mtu) self.mtu = { value: mtuBytes(mtu.value, at(file, mtu.line)), where: at(file, mtu.line) };
       const mac = last(secs, 'Link', 'MACAddress');
       if (mac) self.mac = { value: mac.value, where: at(file, mac.line) };
-      const dhcp = last(secs, 'Network', 'DHCP');
-      if (dhcp && dhcp.value !== 'no' && dhcp.value !== 'false')
-        warnings.push(`${at(file, dhcp.line)}: DHCP=${dhcp.value}: bondd does not run a DHCP client; run one on ${self.name}`);
+      self.net.bond = networkL3(secs, file);
+      const br = last(secs, 'Network', 'Bridge');
+      if (br) bridgeOf(self, br.value, at(file, br.line));
     }
     if (!bondKey) continue;
     const where = at(file, bondKey.line);
@@ -164,6 +222,29 @@ export function parseNetworkd(files: [string, string][], interfaces: string[] = 
       warnings.push(
         `${at(file, active.line)}: ActiveSlave=: not applied at start (PrimarySlave= is; or bondctl set ${b.name} active_slave=IF)`,
       );
+  }
+  // the bridges over the bonds: made from their .netdev, L3 from their .network, ports from Bridge=
+  function bridgeOf(bond: BondDecl, name: string, where: string): void {
+    const nd = netdevs.map(([f, t]) => ({ file: f, secs: parseIni(t, f) })).find((x) => last(x.secs, 'NetDev', 'Name')?.value === name);
+    if (!nd || last(nd.secs, 'NetDev', 'Kind')?.value !== 'bridge')
+      fail(where, `Bridge=${name}: no .netdev file declares a bridge of that name (Kind=bridge, Name=${name})`);
+    const d = newBridge(name, at(nd.file, last(nd.secs, 'NetDev', 'Name')!.line));
+    const stp = last(nd.secs, 'Bridge', 'STP');
+    if (stp) d.stp = parseBool(stp.value, at(nd.file, stp.line), 'STP=');
+    const fd = last(nd.secs, 'Bridge', 'ForwardDelaySec');
+    if (fd) d.forwardDelay = Number(convertScalar('ms', fd.value, 's', at(nd.file, fd.line), 'ForwardDelaySec=')) / 1000;
+    const mtu = last(nd.secs, 'NetDev', 'MTUBytes');
+    if (mtu) d.mtu = Number(mtuBytes(mtu.value, at(nd.file, mtu.line)));
+    for (const n of networks) {
+      const names = values(n.secs, 'Match', 'Name').flatMap((e) => e.value.split(/\s+/));
+      if (names.includes(name)) {
+        d.l3 = networkL3(n.secs, n.file);
+        for (const e of [...values(n.secs, 'Network', 'Address'), ...values(n.secs, 'Address', 'Address')])
+          d.l3.addresses.push(parseCidr(e.value, at(n.file, e.line)));
+      } else if (last(n.secs, 'Network', 'Bridge')?.value === name && !names.includes(bond.name))
+        d.ports.push(...names.filter((x) => !/[*?]/.test(x)));
+    }
+    bond.net.bridge = d;
   }
   return { bonds, warnings };
 }

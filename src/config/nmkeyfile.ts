@@ -3,8 +3,14 @@
 // its addresses from [ipv4]/[ipv6] address1=, address2=...; its ports are the ethernet profiles
 // with controller= (or the older master=) naming the bond's interface or its UUID and
 // port-type=bond (or slave-type=bond), by interface-name= or [ethernet] mac-address=, with
-// [bond-port] prio= and queue-id=. autoconnect=false profiles are not started.
+// [bond-port] prio= and queue-id=. autoconnect=false profiles are not started. Around the bond,
+// from [ipv4]/[ipv6]: method= (auto, dhcp: a DHCP client; auto in ipv6: router advertisements),
+// gateway= and the gateway after an address, routeN= with routeN_options=, route-metric=,
+// route-table=, never-default=, dns=, dns-search=; and a type=bridge profile that the bond's
+// controller= names with port-type=bridge ([bridge] stp=, forward-delay=; its ports likewise).
+import { emptyL3, type L3Decl } from '../host/l3.js';
 import { OPTION_BY_NAME } from '../options/table.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf } from './netdecl.js';
 import { fail, newDecl, parseBool, parseCidr, parseIni, setOption, type BondDecl, type IniSection, type ReadResult } from './decl.js';
 
 interface Profile {
@@ -26,6 +32,101 @@ const get = (p: Profile, sec: string, key: string) => p.secs.get(sec)?.get(key);
 const where = (p: Profile, e?: { line: number }) => `${p.file}:${e?.line ?? 1}`;
 // NetworkManager's long section names are aliases of the short ones
 const section = (p: Profile, short: string, long: string) => p.secs.get(short) ?? p.secs.get(long);
+
+/** The L3 of a profile besides its addresses. */
+function nmL3(p: Profile): L3Decl {
+  const l = emptyL3();
+  for (const fam of ['ipv4', 'ipv6'] as const) {
+    const sec = p.secs.get(fam);
+    if (!sec) continue;
+    const w = (k: string) => where(p, sec.get(k));
+    const method = sec.get('method')?.value ?? (fam === 'ipv4' ? 'auto' : 'auto');
+    const allowed =
+      fam === 'ipv4'
+        ? ['auto', 'manual', 'disabled', 'link-local', 'shared']
+        : ['auto', 'dhcp', 'manual', 'ignore', 'disabled', 'link-local', 'shared'];
+    if (!allowed.includes(method)) fail(w('method'), `[${fam}] method=: invalid value '${method}'; allowed: ${allowed.join(', ')}`);
+    if (fam === 'ipv4') l.dhcp4 = method === 'auto' && sec.has('method');
+    else {
+      l.dhcp6 = method === 'dhcp';
+      if (method === 'auto' && sec.has('method')) l.acceptRa = true;
+      else if (method === 'ignore' || method === 'disabled' || method === 'manual') l.acceptRa = false;
+    }
+    const metric = sec.get('route-metric')?.value;
+    const table = sec.get('route-table')?.value;
+    const usable = (m: string | undefined) => (m === undefined || m === '-1' ? undefined : m);
+    if (fam === 'ipv4' && l.dhcp4 && usable(metric)) l.dhcpMetric = gatewayOf('0.0.0.0', w('route-metric'), metric).metric;
+    const neverDefault = sec.get('never-default');
+    const noDefault = neverDefault && parseBool(neverDefault.value, where(p, neverDefault), 'never-default');
+    const gws: { gw: string; at: string }[] = [];
+    if (sec.get('gateway')) gws.push({ gw: sec.get('gateway')!.value, at: w('gateway') });
+    for (const [k, e] of sec) {
+      if (!/^address(es)?\d*$/.test(k)) continue;
+      for (const item of e.value.split(';').filter(Boolean)) {
+        const gw = item.split(',')[1]?.trim();
+        if (gw && !gws.length) gws.push({ gw, at: where(p, e) });
+      }
+    }
+    if (!noDefault)
+      for (const g of gws.slice(0, 1)) {
+        const r = gatewayOf(g.gw, g.at, usable(metric));
+        l.routes.push(table ? routeOf('default', g.gw, { metric: usable(metric), table }, g.at) : r);
+      }
+    const routeKeys = [...sec.keys()]
+      .filter((k) => /^routes?\d*$/.test(k))
+      .sort((a, b) => Number(a.replace(/\D/g, '') || 0) - Number(b.replace(/\D/g, '') || 0));
+    for (const k of routeKeys) {
+      const e = sec.get(k)!;
+      const opts = new Map(
+        (sec.get(`${k}_options`)?.value ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => kv.split('=').map((x) => x.trim()) as [string, string]),
+      );
+      for (const [ok] of opts)
+        if (!['onlink', 'table'].includes(ok))
+          fail(w(`${k}_options`), `${k}_options: '${ok}' is not applied by bondd; allowed: onlink, table`);
+      for (const item of e.value.split(';').filter(Boolean)) {
+        const [dest, hop, m] = item.split(',').map((x) => x.trim());
+        l.routes.push(
+          routeOf(
+            dest,
+            hop && hop !== '0.0.0.0' && hop !== '::' ? hop : undefined,
+            {
+              metric: m ?? usable(metric),
+              onlink: opts.has('onlink') && parseBool(opts.get('onlink')!, w(`${k}_options`), 'onlink'),
+              table: opts.get('table') ?? table,
+            },
+            where(p, e),
+          ),
+        );
+      }
+    }
+    const dns = sec.get('dns');
+    if (dns)
+      l.dns.servers.push(
+        ...dnsServers(
+          dns.value
+            .split(/[;,]/)
+            .map((x) => x.trim())
+            .filter(Boolean),
+          where(p, dns),
+        ),
+      );
+    const search = sec.get('dns-search');
+    if (search)
+      l.dns.search.push(
+        ...dnsSearch(
+          search.value
+            .split(/[;,]/)
+            .map((x) => x.trim())
+            .filter(Boolean),
+          where(p, search),
+        ),
+      );
+  }
+  return l;
+}
 
 function addresses(p: Profile, b: BondDecl): void {
   for (const fam of ['ipv4', 'ipv6']) {
@@ -76,12 +177,41 @@ export function parseNmKeyfiles(files: [string, string][]): ReadResult {
     const mtu = eth?.get('mtu');
     if (mtu && mtu.value !== '0') b.mtu = { value: mtu.value, where: where(p, mtu) };
     addresses(p, b);
-    for (const fam of ['ipv4', 'ipv6']) {
-      const m = get(p, fam, 'method');
-      if (m && (m.value === 'auto' || m.value === 'dhcp'))
-        warnings.push(`${where(p, m)}: [${fam}] method=${m.value}: bondd does not run a DHCP client; run one on ${name}`);
-    }
+    b.net.bond = nmL3(p);
     bonds.push({ decl: b, uuid: get(p, 'connection', 'uuid')?.value, id: id?.value });
+  }
+  // a bridge over a bond: the bond's controller= names a type=bridge profile
+  const bridges = profiles.filter((p) => get(p, 'connection', 'type')?.value === 'bridge');
+  const controllerOf = (p: Profile) => get(p, 'connection', 'controller') ?? get(p, 'connection', 'master');
+  const portType = (p: Profile) => (get(p, 'connection', 'port-type') ?? get(p, 'connection', 'slave-type'))?.value;
+  const bridgeNamed = (v: string) =>
+    bridges.find((br) => get(br, 'connection', 'interface-name')?.value === v || get(br, 'connection', 'uuid')?.value === v);
+  for (const { decl } of bonds) {
+    const p = profiles.find((x) => `NetworkManager ${x.file}` === decl.source)!;
+    const ctl = controllerOf(p);
+    if (!ctl || portType(p) !== 'bridge') continue;
+    const br = bridgeNamed(ctl.value);
+    if (!br) fail(where(p, ctl), `${ctl.value}: no type=bridge profile has that interface-name or uuid`);
+    const brName = get(br, 'connection', 'interface-name')?.value ?? get(br, 'connection', 'id')?.value;
+    if (!brName) fail(where(br), '[connection] type=bridge without interface-name=');
+    const d = newBridge(brName, where(br, get(br, 'connection', 'interface-name')));
+    const stp = get(br, 'bridge', 'stp');
+    d.stp = stp ? parseBool(stp.value, where(br, stp), 'stp') : true; // NetworkManager's default
+    const fd = get(br, 'bridge', 'forward-delay');
+    if (fd) {
+      if (!/^\d+$/.test(fd.value)) fail(where(br, fd), `forward-delay: invalid value '${fd.value}'; allowed: seconds`);
+      d.forwardDelay = Number(fd.value);
+    }
+    const mtu = section(br, 'ethernet', '802-3-ethernet')?.get('mtu') ?? get(br, 'bridge', 'mtu');
+    if (mtu && mtu.value !== '0') d.mtu = Number(mtu.value);
+    const holder = newDecl(brName, '', '');
+    addresses(br, holder);
+    d.l3 = { ...nmL3(br), addresses: holder.addresses.map(({ address, prefixlen }) => ({ address, prefixlen })) };
+    d.ports = profiles
+      .filter((x) => x !== p && portType(x) === 'bridge' && bridgeNamed(controllerOf(x)?.value ?? '') === br)
+      .map((x) => get(x, 'connection', 'interface-name')?.value)
+      .filter((n): n is string => !!n);
+    decl.net.bridge = d;
   }
   for (const p of profiles) {
     const ctlKey = get(p, 'connection', 'controller') ? 'controller' : 'master';

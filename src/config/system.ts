@@ -1,6 +1,6 @@
 // `bondd --system`: every bond the host's own network configuration declares, in whichever
-// formats it has: netplan, systemd-networkd, NetworkManager keyfiles, ifupdown, RHEL ifcfg
-// and modprobe options. Also the single-format readers behind --netplan-dir, --networkd-dir,
+// formats it has: netplan, systemd-networkd, NetworkManager keyfiles, ifupdown, SUSE's
+// sysconfig, RHEL ifcfg and modprobe options. Also the single-format readers behind --netplan-dir, --networkd-dir,
 // --nm-dir and --interfaces. Nothing here touches an interface.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,9 @@ import { parseModprobe } from './modprobe.js';
 import { parseNetplan } from './netplan.js';
 import { parseNetworkd } from './networkd.js';
 import { parseNmKeyfiles } from './nmkeyfile.js';
+import { parseSuse } from './suse.js';
 import { formatMac } from '../util/mac.js';
+import { routeText, type HostNetDecl, type L3Decl } from '../host/l3.js';
 
 export const nodeFiles: FileAccess = {
   read: (p) => readFileSync(p, 'utf8'),
@@ -44,7 +46,7 @@ export function interfaceNames(): string[] {
   }
 }
 
-export type Format = 'netplan' | 'networkd' | 'nm' | 'ifupdown';
+export type Format = 'netplan' | 'networkd' | 'nm' | 'ifupdown' | 'suse';
 
 /** One format's reader over a directory (or, for ifupdown, the interfaces file). */
 export function readFormat(format: Format, path: string, interfaces = interfaceNames()): ReadResult {
@@ -58,6 +60,8 @@ export function readFormat(format: Format, path: string, interfaces = interfaceN
       return parseNmKeyfiles(filesIn(path, /\.nmconnection$/));
     case 'ifupdown':
       return parseInterfaces(path, nodeFiles);
+    case 'suse':
+      return parseSuse(path, nodeFiles);
   }
 }
 
@@ -96,6 +100,7 @@ export function systemPaths(root = '/etc') {
     networkd: join(root, 'systemd', 'network'),
     nm: join(root, 'NetworkManager', 'system-connections'),
     ifupdown: join(root, 'network', 'interfaces'),
+    suse: join(root, 'sysconfig', 'network'),
     ifcfg: join(root, 'sysconfig', 'network-scripts'),
     modprobe: instancePaths('', root).modprobe,
   };
@@ -110,8 +115,8 @@ export function loadSystem(root = '/etc', interfaces = interfaceNames()): Loaded
   const decls: BondDecl[] = [];
   const warnings: string[] = [];
   const found: string[] = [];
-  for (const f of ['netplan', 'networkd', 'nm', 'ifupdown'] as const) {
-    if (!existsSync(p[f])) continue;
+  for (const f of ['netplan', 'networkd', 'nm', 'ifupdown', 'suse'] as const) {
+    if (!existsSync(p[f]) || (f === 'suse' && !nodeFiles.list(p.suse).some((x) => x.startsWith('ifcfg-')))) continue;
     const r = readFormat(f, p[f], interfaces);
     decls.push(...r.bonds);
     warnings.push(...r.warnings);
@@ -157,10 +162,39 @@ export function describeConfigs(configs: DaemonConfig[]): unknown {
       options: c.options,
       ...(c.slaveOptions?.length ? { slave_options: c.slaveOptions } : {}),
       addresses: (c.addresses ?? []).map((a) => `${a.address}/${a.prefixlen}`),
+      ...(c.net ? { around: describeNet(c.net) } : {}),
       ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
       ...(c.mac ? { mac: formatMac(c.mac) } : {}),
       up: c.up,
     })),
     notes: configs.flatMap((c) => c.notes.map((n) => `${c.name}: ${n}`)),
+  };
+}
+
+/** What --print-config shows of the L3 and bridge around a bond. */
+function describeNet(n: HostNetDecl): unknown {
+  const l3 = (l: L3Decl) => ({
+    ...(l.addresses.length ? { addresses: l.addresses.map((a) => `${a.address}/${a.prefixlen}`) } : {}),
+    ...(l.routes.length ? { routes: l.routes.map(routeText) } : {}),
+    ...(l.dhcp4 ? { dhcp4: true } : {}),
+    ...(l.dhcp6 ? { dhcp6: true } : {}),
+    ...(l.acceptRa !== undefined ? { accept_ra: l.acceptRa } : {}),
+    ...(l.dns.servers.length ? { dns: l.dns.servers } : {}),
+    ...(l.dns.search.length ? { search: l.dns.search } : {}),
+  });
+  return {
+    ...l3(n.bond),
+    ...(n.bridge
+      ? {
+          bridge: {
+            name: n.bridge.name,
+            ...(n.bridge.stp !== undefined ? { stp: n.bridge.stp } : {}),
+            ...(n.bridge.forwardDelay !== undefined ? { forward_delay: n.bridge.forwardDelay } : {}),
+            ...(n.bridge.mtu !== undefined ? { mtu: n.bridge.mtu } : {}),
+            ports: n.bridge.ports,
+            ...l3(n.bridge.l3),
+          },
+        }
+      : {}),
   };
 }

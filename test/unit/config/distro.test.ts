@@ -121,15 +121,18 @@ describe('the same four bonds in four formats', () => {
     expect(all.ifupdown.bond1.slaves).toEqual(['eno3', 'eno4']);
   });
 
-  it('warns about what it does not apply, with file and line', () => {
-    expect(readers.netplan().warnings).toEqual([
-      "netplan/20-more.yaml:23: bonds.bond3.routes: not applied by bondd (routes and DNS stay with the host's network tools)",
-    ]);
+  it('warns about what it does not apply, with file and line; routes it applies are not warned about', () => {
+    expect(readers.netplan().warnings).toEqual([]);
     expect(readers.nm().warnings).toEqual(['nm/bond3.nmconnection:14: [bond] balance-slb=: not a bonding option bondd knows, ignored']);
-    expect(readers.ifupdown().warnings).toEqual([
-      '/etc/network/interfaces:26: up: not applied by bondd (routes, DNS and hooks stay with ifupdown)',
-    ]);
+    expect(readers.ifupdown().warnings).toEqual([]);
     expect(readers.networkd().warnings).toEqual([]);
+    // the same routes, read as each format writes them
+    expect(all.netplan.bond3.net?.bond.routes).toEqual([
+      { to: 'default', family: 4, via: '198.18.3.254', where: 'netplan/20-more.yaml:24' },
+    ]);
+    expect(all.ifupdown.bond0.net?.bond.routes).toEqual([
+      { to: '198.18.9.0/24', family: 4, via: '198.18.0.254', where: '/etc/network/interfaces:26' },
+    ]);
   });
 });
 
