@@ -9,6 +9,8 @@ import { recoverJournal, restoreJournaled, type Recovery } from './bond/recover.
 import type { Adoption, BondDeps } from './bond/types.js';
 import { pinDirOf } from './fastpath/kernel-path.js';
 import { nativeHost, type Host } from './host/host.js';
+import { emptyL3, type NetOps } from './host/l3.js';
+import { dhcpDirOf, HostNet, nativeNetOps, nodeProcs } from './host/netconf.js';
 import type { DaemonConfig } from './config/index.js';
 import { ControlServer, DEFAULT_LIMITS } from './control/server.js';
 import { BondError } from './errors.js';
@@ -19,7 +21,7 @@ import { systemClock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 import { metricsRegistry, serveMetrics, type MetricsListen } from './metrics.js';
 import { sdNotifier } from './util/sd-notify.js';
-import { bytesEqual, formatMac, ipBytes } from './util/mac.js';
+import { formatMac } from './util/mac.js';
 import { limitMallocArenas } from './util/malloc-arenas.js';
 import { ProcessStats } from './util/process-stats.js';
 
@@ -207,7 +209,8 @@ function startOne(
   pins: string | null,
   tapFd: number | undefined,
   tapHolder: BondDeps['tapHolder'],
-): Bond {
+  netOps: NetOps,
+): { bond: Bond; takeDown(): void; detach(): void } {
   const journal = new Journal(journalPath(runDir, cfg.name), cfg.name, found?.journal);
   const bond = new Bond(
     {
@@ -233,19 +236,19 @@ function startOne(
     if (found) bond.adopt(cfg.slaves);
     else for (const s of cfg.slaves) bond.enslave(s);
     for (const o of cfg.slaveOptions ?? []) bond.setSlaveOption(o.slave, o.name, o.value);
-    const have = found ? host.addresses(bond.ifindex) : [];
-    for (const a of cfg.addresses ?? []) {
-      if (have.some((h) => bytesEqual(h.address, ipBytes(a.address)) && h.prefixlen === a.prefixlen)) continue; // kept on the adopted TAP
-      host.addAddress(bond.ifindex, a.address, a.prefixlen);
-      blog.info(`address ${a.address}/${a.prefixlen}`, { event: 'address' });
-    }
+    // addresses, routes, DHCP, DNS and a bridge over the bond: what an adopted bond has already
+    // stays as it is (the DHCP clients of the earlier bondd go on)
+    const hostnet = new HostNet(netOps, nodeProcs, blog, dhcpDirOf(runDir), (r) => journal.hostnet(r));
+    const rec = hostnet.apply(cfg.name, cfg.net ?? { bond: emptyL3() }, cfg.addresses ?? [], found?.journal.hostnet);
+    if (rec.bridge || rec.routes.length || rec.dhcp.length || rec.dns.length || rec.addresses.length || found?.journal.hostnet)
+      journal.hostnet(rec);
+    return { bond, takeDown: () => hostnet.remove(rec), detach: () => hostnet.cancel() };
   } catch (e) {
     // a bond made here goes; an adopted one is left as it was found, for the next try
     if (found) bond.detach();
     else bond.delete();
     throw e;
   }
-  return bond;
 }
 
 export interface DaemonSettings {
@@ -347,6 +350,21 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
     );
   const bonds: Bond[] = [];
   const servers: ControlServer[] = [];
+  /** Per bond: takes down what was done around it (a bridge, routes, DHCP clients). */
+  const around = new Map<Bond, { takeDown(): void; detach(): void }>();
+  const netOps = nativeNetOps(binding);
+  const takeDownAround = (b: Bond) => {
+    try {
+      around.get(b)?.takeDown();
+    } catch (e) {
+      log.error(`${b.name}: taking down what was around it: ${(e as Error).message}`);
+    }
+  };
+  /** The bond goes, and what its files put around it. */
+  const deleteBond = (b: Bond) => {
+    b.delete();
+    takeDownAround(b);
+  };
   const watcher = watchLinks(
     binding,
     (ev) => {
@@ -377,9 +395,13 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
     for (const s of servers) s.close();
     watcher.close();
     for (const b of [...bonds].reverse()) {
-      if (how === 'delete') b.delete();
-      else b.detach();
+      if (how === 'delete') deleteBond(b);
+      else {
+        around.get(b)?.detach();
+        b.detach();
+      }
     }
+    netOps.close();
     host.close();
     stats.stop();
   };
@@ -396,12 +418,15 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
   try {
     const fatal = (err: BondError) => {
       const b = bonds.find((x) => !x.running);
-      if (err.code === 'ETAP_GONE' && b) return gone(b, err.message);
+      if (err.code === 'ETAP_GONE' && b) {
+        takeDownAround(b); // deleted with ip link del: what its files put around it goes too
+        return gone(b, err.message);
+      }
       stop();
       settings.onFatal?.(err);
     };
     for (const cfg of cfgs) {
-      const bond = startOne(
+      const started = startOne(
         cfg,
         host,
         log,
@@ -411,9 +436,12 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
         pins.get(cfg.name) ?? null,
         tapFds.get(cfg.name),
         tapHolder,
+        netOps,
       );
+      const { bond } = started;
       tapFds.delete(cfg.name);
       bonds.push(bond);
+      around.set(bond, started);
       const server = new ControlServer(
         bond,
         runDir,
@@ -423,7 +451,7 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
           // after the reply is written
           delete: () =>
             setTimeout(() => {
-              bond.delete();
+              deleteBond(bond);
               gone(bond, `${cfg.name} deleted (bondctl delete)`);
             }, 20),
           // bondd --takeover: a copy of the TAP's fd to the next bondd, then this one lets go
@@ -435,6 +463,7 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
               binding.closeFd(fd);
             }
             setTimeout(() => {
+              started.detach();
               bond.detach();
               gone(bond, `${cfg.name} handed over to the next bondd`);
             }, 20);

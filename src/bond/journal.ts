@@ -6,6 +6,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { BondError } from '../errors.js';
+import type { HostNetRecord } from '../host/l3.js';
 import type { StackBlock } from '../net/rtnl.js';
 import type { SavedLink } from '../port/port.js';
 import { formatMac, parseMac } from '../util/mac.js';
@@ -43,6 +44,8 @@ export interface JournalFile {
   detached?: { at: string; active: string | null };
   /** The mode's protocol state (802.3ad: LACP), for the next bondd to go on from. */
   mode?: { name: string; state: unknown };
+  /** What bondd did around the bond (bridge, routes, DHCP clients, DNS): undone with the bond. */
+  hostnet?: HostNetRecord;
 }
 
 export function journalPath(runDir: string, bond: string): string {
@@ -131,6 +134,7 @@ export class Journal {
       if (from.tap) this.file.tap = from.tap;
       if (from.pins) this.file.pins = from.pins;
       if (from.mode) this.file.mode = from.mode;
+      if (from.hostnet) this.file.hostnet = from.hostnet;
       this.write();
     }
   }
@@ -146,6 +150,12 @@ export class Journal {
   /** The mode's protocol state now (written when what it says changed; see Bond). */
   modeState(name: string, state: unknown): void {
     this.file.mode = { name, state };
+    this.write();
+  }
+
+  /** What was done around the bond (written at once: a crash from here on leaves it). */
+  hostnet(rec: HostNetRecord): void {
+    this.file.hostnet = rec;
     this.write();
   }
 

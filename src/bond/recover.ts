@@ -5,9 +5,11 @@
 // journal goes. Used by `bondctl recover`/`bondd --recover`, `bondctl delete` of a bond no
 // bondd runs, and at start when what the journal names cannot be adopted.
 import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { unpinAll } from '../fastpath/kernel-path.js';
 import { BondError } from '../errors.js';
 import type { Host } from '../host/host.js';
+import { dhcpDirOf, HostNet, nativeNetOps, nodeProcs } from '../host/netconf.js';
 import type { Logger } from '../util/logger.js';
 import { isLiveBondd, readJournal, toSaved, type JournalSlave } from './journal.js';
 import { restoreSlave } from './slave-setup.js';
@@ -48,6 +50,15 @@ export function recoverJournal(host: Host, log: Logger, path: string): Recovery 
   const slaves = [...j.slaves].reverse().map((s) => ({ name: s.name, restored: restoreJournaled(host, log, s) }));
   const tapRemoved = j.tap !== undefined && host.binding.ifName(j.tap.ifindex) === j.bond && host.tapState(j.bond)?.persistent === true;
   if (tapRemoved) host.deleteLink(j.tap!.ifindex);
+  // the bridge bondd made over it, the routes, the DHCP clients and DNS go with the bond
+  if (j.hostnet) {
+    const ops = nativeNetOps(host.binding);
+    try {
+      new HostNet(ops, nodeProcs, log, dhcpDirOf(dirname(path))).remove(j.hostnet);
+    } finally {
+      ops.close();
+    }
+  }
   rmSync(path, { force: true });
   const what = slaves.map((s) => `${s.name} (${s.restored.join(', ') || 'nothing left to restore'})`).join('; ');
   const how = j.detached ? `the bond pid ${j.pid} left running` : `an unclean stop of pid ${j.pid}`;

@@ -4,7 +4,7 @@
 // turns one into a DaemonConfig through the same validation as the command line, and an error
 // names the file and line of what is wrong. Pure: readers pass text in.
 import { BondError } from '../errors.js';
-import { emptyL3, hasL3, type HostNetDecl } from '../host/l3.js';
+import { declaresNet, emptyL3, type HostNetDecl } from '../host/l3.js';
 import { buildConfig, type DaemonConfig } from './index.js';
 import { cidrOf } from './netdecl.js';
 
@@ -179,7 +179,7 @@ export function declToConfig(b: BondDecl): DaemonConfig {
     cfg.slaveMacWhere = Object.fromEntries(b.slaves.filter((s) => s.mac).map((s) => [s.name, s.where]));
   }
   if (b.addresses.length) cfg.addresses = b.addresses.map(({ address, prefixlen }) => ({ address, prefixlen }));
-  if (hasL3(b.net.bond) || b.net.bridge) cfg.net = b.net;
+  if (declaresNet(b.net)) cfg.net = b.net;
   cfg.source = b.source;
   return cfg;
 }

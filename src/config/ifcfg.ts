@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { BondError } from '../errors.js';
 import { emptyL3, type HostNetDecl, type L3Decl } from '../host/l3.js';
 import { parseOptionWords } from '../options/parse.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, tableOf } from './netdecl.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, tableOf, vlanId } from './netdecl.js';
 
 export interface IfcfgAddress {
   address: string;
@@ -165,6 +165,17 @@ export function readIfcfgDir(dir: string): IfcfgBond[] {
           `${at('IPADDR')}: ${device} is a port of bridge ${v.BRIDGE}: its own addresses are applied too, but the bridge's should hold the host's`,
         );
     }
+  }
+  // VLANs over a bond: VLAN=yes with DEVICE=bond0.100, or PHYSDEV=bond0 and VLAN_ID=
+  for (const { file, v, at } of parsed) {
+    if (!yes(v.VLAN)) continue;
+    const device = v.DEVICE ?? file.slice('ifcfg-'.length);
+    const dot = /^(.+)\.(\d+)$/.exec(device);
+    const b = bonds.get(v.PHYSDEV ?? dot?.[1] ?? '');
+    if (!b) continue;
+    const id = v.VLAN_ID ?? dot?.[2];
+    if (!id) fail(at('VLAN'), `${device}: a VLAN on ${b.name} needs VLAN_ID= (or DEVICE=${b.name}.ID)`);
+    (b.net.vlans ??= []).push({ name: device, id: vlanId(id, at(v.VLAN_ID ? 'VLAN_ID' : 'DEVICE')), where: at('VLAN') });
   }
   for (const { file, v } of parsed) {
     if (!v.MASTER) continue;

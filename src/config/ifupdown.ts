@@ -9,7 +9,7 @@
 // its own L3 and its other ports.
 import { dirname, join } from 'node:path';
 import type { BridgeDecl, L3Decl } from '../host/l3.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf } from './netdecl.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, vlanId } from './netdecl.js';
 import { OPTION_BY_NAME } from '../options/table.js';
 import { maskToPrefix } from './ifcfg.js';
 import { fail, globToRe, newDecl, parseBool, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
@@ -130,6 +130,16 @@ export function parseInterfaces(path: string, fs: FileAccess): ReadResult {
     }
     stanzaMethod(s, b.net.bond);
     b.addresses.push(...stanzaAddresses(s, addrs, netmask));
+  }
+  // VLANs over a bond: iface bond0.100, or a stanza with vlan-raw-device bond0 (the id from its name)
+  for (const s of all.stanzas) {
+    const raw = s.lines.find((l) => l.key === 'vlan-raw-device' || l.key === 'vlan_raw_device');
+    const dot = /^(.+)\.(\d+)$/.exec(s.name);
+    const bond = bonds.get(raw?.value ?? dot?.[1] ?? '');
+    if (!bond || (bond.net.vlans ?? []).some((v) => v.name === s.name)) continue;
+    const id = s.lines.find((l) => l.key === 'vlan-id' || l.key === 'vlan_id')?.value ?? dot?.[2] ?? /(\d+)$/.exec(s.name)?.[1];
+    if (!id) fail(s.where, `${s.name}: a VLAN on ${bond.name} needs an id (vlan-id, or a name ending in it)`);
+    (bond.net.vlans ??= []).push({ name: s.name, id: vlanId(id, s.where), where: s.where });
   }
   // a bridge over a bond: an iface stanza whose bridge_ports hold it
   for (const s of all.stanzas) {

@@ -7,7 +7,7 @@ import { BondError } from '../errors.js';
 import { OPTION_BY_NAME } from '../options/table.js';
 import { parseSlaveOption, resolveOptions, type BondOptions } from '../options/parse.js';
 import { parseMac } from '../util/mac.js';
-import { hasL3, type HostNetDecl } from '../host/l3.js';
+import { declaresNet, type HostNetDecl } from '../host/l3.js';
 import type { IfcfgBond } from './ifcfg.js';
 import { cidrOf } from './netdecl.js';
 import type { ModprobeBond } from './modprobe.js';
@@ -143,7 +143,7 @@ export function buildFromSystemFiles(modprobe: ModprobeBond[], ifcfg: IfcfgBond[
     const macs = Object.fromEntries((f?.slaves ?? []).filter((s) => s.hwaddr).map((s) => [s.device, s.hwaddr!]));
     if (Object.keys(macs).length) cfg.slaveMacs = macs;
     if (f?.addresses.length) cfg.addresses = f.addresses;
-    if (f && (hasL3(f.net.bond) || f.net.bridge)) cfg.net = f.net;
+    if (f && declaresNet(f.net)) cfg.net = f.net;
     notes.push(...(f?.warnings ?? []));
     configs.push(cfg);
   }

@@ -3,7 +3,7 @@
 // Depends on nothing else in config/, so every reader (and index.ts) can use it.
 import { isIP, isIPv4 } from 'node:net';
 import { BondError } from '../errors.js';
-import { emptyL3, hasL3, type BridgeDecl, type HostNetDecl, type RouteDecl } from '../host/l3.js';
+import { emptyL3, type BridgeDecl, type HostNetDecl, type RouteDecl } from '../host/l3.js';
 
 type Where = string;
 
@@ -115,7 +115,9 @@ export function dnsSearch(list: string[], where: Where): string[] {
   return list;
 }
 
-/** Whether anything is declared around the bond. */
-export function netDeclared(n: HostNetDecl): boolean {
-  return hasL3(n.bond) || !!n.bridge;
+/** An 802.1Q VLAN id (1 to 4094). */
+export function vlanId(text: string | number, where: Where): number {
+  const s = String(text).trim();
+  if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 4094) fail(where, `invalid VLAN id '${s}'; allowed: 1 to 4094`);
+  return Number(s);
 }

@@ -21,7 +21,7 @@ import {
   type ReadResult,
 } from './decl.js';
 import type { L3Decl } from '../host/l3.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf } from './netdecl.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, vlanId } from './netdecl.js';
 
 // loaded on first use: the YAML library costs ~50 ms of start-up that bonds from other sources
 // should not pay
@@ -278,6 +278,16 @@ export function parseNetplan(files: [string, string][], interfaces: string[] = [
     const prim = b.options.primary;
     if (prim) prim.value = nameOfId.get(prim.value) ?? prim.value;
     bonds.push(b);
+  }
+  // VLANs over a bond: network.vlans.<name> with link: <bond> and id
+  for (const [vName, vy] of mapOf(network.get('vlans'), 'network.vlans')) {
+    const v = mapOf(vy, `vlans.${vName}`);
+    const link = v.get('link');
+    const bond = link && bonds.find((b) => b.name === scalar(link, `vlans.${vName}.link`));
+    if (!bond) continue;
+    const id = v.get('id');
+    if (!id) fail(vy.where, `vlans.${vName}: a VLAN needs "id"`);
+    (bond.net.vlans ??= []).push({ name: vName, id: vlanId(scalar(id, `vlans.${vName}.id`), id.where), where: vy.where });
   }
   // a bridge over a bond: made with its parameters, the bond and its other interfaces its ports
   for (const [brName, by] of mapOf(network.get('bridges'), 'network.bridges')) {

@@ -10,7 +10,7 @@
 // controller= names with port-type=bridge ([bridge] stp=, forward-delay=; its ports likewise).
 import { emptyL3, type L3Decl } from '../host/l3.js';
 import { OPTION_BY_NAME } from '../options/table.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf } from './netdecl.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, vlanId } from './netdecl.js';
 import { fail, newDecl, parseBool, parseCidr, parseIni, setOption, type BondDecl, type IniSection, type ReadResult } from './decl.js';
 
 interface Profile {
@@ -179,6 +179,18 @@ export function parseNmKeyfiles(files: [string, string][]): ReadResult {
     addresses(p, b);
     b.net.bond = nmL3(p);
     bonds.push({ decl: b, uuid: get(p, 'connection', 'uuid')?.value, id: id?.value });
+  }
+  // VLANs over a bond: type=vlan profiles whose [vlan] parent= is the bond's name or uuid
+  for (const p of profiles) {
+    if (get(p, 'connection', 'type')?.value !== 'vlan') continue;
+    const parent = get(p, 'vlan', 'parent');
+    const bond = parent && bonds.find((b) => b.decl.name === parent.value || b.uuid === parent.value);
+    if (!bond) continue;
+    const id = get(p, 'vlan', 'id');
+    if (!id) fail(where(p, parent), '[vlan] id= is missing');
+    const vid = vlanId(id.value, where(p, id));
+    const name = get(p, 'connection', 'interface-name')?.value ?? get(p, 'vlan', 'interface-name')?.value ?? `${bond.decl.name}.${vid}`;
+    (bond.decl.net.vlans ??= []).push({ name, id: vid, where: where(p, parent) });
   }
   // a bridge over a bond: the bond's controller= names a type=bridge profile
   const bridges = profiles.filter((p) => get(p, 'connection', 'type')?.value === 'bridge');

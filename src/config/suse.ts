@@ -15,7 +15,7 @@ import { ipBytes, sameSubnet as sameSubnet4, sameSubnet6 } from '../util/mac.js'
 import { fail, newDecl, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
 import { maskToPrefix, shellVars } from './ifcfg.js';
 import type { FileAccess } from './ifupdown.js';
-import { newBridge, routeOf } from './netdecl.js';
+import { newBridge, routeOf, vlanId } from './netdecl.js';
 
 interface IfFile {
   name: string;
@@ -153,6 +153,14 @@ export function parseSuse(dir: string, fs: FileAccess): ReadResult {
       b.net.bridge = d;
     }
     bonds.push(b);
+  }
+  // VLANs over a bond: ETHERDEVICE= the bond, VLAN_ID= (or a name ending in the id)
+  for (const f of files) {
+    const b = bonds.find((x) => x.name === f.v.ETHERDEVICE);
+    if (!b) continue;
+    const id = f.v.VLAN_ID ?? /(\d+)$/.exec(f.name)?.[1];
+    if (!id) fail(f.at('ETHERDEVICE'), `${f.name}: a VLAN on ${b.name} needs VLAN_ID=`);
+    (b.net.vlans ??= []).push({ name: f.name, id: vlanId(id, f.at('VLAN_ID')), where: f.at('ETHERDEVICE') });
   }
   // routes: ifroute-IF for IF, and the global routes file (the gateway's subnet picks the interface)
   for (const b of bonds) {

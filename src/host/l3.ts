@@ -55,12 +55,21 @@ export interface BridgeDecl {
   where?: string;
 }
 
+/** An 802.1Q VLAN a file declares over the bond. */
+export interface VlanDecl {
+  name: string;
+  id: number;
+  where?: string;
+}
+
 /** Everything a bond's files declare around it, beyond the bond itself. */
 export interface HostNetDecl {
   /** The bond's own L3; its addresses are the bond's `addresses`. */
   bond: L3Decl;
   /** A bridge over the bond. */
   bridge?: BridgeDecl;
+  /** VLANs over the bond: made where the kernel has 8021q (their L3 is the host's tools'). */
+  vlans?: VlanDecl[];
 }
 
 export function emptyL3(): L3Decl {
@@ -77,6 +86,11 @@ export function hasL3(l: L3Decl): boolean {
     l.dns.servers.length ||
     l.dns.search.length
   );
+}
+
+/** Whether anything at all is declared around the bond. */
+export function declaresNet(n: HostNetDecl): boolean {
+  return hasL3(n.bond) || !!n.bridge || !!n.vlans?.length;
 }
 
 /** What bondd did around a bond: what taking it down undoes (kept in the journal). */
@@ -106,6 +120,7 @@ export interface NetOps {
   replaceRoute(r: Route): void;
   deleteRoute(r: Route): void;
   newBridge(name: string, o: { stp?: boolean; forwardDelay?: number; mtu?: number }): void;
+  newVlan(name: string, parent: string, id: number): void;
   setMaster(name: string, master: string | null): void;
   setUp(name: string): void;
   /** Whether `name` is running (carrier, IFF_RUNNING): a DHCP client starts once it is. */

@@ -26,6 +26,7 @@ import {
   type L3Decl,
   type NetOps,
   type Procs,
+  type VlanDecl,
 } from './l3.js';
 
 const CARRIER_WAIT_MS = 10_000;
@@ -61,6 +62,7 @@ export class HostNet {
     const br = decl.bridge;
     if (br) this.bridge(bond, br, rec, keep);
     this.l3(bond, { ...decl.bond, addresses: bondAddresses }, rec, keep);
+    for (const v of decl.vlans ?? []) this.vlan(bond, v);
     if (br && this.ops.ifindex(br.name) !== null) this.l3(br.name, br.l3, rec, keep);
     // a client of the earlier bondd for an interface that no longer asks for one goes
     for (const c of keep.dhcp) if (!rec.dhcp.some((d) => d.pid === c.pid)) this.stopClient(c);
@@ -102,6 +104,29 @@ export class HostNet {
       }
     }
     this.ops.setUp(br.name);
+  }
+
+  /**
+   * A VLAN over the bond, made as ifup would make it; its own L3 stays with the host's tools (it
+   * exists now, so they can). Without the kernel's 8021q module there are no VLANs: an error
+   * names what is missing. It goes with the bond's TAP.
+   */
+  private vlan(bond: string, v: VlanDecl): void {
+    if (this.ops.ifindex(v.name) !== null) return;
+    try {
+      this.ops.newVlan(v.name, bond, v.id);
+      this.ops.setUp(v.name);
+      this.log.info(`VLAN ${v.name} (id ${v.id}) made on ${bond}; its addresses and routes are the host's network tools' to apply`, {
+        event: 'vlan',
+      });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      const why =
+        code === 'EOPNOTSUPP' || code === 'ENOENT'
+          ? "this kernel has no 802.1Q VLAN support (the 8021q module): VLANs cannot exist on any interface here; load 8021q or carry the VLAN on the switch's access port instead"
+          : (e as Error).message;
+      this.log.error(`${v.where ? `${v.where}: ` : ''}VLAN ${v.name} (id ${v.id}) on ${bond} not made: ${why}`, { event: 'vlan' });
+    }
   }
 
   private l3(ifname: string, l: L3Decl, rec: HostNetRecord, keep: HostNetRecord): void {
@@ -273,6 +298,7 @@ export function nativeNetOps(binding: NativeBinding): NetOps & { close(): void }
     replaceRoute: (r: Route) => rt().replaceRoute(r),
     deleteRoute: (r: Route) => rt().deleteRoute(r),
     newBridge: (...a: Parameters<Rtnl['newBridge']>) => rt().newBridge(...a),
+    newVlan: (...a: Parameters<Rtnl['newVlan']>) => rt().newVlan(...a),
     setMaster: (...a: Parameters<Rtnl['setMaster']>) => rt().setMaster(...a),
     deleteLink: (i: number) => rt().deleteLink(i),
   };
@@ -307,6 +333,7 @@ export function nativeNetOps(binding: NativeBinding): NetOps & { close(): void }
     replaceRoute: (r) => rtnl.replaceRoute(r),
     deleteRoute: (r) => rtnl.deleteRoute(r),
     newBridge: (name, o) => rtnl.newBridge(name, o),
+    newVlan: (name, parent, id) => rtnl.newVlan(name, idx(parent), id),
     setMaster: (name, master) => rtnl.setMaster(idx(name), master === null ? 0 : idx(master)),
     setUp: (name) => binding.setFlags(name, binding.linkInfo(name, false).flags | IFF_UP),
     carrier: (name) => {

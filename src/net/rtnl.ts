@@ -105,6 +105,8 @@ const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
 const IFLA_BR_FORWARD_DELAY = 1;
 const IFLA_BR_STP_STATE = 5;
+const IFLA_LINK = 5;
+const IFLA_VLAN_ID = 1;
 const IFLA_OPERSTATE = 16;
 const IFLA_STATS64 = 23;
 const IFLA_CARRIER = 33;
@@ -492,6 +494,16 @@ export class Rtnl {
     checkAck(
       this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, concat(parts))),
       'RTM_NEWLINK bridge',
+    );
+  }
+
+  /** Makes an 802.1Q VLAN `name` with `id` over `parent` (the kernel needs its 8021q module). */
+  newVlan(name: string, parent: number, id: number): void {
+    const info = concat([attr(IFLA_INFO_KIND, cstr('vlan')), attr(IFLA_INFO_DATA, attr(IFLA_VLAN_ID, u16(id)))]);
+    const parts = [new Uint8Array(16), attr(IFLA_IFNAME, cstr(name)), attr(IFLA_LINK, u32(parent)), attr(IFLA_LINKINFO, info)];
+    checkAck(
+      this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, concat(parts))),
+      'RTM_NEWLINK vlan',
     );
   }
 

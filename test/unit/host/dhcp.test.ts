@@ -115,6 +115,7 @@ function fakeOps() {
         (x) => !(x.dstLen === r.dstLen && x.gateway && r.gateway && formatIp(x.gateway) === formatIp(r.gateway)),
       )),
     newBridge: () => {},
+    newVlan: () => {},
     setMaster: () => {},
     setUp: () => {},
     carrier: () => true,

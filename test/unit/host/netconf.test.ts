@@ -41,6 +41,12 @@ class FakeNet implements NetOps {
     this.add(name);
     this.bridges.push({ name, o });
   };
+  vlanError: (Error & { code?: string }) | null = null;
+  newVlan = (name: string, parent: string, id: number) => {
+    if (this.vlanError) throw this.vlanError;
+    this.add(name);
+    this.calls.push(`vlan ${name} ${parent} ${id}`);
+  };
   setMaster = (n: string, m: string | null) => void (this.links.get(n)!.master = m);
   setUp = (n: string) => void (this.links.get(n)!.up = true);
   carrier = (n: string) => this.links.get(n)?.running ?? false;
@@ -208,6 +214,20 @@ describe('HostNet', () => {
     expect(log.lines.join('\n')).toMatch(
       /DHCPv4 on bond0: no DHCP client here; install isc-dhcp-client \(dhclient\) or busybox \(udhcpc\)/,
     );
+  });
+
+  it('VLANs over the bond: made where the kernel can; without 8021q an error that names it', () => {
+    const { net, log, hn } = setup();
+    hn.apply('bond0', { bond: emptyL3(), vlans: [{ name: 'bond0.100', id: 100, where: 'f:7' }] }, []);
+    expect(net.calls).toEqual(['vlan bond0.100 bond0 100']);
+    expect(net.links.get('bond0.100')!.up).toBe(true);
+    const b = setup();
+    b.net.vlanError = Object.assign(new Error('RTM_NEWLINK vlan failed: EOPNOTSUPP'), { code: 'EOPNOTSUPP' });
+    b.hn.apply('bond0', { bond: emptyL3(), vlans: [{ name: 'vlan7', id: 7, where: 'f:9' }] }, []);
+    expect(b.log.lines.join('\n')).toContain(
+      'f:9: VLAN vlan7 (id 7) on bond0 not made: this kernel has no 802.1Q VLAN support (the 8021q module)',
+    );
+    expect(log.lines.some((l) => l.startsWith('error'))).toBe(false);
   });
 
   it('a route the kernel refuses is logged with its file and line; the rest still applies', () => {
