@@ -173,13 +173,20 @@ export function configsMarkdown(): string {
   L.push('- **NetworkManager**: `[keyfile] unmanaged-devices=interface-name:bond0;interface-name:br0;` plus');
   L.push('  each slave (`interface-name:eno1;...`) in `/etc/NetworkManager/conf.d/tapbond.conf`, then');
   L.push('  `nmcli general reload conf`. Keep the profiles: bondd reads them.');
-  L.push('- **systemd-networkd**: networkd cannot create the bond without the module and then leaves it;');
-  L.push('  give the slaves and the bond `[Link] Unmanaged=yes` in a `.network` file that sorts first, or');
-  L.push('  let networkd run DHCP on `bond0` itself and drop `DHCP=` from the file bondd reads.');
+  L.push('- **systemd-networkd**: networkd cannot make the bond without the module, but it would manage');
+  L.push('  the TAP bondd makes under the same name (and drop the addresses and routes it calls foreign).');
+  L.push('  Give the bond, its slaves and its bridge `[Link] Unmanaged=yes` in a `.network` file that sorts');
+  L.push("  first (`00-tapbond.network`). Tested with Debian's systemd-networkd running beside bondd.");
   L.push('- **ifupdown**: leave `auto bond0` out (or use `allow-tapbond bond0`, a class `ifup -a` never');
   L.push('  starts) so `ifup -a` does not try to make the bond; bondd still reads the stanza.');
-  L.push('- **RHEL network-scripts, wicked**: `ONBOOT=no` / `STARTMODE=manual` in the files the service');
-  L.push('  would bring up, and `bondd --ifcfg-dir` / `--suse-dir` names them explicitly.');
+  L.push("- **RHEL ifcfg**: `NM_CONTROLLED=no` in `ifcfg-bond0`, its slaves' files and the bridge's file");
+  L.push("  (NetworkManager's ifcfg-rh plugin reads them); bondd reads them regardless.");
+  L.push("- **SUSE (wicked)**: wicked reads `/etc/sysconfig/network` and fails at the bond; keep the bond's");
+  L.push("  and its bridge's files in a directory of their own and give it to `bondd --suse-dir`.");
+  L.push('');
+  L.push('`bondd --print-config` prints, per bond, the setting for its format with its interface names');
+  L.push('(`host_manager`). The networkd reader skips `.network` files with `[Link] Unmanaged=yes`: they');
+  L.push('are what keeps networkd away, not a configuration of the bond.');
   L.push('');
   return L.join('\n');
 }

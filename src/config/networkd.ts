@@ -22,7 +22,7 @@ import {
   type ReadResult,
 } from './decl.js';
 import { emptyL3, type L3Decl } from '../host/l3.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf } from './netdecl.js';
+import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, vlanId } from './netdecl.js';
 
 // [Bond] key -> kernel option
 export const NETWORKD_BOND_KEYS: Record<string, [string, KeyConv]> = {
@@ -127,10 +127,16 @@ export function parseNetworkd(files: [string, string][], interfaces: string[] = 
   const warnings: string[] = [];
   const byName = (a: [string, string], b: [string, string]) => basename(a[0]).localeCompare(basename(b[0]));
   const netdevs = files.filter(([f]) => f.endsWith('.netdev')).sort(byName);
+  // a file with [Link] Unmanaged=yes keeps networkd away from what bondd runs (docs/configs.md):
+  // it says nothing about the bond, so it does not count as the interface's file here
   const networks = files
     .filter(([f]) => f.endsWith('.network'))
     .sort(byName)
-    .map(([f, t]) => ({ file: f, secs: parseIni(t, f) }));
+    .map(([f, t]) => ({ file: f, secs: parseIni(t, f) }))
+    .filter(({ file, secs }) => {
+      const u = last(secs, 'Link', 'Unmanaged');
+      return !(u && parseBool(u.value, at(file, u.line), 'Unmanaged='));
+    });
   const bonds: BondDecl[] = [];
   for (const [file, text] of netdevs) {
     const secs = parseIni(text, file);
@@ -190,6 +196,16 @@ export function parseNetworkd(files: [string, string][], interfaces: string[] = 
       self.net.bond = networkL3(secs, file);
       const br = last(secs, 'Network', 'Bridge');
       if (br) bridgeOf(self, br.value, at(file, br.line));
+      for (const e of values(secs, 'Network', 'VLAN')) {
+        const nd = netdevs
+          .map(([f, t]) => ({ file: f, secs: parseIni(t, f) }))
+          .find((x) => last(x.secs, 'NetDev', 'Name')?.value === e.value);
+        if (!nd || last(nd.secs, 'NetDev', 'Kind')?.value !== 'vlan')
+          fail(at(file, e.line), `VLAN=${e.value}: no .netdev file declares a VLAN of that name (Kind=vlan, Name=${e.value})`);
+        const id = last(nd.secs, 'VLAN', 'Id');
+        if (!id) fail(at(nd.file, last(nd.secs, 'NetDev', 'Name')!.line), `${e.value}: [VLAN] Id= is missing`);
+        (self.net.vlans ??= []).push({ name: e.value, id: vlanId(id.value, at(nd.file, id.line)), where: at(file, e.line) });
+      }
     }
     if (!bondKey) continue;
     const where = at(file, bondKey.line);

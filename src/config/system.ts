@@ -163,6 +163,7 @@ export function describeConfigs(configs: DaemonConfig[]): unknown {
       ...(c.slaveOptions?.length ? { slave_options: c.slaveOptions } : {}),
       addresses: (c.addresses ?? []).map((a) => `${a.address}/${a.prefixlen}`),
       ...(c.net ? { around: describeNet(c.net) } : {}),
+      host_manager: peaceAdvice(c),
       ...(c.mtu !== undefined ? { mtu: c.mtu } : {}),
       ...(c.mac ? { mac: formatMac(c.mac) } : {}),
       up: c.up,
@@ -196,5 +197,31 @@ function describeNet(n: HostNetDecl): unknown {
           },
         }
       : {}),
+    ...(n.vlans?.length ? { vlans: n.vlans.map((v) => `${v.name} (id ${v.id})`) } : {}),
   };
+}
+
+/**
+ * What to set so that the host's network manager, reading the same files, leaves the bond, its
+ * slaves and its bridge to bondd (docs/configs.md, "Living beside the host's network manager").
+ */
+export function peaceAdvice(c: DaemonConfig): Record<string, string> {
+  const names = [c.name, ...c.slaves, ...(c.net?.bridge ? [c.net.bridge.name] : [])];
+  const src = c.source ?? '';
+  const nm = `/etc/NetworkManager/conf.d/tapbond.conf: [keyfile] unmanaged-devices=${names.map((n) => `interface-name:${n}`).join(';')}`;
+  const networkd = `/etc/systemd/network/00-tapbond.network: [Match] Name=${names.join(' ')} [Link] Unmanaged=yes`;
+  if (src.startsWith('NetworkManager')) return { NetworkManager: nm };
+  if (src.startsWith('systemd-networkd')) return { 'systemd-networkd': networkd };
+  if (src.startsWith('netplan')) return { 'systemd-networkd': networkd, NetworkManager: nm };
+  if (src.startsWith('ifupdown'))
+    return { ifupdown: `leave 'auto ${c.name}' out (or write 'allow-tapbond ${c.name}') so that ifup -a does not try to make the bond` };
+  if (src.startsWith('SUSE'))
+    return {
+      wicked: `wicked reads /etc/sysconfig/network and fails at the bond: keep ifcfg-${c.name} and its bridge's file in a directory of their own and give it to bondd --suse-dir`,
+    };
+  if (src.startsWith('ifcfg'))
+    return {
+      NetworkManager: `NM_CONTROLLED=no in ifcfg-${c.name}, its slaves' files${c.net?.bridge ? ` and ifcfg-${c.net.bridge.name}` : ''} (NetworkManager's ifcfg-rh plugin reads them)`,
+    };
+  return {};
 }

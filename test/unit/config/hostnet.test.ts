@@ -13,7 +13,7 @@ import { parseNetplan } from '../../../src/config/netplan.js';
 import { parseNetworkd } from '../../../src/config/networkd.js';
 import { parseNmKeyfiles } from '../../../src/config/nmkeyfile.js';
 import { parseSuse, parseSuseRoutes } from '../../../src/config/suse.js';
-import { describeConfigs, loadSystem } from '../../../src/config/system.js';
+import { describeConfigs, loadSystem, peaceAdvice } from '../../../src/config/system.js';
 
 const memFs = (texts: Record<string, string>): FileAccess => ({
   read: (p) => {
@@ -284,6 +284,16 @@ describe('systemd-networkd', () => {
       l3: { addresses: [{ address: '198.18.0.1' }], routes: [{ via: '198.18.0.254' }] },
     });
   });
+  it("a .network file with [Link] Unmanaged=yes (what keeps networkd away) is not the bond's file", () => {
+    const r = parseNetworkd([
+      ...base,
+      ['/n/00-tapbond.network', '[Match]\nName=bond0 e1\n[Link]\nUnmanaged=yes\n'],
+      ['/n/30-bond0.network', '[Match]\nName=bond0\n[Network]\nAddress=198.18.0.1/24\nGateway=198.18.0.254\n'],
+    ]);
+    expect(r.bonds[0].addresses.map((a) => a.address)).toEqual(['198.18.0.1']);
+    expect(r.bonds[0].slaves.map((x) => x.name)).toEqual(['e1']);
+    expect(r.bonds[0].net.bond.routes).toHaveLength(1);
+  });
   it('bad values: the file and the line', () => {
     const net = (t: string) => () => parseNetworkd([...base, ['/n/30-bond0.network', `[Match]\nName=bond0\n${t}`]]);
     expect(net('[Network]\nDHCP=sometimes\n')).toThrow(
@@ -411,13 +421,32 @@ describe('ifupdown', () => {
   });
 });
 
-describe('--print-config shows what is applied around the bond', () => {
+describe("--print-config shows what is applied around the bond, and what keeps the host's manager away", () => {
+  it('per format, with the interface names', () => {
+    const c = { name: 'bond0', slaves: ['e1', 'e2'], options: {}, notes: [], up: true } as unknown as Parameters<typeof peaceAdvice>[0];
+    expect(peaceAdvice({ ...c, source: 'systemd-networkd /n/10.netdev' })).toEqual({
+      'systemd-networkd': '/etc/systemd/network/00-tapbond.network: [Match] Name=bond0 e1 e2 [Link] Unmanaged=yes',
+    });
+    expect(peaceAdvice({ ...c, source: 'NetworkManager /x.nmconnection' })).toEqual({
+      NetworkManager:
+        '/etc/NetworkManager/conf.d/tapbond.conf: [keyfile] unmanaged-devices=interface-name:bond0;interface-name:e1;interface-name:e2',
+    });
+    expect(Object.keys(peaceAdvice({ ...c, source: 'netplan /etc/netplan/1.yaml' }))).toEqual(['systemd-networkd', 'NetworkManager']);
+    expect(peaceAdvice({ ...c, source: 'ifupdown /etc/network/interfaces' }).ifupdown).toMatch(/leave 'auto bond0' out/);
+    expect(peaceAdvice({ ...c })).toEqual({});
+  });
+
   it('routes, DHCP, DNS and the bridge', () => {
     const d = dir('print', {
       'ifcfg-bond0': 'DEVICE=bond0\nBONDING_OPTS=mode=1\nBRIDGE=br0\nDHCPV6C=yes\n',
       'ifcfg-br0': 'DEVICE=br0\nTYPE=Bridge\nSTP=no\nIPADDR=198.18.0.1\nPREFIX=24\nGATEWAY=198.18.0.254\nDNS1=198.18.0.2\n',
     });
-    const out = describeConfigs(buildFromSystemFiles([], readIfcfgDir(d)).configs) as { bonds: { around: unknown }[] };
+    const cfgs = buildFromSystemFiles([], readIfcfgDir(d)).configs;
+    cfgs[0].source = 'ifcfg /etc/sysconfig/network-scripts/ifcfg-bond0';
+    const out = describeConfigs(cfgs) as { bonds: { around: unknown; host_manager: unknown }[] };
+    expect(out.bonds[0].host_manager).toEqual({
+      NetworkManager: "NM_CONTROLLED=no in ifcfg-bond0, its slaves' files and ifcfg-br0 (NetworkManager's ifcfg-rh plugin reads them)",
+    });
     expect(out.bonds[0].around).toEqual({
       dhcp6: true,
       bridge: {
@@ -429,5 +458,58 @@ describe('--print-config shows what is applied around the bond', () => {
         dns: ['198.18.0.2'],
       },
     });
+  });
+});
+
+describe('VLANs over the bond, as each format declares them', () => {
+  it('netplan vlans:, networkd VLAN=, NetworkManager type=vlan, ifupdown bond0.N, RHEL VLAN=yes, SUSE ETHERDEVICE', () => {
+    const np = parseNetplan([
+      [
+        '/p.yaml',
+        'network:\n  ethernets:\n    e1: {}\n  bonds:\n    bond0:\n      interfaces: [e1]\n  vlans:\n    vlan100:\n      id: 100\n      link: bond0\n',
+      ],
+    ]);
+    expect(only(np).vlans).toEqual([{ name: 'vlan100', id: 100, where: '/p.yaml:8' }]);
+    const nd = parseNetworkd([
+      ['/n/10.netdev', '[NetDev]\nName=bond0\nKind=bond\n'],
+      ['/n/11.netdev', '[NetDev]\nName=v7\nKind=vlan\n[VLAN]\nId=7\n'],
+      ['/n/20.network', '[Match]\nName=bond0\n[Network]\nVLAN=v7\n'],
+    ]);
+    expect(only(nd).vlans).toEqual([{ name: 'v7', id: 7, where: '/n/20.network:4' }]);
+    const nm = parseNmKeyfiles([
+      ['/nm/b.nmconnection', '[connection]\nid=b\nuuid=aaaa\ntype=bond\ninterface-name=bond0\n[bond]\nmode=1\n'],
+      ['/nm/v.nmconnection', '[connection]\nid=v\ntype=vlan\n[vlan]\nparent=aaaa\nid=30\n'],
+    ]);
+    expect(only(nm).vlans).toEqual([{ name: 'bond0.30', id: 30, where: '/nm/v.nmconnection:5' }]);
+    const iu = parseInterfaces(
+      '/i',
+      memFs({
+        '/i': 'auto bond0\niface bond0 inet manual\n  bond-slaves e1\niface bond0.200 inet static\n  address 198.18.2.1/24\niface vlan5 inet manual\n  vlan-raw-device bond0\n',
+      }),
+    );
+    expect(only(iu).vlans).toEqual([
+      { name: 'bond0.200', id: 200, where: '/i:4' },
+      { name: 'vlan5', id: 5, where: '/i:6' },
+    ]);
+    const d = dir('rhel-vlan', {
+      'ifcfg-bond0': 'DEVICE=bond0\nBONDING_OPTS=mode=1\n',
+      'ifcfg-bond0.42': 'DEVICE=bond0.42\nVLAN=yes\nIPADDR=198.18.42.1\n',
+    });
+    expect(readIfcfgDir(d)[0].net.vlans).toEqual([{ name: 'bond0.42', id: 42, where: `${d}/ifcfg-bond0.42:2` }]);
+    const su = parseSuse(
+      '/s',
+      memFs({ '/s/ifcfg-bond0': "BONDING_MASTER='yes'\nSTARTMODE='auto'\n", '/s/ifcfg-vlan9': "ETHERDEVICE='bond0'\nVLAN_ID='9'\n" }),
+    );
+    expect(only(su).vlans).toEqual([{ name: 'vlan9', id: 9, where: '/s/ifcfg-vlan9:1' }]);
+  });
+  it('a bad VLAN id names the file and line', () => {
+    expect(() =>
+      parseNetplan([
+        [
+          '/p.yaml',
+          'network:\n  ethernets:\n    e1: {}\n  bonds:\n    bond0:\n      interfaces: [e1]\n  vlans:\n    v:\n      id: 5000\n      link: bond0\n',
+        ],
+      ]),
+    ).toThrow(/\/p.yaml:9: invalid VLAN id '5000'; allowed: 1 to 4094/);
   });
 });
