@@ -17,7 +17,11 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { have, Lab, mustSkip, pingSummary, sleep, skipReason, waitFor } from '../helpers/lab.js';
 
-const reason = skipReason() || (!have('dnsmasq') ? 'dnsmasq is not installed (Debian: dnsmasq-base)' : '');
+const reason =
+  skipReason() ||
+  (!have('dnsmasq') ? 'dnsmasq is not installed (Debian: dnsmasq-base)' : '') ||
+  (!have('dhclient') ? 'dhclient is not installed (Debian: isc-dhcp-client)' : '') ||
+  (!have('busybox') ? 'busybox is not installed (Debian: busybox-static), for its udhcpc' : '');
 const FORMATS = ['ifcfg', 'suse', 'netplan', 'networkd', 'nm', 'ifupdown'] as const;
 type Format = (typeof FORMATS)[number];
 type Layout = 'static' | 'dhcp' | 'bridge';
