@@ -287,6 +287,41 @@ describe.skipIf(mustSkip(reason))("the host's network around the bond, from its 
     expect(p.received).toBeGreaterThanOrEqual(process.env.TAPBOND_DATAPATH === 'user' ? 200 : 290);
   });
 
+  it('DHCPv6 and router advertisements from a real server (dnsmasq), with dhclient -6', async () => {
+    const dir = join(files, 'v6');
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, '01.yaml'),
+      `network:\n  ethernets:\n    s0: {}\n    s1: {}\n  bonds:\n    bond0:\n      interfaces: [s0, s1]\n      parameters:\n        mode: ${OPTS.mode}\n` +
+        `        mii-monitor-interval: ${OPTS.miimon}\n      dhcp6: true\n      accept-ra: true\n`,
+    );
+    const leases = join(lab.runDir, 'dnsmasq-v6.leases');
+    dnsmasq = lab.shAsync(
+      lab.cli,
+      `dnsmasq --no-daemon --port=0 --interface=eth0 --bind-interfaces --dhcp-authoritative --enable-ra ` +
+        `--dhcp-range=2001:db8::100,2001:db8::1ff,64,10m --dhcp-leasefile=${leases} --pid-file= --conf-file=/dev/null 2>&1`,
+      60_000,
+    );
+    await lab.startBondd(['--netplan-dir', dir]);
+    expect(lab.sh(lab.srv, 'cat /proc/sys/net/ipv6/conf/bond0/accept_ra').trim()).toBe('2');
+    let leased = '';
+    await waitFor(
+      () => {
+        const a = JSON.parse(lab.sh(lab.srv, 'ip -j -6 addr show dev bond0 scope global'))[0]?.addr_info ?? [];
+        leased = a.find((x: { local: string; prefixlen: number }) => x.prefixlen === 128)?.local ?? '';
+        return leased !== '';
+      },
+      20_000,
+      `a DHCPv6 lease on bond0\n${lab.bonddLog()}\n${lab.sh(lab.srv, `cat ${lab.runDir}/dhcp/bond0.6.log`, { allowFail: true })}`,
+    );
+    expect(lab.bonddLog()).toContain('DHCPv6 on bond0: dhclient');
+    await waitFor(() => readFileSync(leases, 'utf8').includes(leased), 3000, 'dnsmasq lease file');
+    // the router advertisement's default route, taken because accept_ra is 2
+    await waitFor(() => lab.sh(lab.srv, 'ip -6 route show default').includes('proto ra'), 10_000, 'a default route from RA');
+    expect(pingSummary(lab.sh(lab.cli, `ping -6 -c 2 -i 0.2 -W 1 ${leased}`, { allowFail: true })).received).toBe(2);
+  });
+
   it('bondctl recover after a crash takes down the bridge bondd made and its DHCP client', async () => {
     startDnsmasq('recover');
     const args = writeFiles(files, 'networkd', 'dhcp');
