@@ -19,6 +19,8 @@ import type { BondState, Placement } from '../state/schema.js';
 import type { Clock } from '../util/clock.js';
 import { HoldingLogger } from '../util/logger.js';
 import { Announcer } from './announcer.js';
+import { adoptSlaves } from './adoption.js';
+import { Continuity } from './continuity.js';
 import { FilterMirror } from './filter-mirror.js';
 import { MacPolicy } from './mac-policy.js';
 import { activeSlaveTarget, applySlaveOption } from './option-set.js';
@@ -53,6 +55,7 @@ export class Bond {
   private readonly macs: MacPolicy;
   private readonly announcer: Announcer;
   private readonly filters: FilterMirror;
+  private readonly continuity: Continuity;
   private started = false;
   /** Adopting an earlier bondd's slaves: no plan published, no peer told (see adopt()). */
   private adopting = false;
@@ -108,6 +111,7 @@ export class Bond {
       monitorGroups: (p) => this.monitor?.multicast(p) ?? [],
     });
     this.mode = this.createMode();
+    this.continuity = new Continuity(this.name, deps.host, this.log, deps.journal, deps.tapHolder);
   }
 
   private createMode(): Mode {
@@ -153,9 +157,8 @@ export class Bond {
       adopt: !!c.adopt,
       ...(c.tapFd !== undefined ? { fd: c.tapFd } : {}),
     });
-    this.holdTap();
+    this.continuity.started(this.master, c.pins ?? null);
     this.fast.start(this.master.ifindex);
-    this.deps.journal?.bond({ ifindex: this.master.ifindex }, c.pins ?? null);
     this.started = true;
     if (this.options.miimon === 0 && this.options.arp_interval === 0) {
       this.log.warn('miimon and arp_interval are both 0: link failures will not be detected');
@@ -186,7 +189,7 @@ export class Bond {
     if (!this.started) return;
     this.endTimers();
     this.journalMode(true);
-    this.deps.journal?.detached(this.mode.active()?.name ?? null);
+    this.continuity.detached(this.mode.active()?.name ?? null);
     const how = this.fast.persists
       ? 'the kernel fast path forwards with the last plan'
       : 'no frame is forwarded until then: the user-space datapath (or an unpinned fast path) stops with the process';
@@ -212,33 +215,13 @@ export class Bond {
     }
     this.endTimers();
     this.fast.destroy();
-    this.deps.tapHolder?.drop(this.tapName); // else its fd would keep the TAP alive
+    this.continuity.dropTap();
     if (tapGone) this.master.release();
     else this.master.remove();
     this.datapath.close();
-    this.deps.journal?.remove();
+    this.continuity.ended();
     this.started = false;
     this.log.info('deleted: every slave restored, the TAP removed', { event: 'removed' });
-  }
-
-  /** The fd store's name for this bond's TAP. */
-  private get tapName(): string {
-    return `tap-${this.name}`;
-  }
-
-  /** Hands a copy of the TAP's fd to the holder (systemd's fd store), replacing an older one. */
-  private holdTap(): void {
-    const h = this.deps.tapHolder;
-    if (!h) return;
-    const fd = this.master.dup();
-    try {
-      h.drop(this.tapName);
-      if (h.keep(this.tapName, fd)) this.log.debug(`${this.name}'s TAP fd is in systemd's fd store`);
-    } catch (e) {
-      this.log.warn(`could not hand the TAP's fd to systemd's fd store: ${(e as Error).message}`);
-    } finally {
-      this.host.binding.closeFd(fd);
-    }
   }
 
   /** A copy of the TAP's fd for a next bondd (a hand-over, a reload); the caller closes it. */
@@ -300,42 +283,28 @@ export class Bond {
   // ---- enslave / release --------------------------------------------------------------------
 
   /**
-   * Takes over what an earlier bondd left (config.adopt): each slave of `names` it had enslaved
-   * is adopted in place at its engine port (no MAC or MTU change, its pinned receive program
-   * kept forwarding), the others are enslaved, and those no longer named are restored. The
-   * plan is published once, when all are in, with the earlier active slave kept and no peer
-   * told anything: the switch and a partner see no change.
+   * Takes over what an earlier bondd left (config.adopt; see adoption.ts). The plan is published
+   * once, when all are in: the switch and a partner see no change.
    */
   adopt(names: string[]): void {
     const a = this.config.adopt;
     if (!a) throw new BondError('EPORT_INVALID', `${this.name}: nothing to adopt`);
     this.adopting = true;
     try {
-      for (const name of names) {
-        let ifindex = -1;
-        try {
-          ifindex = this.host.binding.linkInfo(name, false).ifindex;
-        } catch {
-          /* enslave() says what is wrong with it */
-        }
-        this.enslave(
-          name,
-          a.slaves.find((s) => s.ifindex === ifindex),
-        );
-      }
-      for (const s of a.slaves) {
-        if (this.ports.some((p) => p.ifindex === s.ifindex)) continue;
-        this.fast.unpinSlave(s.ifindex); // its stack hears again once its receive program is gone
-        restoreSlave(this.host, this.log, s);
-        this.deps.journal?.forget(s.ifindex);
-        this.log.info('no longer in the configuration: released', { slave: s.name, event: 'released' });
-      }
-      const active = a.active ? this.ports.find((p) => p.name === a.active) : undefined;
-      if (active?.isUp && MODE_INFO[this.options.mode].usesPrimary) this.mode.setActive?.(active);
-      if (a.mode?.name === this.options.mode && this.mode.restore) {
-        this.mode.restore(a.mode.state);
-        this.log.info(`${a.mode.name} state taken over from the earlier bondd`, { event: 'mode-restored' });
-      }
+      adoptSlaves(
+        {
+          host: this.host,
+          log: this.log,
+          journal: this.deps.journal,
+          fast: this.fast,
+          mode: this.mode,
+          modeName: this.options.mode,
+          ports: () => this.ports,
+          enslave: (n, adopted) => this.enslave(n, adopted),
+        },
+        a,
+        names,
+      );
     } finally {
       this.adopting = false;
     }
@@ -464,19 +433,9 @@ export class Bond {
     this.master.setCarrier(this.mode.carrier());
   }
 
-  private modeJournaled = '';
-
-  /**
-   * The mode's protocol state into the journal when what it says changed (counters aside), so
-   * that a bondd started after a crash goes on from it; at most once a FILTER_SYNC_MS.
-   */
+  /** The mode's protocol state to the journal (when it changed, unless `force`). */
   private journalMode(force = false): void {
-    const state = this.mode.snapshot?.();
-    if (state === undefined || !this.deps.journal) return;
-    const key = JSON.stringify(state, (k, v: unknown) => (k === 'stats' ? undefined : v));
-    if (!force && key === this.modeJournaled) return;
-    this.modeJournaled = key;
-    this.deps.journal.modeState(this.options.mode, state);
+    this.continuity.modeState(this.options.mode, this.mode.snapshot?.(), force);
   }
 
   private syncFilters(): void {
