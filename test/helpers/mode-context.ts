@@ -9,7 +9,7 @@ import { ManualClock } from '../../src/util/clock.js';
 import { MemoryLogger } from '../../src/util/logger.js';
 
 export const BOND_MAC = Uint8Array.of(0x02, 0xb0, 0, 0, 0, 1);
-const MAX_PORTS = 32; // the binding's MAX_PORTS (test/unit/native-binding.test.ts checks it)
+const MAX_PORTS = 32; // the binding's MAX_PORTS (test/unit/native/native-binding.test.ts checks it)
 
 export function portMac(i: number): Uint8Array {
   return Uint8Array.of(0x02, 0, 0, 0, 0, 0x10 + i);

@@ -13,7 +13,7 @@ import {
   RTPROT_DHCP,
   RTPROT_STATIC,
   type Route,
-} from '../../src/net/rtnl.js';
+} from '../../../src/net/rtnl.js';
 
 function newlink(ifindex: number, flags: number, name: string, carrier: number): Uint8Array {
   const nameAttr = Buffer.alloc(4 + ((name.length + 1 + 3) & ~3));

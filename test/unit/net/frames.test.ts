@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcIgmp } from '../../src/host/host.js';
-import { gratuitousArp, igmpReports, neighbourSolicitation, parseNd, solicitedNode, unsolicitedNa } from '../../src/net/frames.js';
-import { formatIp } from '../../src/util/mac.js';
+import { parseProcIgmp } from '../../../src/host/host.js';
+import { gratuitousArp, igmpReports, neighbourSolicitation, parseNd, solicitedNode, unsolicitedNa } from '../../../src/net/frames.js';
+import { formatIp } from '../../../src/util/mac.js';
 
 const mac = Uint8Array.of(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
 

@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Ctr, type NativeBinding, type NativeEngine, type NativeNetlinkSocket } from '../../src/native/types.js';
-import { FakeNet } from '../helpers/fake-binding.js';
-import { mustSkip } from '../helpers/lab.js';
+import { Ctr, type NativeBinding, type NativeEngine, type NativeNetlinkSocket } from '../../../src/native/types.js';
+import { FakeNet } from '../../helpers/fake-binding.js';
+import { mustSkip } from '../../helpers/lab.js';
 
-const ADDON = join(import.meta.dirname, '..', '..', 'build', 'Release', 'tapbond.node');
+const ADDON = join(import.meta.dirname, '..', '..', '..', 'build', 'Release', 'tapbond.node');
 
 // Record<keyof ...>: the typecheck fails when these lists and the interfaces drift apart
 const EXPORTS: Record<keyof NativeBinding, 'function' | 'number'> = {
@@ -121,7 +121,7 @@ describe.skipIf(mustSkip(existsSync(ADDON) ? '' : 'native addon not built: run `
     it('limits malloc arenas: threads that allocate after mallocArenaMax take no arena of their own', () => {
       const probe = (limit: string) =>
         JSON.parse(
-          execFileSync(process.execPath, [join(import.meta.dirname, '..', 'helpers', 'malloc-arenas-probe.mjs'), ADDON, limit], {
+          execFileSync(process.execPath, [join(import.meta.dirname, '..', '..', 'helpers', 'malloc-arenas-probe.mjs'), ADDON, limit], {
             encoding: 'utf8',
           }),
         ) as {

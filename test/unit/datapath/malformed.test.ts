@@ -1,12 +1,12 @@
 // Garbage in, no crash out: random and truncated frames through every parser and through a
 // whole bond's datapath (counted and dropped, never thrown). Seeded, so failures reproduce.
 import { describe, expect, it } from 'vitest';
-import { xmitHash } from '../../src/datapath/hash.js';
-import { encodeLacpdu, parseSlowPdu } from '../../src/lacp/pdu.js';
-import { parseArp, parseNd, gratuitousArp, unsolicitedNa } from '../../src/net/frames.js';
-import { messages, parseLink } from '../../src/net/rtnl.js';
-import { fakeBond } from '../helpers/fake-bond.js';
-import { rng } from '../helpers/rng.js';
+import { xmitHash } from '../../../src/datapath/hash.js';
+import { encodeLacpdu, parseSlowPdu } from '../../../src/lacp/pdu.js';
+import { parseArp, parseNd, gratuitousArp, unsolicitedNa } from '../../../src/net/frames.js';
+import { messages, parseLink } from '../../../src/net/rtnl.js';
+import { fakeBond } from '../../helpers/fake-bond.js';
+import { rng } from '../../helpers/rng.js';
 
 function frames(n: number, seed: number): Uint8Array[] {
   const r = rng(seed);

@@ -4,10 +4,10 @@
 // an option is refused in a mode only where unsuppmodes says so, while slaves exist only with
 // NOSLAVES, while up only with IFDOWN. The set handlers' side effects follow.
 import { describe, expect, it } from 'vitest';
-import { type BondError } from '../../src/errors.js';
-import { MODE_NAMES, type ModeName } from '../../src/options/modes.js';
-import { changeOption, defaultOptions, parseSlaveOption, resolveOptions } from '../../src/options/parse.js';
-import { OPTIONS } from '../../src/options/table.js';
+import { type BondError } from '../../../src/errors.js';
+import { MODE_NAMES, type ModeName } from '../../../src/options/modes.js';
+import { changeOption, defaultOptions, parseSlaveOption, resolveOptions } from '../../../src/options/parse.js';
+import { OPTIONS } from '../../../src/options/table.js';
 
 const ALL: ModeName[] = [...MODE_NAMES];
 const except = (...m: ModeName[]) => ALL.filter((x) => !m.includes(x));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PortLink } from '../../src/port/link.js';
+import { PortLink } from '../../../src/port/link.js';
 
 describe('MII link state machine', () => {
   it('goes down after downdelay and counts the failure', () => {

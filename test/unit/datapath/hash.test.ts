@@ -2,10 +2,10 @@
 // documented kernel formulas) against the datapath's hash.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HASH_POLICIES, policyId, xmitHash } from '../../src/datapath/hash.js';
-import { frameFromHex, frameFromSpec } from '../../src/net/frame-spec.js';
+import { HASH_POLICIES, policyId, xmitHash } from '../../../src/datapath/hash.js';
+import { frameFromHex, frameFromSpec } from '../../../src/net/frame-spec.js';
 
-const vectors = JSON.parse(readFileSync(new URL('../fixtures/hash-vectors.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(new URL('../../fixtures/hash-vectors.json', import.meta.url), 'utf8')) as {
   name: string;
   hex: string;
   expected: Record<string, number>;

@@ -1,12 +1,12 @@
 // The datapath's hash plan with broadcast_neighbor: ARP and IPv6 ND leave on every distributing
 // port, everything else by the hash. Over the in-memory binding.
 import { describe, expect, it } from 'vitest';
-import { Datapath, DpCtr, OffloadCtr, type Offload } from '../../src/datapath/datapath.js';
-import { Ctr } from '../../src/native/types.js';
-import { rxPlan } from '../../src/datapath/plan.js';
-import { FakeNet, type FakeEngine } from '../helpers/fake-binding.js';
-import { gratuitousArp, neighbourSolicitation } from '../../src/net/frames.js';
-import { ipv4 } from '../helpers/frames.js';
+import { Datapath, DpCtr, OffloadCtr, type Offload } from '../../../src/datapath/datapath.js';
+import { Ctr } from '../../../src/native/types.js';
+import { rxPlan } from '../../../src/datapath/plan.js';
+import { FakeNet, type FakeEngine } from '../../helpers/fake-binding.js';
+import { gratuitousArp, neighbourSolicitation } from '../../../src/net/frames.js';
+import { ipv4 } from '../../helpers/frames.js';
 
 /** A datapath over the in-memory binding: the TAP and slaves a (port 1) and b (port 2). */
 function twoPorts() {

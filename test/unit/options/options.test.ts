@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type BondError } from '../../src/errors.js';
-import { changeOption, defaultOptions, parseOptionWords, resolveOptions } from '../../src/options/parse.js';
-import { OPTIONS } from '../../src/options/table.js';
+import { type BondError } from '../../../src/errors.js';
+import { changeOption, defaultOptions, parseOptionWords, resolveOptions } from '../../../src/options/parse.js';
+import { OPTIONS } from '../../../src/options/table.js';
 
 const err = (f: () => unknown): BondError => {
   try {

@@ -2,11 +2,11 @@
 // forms the kernel's and the distributions' documentation use.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildFromSystemFiles } from '../../src/config/index.js';
-import { parseShellVars, readIfcfgDir } from '../../src/config/ifcfg.js';
-import { parseModprobe } from '../../src/config/modprobe.js';
+import { buildFromSystemFiles } from '../../../src/config/index.js';
+import { parseShellVars, readIfcfgDir } from '../../../src/config/ifcfg.js';
+import { parseModprobe } from '../../../src/config/modprobe.js';
 
-const fixture = (p: string) => new URL(`../fixtures/${p}`, import.meta.url).pathname;
+const fixture = (p: string) => new URL(`../../fixtures/${p}`, import.meta.url).pathname;
 const modprobe = (f: string) => parseModprobe(readFileSync(fixture(`modprobe/${f}`), 'utf8'), f);
 
 describe('modprobe configuration', () => {
