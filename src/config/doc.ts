@@ -14,6 +14,12 @@ const HOW: Record<KeyConv, string> = {
 
 /** What each format writes for what is put around the bond. */
 const AROUND: Record<string, [string, string, string, string]> = {
+  'tapbond JSON (`--config`, `/etc/tapbond/BOND.json`)': [
+    '`gateway`, `routes: [{to, via, metric, onlink, table}]`',
+    '`dhcp` (`true`/`v4`, `v6`, `both`), `accept_ra`, `dhcp_metric`',
+    '`dns: {servers, search}`',
+    '`bridge: {name, stp, forward_delay, mtu, ports, addresses, ...}` (the same L3 keys); `vlans: [{name, id}]`',
+  ],
   netplan: [
     '`routes:` (`to`, `via`, `metric`, `on-link`, `table`), `gateway4`, `gateway6`',
     '`dhcp4`, `dhcp6`, `accept-ra`',

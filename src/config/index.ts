@@ -9,7 +9,7 @@ import { parseSlaveOption, resolveOptions, type BondOptions } from '../options/p
 import { parseMac } from '../util/mac.js';
 import { declaresNet, type HostNetDecl } from '../host/l3.js';
 import type { IfcfgBond } from './ifcfg.js';
-import { cidrOf } from './netdecl.js';
+import { cidrOf, jsonNet } from './netdecl.js';
 import type { ModprobeBond } from './modprobe.js';
 
 export interface DaemonConfig {
@@ -51,8 +51,15 @@ export interface RawConfig {
   addresses?: unknown;
   /** { "eth1": { "actor_port_prio": 100 } } */
   slave_options?: unknown;
+  /** gateway, routes, dhcp, accept_ra, dhcp_metric, dns, bridge, vlans (see netdecl.jsonNet). */
+  net?: Record<string, unknown>;
+  /** Where `net` was read (the file), for its errors. */
+  netWhere?: string;
   options: Record<string, unknown>;
 }
+
+/** The JSON keys of what goes around the bond (netdecl.jsonNet). */
+const NET_KEYS = ['gateway', 'routes', 'dhcp', 'accept_ra', 'dhcp_metric', 'dns', 'bridge', 'vlans'];
 
 const NON_OPTION_KEYS = new Set([
   'name',
@@ -67,6 +74,7 @@ const NON_OPTION_KEYS = new Set([
   'addresses',
   'slave_options',
   'options',
+  ...NET_KEYS,
 ]);
 
 /** Reads a JSON config: bond keys plus option names, at top level or under "options". */
@@ -101,6 +109,8 @@ export function readConfigFile(path: string): RawConfig {
     cpu: o.cpu,
     addresses: o.addresses,
     slave_options: o.slave_options,
+    net: Object.fromEntries(NET_KEYS.filter((k) => k in o).map((k) => [k, o[k]])),
+    netWhere: `--config ${path}`,
     options,
   };
 }
@@ -199,6 +209,7 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
   }
   const addresses = raw.addresses === undefined ? undefined : parseAddresses(raw.addresses);
   const slaveOptions = raw.slave_options === undefined ? undefined : parseSlaveOptions(raw.slave_options, slaves, options.mode);
+  const net = raw.net ? jsonNet(raw.net, raw.netWhere ?? 'config') : null;
   return {
     name,
     slaves,
@@ -211,6 +222,7 @@ export function buildConfig(raw: RawConfig): DaemonConfig {
     ...(datapath ? { datapath } : {}),
     ...(addresses?.length ? { addresses } : {}),
     ...(slaveOptions?.length ? { slaveOptions } : {}),
+    ...(net ? { net } : {}),
   };
 }
 

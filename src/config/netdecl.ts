@@ -121,3 +121,85 @@ export function vlanId(text: string | number, where: Where): number {
   if (!/^\d+$/.test(s) || Number(s) < 1 || Number(s) > 4094) fail(where, `invalid VLAN id '${s}'; allowed: 1 to 4094`);
   return Number(s);
 }
+
+const L3_KEYS = ['addresses', 'gateway', 'routes', 'dhcp', 'accept_ra', 'dhcp_metric', 'dns'];
+
+/**
+ * The JSON configuration's keys around the bond (tapbond's own format): `gateway`, `routes`
+ * ([{to, via, metric, onlink, table}]), `dhcp` (true, "v4", "v6", "both"), `accept_ra`,
+ * `dhcp_metric`, `dns` ({servers, search}), `bridge` ({name, stp, forward_delay, mtu, ports, and
+ * the same L3 keys with `addresses`}), `vlans` ([{name, id}]). Null when there are none.
+ */
+export function jsonNet(o: Record<string, unknown>, where: Where): HostNetDecl | null {
+  const net: HostNetDecl = { bond: emptyL3() };
+  let any = false;
+  const l3 = (src: Record<string, unknown>, at: string, l: HostNetDecl['bond'], addresses: boolean) => {
+    for (const k of Object.keys(src)) {
+      if (!L3_KEYS.includes(k) || (k === 'addresses' && !addresses)) continue;
+      any = true;
+    }
+    if (addresses && src.addresses !== undefined)
+      for (const a of list(src.addresses, `${at}.addresses`)) {
+        const c = cidrOf(String(a));
+        if (!c) fail(at, `addresses: invalid address '${String(a)}'; allowed: an address with a prefix length, like 198.18.0.1/24`);
+        l.addresses.push(c);
+      }
+    if (src.gateway !== undefined) for (const g of list(src.gateway, `${at}.gateway`)) l.routes.push(gatewayOf(String(g), `${at}.gateway`));
+    if (src.routes !== undefined)
+      for (const r of list(src.routes, `${at}.routes`)) {
+        if (!r || typeof r !== 'object' || !('to' in r))
+          fail(`${at}.routes`, 'each route is an object with "to" (and "via", "metric", "onlink", "table")');
+        const x = r as Record<string, unknown>;
+        l.routes.push(
+          routeOf(
+            String(x.to),
+            x.via === undefined ? undefined : String(x.via),
+            { metric: x.metric as number, onlink: x.onlink === true, table: x.table as number },
+            `${at}.routes`,
+          ),
+        );
+      }
+    if (src.dhcp !== undefined) {
+      const d = String(src.dhcp);
+      if (!['true', 'false', 'v4', 'v6', 'both'].includes(d))
+        fail(`${at}.dhcp`, `invalid value '${d}'; allowed: true (v4), false, v4, v6, both`);
+      l.dhcp4 = d === 'true' || d === 'v4' || d === 'both';
+      l.dhcp6 = d === 'v6' || d === 'both';
+    }
+    if (src.accept_ra !== undefined) l.acceptRa = src.accept_ra === true;
+    if (src.dhcp_metric !== undefined) l.dhcpMetric = gatewayOf('0.0.0.0', `${at}.dhcp_metric`, src.dhcp_metric as number).metric;
+    if (src.dns !== undefined) {
+      const d = src.dns as Record<string, unknown>;
+      if (d.servers !== undefined) l.dns.servers = dnsServers(list(d.servers, `${at}.dns.servers`).map(String), `${at}.dns.servers`);
+      if (d.search !== undefined) l.dns.search = dnsSearch(list(d.search, `${at}.dns.search`).map(String), `${at}.dns.search`);
+    }
+  };
+  l3(o, where, net.bond, false);
+  if (o.bridge !== undefined) {
+    const b = o.bridge as Record<string, unknown>;
+    if (!b || typeof b !== 'object' || typeof b.name !== 'string') fail(`${where}.bridge`, 'expected an object with "name"');
+    const br = newBridge(b.name, `${where}.bridge`);
+    if (b.stp !== undefined) br.stp = b.stp === true;
+    if (b.forward_delay !== undefined) br.forwardDelay = Number(b.forward_delay);
+    if (b.mtu !== undefined) br.mtu = Number(b.mtu);
+    if (b.ports !== undefined) br.ports = list(b.ports, `${where}.bridge.ports`).map(String);
+    l3(b, `${where}.bridge`, br.l3, true);
+    net.bridge = br;
+    any = true;
+  }
+  if (o.vlans !== undefined) {
+    net.vlans = list(o.vlans, `${where}.vlans`).map((v) => {
+      const x = v as Record<string, unknown>;
+      if (!x || typeof x.name !== 'string') fail(`${where}.vlans`, 'each VLAN is an object with "name" and "id"');
+      return { name: x.name, id: vlanId(x.id as number, `${where}.vlans`), where: `${where}.vlans` };
+    });
+    any = true;
+  }
+  return any ? net : null;
+}
+
+function list(v: unknown, where: Where): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string' || typeof v === 'number') return [v];
+  return fail(where, 'expected a list');
+}

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { declToConfig, type BondDecl } from '../../../src/config/decl.js';
 import { readIfcfgDir, readRouteFile } from '../../../src/config/ifcfg.js';
 import { parseInterfaces, type FileAccess } from '../../../src/config/ifupdown.js';
-import { buildFromSystemFiles } from '../../../src/config/index.js';
+import { buildConfig, buildFromSystemFiles, readConfigFile } from '../../../src/config/index.js';
 import { parseNetplan } from '../../../src/config/netplan.js';
 import { parseNetworkd } from '../../../src/config/networkd.js';
 import { parseNmKeyfiles } from '../../../src/config/nmkeyfile.js';
@@ -511,5 +511,48 @@ describe('VLANs over the bond, as each format declares them', () => {
         ],
       ]),
     ).toThrow(/\/p.yaml:9: invalid VLAN id '5000'; allowed: 1 to 4094/);
+  });
+});
+
+describe("tapbond's JSON: the same around the bond", () => {
+  it('gateway, routes, dhcp, dns, a bridge with its own L3 and ports, VLANs; errors name the key', () => {
+    const d = dir('json', {
+      'bond0.json': JSON.stringify({
+        name: 'bond0',
+        slaves: ['e1'],
+        mode: 'active-backup',
+        dhcp: 'v6',
+        accept_ra: true,
+        bridge: {
+          name: 'br0',
+          stp: false,
+          forward_delay: 0,
+          ports: ['vnet0'],
+          addresses: ['198.18.0.1/24'],
+          gateway: '198.18.0.254',
+          dns: { servers: ['198.18.0.2'] },
+        },
+        routes: [{ to: '198.19.0.0/16', via: '198.18.0.9', metric: 5 }],
+        vlans: [{ name: 'bond0.7', id: 7 }],
+      }),
+    });
+    const cfg = buildConfig(readConfigFile(join(d, 'bond0.json')));
+    expect(cfg.net?.bond).toMatchObject({
+      dhcp4: false,
+      dhcp6: true,
+      acceptRa: true,
+      routes: [{ to: '198.19.0.0/16', via: '198.18.0.9', metric: 5 }],
+    });
+    expect(cfg.net?.bridge).toMatchObject({
+      name: 'br0',
+      stp: false,
+      forwardDelay: 0,
+      ports: ['vnet0'],
+      l3: { addresses: [{ address: '198.18.0.1', prefixlen: 24 }], routes: [{ via: '198.18.0.254' }], dns: { servers: ['198.18.0.2'] } },
+    });
+    expect(cfg.net?.vlans).toEqual([{ name: 'bond0.7', id: 7, where: `--config ${join(d, 'bond0.json')}.vlans` }]);
+    const bad = dir('json-bad', { 'b.json': JSON.stringify({ name: 'bond0', slaves: ['e1'], gateway: 'gw' }) });
+    expect(() => buildConfig(readConfigFile(join(bad, 'b.json')))).toThrow(/--config .*b.json.gateway: invalid gateway 'gw'/);
+    expect(buildConfig({ name: 'bond0', slaves: ['e1'], options: {} }).net).toBeUndefined();
   });
 });
