@@ -155,7 +155,10 @@ export function configsMarkdown(): string {
   L.push('  It starts once the interface has carrier, runs detached (it outlives a restart of bondd as the');
   L.push("  bond does), and each event runs bondd's hook, which puts the lease's address on with its");
   L.push("  lifetime and a default route via the lease's router (protocol `dhcp`, with the file's DHCP");
-  L.push("  route metric). A failover never touches the bond's interface, so the lease stays.");
+  L.push("  route metric). A failover never touches the bond's interface, so the lease stays. Under");
+  L.push("  systemd the client is in bondd's unit and stops with it (`KillMode=mixed`); the address stays");
+  L.push('  on the bond, and the next bondd starts a client that asks for the same lease again (dhclient');
+  L.push('  keeps its lease file in `/run/tapbond/dhcp`). Outside a unit the client simply goes on.');
   L.push('  Router advertisements: `accept_ra` is set to 2 (accepted also where forwarding is on) or 0.');
   L.push("- **DNS** is handed over: to `resolvconf -a IF.tapbond` (Debian's resolvconf or openresolv), or to");
   L.push('  systemd-resolved per link (`resolvectl dns|domain IF`). With neither, bondd does not write');
