@@ -1,6 +1,6 @@
 // The layers of src/, top to bottom: a module imports only from layers below its own, or from
 // its own folder. `npm run layers` (part of `npm test`) fails on any other import, and on cycles.
-// README "Layout" draws the same picture.
+// docs/architecture.md "Layout" draws the same picture.
 const LAYERS = [
   ['cli', ['^src/cli/']],
   ['daemon', ['^src/daemon\\.ts$', '^src/handover\\.ts$']],
