@@ -13,7 +13,7 @@
 // - An ARP seen from an address that is a client's with another MAC, or that claims one of our
 //   server addresses, purges the stale entries.
 
-import { macEquals } from '../util/mac.js';
+import { formatMac, macEquals, parseMac } from '../util/mac.js';
 
 export const RLB_UPDATE_DELAY_MS = 2000;
 export const RLB_UPDATE_RETRY = 3;
@@ -45,6 +45,12 @@ export interface RlbUpdate {
   serverIp: string;
   clientIp: string;
   clientMac: Uint8Array;
+}
+
+/** The client table as a later process takes it over (JSON: MACs as text). */
+export interface RlbSnapshot {
+  clients: { server: string; client: string; clientMac: string | null; port: number | null; taught: string | null }[];
+  lastRx: number | null;
 }
 
 export class RlbEngine {
@@ -210,6 +216,41 @@ export class RlbEngine {
 
   list(): readonly RlbClient[] {
     return [...this.clients.values()];
+  }
+
+  /** The client table and the round robin's place, for the next bondd (nothing pending). */
+  snapshot(): RlbSnapshot {
+    const mac = (m: Uint8Array | null) => (m ? formatMac(m) : null);
+    return {
+      clients: [...this.clients.values()].map((c) => ({
+        server: c.serverIp,
+        client: c.clientIp,
+        clientMac: mac(c.clientMac),
+        port: c.port,
+        taught: mac(c.taught),
+      })),
+      lastRx: this.lastRx,
+    };
+  }
+
+  /**
+   * Goes on from an earlier process's table, after the ports were set: each client keeps its
+   * port and is not taught again (it already sends there); one whose port is gone or down moves
+   * to another and is updated, as after a failure.
+   */
+  restore(snap: RlbSnapshot, now: number): void {
+    const mac = (m: string | null) => (m ? (parseMac(m) ?? null) : null);
+    for (const c of snap.clients)
+      this.clients.set(c.client, {
+        serverIp: c.server,
+        clientIp: c.client,
+        clientMac: mac(c.clientMac),
+        port: c.port,
+        taught: mac(c.taught),
+        ntt: false,
+      });
+    this.lastRx = snap.lastRx;
+    this.setPorts(this.ports, this.active, now);
   }
 }
 

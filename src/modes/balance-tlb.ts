@@ -5,7 +5,7 @@
 // it publishes the plans, parses the bond's ARPs for RLB, and sends learning packets and client
 // updates on the 100 ms tick.
 import { isOurMac, type Port } from '../port/port.js';
-import { RlbEngine } from '../alb/rlb.js';
+import { RlbEngine, type RlbSnapshot } from '../alb/rlb.js';
 import { policyId } from '../datapath/hash.js';
 import { ETHERTYPE_OBSERVE, TX_NONE, maskOf, rxPlan } from '../datapath/plan.js';
 import { arpReply, learningPacket, parseArp } from '../net/frames.js';
@@ -179,6 +179,16 @@ export class BalanceAlb extends BalanceTlb {
       const f = arpReply(u.portMac, ipBytes(u.serverIp), u.clientMac, ipBytes(u.clientIp));
       for (let i = 0; i < 2; i++) this.ctx.sendControl(port, f);
     }
+  }
+
+  /** The RLB client table, for a later bondd to go on from (TLB's buckets are the datapath's). */
+  snapshot(): { rlb: RlbSnapshot } {
+    return { rlb: this.rlb.snapshot() };
+  }
+
+  restore(state: unknown): void {
+    const rlb = (state as { rlb?: RlbSnapshot } | null)?.rlb;
+    if (rlb && Array.isArray(rlb.clients)) this.rlb.restore(rlb, this.ctx.clock.now());
   }
 
   override describe(): Record<string, unknown> {

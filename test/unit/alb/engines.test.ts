@@ -105,6 +105,27 @@ describe('TlbEngine', () => {
 describe('RlbEngine', () => {
   const P = (index: number, usable = true, speed = 1000): RlbPort => ({ index, mac: mac(index), speed, usable });
 
+  it("a later process goes on from the snapshot: the same ports, nobody taught again; a gone port's clients move", () => {
+    const a = new RlbEngine();
+    a.setPorts([P(1), P(2)], 1, 0);
+    for (const c of [11, 12, 13]) a.txReply('198.18.0.1', `198.18.0.${c}`, mac(0x10 + c));
+    a.tick(RLB_UPDATE_DELAY_MS); // the first teaching goes out
+    const snap = JSON.parse(JSON.stringify(a.snapshot())); // through the journal
+    const b = new RlbEngine();
+    b.setPorts([P(1), P(2)], 1, 10_000);
+    b.restore(snap, 10_000);
+    for (const c of [11, 12, 13])
+      expect(b.peekReply('198.18.0.1', `198.18.0.${c}`)!.index).toBe(a.peekReply('198.18.0.1', `198.18.0.${c}`)!.index);
+    expect(b.tick(10_000 + 3 * RLB_UPDATE_DELAY_MS)).toEqual([]);
+    expect(b.txReply('198.18.0.1', '198.18.0.14', mac(0x1e))!.index).toBe(a.txReply('198.18.0.1', '198.18.0.14', mac(0x1e))!.index);
+    // port 2 did not come back: its client moves to port 1 and is taught so
+    const c2 = new RlbEngine();
+    c2.setPorts([P(1)], 1, 10_000);
+    c2.restore(snap, 10_000);
+    const moved = c2.tick(10_000);
+    expect(moved.map((u) => [u.clientIp, u.port])).toEqual([['198.18.0.12', 1]]);
+  });
+
   it('spreads clients round robin over the fastest ports and teaches each its port', () => {
     const r = new RlbEngine();
     r.setPorts([P(1), P(2), P(3, true, 100)], 1, 0);
