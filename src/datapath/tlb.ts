@@ -114,6 +114,19 @@ export class TlbEngine {
     this.hooks.changed?.();
   }
 
+  /**
+   * Goes on from an earlier process's table (after the ports were set): each bucket keeps its
+   * port where that port is usable, so a guest's MAC leaves by the same slave as before.
+   */
+  restoreTable(ports: readonly number[]): void {
+    for (let i = 0; i < ENTRIES && i < ports.length; i++) {
+      const p = ports[i];
+      if (Number.isInteger(p) && p >= 0 && p < this.maxPorts && this.usable[p]) this.txPort[i] = p;
+    }
+    this.version++;
+    this.hooks.changed?.();
+  }
+
   /** HOT PATH. A frame that left through the active port without a bucket. */
   unbalancedBytes(len: number): void {
     this.unbalanced += len;

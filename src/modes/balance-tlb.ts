@@ -104,6 +104,16 @@ export class BalanceTlb extends ActiveBackup {
     }
   }
 
+  /** The bucket table (destination and source buckets), for a later bondd to go on from. */
+  snapshot(): { tlb: number[]; rlb?: RlbSnapshot } {
+    return { tlb: Array.from(this.tlb.txPort) };
+  }
+
+  restore(state: unknown): void {
+    const tlb = (state as { tlb?: unknown } | null)?.tlb;
+    if (Array.isArray(tlb)) this.tlb.restoreTable(tlb as number[]);
+  }
+
   override describe(): Record<string, unknown> {
     return {
       ...super.describe(),
@@ -181,12 +191,13 @@ export class BalanceAlb extends BalanceTlb {
     }
   }
 
-  /** The RLB client table, for a later bondd to go on from (TLB's buckets are the datapath's). */
-  snapshot(): { rlb: RlbSnapshot } {
-    return { rlb: this.rlb.snapshot() };
+  /** The bucket table and the RLB client table, for a later bondd to go on from. */
+  override snapshot(): { tlb: number[]; rlb: RlbSnapshot } {
+    return { ...super.snapshot(), rlb: this.rlb.snapshot() };
   }
 
-  restore(state: unknown): void {
+  override restore(state: unknown): void {
+    super.restore(state);
     const rlb = (state as { rlb?: RlbSnapshot } | null)?.rlb;
     if (rlb && Array.isArray(rlb.clients)) this.rlb.restore(rlb, this.ctx.clock.now());
   }

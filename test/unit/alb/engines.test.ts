@@ -42,6 +42,25 @@ describe('MacTable', () => {
 describe('TlbEngine', () => {
   const ports = (up: boolean[], speed = 1000) => up.map((usable, i) => ({ index: i + 1, speed, usable }));
 
+  it("a later process goes on from the table: buckets keep their usable ports (a guest's MAC does not move)", () => {
+    const a = new TlbEngine(32);
+    a.setPorts(ports([true, true]), 1, 0);
+    a.choose(SLB_BASE + 7, 1500); // a guest's source bucket
+    a.txPort[SLB_BASE + 9] = 2;
+    a.txPort[3] = 2;
+    const table = JSON.parse(JSON.stringify(Array.from(a.txPort))) as number[];
+    const b = new TlbEngine(32);
+    let changed = 0;
+    b.hooks.changed = () => changed++;
+    b.setPorts(ports([true, false]), 1, 50_000); // port 2 is down in the new process
+    const v = b.version;
+    b.restoreTable(table);
+    expect(b.txPort[SLB_BASE + 7]).toBe(a.txPort[SLB_BASE + 7]);
+    expect([b.txPort[SLB_BASE + 9], b.txPort[3]]).toEqual([-1, -1]); // not on a port that is down
+    expect(b.version).toBeGreaterThan(v);
+    expect(changed).toBeGreaterThan(1); // the fast path writes its copy
+  });
+
   it('assigns new buckets to the least loaded port and charges their history', () => {
     const e = new TlbEngine(32);
     e.setPorts(ports([true, true]), 1, 0);
