@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { BondError } from '../errors.js';
 import { emptyL3, type HostNetDecl, type L3Decl } from '../host/l3.js';
 import { parseOptionWords } from '../options/parse.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, tableOf, vlanId } from './netdecl.js';
+import { dnsSearch, dnsServers, fail, gatewayOf, metricOf, newBridge, routeOf, tableOf, vlanId } from './netdecl.js';
+import { maskToPrefix } from '../util/mac.js';
 
 export interface IfcfgAddress {
   address: string;
@@ -53,20 +54,6 @@ export function shellVars(text: string): { vars: Record<string, string>; line: R
     out[m[1]] = v;
   }
   return { vars: out, line };
-}
-
-/** A dotted IPv4 netmask as a prefix length (255.255.255.0 -> 24), or undefined. */
-export function maskToPrefix(mask: string): number | undefined {
-  if (!isIPv4(mask)) return undefined;
-  const bits = mask
-    .split('.')
-    .map((o) => Number(o).toString(2).padStart(8, '0'))
-    .join('');
-  return /^1*0*$/.test(bits) ? (bits.indexOf('0') === -1 ? 32 : bits.indexOf('0')) : undefined;
-}
-
-function fail(where: string, msg: string): never {
-  throw new BondError('EOPT_VALUE', `${where}: ${msg}`);
 }
 
 function yes(v: string | undefined): boolean {
@@ -206,7 +193,7 @@ function ifL3(v: Record<string, string>, at: (k: string) => string, dir: string,
   l.dhcp6 = yesNo(v.DHCPV6C) === true;
   const ra = yesNo(v.IPV6_AUTOCONF);
   if (ra !== undefined) l.acceptRa = ra;
-  if (l.dhcp4 && v.METRIC !== undefined) l.dhcpMetric = gatewayOf('0.0.0.0', at('METRIC'), v.METRIC).metric;
+  if (l.dhcp4 && v.METRIC !== undefined) l.dhcpMetric = metricOf(v.METRIC, at('METRIC'));
   const servers = ['DNS1', 'DNS2', 'DNS3'].filter((k) => v[k]);
   l.dns.servers = servers.flatMap((k) => dnsServers([v[k]], at(k)));
   if (v.DOMAIN) l.dns.search = dnsSearch(v.DOMAIN.split(/\s+/).filter(Boolean), at('DOMAIN'));

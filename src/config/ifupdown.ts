@@ -9,9 +9,9 @@
 // its own L3 and its other ports.
 import { dirname, join } from 'node:path';
 import type { BridgeDecl, L3Decl } from '../host/l3.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, vlanId } from './netdecl.js';
+import { dnsSearch, dnsServers, gatewayOf, metricOf, newBridge, routeOf, vlanId } from './netdecl.js';
 import { OPTION_BY_NAME } from '../options/table.js';
-import { maskToPrefix } from './ifcfg.js';
+import { maskToPrefix } from '../util/mac.js';
 import { fail, globToRe, newDecl, parseBool, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
 
 /** How the reader reaches the files: the daemon passes node:fs, tests an object of texts. */
@@ -206,7 +206,7 @@ function stanzaL3Line(s: Stanza, line: Line, l: L3Decl, warnings: string[]): boo
       return true;
     }
     case 'metric':
-      if (s.method === 'dhcp') l.dhcpMetric = gatewayOf('0.0.0.0', where, value).metric;
+      if (s.method === 'dhcp') l.dhcpMetric = metricOf(value, where);
       return true;
     case 'dns-nameservers':
       l.dns.servers.push(...dnsServers(value.split(/\s+/).filter(Boolean), where));

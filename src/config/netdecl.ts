@@ -7,7 +7,7 @@ import { emptyL3, type BridgeDecl, type HostNetDecl, type RouteDecl } from '../h
 
 type Where = string;
 
-function fail(where: Where, msg: string): never {
+export function fail(where: Where, msg: string): never {
   throw new BondError('EOPT_VALUE', `${where}: ${msg}`);
 }
 
@@ -96,6 +96,11 @@ function networkOf(address: string, prefixlen: number): string {
   return address; // IPv6 prefixes are written as networks in every format
 }
 
+/** A route metric (the default route a DHCP lease brings uses it too). */
+export function metricOf(text: string | number, where: Where): number {
+  return int(text, where, 'metric', 0xffffffff)!;
+}
+
 /** A default route via `gw` (GATEWAY=, gateway4:, Gateway=). */
 export function gatewayOf(gw: string, where: Where, metric?: string | number): RouteDecl {
   return routeOf('default', gw, { metric }, where);
@@ -167,7 +172,7 @@ export function jsonNet(o: Record<string, unknown>, where: Where): HostNetDecl |
       l.dhcp6 = d === 'v6' || d === 'both';
     }
     if (src.accept_ra !== undefined) l.acceptRa = src.accept_ra === true;
-    if (src.dhcp_metric !== undefined) l.dhcpMetric = gatewayOf('0.0.0.0', `${at}.dhcp_metric`, src.dhcp_metric as number).metric;
+    if (src.dhcp_metric !== undefined) l.dhcpMetric = metricOf(src.dhcp_metric as number, `${at}.dhcp_metric`);
     if (src.dns !== undefined) {
       const d = src.dns as Record<string, unknown>;
       if (d.servers !== undefined) l.dns.servers = dnsServers(list(d.servers, `${at}.dns.servers`).map(String), `${at}.dns.servers`);

@@ -22,7 +22,7 @@ import {
   type ReadResult,
 } from './decl.js';
 import { emptyL3, type L3Decl } from '../host/l3.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, vlanId } from './netdecl.js';
+import { dnsSearch, dnsServers, gatewayOf, metricOf, newBridge, routeOf, vlanId } from './netdecl.js';
 
 // [Bond] key -> kernel option
 export const NETWORKD_BOND_KEYS: Record<string, [string, KeyConv]> = {
@@ -108,7 +108,7 @@ function networkL3(secs: IniSection[], file: string): L3Decl {
       ),
     );
   const metric = last(secs, 'DHCPv4', 'RouteMetric');
-  if (metric) l.dhcpMetric = gatewayOf('0.0.0.0', at(file, metric.line), metric.value).metric;
+  if (metric) l.dhcpMetric = metricOf(metric.value, at(file, metric.line));
   return l;
 }
 

@@ -10,7 +10,7 @@
 // controller= names with port-type=bridge ([bridge] stp=, forward-delay=; its ports likewise).
 import { emptyL3, type L3Decl } from '../host/l3.js';
 import { OPTION_BY_NAME } from '../options/table.js';
-import { dnsSearch, dnsServers, gatewayOf, newBridge, routeOf, vlanId } from './netdecl.js';
+import { dnsSearch, dnsServers, metricOf, newBridge, routeOf, vlanId } from './netdecl.js';
 import { fail, newDecl, parseBool, parseCidr, parseIni, setOption, type BondDecl, type IniSection, type ReadResult } from './decl.js';
 
 interface Profile {
@@ -32,6 +32,13 @@ const get = (p: Profile, sec: string, key: string) => p.secs.get(sec)?.get(key);
 const where = (p: Profile, e?: { line: number }) => `${p.file}:${e?.line ?? 1}`;
 // NetworkManager's long section names are aliases of the short ones
 const section = (p: Profile, short: string, long: string) => p.secs.get(short) ?? p.secs.get(long);
+
+/** A keyfile list: `a;b;` (or commas). */
+const items = (v: string) =>
+  v
+    .split(/[;,]/)
+    .map((x) => x.trim())
+    .filter(Boolean);
 
 /** The L3 of a profile besides its addresses. */
 function nmL3(p: Profile): L3Decl {
@@ -55,7 +62,7 @@ function nmL3(p: Profile): L3Decl {
     const metric = sec.get('route-metric')?.value;
     const table = sec.get('route-table')?.value;
     const usable = (m: string | undefined) => (m === undefined || m === '-1' ? undefined : m);
-    if (fam === 'ipv4' && l.dhcp4 && usable(metric)) l.dhcpMetric = gatewayOf('0.0.0.0', w('route-metric'), metric).metric;
+    if (fam === 'ipv4' && l.dhcp4 && usable(metric)) l.dhcpMetric = metricOf(metric!, w('route-metric'));
     const neverDefault = sec.get('never-default');
     const noDefault = neverDefault && parseBool(neverDefault.value, where(p, neverDefault), 'never-default');
     const gws: { gw: string; at: string }[] = [];
@@ -67,11 +74,7 @@ function nmL3(p: Profile): L3Decl {
         if (gw && !gws.length) gws.push({ gw, at: where(p, e) });
       }
     }
-    if (!noDefault)
-      for (const g of gws.slice(0, 1)) {
-        const r = gatewayOf(g.gw, g.at, usable(metric));
-        l.routes.push(table ? routeOf('default', g.gw, { metric: usable(metric), table }, g.at) : r);
-      }
+    if (!noDefault && gws[0]) l.routes.push(routeOf('default', gws[0].gw, { metric: usable(metric), table }, gws[0].at));
     const routeKeys = [...sec.keys()]
       .filter((k) => /^routes?\d*$/.test(k))
       .sort((a, b) => Number(a.replace(/\D/g, '') || 0) - Number(b.replace(/\D/g, '') || 0));
@@ -103,27 +106,9 @@ function nmL3(p: Profile): L3Decl {
       }
     }
     const dns = sec.get('dns');
-    if (dns)
-      l.dns.servers.push(
-        ...dnsServers(
-          dns.value
-            .split(/[;,]/)
-            .map((x) => x.trim())
-            .filter(Boolean),
-          where(p, dns),
-        ),
-      );
+    if (dns) l.dns.servers.push(...dnsServers(items(dns.value), where(p, dns)));
     const search = sec.get('dns-search');
-    if (search)
-      l.dns.search.push(
-        ...dnsSearch(
-          search.value
-            .split(/[;,]/)
-            .map((x) => x.trim())
-            .filter(Boolean),
-          where(p, search),
-        ),
-      );
+    if (search) l.dns.search.push(...dnsSearch(items(search.value), where(p, search)));
   }
   return l;
 }

@@ -11,9 +11,9 @@ import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import { emptyL3, type Cidr, type L3Decl } from '../host/l3.js';
 import { parseOptionWords } from '../options/parse.js';
-import { ipBytes, sameSubnet as sameSubnet4, sameSubnet6 } from '../util/mac.js';
+import { ipBytes, maskToPrefix, sameSubnet as sameSubnet4, sameSubnet6 } from '../util/mac.js';
 import { fail, newDecl, parseCidr, setOption, type BondDecl, type ReadResult, type Where } from './decl.js';
-import { maskToPrefix, shellVars } from './ifcfg.js';
+import { shellVars } from './ifcfg.js';
 import type { FileAccess } from './ifupdown.js';
 import { newBridge, routeOf, vlanId } from './netdecl.js';
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RTPROT_DHCP } from '../net/rtnl.js';
 import type { Logger } from '../util/logger.js';
+import { maskToPrefix } from '../util/mac.js';
 import { handDns, takeDnsBack } from './dns.js';
 import { kernelRoute, type Cidr, type DnsDecl, type DnsHandoff, type NetOps, type Procs } from './l3.js';
 
@@ -84,14 +85,10 @@ export interface DhcpEvent {
 
 const words = (v: string | undefined) => (v ?? '').split(/\s+/).filter(Boolean);
 
+/** udhcpc gives the mask as a length or dotted, dhclient dotted. */
 function maskLen(mask: string | undefined): number | undefined {
   if (!mask) return undefined;
-  if (/^\d+$/.test(mask)) return Number(mask);
-  const bits = mask
-    .split('.')
-    .map((o) => Number(o).toString(2).padStart(8, '0'))
-    .join('');
-  return /^1*0*$/.test(bits) ? bits.replace(/0+$/, '').length : undefined;
+  return /^\d+$/.test(mask) ? Number(mask) : maskToPrefix(mask);
 }
 
 function num(v: string | undefined): number | undefined {

@@ -57,6 +57,14 @@ export function formatIp(a: Uint8Array): string {
   return `${words.slice(0, best).join(':')}::${words.slice(best + bestLen).join(':')}`;
 }
 
+/** A dotted IPv4 netmask as a prefix length (255.255.255.0 -> 24), or undefined. */
+export function maskToPrefix(mask: string): number | undefined {
+  const o = mask.split('.');
+  if (o.length !== 4 || o.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return undefined;
+  const bits = o.map((x) => Number(x).toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) ? bits.replace(/0+$/, '').length : undefined;
+}
+
 /** An IPv4 or IPv6 address in text form to its 4 or 16 bytes. */
 export function ipBytes(s: string): Uint8Array {
   if (!s.includes(':')) return Uint8Array.from(s.split('.').map(Number));
