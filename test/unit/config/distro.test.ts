@@ -5,7 +5,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkClaims, declClaims, declToConfig, parseDuration, type BondDecl } from '../../../src/config/decl.js';
-import { parseInterfaces, type FileAccess } from '../../../src/config/ifupdown.js';
+import { parseInterfaces } from '../../../src/config/ifupdown.js';
+import { memFs } from '../../helpers/mem-fs.js';
 import type { DaemonConfig } from '../../../src/config/index.js';
 import { parseNetplan } from '../../../src/config/netplan.js';
 import { parseNetworkd } from '../../../src/config/networkd.js';
@@ -17,17 +18,6 @@ const files = (sub: string): [string, string][] =>
   readdirSync(join(DIR, sub))
     .sort()
     .map((f) => [`${sub}/${f}`, readFileSync(join(DIR, sub, f), 'utf8')]);
-const memFs = (texts: Record<string, string>): FileAccess => ({
-  read: (p) => {
-    if (!(p in texts)) throw new Error('ENOENT');
-    return texts[p];
-  },
-  list: (d) =>
-    Object.keys(texts)
-      .filter((p) => p.startsWith(`${d}/`) && !p.slice(d.length + 1).includes('/'))
-      .map((p) => p.slice(d.length + 1))
-      .sort(),
-});
 const ifupdownFs = memFs({
   '/etc/network/interfaces': readFileSync(join(DIR, 'ifupdown', 'interfaces'), 'utf8'),
   '/etc/network/interfaces.d/bond2': readFileSync(join(DIR, 'ifupdown', 'interfaces.d', 'bond2'), 'utf8'),

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { declToConfig, type BondDecl } from '../../../src/config/decl.js';
 import { readIfcfgDir, readRouteFile } from '../../../src/config/ifcfg.js';
-import { parseInterfaces, type FileAccess } from '../../../src/config/ifupdown.js';
+import { parseInterfaces } from '../../../src/config/ifupdown.js';
+import { memFs } from '../../helpers/mem-fs.js';
 import { buildConfig, buildFromSystemFiles, readConfigFile } from '../../../src/config/index.js';
 import { parseNetplan } from '../../../src/config/netplan.js';
 import { parseNetworkd } from '../../../src/config/networkd.js';
@@ -15,17 +16,6 @@ import { parseNmKeyfiles } from '../../../src/config/nmkeyfile.js';
 import { parseSuse, parseSuseRoutes } from '../../../src/config/suse.js';
 import { describeConfigs, loadSystem, peaceAdvice } from '../../../src/config/system.js';
 
-const memFs = (texts: Record<string, string>): FileAccess => ({
-  read: (p) => {
-    if (!(p in texts)) throw new Error('ENOENT');
-    return texts[p];
-  },
-  list: (d) =>
-    Object.keys(texts)
-      .filter((p) => p.startsWith(`${d}/`) && !p.slice(d.length + 1).includes('/'))
-      .map((p) => p.slice(d.length + 1))
-      .sort(),
-});
 const tmp = mkdtempSync(join(tmpdir(), 'tapbond-hostnet-cfg-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function dir(name: string, files: Record<string, string>): string {
