@@ -3,25 +3,14 @@
 // receive program kept forwarding), new ones are enslaved, and those no longer configured are
 // restored. Then the earlier active slave and the mode's protocol state (LACP) are taken over.
 // The bond holds its plan back meanwhile, so the switch and a partner see no change.
-import type { Host } from '../host/host.js';
 import type { Mode } from '../modes/index.js';
 import { MODE_INFO } from '../options/modes.js';
-import type { BondOptions } from '../options/parse.js';
-import type { Port } from '../port/port.js';
-import type { Logger } from '../util/logger.js';
-import type { BondFastPath } from './fast-path.js';
-import type { Journal } from './journal.js';
+import type { Membership } from './membership.js';
 import { restoreSlave } from './slave-setup.js';
 import type { AdoptedSlave, Adoption } from './types.js';
 
-export interface AdoptionSite {
-  host: Host;
-  log: Logger;
-  journal: Journal | undefined;
-  fast: BondFastPath;
+export interface AdoptionSite extends Pick<Membership, 'host' | 'log' | 'journal' | 'fast' | 'ports' | 'options'> {
   mode: Mode;
-  modeName: BondOptions['mode'];
-  ports(): readonly Port[];
   enslave(name: string, adopted?: AdoptedSlave): void;
 }
 
@@ -48,8 +37,8 @@ export function adoptSlaves(site: AdoptionSite, a: Adoption, names: string[]): v
     log.info('no longer in the configuration: released', { slave: s.name, event: 'released' });
   }
   const active = a.active ? site.ports().find((p) => p.name === a.active) : undefined;
-  if (active?.isUp && MODE_INFO[site.modeName].usesPrimary) mode.setActive?.(active);
-  if (a.mode?.name === site.modeName && mode.restore) {
+  if (active?.isUp && MODE_INFO[site.options().mode].usesPrimary) mode.setActive?.(active);
+  if (a.mode?.name === site.options().mode && mode.restore) {
     mode.restore(a.mode.state);
     log.info(`${a.mode.name} state taken over from the earlier bondd`, { event: 'mode-restored' });
   }

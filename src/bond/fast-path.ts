@@ -37,9 +37,9 @@ export class BondFastPath {
       choice: DatapathChoice;
       /** tc: tc filters even where TCX links exist (how the fallback is tested); default tcx,
        * with tc as the fallback. */
-      attach?: AttachMode;
+      attach?: AttachMode | undefined;
       /** Where the links and maps are pinned (a folder in a bpffs), or null: they go with the process. */
-      pins?: string | null;
+      pins?: string | null | undefined;
     },
     private readonly load: (bpf: NativeBpf, pins: string | null) => KernelPath = (bpf, pins) =>
       KernelPath.load(bpf, undefined, undefined, pins),
