@@ -6,6 +6,7 @@
 import { Datapath } from '../datapath/datapath.js';
 import { observing, type RxPlan, type TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
+import { FastPathLedger } from '../fastpath/ledger.js';
 import { createMode, type Mode, type ModeContext } from '../modes/index.js';
 import type { LinkMonitor } from '../monitors/index.js';
 import { IFF_UP } from '../native/types.js';
@@ -36,6 +37,7 @@ export class Bond {
   private options: BondOptions;
   private readonly log: HoldingLogger;
   private readonly datapath: Datapath;
+  private readonly ledger: FastPathLedger;
   private readonly master: TapMaster;
   private readonly fast: BondFastPath;
   private readonly ports: Port[] = [];
@@ -62,9 +64,10 @@ export class Bond {
     this.log = HoldingLogger.over(deps.log.child({ bond: config.name }));
     this.mtu = config.mtu ?? DEFAULT_MTU;
     this.datapath = new Datapath(deps.host.binding, () => deps.clock.now());
+    this.ledger = new FastPathLedger(this.datapath, () => deps.clock.now());
     this.master = new TapMaster(deps.host, this.datapath.engine, this.log);
     const { datapath: choice = 'auto', bpfAttach: attach, pins } = config;
-    this.fast = new BondFastPath({ host: deps.host, datapath: this.datapath, log: this.log, choice, attach, pins });
+    this.fast = new BondFastPath({ host: deps.host, datapath: this.datapath, ledger: this.ledger, log: this.log, choice, attach, pins });
     // what every part of the bond may see of it
     const view = {
       host: deps.host,
@@ -83,7 +86,7 @@ export class Bond {
       ...view,
       mac: () => this.macs.mac,
       usable: (p) => this.ports.includes(p) && p.isUp,
-      learned: (now) => this.datapath.localMacs(now),
+      learned: (now) => this.ledger.localMacs(now),
       select: (f) => this.datapath.select(f, 0, f.length),
     });
     this.filters = new FilterMirror({
@@ -100,7 +103,7 @@ export class Bond {
       fast: this.fast,
       macs: this.macs,
       journal: deps.journal,
-      lastRx: () => this.datapath.receivedAt(),
+      lastRx: () => this.ledger.receivedAt(),
       mode: () => this.mode,
       failed: (port: Port) => this.countFailover(port),
       updateCarrier: () => this.updateCarrier(),
@@ -129,7 +132,7 @@ export class Bond {
     const ctx: ModeContext = {
       ...this.site,
       maxPorts: this.datapath.maxPorts,
-      tlb: this.datapath.tlb,
+      tlb: this.ledger.tlb,
       publish: (tx, rx) => this.publish(tx, rx),
       notifyPeers: (port) => !this.adopting && this.announcer.notifyPeers(port),
       activeChanged: (prev, next) => {
@@ -150,7 +153,7 @@ export class Bond {
    */
   private publish(tx: TxPlan, rx: RxPlan): void {
     if (this.adopting) return;
-    this.datapath.publish(tx, observing(rx, this.monitor?.ethertypes() ?? []));
+    this.ledger.publish(tx, observing(rx, this.monitor?.ethertypes() ?? []));
     this.announcer.planChanged(tx);
   }
 
@@ -383,6 +386,7 @@ export class Bond {
       mode: this.mode,
       ports: this.ports,
       datapath: this.datapath,
+      ledger: this.ledger,
       path: this.fast.status,
       now: this.deps.clock.now(),
       announcer: this.announcer,

@@ -3,6 +3,7 @@
 // JavaScript datapath alone. `auto` takes the kernel path when its programs load and attach, and
 // otherwise says once why not; `kernel` makes that an error; `user` never tries.
 import type { Datapath } from '../datapath/datapath.js';
+import type { FastPathLedger } from '../fastpath/ledger.js';
 import { BondError } from '../errors.js';
 import { existsSync, rmSync } from 'node:fs';
 import { KernelPath, unpinAll, type AttachMode } from '../fastpath/kernel-path.js';
@@ -33,6 +34,7 @@ export class BondFastPath {
     private readonly d: {
       host: Pick<Host, 'binding' | 'blockStack' | 'attachEgress'>;
       datapath: Datapath;
+      ledger: FastPathLedger;
       log: Logger;
       choice: DatapathChoice;
       /** tc: tc filters even where TCX links exist (how the fallback is tested); default tcx,
@@ -69,7 +71,7 @@ export class BondFastPath {
       return;
     }
     this.kernel = k;
-    this.d.datapath.setOffload(k);
+    this.d.ledger.setOffload(k);
     const how = k.attach === 'tcx' ? 'TCX links' : 'tc bpf filters on clsact (no TCX links here)';
     this.d.log.info(`kernel fast path: eBPF programs attached with ${how} (transmit on the TAP, receive on each slave)`, {
       event: 'datapath-kernel',
@@ -111,14 +113,14 @@ export class BondFastPath {
    */
   stop(): void {
     if (!this.kernel) return;
-    this.d.datapath.setOffload(null);
+    this.d.ledger.setOffload(null);
     this.kernel.close();
     this.kernel = null;
   }
 
   /** The bond is deleted: every program detaches and every pin goes. */
   destroy(): void {
-    this.d.datapath.setOffload(null);
+    this.d.ledger.setOffload(null);
     this.kernel?.destroy();
     this.kernel = null;
     this.dropPins();

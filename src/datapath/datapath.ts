@@ -1,9 +1,9 @@
 // HOT PATH. One callback per drained batch: frames from the TAP (engine port 0) are
 // transmitted by the TxPlan, frames from a slave are delivered by the RxPlan. No allocation,
 // closures, Map lookups or async per frame; one switch on plan.kind (kernel __bond_start_xmit).
-import { Ctr, type NativeBinding, type NativeEngine } from '../native/types.js';
+import { type Ctr, type NativeBinding, type NativeEngine } from '../native/types.js';
 import { xmitHash } from './hash.js';
-import { TLB_ENTRIES, TlbEngine, sourceBucket, xorBytes } from './tlb.js';
+import { TlbEngine, sourceBucket, xorBytes } from './tlb.js';
 import { MacTable } from './mac-table.js';
 import {
   DELIVER_NONE,
@@ -32,50 +32,6 @@ export const DpCtr = {
   Count: 5,
 } as const;
 export type DpCtr = (typeof DpCtr)[keyof typeof DpCtr];
-
-/**
- * Counter slots of a kernel fast path, per engine port (native/bpf/tapbond.bpf.c `struct
- * counters`): what it forwarded itself, so the datapath's counters include it.
- */
-export const OffloadCtr = {
-  RxFrames: 0,
-  RxBytes: 1,
-  TxFrames: 2,
-  TxBytes: 3,
-  Malformed: 4,
-  RxInactive: 5,
-  TxNoPort: 6,
-  RxLooped: 7,
-  /** Frames from the TAP it handed to this datapath. */
-  Slow: 8,
-  Count: 9,
-} as const;
-
-/** The OffloadCtr slot that adds to each DpCtr slot (-1: none). */
-const OFFLOADED_DP = [OffloadCtr.Malformed, OffloadCtr.RxInactive, -1, OffloadCtr.TxNoPort, OffloadCtr.RxLooped];
-
-/**
- * A kernel fast path that carries out the published plans itself (src/fastpath/kernel-path.ts).
- * With one, this datapath is the slow path: it transmits only what reaches the TAP's fd (what the
- * fast path left to it) and receives only the frames the mode must see, which the fast path has
- * already delivered or dropped.
- */
-export interface Offload {
-  publish(tx: TxPlan, rx: RxPlan): void;
-  /** The engine ports it forwards for (the TAP and the attached slaves). */
-  ports(): readonly number[];
-  /** One port's OffloadCtr slots. */
-  counters(port: number, out: Float64Array): void;
-  /** Source MACs it saw from the TAP within `ageNs` (CLOCK_MONOTONIC nanoseconds). */
-  localMacs(nowNs: bigint, ageNs: bigint): Uint8Array[];
-  /** balance-tlb/alb: the bucket table it balances by (engine port per bucket, -1 unassigned). */
-  tlbTable(ports: Int8Array): void;
-  /** balance-tlb/alb: bytes it sent per bucket so far, TLB_ENTRIES + 1 (the last: no bucket). */
-  tlbBytes(out: Float64Array): void;
-}
-
-/** How often (ms) the offload's counters are read at most; readers in between see the last read. */
-const OFFLOAD_REFRESH_MS = 10;
 
 export type TrapHandler = (port: number, frame: Uint8Array) => void;
 /**
@@ -112,15 +68,10 @@ export class Datapath {
   private txTrap: TxTrapHandler | null = null;
   /** False while peek() runs: select() then changes nothing (no counters, no rewrite, no trap effect). */
   private commit = true;
-  private offload: Offload | null = null;
-  /** The offload's counters, MAX_PORTS * OffloadCtr.Count, as last read. */
-  private readonly offloaded: Float64Array;
-  private offloadReadAt = -Infinity;
-  private readonly scratch = new Float64Array(OffloadCtr.Count);
-  /** The TlbEngine version the offload's bucket table was last written at. */
-  private tlbSynced = -1;
-  private readonly tlbSeen = new Float64Array(TLB_ENTRIES + 1);
-  private readonly tlbNow = new Float64Array(TLB_ENTRIES + 1);
+  /** A kernel fast path forwards: this is its slow path (see slowPathOnly). */
+  private slow = false;
+  /** Called after each transmit batch while slow (the buckets it assigned go to the fast path). */
+  private afterTx: (() => void) | null = null;
 
   constructor(
     binding: NativeBinding,
@@ -132,12 +83,10 @@ export class Datapath {
     const slotSize = (binding.HEADROOM + binding.VNET_HDR_LEN + MAX_FRAME + 127) & ~127;
     this.lastRx = new Float64Array(binding.MAX_PORTS);
     this.tlb = new TlbEngine(binding.MAX_PORTS);
-    this.tlb.hooks = { beforeRebalance: () => this.pullTlbBytes(), changed: () => this.syncTlb() };
     this.arena = new ArrayBuffer(slotSize * BATCH_MAX);
     this.bytes = new Uint8Array(this.arena);
     this.counters = new Float64Array(binding.MAX_PORTS * binding.COUNTERS);
     this.dpCounters = new Float64Array(binding.MAX_PORTS * DpCtr.Count);
-    this.offloaded = new Float64Array(binding.MAX_PORTS * OffloadCtr.Count);
     this.rx = rxPlan(this.maxPorts, []);
     this.engine = new binding.Engine({
       arena: this.arena,
@@ -156,80 +105,17 @@ export class Datapath {
   publish(tx: TxPlan, rx: RxPlan): void {
     this.tx = tx;
     this.rx = rx;
-    this.offload?.publish(tx, rx);
-    this.syncTlb();
-  }
-
-  /** Hands the plans to a kernel fast path (null: this datapath forwards everything again). */
-  setOffload(o: Offload | null): void {
-    if (this.offload) {
-      // what the old one forwarded stays counted: folded into this datapath's own counters
-      this.readOffload(this.now(), true);
-      const per = this.counters.length / this.maxPorts;
-      for (let p = 0; p < this.maxPorts; p++) {
-        const at = p * OffloadCtr.Count;
-        for (let c = 0; c <= Ctr.TxBytes; c++) this.counters[p * per + c] += this.offloaded[at + c];
-        OFFLOADED_DP.forEach((k, c) => k >= 0 && (this.dpCounters[p * DpCtr.Count + c] += this.offloaded[at + k]));
-      }
-      this.offloaded.fill(0);
-    }
-    this.offload = o;
-    this.offloadReadAt = -Infinity;
-    this.tlbSynced = -1;
-    this.tlbSeen.fill(0);
-    o?.publish(this.tx, this.rx);
-    this.syncTlb();
-  }
-
-  /** The offload balances by the TlbEngine's buckets: written when they moved on. */
-  private syncTlb(): void {
-    if (!this.offload || this.tlb.version === this.tlbSynced) return;
-    this.offload.tlbTable(this.tlb.txPort);
-    this.tlbSynced = this.tlb.version;
-  }
-
-  /** Before a rebalance: the bytes the offload sent per bucket since the last one count too. */
-  private pullTlbBytes(): void {
-    if (!this.offload) return;
-    const now = this.tlbNow;
-    this.offload.tlbBytes(now);
-    for (let i = 0; i < TLB_ENTRIES; i++) this.tlb.txBytes[i] += now[i] - this.tlbSeen[i];
-    this.tlb.unbalancedBytes(now[TLB_ENTRIES] - this.tlbSeen[TLB_ENTRIES]);
-    this.tlbSeen.set(now);
   }
 
   /**
-   * Reads the offload's counters (at most every OFFLOAD_REFRESH_MS unless `force`); a port the
-   * fast path received on counts as having received now (the ARP monitor's "last received").
+   * A kernel fast path forwards (src/fastpath/ledger.ts): this datapath transmits only what
+   * reaches the TAP's fd (what the fast path left to it) and receives only the frames the mode
+   * must see, which the fast path has already delivered or dropped. `afterTx` runs after each
+   * transmit batch.
    */
-  private readOffload(now: number, force = false): void {
-    const o = this.offload;
-    if (!o || (!force && now - this.offloadReadAt < OFFLOAD_REFRESH_MS)) return;
-    this.offloadReadAt = now;
-    const s = this.scratch;
-    const n = OffloadCtr.Count;
-    for (const p of o.ports()) {
-      o.counters(p, s);
-      if (p > 0 && s[OffloadCtr.RxFrames] > this.offloaded[p * n + OffloadCtr.RxFrames]) this.lastRx[p] = now;
-      this.offloaded.set(s, p * n);
-    }
-  }
-
-  /** When each port last received something, fast path included. */
-  receivedAt(): Float64Array {
-    this.readOffload(this.now());
-    return this.lastRx;
-  }
-
-  /** Source MACs sent from the TAP side within the ageing time, by either path. */
-  localMacs(now: number): Uint8Array[] {
-    const mine = this.local.entries(now);
-    if (!this.offload) return mine;
-    const seen = new Set(mine.map((m) => Buffer.from(m).toString('hex')));
-    const ns = process.hrtime.bigint();
-    for (const m of this.offload.localMacs(ns, BigInt(this.local.ageMs) * 1_000_000n))
-      if (!seen.has(Buffer.from(m).toString('hex'))) mine.push(m);
-    return mine;
+  slowPathOnly(on: boolean, afterTx: (() => void) | null = null): void {
+    this.slow = on;
+    this.afterTx = on ? afterTx : null;
   }
 
   get txPlan(): TxPlan {
@@ -261,21 +147,13 @@ export class Datapath {
     }
   }
 
+  /** This datapath's own count (a kernel fast path's: FastPathLedger.counter). */
   counter(port: number, c: Ctr): number {
-    const own = this.counters[port * (this.counters.length / this.maxPorts) + c];
-    const k = c <= Ctr.TxBytes ? c : -1; // Ctr and OffloadCtr share their first four slots
-    if (!this.offload || k < 0) return own;
-    this.readOffload(this.now());
-    return own + this.offloaded[port * OffloadCtr.Count + k];
+    return this.counters[port * (this.counters.length / this.maxPorts) + c];
   }
 
   dpCounter(port: number, c: DpCtr): number {
-    const own = this.dpCounters[port * DpCtr.Count + c];
-    if (!this.offload) return own;
-    const k = OFFLOADED_DP[c];
-    if (k < 0) return own;
-    this.readOffload(this.now());
-    return own + this.offloaded[port * OffloadCtr.Count + k];
+    return this.dpCounters[port * DpCtr.Count + c];
   }
 
   private onBatch(port: number, count: number): void {
@@ -301,7 +179,7 @@ export class Datapath {
       if (verdict === 0) this.dpCounters[DpCtr.TxNoPort]++;
     }
     if (this.rrCounter > 0x3fffffff) this.rrCounter = 0;
-    if (this.offload) this.syncTlb(); // buckets the slow path just assigned
+    this.afterTx?.(); // the buckets the slow path just assigned, to the fast path
   }
 
   /**
@@ -416,7 +294,7 @@ export class Datapath {
   private receive(port: number, count: number): void {
     const now = this.now();
     this.lastRx[port] = now; // once per batch
-    if (this.offload) return this.receiveTrapped(port, count);
+    if (this.slow) return this.receiveTrapped(port, count);
     const rx = this.rx;
     const deliver = rx.deliver[port];
     const rewrite = rx.rewrite;

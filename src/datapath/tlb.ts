@@ -24,7 +24,25 @@ export interface TlbPort {
   usable: boolean;
 }
 
-export class TlbEngine {
+/**
+ * What balance-tlb/alb may do with the table (a narrow request: the datapath owns the table, and
+ * whoever mirrors it into a kernel fast path sees every change go by).
+ */
+export interface TlbControl {
+  /** A new mode starts from an empty table. */
+  reset(): void;
+  /** The ports in enslave order and the active one. */
+  setPorts(ports: readonly TlbPort[], active: number | null, now: number): void;
+  /** The 100 ms cadence: rebalances when one is due; true when it did. */
+  tick(now: number): boolean;
+  /** Per bucket the engine port, -1 unassigned (a copy). */
+  table(): number[];
+  /** Goes on from an earlier process's table. */
+  restoreTable(ports: readonly number[]): void;
+  describe(): { port: number; load: number; buckets: number; sourceBuckets: number }[];
+}
+
+export class TlbEngine implements TlbControl {
   /** Per bucket: engine port, or -1 when unassigned. */
   readonly txPort = new Int8Array(ENTRIES).fill(-1);
   /** Bytes sent through the bucket since the last rebalance. */
@@ -41,9 +59,6 @@ export class TlbEngine {
   private nextRebalance = -1;
   /** Bumped whenever txPort changes (a kernel fast path mirrors the table when it moves on). */
   version = 0;
-  /** Called before a rebalance (a fast path adds the bytes it counted) and after any change of
-   * the table but a single assignment (those are picked up per batch through `version`). */
-  hooks: { beforeRebalance?(): void; changed?(): void } = {};
 
   /** `maxPorts`: the engine's port count (a verdict bit per port). */
   constructor(private readonly maxPorts: number) {
@@ -76,7 +91,7 @@ export class TlbEngine {
     this.active = active ?? -1;
     if (this.nextRebalance < 0) this.nextRebalance = now + TLB_REBALANCE_MS;
     if (added) this.rebalance(now);
-    this.hooks.changed?.();
+    this.version++;
   }
 
   /** HOT PATH. The port for a frame of `len` bytes in bucket `index`; -1 when none is usable. */
@@ -111,7 +126,6 @@ export class TlbEngine {
     this.unbalanced = 0;
     this.nextRebalance = -1;
     this.version++;
-    this.hooks.changed?.();
   }
 
   /**
@@ -124,7 +138,6 @@ export class TlbEngine {
       if (Number.isInteger(p) && p >= 0 && p < this.maxPorts && this.usable[p]) this.txPort[i] = p;
     }
     this.version++;
-    this.hooks.changed?.();
   }
 
   /** HOT PATH. A frame that left through the active port without a bucket. */
@@ -157,9 +170,14 @@ export class TlbEngine {
     this.version++;
   }
 
+  /** A rebalance is due (every 10 s). */
+  due(now: number): boolean {
+    return this.nextRebalance >= 0 && now >= this.nextRebalance;
+  }
+
   /** The 100 ms cadence: rebalances every 10 s. Returns true when it did. */
   tick(now: number): boolean {
-    if (this.nextRebalance < 0 || now < this.nextRebalance) return false;
+    if (!this.due(now)) return false;
     this.rebalance(now);
     return true;
   }
@@ -169,7 +187,6 @@ export class TlbEngine {
    * carried as its history and is unassigned; source buckets stay put with their new history.
    */
   rebalance(now: number): void {
-    this.hooks.beforeRebalance?.();
     const seconds = TLB_REBALANCE_MS / 1000;
     this.load.fill(0);
     for (let i = 0; i < ENTRIES; i++) {
@@ -184,7 +201,10 @@ export class TlbEngine {
     this.unbalanced = 0;
     this.nextRebalance = now + TLB_REBALANCE_MS;
     this.version++;
-    this.hooks.changed?.();
+  }
+
+  table(): number[] {
+    return Array.from(this.txPort);
   }
 
   /** For `state`: per port the load in bytes/s it is charged with, and its buckets. */

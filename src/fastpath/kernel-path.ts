@@ -11,7 +11,7 @@
 // `bpf` filters on clsact instead, attached through the Host: the TAP's goes with the TAP, a
 // slave's sits in the drop filter's tagged slot, journalled and removed on recovery like it.
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { OffloadCtr, type Offload } from '../datapath/datapath.js';
+import { OffloadCtr, type Offload } from './ledger.js';
 import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import type { NativeBpf } from '../native/types.js';
 import { parseBpfObject, relocate, type BpfObject, type MapDef } from './elf.js';

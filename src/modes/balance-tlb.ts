@@ -106,7 +106,7 @@ export class BalanceTlb extends ActiveBackup {
 
   /** The bucket table (destination and source buckets), for a later bondd to go on from. */
   snapshot(): { tlb: number[]; rlb?: RlbSnapshot } {
-    return { tlb: Array.from(this.tlb.txPort) };
+    return { tlb: this.tlb.table() };
   }
 
   restore(state: unknown): void {

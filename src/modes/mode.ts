@@ -2,7 +2,7 @@
 // through its context and asks the bond for side effects (peer notification).
 import type { Port } from '../port/port.js';
 import type { TxPlan, RxPlan } from '../datapath/plan.js';
-import type { TlbEngine } from '../datapath/tlb.js';
+import type { TlbControl } from '../datapath/tlb.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -42,7 +42,7 @@ export interface ModeContext {
   /** Engine ports (verdict bits), the size of per-port plan arrays. */
   readonly maxPorts: number;
   /** The datapath's TLB buckets (balance-tlb/alb rebalance them; the datapath counts bytes). */
-  readonly tlb: TlbEngine;
+  readonly tlb: TlbControl;
 }
 
 export interface Mode {

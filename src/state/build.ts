@@ -1,6 +1,7 @@
 // Builds the state tree from a bond's parts: read-only, nothing is changed (the kernel's
 // PACKET_STATISTICS are read into the counters first). The schema is in ./schema.ts.
 import { DpCtr, type Datapath } from '../datapath/datapath.js';
+import type { FastPathLedger } from '../fastpath/ledger.js';
 import { xmitHash } from '../datapath/hash.js';
 import type { Mode } from '../modes/mode.js';
 import { Ctr, IFF_PROMISC, IFF_UP } from '../native/types.js';
@@ -20,6 +21,8 @@ export interface StateSource {
   mode: Mode;
   ports: readonly Port[];
   datapath: Datapath;
+  /** The counters and learnt MACs of both paths together. */
+  ledger: Pick<FastPathLedger, 'counter' | 'dpCounter' | 'localMacs'>;
   /** BondFastPath.status. */
   path: BondState['bond']['datapath'];
   now: number;
@@ -28,8 +31,8 @@ export interface StateSource {
 }
 
 export function buildState(s: StateSource): BondState {
-  const dp = s.datapath;
-  for (const p of s.ports) dp.engine.readKernelStats(p.index);
+  for (const p of s.ports) s.datapath.engine.readKernelStats(p.index);
+  const dp = s.ledger;
   const counters = (idx: number) => ({
     rx_frames: dp.counter(idx, Ctr.RxFrames),
     rx_bytes: dp.counter(idx, Ctr.RxBytes),

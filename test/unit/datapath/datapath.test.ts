@@ -1,8 +1,7 @@
 // The datapath's hash plan with broadcast_neighbor: ARP and IPv6 ND leave on every distributing
 // port, everything else by the hash. Over the in-memory binding.
 import { describe, expect, it } from 'vitest';
-import { Datapath, DpCtr, OffloadCtr, type Offload } from '../../../src/datapath/datapath.js';
-import { Ctr } from '../../../src/native/types.js';
+import { Datapath, DpCtr } from '../../../src/datapath/datapath.js';
 import { rxPlan } from '../../../src/datapath/plan.js';
 import { FakeNet, type FakeEngine } from '../../helpers/fake-binding.js';
 import { gratuitousArp, neighbourSolicitation } from '../../../src/net/frames.js';
@@ -106,36 +105,6 @@ describe('datapath tlb plan, reflection filter, alb receive', () => {
     engine.inject(2, [reflected, bcast]);
     expect(engine.take(0)).toHaveLength(1); // the broadcast, on the active port; the reflection dropped
     expect(dp.dpCounter(2, DpCtr.RxLooped)).toBe(1);
-    dp.close();
-  });
-});
-
-describe('datapath with a kernel fast path (Offload)', () => {
-  it("adds the offload's counters, and keeps them when the offload goes", () => {
-    const net = new FakeNet();
-    const a = net.addLink('a');
-    let t = 0;
-    const dp = new Datapath(net.binding(), () => t);
-    dp.engine.openTap('bond0');
-    dp.engine.openPacket(1, a.ifindex, 0);
-    const k = new Float64Array(OffloadCtr.Count);
-    const offload: Offload = {
-      publish: () => {},
-      ports: () => [0, 1],
-      counters: (port, out) => out.set(port === 1 ? k : new Float64Array(OffloadCtr.Count)),
-      localMacs: () => [],
-      tlbTable: () => {},
-      tlbBytes: (out) => out.fill(0),
-    };
-    dp.setOffload(offload);
-    k[OffloadCtr.RxFrames] = 7;
-    k[OffloadCtr.RxInactive] = 3;
-    t += 20; // past the read's rate limit
-    expect(dp.counter(1, Ctr.RxFrames)).toBe(7);
-    expect(dp.dpCounter(1, DpCtr.RxInactive)).toBe(3);
-    dp.setOffload(null);
-    expect(dp.counter(1, Ctr.RxFrames)).toBe(7);
-    expect(dp.dpCounter(1, DpCtr.RxInactive)).toBe(3);
     dp.close();
   });
 });
