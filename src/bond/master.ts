@@ -9,6 +9,9 @@ import type { Logger } from '../util/logger.js';
 import { macEquals } from '../util/mac.js';
 import { BondError } from '../errors.js';
 
+/** The TAP's transmit ring, in frames, when bondd makes it (measured: see setQueue). */
+export const TAP_TX_QUEUE = 4096;
+
 export interface MasterConfig {
   name: string;
   mtu: number;
@@ -62,6 +65,7 @@ export class TapMaster {
         return;
       }
       this.host.setAlias(c.name, masterTag(c.name));
+      this.setQueue();
       b.setMtu(c.name, c.mtu);
       if (c.mac) b.setMac(c.name, c.mac);
       this.engine.setTapCarrier(false);
@@ -71,6 +75,20 @@ export class TapMaster {
       if (!c.adopt) this.remove();
       else this.engine.close();
       throw e;
+    }
+  }
+
+  /**
+   * tun's ring of frames waiting for the daemon holds 500 by default: at 200 kpps that is
+   * 2.5 ms, and a daemon descheduled for longer (two busy cores are enough) drops the host's own
+   * frames with the flood's. TAP_TX_QUEUE frames ride out such gaps. Set when the TAP is made
+   * only: `ip link set bond0 txqueuelen N` is the operator's, and an adopted TAP keeps it.
+   */
+  private setQueue(): void {
+    try {
+      this.host.setTxQueueLen(this.ifindex, TAP_TX_QUEUE);
+    } catch (e) {
+      this.log.warn(`txqueuelen ${TAP_TX_QUEUE} not set, the TAP keeps tun's 500: ${(e as Error).message}`);
     }
   }
 

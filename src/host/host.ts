@@ -21,6 +21,8 @@ export interface Host {
   igmpGroups(ifname: string): { version: 2 | 3; groups: Uint8Array[] };
   /** The TAP's transmit drops (frames the kernel dropped because the daemon lagged). */
   tapDrops(ifindex: number): number;
+  /** An interface's transmit queue length (a TAP's ring of frames waiting for the daemon). */
+  setTxQueueLen(ifindex: number, len: number): void;
   /** Stops the slave's own IP stack from receiving (the daemon still does); see Rtnl.blockStack. */
   blockStack(ifindex: number, progFd?: number): StackBlock;
   /** Whether the device has a clsact qdisc. */
@@ -72,6 +74,7 @@ export function nativeHost(binding: NativeBinding): Host {
       }
     },
     tapDrops: (ifindex) => rtnl.link(ifindex)?.txDropped ?? 0,
+    setTxQueueLen: (ifindex, len) => rtnl.setTxQueueLen(ifindex, len),
     igmpGroups(ifname) {
       let text = '';
       try {

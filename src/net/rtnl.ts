@@ -100,6 +100,7 @@ const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
 const IFLA_MASTER = 10;
+const IFLA_TXQLEN = 13;
 const IFLA_LINKINFO = 18;
 const IFLA_INFO_KIND = 1;
 const IFLA_INFO_DATA = 2;
@@ -514,6 +515,16 @@ export class Rtnl {
     checkAck(
       this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, concat([hdr, attr(IFLA_MASTER, u32(master))]))),
       'RTM_SETLINK master',
+    );
+  }
+
+  /** An interface's transmit queue length (`ip link set DEV txqueuelen N`; a TAP's ring of frames). */
+  setTxQueueLen(ifindex: number, len: number): void {
+    const hdr = new Uint8Array(16);
+    new DataView(hdr.buffer).setInt32(4, ifindex, true);
+    checkAck(
+      this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, concat([hdr, attr(IFLA_TXQLEN, u32(len))]))),
+      'RTM_SETLINK txqueuelen',
     );
   }
 

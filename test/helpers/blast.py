@@ -2,7 +2,7 @@
 """Sends COUNT random and malformed Ethernet frames out of IFNAME through a packet socket:
 random bytes, truncated headers, stacked VLAN tags, IPv4 and IPv6 with bogus lengths and
 extension chains, tunnels, ARP and slow-protocol (LACP/Marker) PDUs with every field random.
-Source MACs are random unicast ones. Frames the kernel refuses to send (shorter than a header)
+Source MACs are random unicast ones. COUNT frames are sent from a pool of 65,536 distinct ones. Frames the kernel refuses to send (shorter than a header)
 count as failed, not sent. Prints {"sent": n, "failed": n} as JSON. Bounded in time.
 
     blast.py IFNAME COUNT SEED [SECONDS]
@@ -14,7 +14,7 @@ limit = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
 r = random.Random(seed)
 
 def rb(n):
-    return bytes(r.getrandbits(8) for _ in range(n))
+    return r.randbytes(n)
 
 def mac():
     return rb(6)
@@ -49,7 +49,8 @@ def frame():
     et = {ipv4: 0x0800, ipv6: 0x86dd, arp: 0x0806, slow: 0x8809}.get([ipv4, ipv4, ipv6, ipv6, arp, slow, None, ipv4, None][kind - 1], r.randrange(65536))
     return (dst + src + tags + et.to_bytes(2, 'big') + body)[: r.choice([9999, 9999, 9999, 14, 18, 20, 34, 54])]
 
-pool = [frame() for _ in range(4096)]
+POOL = 65536  # distinct frames, sent in turn
+pool = [frame() for _ in range(POOL)]
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((ifname, 0))
 sent = failed = 0
@@ -57,7 +58,7 @@ end = time.monotonic() + limit
 for i in range(count):
     if i % 4096 == 0 and time.monotonic() > end:
         break
-    f = pool[i % 4096]
+    f = pool[i % POOL]
     try:
         s.send(f)
         sent += 1

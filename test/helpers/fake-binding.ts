@@ -297,6 +297,7 @@ export class FakeNet {
       },
       multicastList: (n) => this.multicast.get(n) ?? [],
       tapDrops: () => 0,
+      setTxQueueLen: () => {},
       igmpGroups: (n) => ({ version: 3 as const, groups: this.igmp.get(n) ?? [] }),
       blockStack: (ifindex): StackBlock => {
         this.blocked.add(ifindex);
