@@ -28,7 +28,7 @@ FROM build AS prod-deps
 RUN npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM build AS test
-RUN ensure-packages iproute2 iputils-ping iperf3 tcpdump nftables python3 openvswitch-switch procps dnsmasq-base isc-dhcp-client busybox-static
+RUN ensure-packages iproute2 iputils-ping iperf3 tcpdump nftables python3 openvswitch-switch procps dnsmasq-base isc-dhcp-client busybox-static systemd qemu-system-x86
 COPY vitest.config.ts ./
 COPY scripts ./scripts
 COPY packaging ./packaging
