@@ -8,11 +8,13 @@
 // own CPU over that run, bondd RSS. Prints a table and writes JSON.
 // Every traffic generator is bounded in time; the lab is removed also on failure.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bonddArgv, exited } from './lib/proc.mjs';
+import { Ovs } from './lib/ovs.mjs';
+import { exited, spawnBondd } from './lib/proc.mjs';
+import { writeResult } from './lib/results.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const LAB = join(ROOT, 'scripts/netns/lab.sh');
@@ -22,13 +24,18 @@ const SECS = Number(process.env.BENCH_SECONDS ?? 4);
 const P = `bench${process.pid % 100000}`;
 const [SRV, SW, CLI] = [`${P}-srv`, `${P}-sw`, `${P}-cli`];
 const RUN = mkdtempSync(join(tmpdir(), 'tapbond-bench-'));
+/** @typedef {Record<string, any>} Row a result row: figures by name */
+/** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** @type {(ns: string, cmd: string, timeout?: number) => string} */
 const sh = (ns, cmd, timeout = 60_000) => execFileSync('ip', ['netns', 'exec', ns, 'sh', '-c', cmd], { encoding: 'utf8', timeout });
 /** Carrier losses per failover row: the first of a fresh daemon runs colder, and this 2-core
  * machine's scheduling spreads the rest over milliseconds, so a median of 3 moves with one run. */
 const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVERS ?? 5);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
+/** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** @type {import('node:child_process').ChildProcess | undefined} */
 let bondd;
 
 function labDown() {
@@ -53,13 +60,20 @@ function busySeconds() {
   return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ
 }
 
-/** utime + stime of a process, in seconds. */
+/**
+ * utime + stime of a process, in seconds.
+ * @param {number} pid
+ */
 function procSeconds(pid) {
   const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/**
+ * @param {number} streams
+ * @param {boolean} [reverse]
+ */
 function iperf(streams, reverse = false) {
   sh(CLI, 'timeout 30 iperf3 -s -1 -D -p 5201');
   execFileSync('sleep', ['0.3']);
@@ -79,19 +93,30 @@ function smallFrames() {
 function rtt() {
   const out = sh(SRV, 'ping -c 300 -i 0.005 -q 198.18.0.2');
   const m = /= [\d.]+\/([\d.]+)\//.exec(out);
+  if (!m) throw new Error(`ping: no summary in ${out}`);
   return Number(m[1]) * 1000;
 }
 
-async function outage(failIf, restoreIf) {
-  const recv = spawn('ip', ['netns', 'exec', SRV, node, PROBE, 'recv', '9000', '4', '20000'], { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * One carrier loss under a 20 kpps UDP probe: `to` the bond (the client sends, the bond's host
+ * receives) or `from` it (the bond's host sends to the client). The switch port `failIf` goes
+ * down 1.2 s in; `restoreIf` comes back up after the probe.
+ * @param {string} failIf
+ * @param {string} restoreIf
+ * @param {'to' | 'from'} [direction]
+ * @returns {Promise<{ outage_ms: number, lost: number, sent: number }>}
+ */
+async function outage(failIf, restoreIf, direction = 'to') {
+  const [rxNs, txNs, target] = direction === 'to' ? [SRV, CLI, '198.18.0.1'] : [CLI, SRV, '198.18.0.2'];
+  const recv = spawn('ip', ['netns', 'exec', rxNs, node, PROBE, 'recv', '9000', '4', '20000'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  recv.stdout.on('data', (d) => (out += d));
+  recv.stdout?.on('data', (d) => (out += d));
   await sleep(300);
-  const send = spawn('ip', ['netns', 'exec', CLI, node, PROBE, 'send', '198.18.0.1', '9000', '20000', '3'], {
+  const send = spawn('ip', ['netns', 'exec', txNs, node, PROBE, 'send', target, '9000', '20000', '3'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let sent = '';
-  send.stdout.on('data', (d) => (sent += d));
+  send.stdout?.on('data', (d) => (sent += d));
   await sleep(1200);
   sh(SW, `ip link set ${failIf} down`);
   await exited(send);
@@ -101,18 +126,18 @@ async function outage(failIf, restoreIf) {
   return { ...r, sent: JSON.parse(sent).sent };
 }
 
+/**
+ * @param {string} mode
+ * @param {string[]} [extra]
+ */
 async function startBondd(mode, extra = []) {
-  let log = '';
   const hash = mode === 'balance-xor' ? ['xmit_hash_policy=layer3+4'] : [];
-  bondd = spawn('ip', ['netns', 'exec', SRV, ...bonddArgv(RUN, 's0,s1', [...extra, `mode=${mode}`, 'miimon=100', ...hash])], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  bondd.stderr.on('data', (d) => (log += d));
-  for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
-  if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
+  const b = spawnBondd(SRV, RUN, 's0,s1', [...extra, `mode=${mode}`, 'miimon=100', ...hash]);
+  bondd = b.proc;
+  await b.ready();
   sh(SRV, 'ip addr add 198.18.0.1/24 dev bond0');
   await sleep(500);
-  return () => log;
+  return b.log;
 }
 
 function activeSlave() {
@@ -120,83 +145,57 @@ function activeSlave() {
   return s.bond.active_slave ?? 's0';
 }
 
+/** @param {number} pid */
 function rssMb(pid) {
   // bondd runs under `ip netns exec`, which execs node in place: the spawned pid is bondd
   const st = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(st)[1]) / 1024;
+  return Number(/VmRSS:\s+(\d+)/.exec(st)?.[1]) / 1024;
 }
 
 // ---- 802.3ad section ---------------------------------------------------------------------
 
-const ovsDirs = [];
+/** @type {Ovs[]} */
+const ovses = [];
+/**
+ * Open vSwitch with an LACP bond (fast rate, balance-tcp) over `ports` in `ns`.
+ * @param {string} ns
+ * @param {string[]} ports
+ * @param {number | undefined} cpu
+ */
 function startOvs(ns, ports, cpu) {
-  const d = mkdtempSync(join(tmpdir(), 'tapbond-bench-ovs-'));
-  ovsDirs.push(d);
-  const env = { ...process.env, OVS_RUNDIR: d, OVS_LOGDIR: d, OVS_DBDIR: d, OVS_SYSCONFDIR: d };
-  const x = (cmd, args, inNs) =>
-    execFileSync(inNs ? 'ip' : cmd, inNs ? ['netns', 'exec', inNs, cmd, ...args] : args, { env, encoding: 'utf8', timeout: 20_000 });
-  const vsctl = (...a) => x('ovs-vsctl', [`--db=unix:${d}/db.sock`, '--timeout=10', ...a]);
-  x('ovsdb-tool', ['create', `${d}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
-  x('ovsdb-server', [
-    `${d}/conf.db`,
-    `--remote=punix:${d}/db.sock`,
-    `--pidfile=${d}/ovsdb-server.pid`,
-    `--unixctl=${d}/ovsdb-server.ctl`,
-    '--detach',
-    `--log-file=${d}/ovsdb-server.log`,
-  ]);
-  vsctl('--no-wait', 'init');
-  vsctl('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:userspace-tso-enable=true');
-  x(
-    cpu === undefined ? 'ovs-vswitchd' : 'taskset',
-    [
-      ...(cpu === undefined ? [] : ['-c', String(cpu), 'ovs-vswitchd']),
-      `unix:${d}/db.sock`,
-      `--pidfile=${d}/ovs-vswitchd.pid`,
-      `--unixctl=${d}/ovs-vswitchd.ctl`,
-      '--detach',
-      `--log-file=${d}/ovs-vswitchd.log`,
-    ],
-    ns,
-  );
-  vsctl('add-br', 'br0', '--', 'set', 'bridge', 'br0', 'datapath_type=netdev');
-  vsctl('add-bond', 'br0', 'bond0', ...ports, 'lacp=active', 'bond_mode=balance-tcp', 'other_config:lacp-time=fast');
-  return { appctl: (...a) => x('ovs-appctl', ['-t', `${d}/ovs-vswitchd.ctl`, ...a]) };
+  const o = new Ovs(ns);
+  ovses.push(o);
+  o.start({ cpu });
+  o.lacpBond(ports, { time: 'fast' });
+  return o;
 }
 
 function stopOvs() {
-  for (const d of ovsDirs.splice(0)) {
-    for (const f of ['ovs-vswitchd', 'ovsdb-server']) {
-      const pid = join(d, `${f}.pid`);
-      if (existsSync(pid)) spawnSync('kill', [readFileSync(pid, 'utf8').trim()]);
-    }
-    rmSync(d, { recursive: true, force: true });
-  }
+  for (const o of ovses.splice(0)) o.stop();
 }
 
+/** @type {import('node:child_process').ChildProcess[]} */
 const lacpBondds = [];
+/**
+ * bondd in 802.3ad (fast rate, layer3+4) in `ns`; the function returned resolves at its ready
+ * line: its bond is up and its ports send LACPDUs.
+ * @param {string} ns
+ * @param {string} slaves
+ * @param {string} runDir
+ * @param {number | undefined} cpu
+ * @param {string[]} [extra]
+ */
 async function startLacpBondd(ns, slaves, runDir, cpu, extra = []) {
   mkdirSync(runDir, { recursive: true });
-  let log = '';
-  const args = [
-    ...(cpu === undefined ? [] : ['--cpu', String(cpu)]),
-    ...extra,
-    'mode=802.3ad',
-    'lacp_rate=fast',
-    'xmit_hash_policy=layer3+4',
-  ];
-  const p = spawn('ip', ['netns', 'exec', ns, ...bonddArgv(runDir, slaves, args)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  lacpBondds.push(p);
-  p.stderr.on('data', (d) => (log += d));
-  // resolves at the daemon's ready line: its bond is up and its ports send LACPDUs
-  return async () => {
-    for (let i = 0; i < 300 && !log.includes('bond0: ready'); i++) await sleep(10);
-    if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
-  };
+  const pin = cpu === undefined ? [] : ['--cpu', String(cpu)];
+  const b = spawnBondd(ns, runDir, slaves, [...pin, ...extra, 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4']);
+  lacpBondds.push(b.proc);
+  return () => b.ready(3000);
 }
 
 /** Ports distributing, asked over the control socket directly (a bondctl process per poll
  * would cost more than the polling interval on two cores). */
+/** @param {string} runDir */
 async function distributingOn(runDir) {
   try {
     const { call } = await import(join(ROOT, 'dist/control/client.js'));
@@ -206,6 +205,10 @@ async function distributingOn(runDir) {
   }
 }
 
+/**
+ * @param {() => boolean | Promise<boolean>} pred
+ * @param {number} ms
+ */
 async function waitUntil(pred, ms) {
   const t0 = Date.now();
   while (Date.now() - t0 < ms) {
@@ -216,6 +219,10 @@ async function waitUntil(pred, ms) {
 }
 
 /** Client ports for `streams` iperf3 streams that the bond's hash spreads evenly over 2 links. */
+/**
+ * @param {string} runDir
+ * @param {number} streams
+ */
 function evenClientPorts(runDir, streams) {
   for (let base = 40000; base < 41000; base += streams) {
     const out = sh(
@@ -232,6 +239,10 @@ function evenClientPorts(runDir, streams) {
   return 40000;
 }
 
+/**
+ * @param {number} streams
+ * @param {number} [cport]
+ */
 function iperfTo(streams, cport) {
   sh(CLI, 'timeout 30 iperf3 -s -1 -D -p 5201');
   execFileSync('sleep', ['0.3']);
@@ -247,6 +258,7 @@ function iperfTo(streams, cport) {
  * Open vSwitch and bondd are always compared under the same placement.
  */
 const PLACEMENTS = ['float', 'per-core', 'one-core'];
+/** @param {string} placement */
 function placementCpus(placement) {
   const last = cpus().length - 1;
   if (placement === 'per-core') return { srv: last, cli: 0 };
@@ -254,14 +266,20 @@ function placementCpus(placement) {
   return { srv: undefined, cli: undefined };
 }
 
+/**
+ * @param {string} name
+ * @param {{ srv: string, cli: string, placement: string, shaped?: boolean }} side
+ */
 async function lacpRow(name, side) {
   process.stderr.write(`-- ${name}\n`);
   execFileSync('bash', [LAB, 'pair', P, '2']);
   sh(SRV, 'sysctl -qw net.ipv4.conf.all.arp_ignore=1');
+  /** @type {Row} */
   const r = { name, placement: side.placement };
   const t0 = Date.now();
   const srvRun = join(RUN, 'srv');
   const cliRun = join(RUN, 'cli');
+  /** @type {(() => boolean | Promise<boolean>)[]} */
   const ready = [];
   const started = [];
   const cpu = placementCpus(side.placement);
@@ -318,6 +336,7 @@ async function lacpRow(name, side) {
  */
 async function lacpSection() {
   const reps = Number(process.env.BENCH_LACP_REPEAT ?? 3);
+  /** @type {Row[]} */
   const runs = [];
   for (let rep = 0; rep < reps; rep++) {
     for (const placement of PLACEMENTS) {
@@ -332,8 +351,8 @@ async function lacpSection() {
   }
   const summary = [];
   for (const placement of PLACEMENTS) {
-    const of = (pair) => runs.filter((r) => r.pair === pair && r.placement === placement);
-    const row = (pair) => ({
+    const of = (/** @type {string} */ pair) => runs.filter((r) => r.pair === pair && r.placement === placement);
+    const row = (/** @type {string} */ pair) => ({
       tcp1: median(of(pair).map((r) => r.tcp1)),
       tcp4: median(of(pair).map((r) => r.tcp4)),
       lacp_s: median(of(pair).map((r) => r.lacp_s ?? Infinity)),
@@ -357,35 +376,44 @@ async function lacpSection() {
   return { repeat: reps, runs, summary, once };
 }
 
+/**
+ * @param {string} name
+ * @param {() => Promise<unknown>} setup
+ */
 async function measure(name, setup) {
   process.stderr.write(`-- ${name}\n`);
+  /** @type {Row} */
   const r = { name };
-  const ctx = await setup();
+  const ctx = /** @type {{ failover?: boolean, mode?: string } | undefined} */ (await setup());
   const busy0 = busySeconds();
-  const own0 = bondd ? procSeconds(bondd.pid) : 0;
+  const own0 = bondd?.pid ? procSeconds(bondd.pid) : 0;
   const t0 = performance.now();
   r.tcp1 = iperf(1);
   const wall = (performance.now() - t0) / 1000;
   r.cpu_s_per_gbit = (busySeconds() - busy0) / (r.tcp1 * SECS);
-  if (bondd) r.bondd_cpu_pct = ((procSeconds(bondd.pid) - own0) / wall) * 100;
+  if (bondd?.pid) r.bondd_cpu_pct = ((procSeconds(bondd.pid) - own0) / wall) * 100;
   r.tcp1_rev = iperf(1, true);
   r.tcp4 = iperf(4);
   r.kpps64 = smallFrames();
   r.rtt_us = rtt();
   if (ctx?.failover) {
-    const runs = [];
-    for (let i = 0; i < FAILOVER_RUNS; i++) {
+    // both directions, alternating, FAILOVER_RUNS cuts each
+    for (const direction of /** @type {const} */ (['to', 'from'])) {
+      r[`failover_${direction}_ms`] = [];
+      r[`failover_${direction}_lost`] = [];
+    }
+    for (let i = 0; i < FAILOVER_RUNS * 2; i++) {
+      const direction = i % 2 === 0 ? 'to' : 'from';
       const act = ctx.mode === 'active-backup' ? activeSlave() : 's0';
       const port = act.replace('s', 'p');
-      runs.push(await outage(port, port));
+      const x = await outage(port, port, direction);
+      r[`failover_${direction}_ms`].push(x.outage_ms);
+      r[`failover_${direction}_lost`].push(x.lost);
       await sleep(1500); // the link returns and settles before the next run
     }
-    r.failover_ms = runs.map((x) => x.outage_ms);
-    r.failover_median_ms = median(r.failover_ms);
-    r.failover_lost = runs.map((x) => x.lost);
-    r.probe_sent = runs.map((x) => x.sent);
+    summarizeFailovers(r);
   }
-  if (bondd) r.rss_mb = rssMb(bondd.pid);
+  if (bondd?.pid) r.rss_mb = rssMb(bondd.pid);
   if (bondd) {
     bondd.kill('SIGTERM');
     await exited(bondd);
@@ -399,6 +427,7 @@ async function measure(name, setup) {
 // Two slaves shaped to 1 Gbit/s each way (tbf on the slaves for transmit, on the switch ports
 // for receive), four clients behind the switch (the client namespace and three more).
 const CLIENTS = [2, 3, 4, 5];
+/** @param {number} i */
 const clientNs = (i) => (i === 0 ? CLI : `${P}-c${i}`);
 
 function albLab() {
@@ -420,6 +449,10 @@ function albLabDown() {
 }
 
 /** Four parallel iperf3 runs; `toBond` = the clients send (the bond receives). Gbit/s summed. */
+/**
+ * @param {boolean} toBond
+ * @param {number} seconds
+ */
 async function fourWay(toBond, seconds) {
   const runs = CLIENTS.map((c, i) => {
     const port = 5301 + i;
@@ -460,16 +493,13 @@ async function fourWay(toBond, seconds) {
   return outs.reduce((sum, o) => sum + JSON.parse(o).end.sum_received.bits_per_second / 1e9, 0);
 }
 
+/** @param {string} mode */
 async function albRow(mode) {
   albLab();
   try {
-    let log = '';
-    bondd = spawn('ip', ['netns', 'exec', SRV, ...bonddArgv(RUN, 's0,s1', [`mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer2+3'])], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    bondd.stderr.on('data', (d) => (log += d));
-    for (let i = 0; i < 200 && !log.includes('bond0: ready'); i++) await sleep(50);
-    if (!log.includes('bond0: ready')) throw new Error(`bondd did not start:\n${log}`);
+    const b = spawnBondd(SRV, RUN, 's0,s1', [`mode=${mode}`, 'miimon=100', 'xmit_hash_policy=layer2+3']);
+    bondd = b.proc;
+    await b.ready();
     sh(SRV, 'ip addr add 198.18.0.1/24 dev bond0');
     await sleep(500);
     for (let i = 0; i < CLIENTS.length; i++) sh(clientNs(i), 'ping -c 2 -i 0.2 -W 1 198.18.0.1 >/dev/null');
@@ -483,30 +513,48 @@ async function albRow(mode) {
   }
 }
 
-/** "median (each)" for one run's carrier losses, "median (of N: min-max)" for more. */
-function failoverCell(r) {
-  const xs = r.failover_ms;
-  const f = (x) => x.toFixed(2);
-  if (xs.length <= FAILOVER_RUNS) return `${f(r.failover_median_ms)} (${xs.map(f).join(', ')})`;
-  return `${f(r.failover_median_ms)} (of ${xs.length}: ${f(Math.min(...xs))}-${f(Math.max(...xs))})`;
+/**
+ * Median and worst of the carrier losses in each direction.
+ * @param {Row} r
+ */
+function summarizeFailovers(r) {
+  for (const d of ['to', 'from']) {
+    r[`failover_${d}_median_ms`] = median(r[`failover_${d}_ms`]);
+    r[`failover_${d}_worst_ms`] = Math.max(...r[`failover_${d}_ms`]);
+  }
 }
 
-/** One row from several runs of it: the median of each figure, every failover of every run. */
+/**
+ * "median / worst" of one direction's carrier losses, in ms.
+ * @param {Row} r
+ * @param {'to' | 'from'} d
+ */
+function failoverCell(r, d) {
+  return `${r[`failover_${d}_median_ms`].toFixed(2)} / ${r[`failover_${d}_worst_ms`].toFixed(2)}`;
+}
+
+/**
+ * One row from several runs of it: the median of each figure, every failover of every run.
+ * @param {Row[]} runs
+ */
 function medianRow(runs) {
+  /** @type {Row} */
   const r = { name: runs[0].name, runs: runs.length };
   for (const k of Object.keys(runs[0])) {
     if (typeof runs[0][k] === 'number' && k !== 'rep') r[k] = median(runs.map((x) => x[k]));
   }
-  if (runs[0].failover_ms) {
-    r.failover_ms = runs.flatMap((x) => x.failover_ms);
-    r.failover_median_ms = median(r.failover_ms);
-    r.failover_lost = runs.flatMap((x) => x.failover_lost);
+  if (runs[0].failover_to_ms) {
+    for (const d of ['to', 'from']) {
+      r[`failover_${d}_ms`] = runs.flatMap((x) => x[`failover_${d}_ms`]);
+      r[`failover_${d}_lost`] = runs.flatMap((x) => x[`failover_${d}_lost`]);
+    }
+    summarizeFailovers(r);
   }
   return r;
 }
 
 async function main() {
-  if (process.getuid() !== 0) throw new Error('run as root: the benchmark builds network namespaces');
+  if (process.getuid?.() !== 0) throw new Error('run as root: the benchmark builds network namespaces');
   for (const c of ['iperf3', 'ping'])
     if (spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0) throw new Error(`needs ${c} (apt-get install iperf3 iputils-ping)`);
   if (!existsSync(join(ROOT, 'dist/cli/bondd.js'))) throw new Error('not built: run `npm run build`');
@@ -515,6 +563,7 @@ async function main() {
   // BENCH_REPEAT runs the whole basic section that many times, interleaved (every row once, then
   // again), so a slow minute of this shared machine hits every row; each figure is the median
   // over the runs, the failover median over all carrier losses of all runs
+  /** @type {Row[]} */
   const basicRuns = [];
   if (sections.includes('basic')) {
     // the kernel fast path unpinned (bondd's own thread is idle while it forwards); the user
@@ -522,6 +571,7 @@ async function main() {
     const last = String(cpus().length - 1);
     const user = ['--datapath', 'user'];
     const kernel = ['--datapath', 'kernel'];
+    /** @type {[string, () => Promise<unknown>][]} */
     const rows = [
       ['bare veth', async () => execFileSync('bash', [LAB, 'bare', P])],
       [
@@ -535,7 +585,8 @@ async function main() {
     ];
     // "direct": the bond's two links straight to the client (lab.sh direct), no bridge between,
     // the bond's counterpart of the bare pair; the other rows cross the switch namespace's bridge
-    for (const [mode, extra, label, failover, topology = 'up'] of [
+    /** @type {[string, string[], string, boolean, string?][]} */
+    const bondRows = [
       ['active-backup', kernel, 'bondd active-backup, kernel path, direct', false, 'direct'],
       ['balance-xor', kernel, 'bondd balance-xor l3+4, kernel path, direct', false, 'direct'],
       ['active-backup', kernel, 'bondd active-backup, kernel path', true],
@@ -545,7 +596,8 @@ async function main() {
       ['balance-rr', [...user, '--cpu', last], `bondd balance-rr, user path --cpu ${last}`, false],
       ['balance-xor', [...user, '--cpu', last], `bondd balance-xor l3+4, user path --cpu ${last}`, false],
       ['active-backup', user, 'bondd active-backup, user path unpinned', false],
-    ]) {
+    ];
+    for (const [mode, extra, label, failover, topology = 'up'] of bondRows) {
       rows.push([
         label,
         async () => {
@@ -554,7 +606,7 @@ async function main() {
           if (topology === 'direct') {
             // the client routes through q0, but the bond's answer to its ARP may arrive on q1
             // (balance-xor hashes it there) and so be learnt on q1: the bond's MAC on q0, fixed
-            const mac = /link\/ether ([0-9a-f:]+)/.exec(sh(SRV, 'ip -o link show bond0'))[1];
+            const mac = /link\/ether ([0-9a-f:]+)/.exec(sh(SRV, 'ip -o link show bond0'))?.[1];
             sh(CLI, `ip neigh replace 198.18.0.1 lladdr ${mac} dev q0 nud permanent`);
           }
           return { failover, mode };
@@ -590,7 +642,8 @@ async function main() {
           'x bare',
           'RTT us',
           '+RTT us',
-          'failover ms (median)',
+          'failover to bond ms (median / worst)',
+          'failover from bond ms',
           'CPU s/Gbit',
           'bondd CPU %',
           'RSS MB',
@@ -608,7 +661,8 @@ async function main() {
       (r.kpps64 / bare.kpps64).toFixed(2),
       r.rtt_us.toFixed(0),
       (r.rtt_us - bare.rtt_us).toFixed(0),
-      r.failover_ms ? failoverCell(r) : '-',
+      r.failover_to_ms ? failoverCell(r, 'to') : '-',
+      r.failover_from_ms ? failoverCell(r, 'from') : '-',
       r.cpu_s_per_gbit.toFixed(3),
       r.bondd_cpu_pct === undefined ? '-' : r.bondd_cpu_pct.toFixed(1),
       r.rss_mb ? r.rss_mb.toFixed(0) : '-',
@@ -619,7 +673,7 @@ async function main() {
     process.stdout.write(rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n') + '\n');
   }
   if (lacp) {
-    const f = (x) => x.toFixed(2);
+    const f = (/** @type {number} */ x) => x.toFixed(2);
     const lrows = [
       [
         '802.3ad, 2 links, lacp_rate fast: placement',
@@ -667,11 +721,19 @@ async function main() {
       `\n| ${r.name} | transmit ${r.tx.toFixed(2)} Gb/s (${(r.tx / 2).toFixed(2)} x 2) | receive ${r.rx.toFixed(2)} Gb/s (${(r.rx / 2).toFixed(2)} x 2) |`,
     );
   if (alb.length) process.stdout.write('\n');
-  mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
-  const file = join(ROOT, 'bench-results', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(
-    file,
-    JSON.stringify({ date: new Date().toISOString(), seconds: SECS, repeat: REPEAT, results, basicRuns, lacp, alb }, null, 2),
+  const file = writeResult(
+    'bench',
+    'npm run bench',
+    {
+      seconds: SECS,
+      repeat: REPEAT,
+      failover_runs: FAILOVER_RUNS,
+      results,
+      basicRuns,
+      lacp,
+      alb,
+    },
+    'bench-results',
   );
   process.stdout.write(`\nJSON: ${file}\n`);
 }

@@ -16,10 +16,15 @@ const P = `demo${process.pid % 100000}`;
 const [SRV, SW, CLI] = [`${P}-srv`, `${P}-sw`, `${P}-cli`];
 const RUN = mkdtempSync(join(tmpdir(), 'tapbond-demo-'));
 const node = process.execPath;
+/** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+/** @param {string} s */
 const say = (s) => process.stdout.write(`\n\x1b[1m== ${s}\x1b[0m\n`);
-const inNs = (ns, cmd, args, opts = {}) => execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', ...opts });
+/** @type {(ns: string, cmd: string, args: string[], opts?: import('node:child_process').ExecFileSyncOptions) => string} */
+const inNs = (ns, cmd, args, opts = {}) => String(execFileSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', ...opts }));
+/** @param {string[]} args */
 const bondctl = (...args) => inNs(SRV, node, [join(ROOT, 'dist/cli/bondctl.js'), '--run-dir', RUN, ...args]);
+/** @type {import('node:child_process').ChildProcess | undefined} */
 let bondd;
 
 function cleanup() {
@@ -32,6 +37,11 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+/**
+ * @param {number} seconds
+ * @param {number} rate
+ * @param {() => Promise<void>} [during]
+ */
 async function probe(seconds, rate, during) {
   const recv = spawn(
     'ip',
@@ -53,7 +63,7 @@ async function probe(seconds, rate, during) {
 }
 
 async function main() {
-  if (process.getuid() !== 0) throw new Error('the demo builds network namespaces: run it as root');
+  if (process.getuid?.() !== 0) throw new Error('the demo builds network namespaces: run it as root');
   if (!existsSync(join(ROOT, 'build/Release/tapbond.node')) || !existsSync(join(ROOT, 'dist/cli/bondd.js')))
     throw new Error('not built: run `npm install` (or `npm run build`) first');
 
@@ -65,7 +75,7 @@ async function main() {
   bondd = spawn('ip', ['netns', 'exec', SRV, ...bonddArgv(RUN, 's0,s1', ['mode=active-backup', 'miimon=100', 'num_grat_arp=2'])], {
     stdio: ['ignore', 'inherit', 'pipe'],
   });
-  bondd.stderr.on('data', (d) => {
+  bondd.stderr?.on('data', (d) => {
     log += d;
     process.stdout.write(`  bondd| ${d}`.replace(/\n(?=.)/g, '\n  bondd| '));
   });

@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ovsLab, sleep } from './lib/ovs-lab.mjs';
+import { writeResult } from './lib/results.mjs';
 
 const SECS = Number(process.env.HEAP_SECONDS ?? 120);
 const BOUND_KB = Number(process.env.HEAP_BOUND_KB ?? 128);
@@ -20,7 +21,11 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
-/** A heap snapshot's objects summed by kind ("object Map", "code", ...): count and bytes. */
+/**
+ * A heap snapshot's objects summed by kind ("object Map", "code", ...): count and bytes.
+ * @param {string} file
+ * @returns {{ total: number, kinds: Map<string, { count: number, bytes: number }> }}
+ */
 function summarize(file) {
   const snap = JSON.parse(readFileSync(file, 'utf8'));
   const { node_fields: fields, node_types: nodeTypes } = snap.snapshot.meta;
@@ -50,9 +55,9 @@ async function main() {
     bondd.kill('SIGUSR2'); // ip netns exec passes it on to node
     for (let i = 0; i < 300 && snapshots().length === before; i++) await sleep(100);
     await sleep(1000); // written in full
-    return join(lab.RUN, snapshots().sort().pop());
+    return join(lab.RUN, snapshots().sort().pop() ?? '');
   };
-  const churn = async (secs) => {
+  const churn = async (/** @type {number} */ secs) => {
     for (let t = 0; t < secs * 5; t++) {
       await sleep(200);
       if (bondd.exitCode !== null) throw new Error(`bondd exited ${bondd.exitCode}`);
@@ -81,9 +86,11 @@ async function main() {
     grew_outside_code_kb: Math.round(outsideCode / 1024),
     grew_most: grew.slice(0, 10),
   };
-  result.ok = outsideCode <= BOUND_KB * 1024;
-  console.log(JSON.stringify(result, null, 2));
-  return result.ok ? 0 : 1;
+  const ok = outsideCode <= BOUND_KB * 1024;
+  console.log(JSON.stringify({ ...result, ok }, null, 2));
+  const file = writeResult('heap-growth', 'npm run heap-growth', { ...result, ok });
+  if (file) process.stderr.write(`results: ${file}\n`);
+  return ok ? 0 : 1;
 }
 
 main()

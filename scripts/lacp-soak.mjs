@@ -22,8 +22,9 @@ async function main() {
     const c = lab.run(CLI, ['timeout', String(SECS + 20), 'tcpdump', '-i', q, '-nn', '-l', '-tt', '-Q', 'in', 'ether proto 0x8809'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
+    /** @type {number[]} */
     const times = [];
-    c.stdout.on('data', (d) => {
+    c.stdout?.on('data', (d) => {
       for (const l of String(d).split('\n')) {
         const t = parseFloat(l);
         if (t) times.push(t);
@@ -44,7 +45,7 @@ async function main() {
     },
   );
   let iperfOut = '';
-  iperf.stdout.on('data', (d) => (iperfOut += d));
+  iperf.stdout?.on('data', (d) => (iperfOut += d));
   const notCurrent = [];
   const loadStart = Date.now() / 1000;
   while (iperf.exitCode === null) {
@@ -67,7 +68,7 @@ async function main() {
     iperf3_gbps: gbps && Number(gbps.toFixed(2)),
     lacpdu: { s0: gaps[0], s1: gaps[1] },
     ovs_member_not_current: notCurrent,
-    bondd_partner_expired: state.ports.map((p) => p.lacp.stats.expired),
+    bondd_partner_expired: state.ports.map((/** @type {{ lacp: { stats: { expired: number } } }} */ p) => p.lacp.stats.expired),
     ok: gaps.every((g) => g.pdus > 0 && g.max_gap_s < 1.5) && notCurrent.length === 0,
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');

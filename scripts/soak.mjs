@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { iperfGbps, ovsLab, ROOT, sleep } from './lib/ovs-lab.mjs';
 import { lacpduTimes, probeSeqsInPcap } from './lib/pcap.mjs';
+import { writeResult } from './lib/results.mjs';
 
 const SECS = Number(process.env.SOAK_SECONDS ?? 600);
 const PROBE_PPS = 2000;
@@ -29,8 +30,13 @@ process.on('SIGINT', () => {
   process.exit(130);
 });
 
+/** @param {number[]} xs */
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-/** The median of a sample field over each fifth of the samples, in MB. */
+/**
+ * The median of a sample field over each fifth of the samples, in MB.
+ * @param {Record<string, number>[]} xs
+ * @param {string} key
+ */
 const byFifth = (xs, key) =>
   [0, 1, 2, 3, 4].map((k) => {
     const part = xs.slice(Math.floor((k * xs.length) / 5), Math.floor(((k + 1) * xs.length) / 5));
@@ -44,23 +50,26 @@ const byFifth = (xs, key) =>
  * statistics, the bridge's internal port, and the receiving UDP socket (/proc/net/snmp).
  */
 function dropCounters() {
+  /** @type {(ns: string, names: string[]) => Record<string, { rx: number, tx: number }>} */
   const links = (ns, names) =>
     Object.fromEntries(
       JSON.parse(lab.sh(ns, 'ip -j -s link show'))
-        .filter((l) => names.includes(l.ifname))
-        .map((l) => [l.ifname, { rx: l.stats64.rx.dropped, tx: l.stats64.tx.dropped }]),
+        .filter((/** @type {any} */ l) => names.includes(l.ifname))
+        .map((/** @type {any} */ l) => [l.ifname, { rx: l.stats64.rx.dropped, tx: l.stats64.tx.dropped }]),
     );
   const softnet = readFileSync('/proc/net/softnet_stat', 'utf8')
     .trim()
     .split('\n')
     .reduce((n, line) => n + parseInt(line.split(/\s+/)[1], 16), 0);
+  /** @type {Record<string, Record<string, number>>} */
   const ovs = {};
   for (const q of ['q0', 'q1']) {
     const st = lab.vsctl('get', 'Interface', q, 'statistics');
     ovs[q] = Object.fromEntries([...st.matchAll(/(\w+)=(\d+)/g)].filter((m) => /drop|error/.test(m[1])).map((m) => [m[1], Number(m[2])]));
   }
   // Open vSwitch reads its ports through packet sockets: what overflowed their buffers
-  const sockDrops = (ns) => [...lab.sh(ns, 'ss -0 -m -n -a').matchAll(/skmem:\([^)]*\bd(\d+)\)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  const sockDrops = (/** @type {string} */ ns) =>
+    [...lab.sh(ns, 'ss -0 -m -n -a').matchAll(/skmem:\([^)]*\bd(\d+)\)/g)].reduce((n, m) => n + Number(m[1]), 0);
   const coverage = Object.fromEntries(
     [...lab.appctl('coverage/show').matchAll(/^(\S*drop\S*)\s+.*total: (\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
   );
@@ -85,9 +94,15 @@ function dropCounters() {
   };
 }
 
-/** b - a, leaf by leaf. */
+/**
+ * b - a, leaf by leaf.
+ * @param {any} a
+ * @param {any} b
+ * @returns {any}
+ */
 const delta = (a, b) => (typeof a === 'number' ? b - a : Object.fromEntries(Object.keys(b).map((k) => [k, delta(a?.[k] ?? 0, b[k])])));
-const expiredOf = (st) => st.ports.reduce((n, p) => n + (p.lacp?.stats?.expired ?? 0), 0);
+/** @param {any} st */
+const expiredOf = (st) => st.ports.reduce((/** @type {number} */ n, /** @type {any} */ p) => n + (p.lacp?.stats?.expired ?? 0), 0);
 
 async function main() {
   lab.up();
@@ -98,7 +113,7 @@ async function main() {
   lab.sh(CLI, `timeout ${SECS + 30} iperf3 -s -1 -D -p 5201`);
   const recv = lab.run(CLI, [node, probe, 'recv', '9000', String(SECS), String(PROBE_PPS)]);
   let recvOut = '';
-  recv.stdout.on('data', (d) => (recvOut += d));
+  recv.stdout?.on('data', (d) => (recvOut += d));
   // the independent observer of what the bond put on the wire: a capture of the probe and the
   // LACPDUs arriving on each of the partner's links, before Open vSwitch's own sockets read them
   const captures = ['q0', 'q1'].map((q) => {
@@ -125,14 +140,14 @@ async function main() {
       'udp dst port 9000 or ether proto 0x8809',
     ]);
     let err = '';
-    c.stderr.on('data', (d) => (err += d));
+    c.stderr?.on('data', (d) => (err += d));
     return { link: q, file, proc: c, closed: new Promise((r) => c.on('close', r)), err: () => err };
   });
   await sleep(300);
   const t0 = Date.now() / 1000;
   const sender = lab.run(SRV, [node, probe, 'send', '198.18.0.2', '9000', String(PROBE_PPS), String(SECS)]);
   let sendOut = '';
-  sender.stdout.on('data', (d) => (sendOut += d));
+  sender.stdout?.on('data', (d) => (sendOut += d));
   const iperf = lab.run(SRV, [
     'timeout',
     String(SECS + 15),
@@ -148,9 +163,11 @@ async function main() {
     '-J',
   ]);
   let iperfOut = '';
-  iperf.stdout.on('data', (d) => (iperfOut += d));
+  iperf.stdout?.on('data', (d) => (iperfOut += d));
 
+  /** @type {number[]} */
   const windows = []; // seconds since t0 at which a link was cut or restored
+  /** @type {string[]} */
   const kinds = []; // what happened then
   const samples = []; // { t, rss, heap, ext, fds, p99 }
   const optionChanges = [];
@@ -219,6 +236,7 @@ async function main() {
   }
   // the longest silence between bondd's LACPDUs on each link, not counting a gap across a cut
   // of that link (from the cut until a second after the link came back)
+  /** @type {{ link: string, from: number, to: number }[]} */
   const downs = [];
   kinds.forEach((k, i) => {
     const [what, link] = k.split(' ');
@@ -226,6 +244,7 @@ async function main() {
     const back = kinds.findIndex((x, j) => j > i && x === `restore ${link}`);
     downs.push({ link, from: t0 + windows[i], to: t0 + (back < 0 ? SECS + 30 : windows[back] + 1) });
   });
+  /** @type {Record<string, { lacpdus: number, max_gap_s: number }>} */
   const lacpduGap = {};
   for (const c of captures) {
     const ts = lacpduTimes(c.file);
@@ -250,6 +269,7 @@ async function main() {
   // side of it (the sender paces from its own start, which can be late by a second under
   // load). It is a failover's when it lies within that failover's window: from just before its
   // cut (or restore) until WINDOW_S after it.
+  /** @type {(from: number, to: number) => number} */
   const windowOf = (from, to) => windows.findIndex((w) => from - t0 >= w - 0.5 && to - t0 <= w + WINDOW_S);
   const perWindow = windows.map(() => 0);
   let lostOutside = 0;
@@ -323,7 +343,7 @@ async function main() {
     // every frame of any flow dropped on the way, where it was dropped, failovers included
     drops_seen: drops,
   };
-  result.ok =
+  const ok =
     rssGrowth < 0.05 &&
     result.open_fds.max - result.open_fds.min <= 2 &&
     result.bondd_lacp_expired === 0 &&
@@ -332,8 +352,10 @@ async function main() {
     lostOutside === 0 &&
     wire.capture_drops === 0 &&
     probeResult.received > 0;
-  process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  if (!result.ok) process.exitCode = 1;
+  process.stdout.write(JSON.stringify({ ...result, ok }, null, 2) + '\n');
+  const file = writeResult('soak', 'npm run soak', { ...result, ok });
+  if (file) process.stderr.write(`results: ${file}\n`);
+  if (!ok) process.exitCode = 1;
 }
 
 main()

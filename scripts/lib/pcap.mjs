@@ -20,7 +20,7 @@ export function* pcapFrames(file) {
   const le = b.readUInt32LE(0);
   const little = le === 0xa1b2c3d4 || le === 0xa1b23c4d;
   if (!little && be !== 0xa1b2c3d4 && be !== 0xa1b23c4d) throw new Error(`${file}: not a pcap file`);
-  const u32 = (o) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
+  const u32 = (/** @type {number} */ o) => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
   const fraction = (little ? le : be) === 0xa1b23c4d ? 1e9 : 1e6;
   if (u32(20) !== 1) throw new Error(`${file}: link type ${u32(20)}, not Ethernet`);
   for (let o = 24; o + 16 <= b.length;) {
@@ -57,7 +57,10 @@ export function probeSeqsInPcap(file, port, seen, at) {
   return frames;
 }
 
-/** The capture times (seconds since the epoch) of the LACPDUs in `file`. */
+/**
+ * The capture times (seconds since the epoch) of the LACPDUs in `file`.
+ * @param {string} file
+ */
 export function lacpduTimes(file) {
   const out = [];
   for (const { t, f } of pcapFrames(file))

@@ -1,4 +1,5 @@
 // Child-process helpers shared by the scripts.
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -8,6 +9,11 @@ const BONDD = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 
  * What follows `ip netns exec NS` to run this checkout's bondd as the scripts do: bond0 over
  * `slaves` (comma-separated), log lines as text, its own run directory; `args` adds flags and
  * options, `nodeFlags` go to node itself.
+ * @param {string} runDir
+ * @param {string} slaves
+ * @param {string[]} [args]
+ * @param {string[]} [nodeFlags]
+ * @returns {string[]}
  */
 export function bonddArgv(runDir, slaves, args = [], nodeFlags = []) {
   return [
@@ -29,8 +35,42 @@ export function bonddArgv(runDir, slaves, args = [], nodeFlags = []) {
 /**
  * Resolves with the exit code once `proc` has exited, also when it already had: an 'exit'
  * listener added after the fact never fires, which would hang the caller.
+ * @param {import('node:child_process').ChildProcess} proc
+ * @returns {Promise<number | null>}
  */
 export function exited(proc) {
   if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(proc.exitCode);
   return new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+}
+
+/**
+ * @typedef {object} StartedBondd
+ * @property {import('node:child_process').ChildProcess} proc
+ * @property {() => string} log what it wrote so far (stderr)
+ * @property {(timeoutMs?: number) => Promise<void>} ready resolves at its "bond0: ready" line;
+ *   rejects with its log when it exits first or `timeoutMs` (default 10 s) pass
+ */
+
+/**
+ * The scripts' one way to start bondd: this checkout's, in namespace `ns`, as bonddArgv builds
+ * it (pinning is bondd's own `--cpu` flag, in `args`).
+ * @param {string} ns
+ * @param {string} runDir
+ * @param {string} slaves
+ * @param {string[]} [args]
+ * @param {string[]} [nodeFlags]
+ * @returns {StartedBondd}
+ */
+export function spawnBondd(ns, runDir, slaves, args = [], nodeFlags = []) {
+  let log = '';
+  const proc = spawn('ip', ['netns', 'exec', ns, ...bonddArgv(runDir, slaves, args, nodeFlags)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  proc.stderr?.on('data', (d) => (log += d));
+  const ready = async (timeoutMs = 10_000) => {
+    const end = Date.now() + timeoutMs;
+    while (!log.includes('bond0: ready')) {
+      if (proc.exitCode !== null || Date.now() > end) throw new Error(`bondd did not start:\n${log}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { proc, log: () => log, ready };
 }

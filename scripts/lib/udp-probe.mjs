@@ -17,7 +17,7 @@ if (mode === 'send') {
   let errors = 0;
   // dgram.send is asynchronous: a datagram counts as sent once the kernel has taken it, and the
   // socket closes only after the last one (closing earlier would cancel the queued ones)
-  const done = (err) => {
+  const done = (/** @type {Error | null} */ err) => {
     pending--;
     if (err) errors++;
   };
