@@ -51,8 +51,10 @@ describe.skipIf(mustSkip(reason))('active-backup failover', () => {
       await exited(tcpdump);
       const p = pingSummary(pout);
       const lost = p.sent - p.received;
-      expect(lost).toBeLessThanOrEqual(20); // <= 100 ms of a 5 ms stream
       const s = lab.state();
+      // the benchmark's failovers (docs/results) had a median under 1 ms and a worst of 6.4 ms on
+      // the kernel path: at most 20 ms of this 5 ms stream there, 50 ms on the user path
+      expect(lost).toBeLessThanOrEqual(s.bond.datapath.path === 'user' ? 10 : 4);
       expect(s.bond.active_slave).toBe('s1');
       expect(s.ports[0]).toMatchObject({ name: 's0', mii_status: 'down', link_failure_count: 1 });
       const garps = cap.split('\n').filter((l) => /Request who-has 198\.18\.0\.1 tell 198\.18\.0\.1/.test(l));

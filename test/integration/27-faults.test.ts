@@ -78,7 +78,9 @@ describe.skipIf(mustSkip(reason))('faults under traffic', () => {
           .ports.map((p: { link_failure_count: number }) => p.link_failure_count)
           .join(', ')}`,
       );
-      expect(back).toBeLessThan(1000);
+      // one run: 5 ms; 50 Hz of flapping made 1,823 link failures per slave in 60 s
+      expect(back).toBeLessThan(200);
+      for (const p of lab.state().ports) expect(p.link_failure_count).toBeGreaterThanOrEqual(FLAP_S * 5);
       await flood;
       expect(logErrors(b.log())).toEqual([]);
       expect(await lab.stopBondd()).toBe(0);
@@ -171,7 +173,8 @@ describe.skipIf(mustSkip(reason))('failovers in turn under traffic', () => {
     }
     console.log(`${failovers} failovers in 8 s: ${p.sent - p.received} of ${p.sent} pings lost`);
     expect(failovers).toBeGreaterThanOrEqual(18);
-    expect(p.sent - p.received).toBeLessThanOrEqual(failovers * 3);
+    // one run: 1 of 450 lost; at most one ping (20 ms apart) per failover
+    expect(p.sent - p.received).toBeLessThanOrEqual(failovers);
     expect(logErrors(b.log())).toEqual([]);
     expect(await lab.stopBondd()).toBe(0);
   }, 60_000);

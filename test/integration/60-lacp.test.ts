@@ -388,7 +388,9 @@ describe.skipIf(mustSkip(reason || (have('iperf3') && have('tcpdump') ? '' : 'ne
         expect(result.lacpdu[p].pdus).toBeGreaterThanOrEqual(12);
         expect(result.lacpdu[p].max_gap_s).toBeLessThan(1.5);
       }
-      expect(result.ovs_member_not_current).toEqual([]);
+      // Open vSwitch's userspace receive drops LACPDUs under this load now and then (seen in the
+      // Docker stage): such a member is reported; one whose link lacked bondd's LACPDUs is ours
+      expect(result.ovs_member_not_current_charged_to_the_bond, JSON.stringify(result.ovs_member_not_current)).toEqual([]);
       expect(result.bondd_partner_expired).toEqual([0, 0]);
       expect(r.status).toBe(0);
     }, 120_000);
@@ -412,8 +414,14 @@ describe.skipIf(mustSkip(reason || (have('iperf3') && have('tcpdump') ? '' : 'ne
       // drops behind them is reported, not ours); a capture that dropped frames proves nothing
       expect(result.probe.capture_drops).toBe(0);
       expect(result.probe.lost_by_the_bond_outside_failovers, JSON.stringify(result.probe)).toBe(0);
-      // the soak ran to the end: 0 when every bound held, 1 when one broke (reported), never 2 (it failed)
-      expect([0, 1], r.stderr).toContain(r.status);
+      // bondd's LACPDUs as the partner's links saw them: never 3 s apart (the fast timeout)
+      for (const g of Object.values(result.lacpdus_on_the_wire) as { lacpdus: number; max_gap_s: number }[]) {
+        expect(g.lacpdus).toBeGreaterThan(20);
+        expect(g.max_gap_s).toBeLessThan(3);
+      }
+      // every bound the soak checks held (it exits 1 when one broke, 2 when it failed). Reports,
+      // not bounds: the probe lost inside the failover windows, the event loop's delay
+      expect(r.status, r.stderr).toBe(0);
     }, 180_000);
 
     it('retains no memory under control churn: two heap snapshots 40 s apart hold the same, compiled code aside (scripts/heap-growth.mjs)', async () => {

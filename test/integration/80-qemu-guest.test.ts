@@ -88,7 +88,10 @@ describe.skipIf(mustSkip(reason))('a QEMU guest on a bridge over the TAP master'
         expect(m, log()).not.toBeNull();
         expect(Number(m![1])).toBe(300);
         console.info(`${mode}: guest ping ${m![2]}/${m![1]} across the failure of ${port}`);
-        expect(Number(m![2])).toBeGreaterThanOrEqual(280);
+        // runs here lost none on the kernel path; the user path (the Docker stage) takes a
+        // TCG guest's bursts through the JavaScript datapath: 20 of 300 (400 ms) at most
+        const user = lab.state().bond.datapath.path === 'user';
+        expect(Number(m![2])).toBeGreaterThanOrEqual(user ? 280 : 297);
       } finally {
         qemu?.kill('SIGKILL');
         qemu = null;
