@@ -50,8 +50,11 @@ export class Bond {
   private readonly continuity: Continuity;
   private readonly site: Membership & OptionSite & TimerSite;
   private started = false;
-  /** Adopting an earlier bondd's slaves: no plan published, no peer told (see adopt()). */
-  private adopting = false;
+  /**
+   * Adopting an earlier bondd's bond: no plan published, no peer told, from construction until
+   * adopt() has every slave in (the plan it left goes on forwarding meanwhile).
+   */
+  private adopting: boolean;
   /** Failures of slaves that were carrying traffic (metrics, state). */
   private failovers = 0;
 
@@ -60,6 +63,7 @@ export class Bond {
     private readonly deps: BondDeps,
   ) {
     this.name = config.name;
+    this.adopting = !!config.adopt;
     this.options = structuredClone(config.options);
     this.log = HoldingLogger.over(deps.log.child({ bond: config.name }));
     this.mtu = config.mtu ?? DEFAULT_MTU;

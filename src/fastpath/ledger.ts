@@ -49,6 +49,8 @@ export interface Offload {
 
 export class FastPathLedger {
   private offload: Offload | null = null;
+  /** A plan was published: until then a fast path taken over keeps the one it has. */
+  private planned = false;
   /** The offload's counters, MAX_PORTS * OffloadCtr.Count, as last read. */
   private readonly offloaded: Float64Array;
   private readAt = -Infinity;
@@ -94,6 +96,7 @@ export class FastPathLedger {
 
   /** The plans, to the datapath and the fast path. */
   publish(tx: TxPlan, rx: RxPlan): void {
+    this.planned = true;
     this.dp.publish(tx, rx);
     this.offload?.publish(tx, rx);
     this.syncTlb();
@@ -118,6 +121,10 @@ export class FastPathLedger {
     this.tlbSynced = -1;
     this.tlbSeen.fill(0);
     dp.slowPathOnly(o !== null, o ? () => this.syncTlb() : null);
+    // before any plan (a start): nothing to hand over. An earlier bondd's pinned maps, adopted,
+    // go on with the plan and buckets they have until this process publishes its first plan;
+    // an empty one now would stop them forwarding for the whole adoption
+    if (!this.planned) return;
     o?.publish(dp.txPlan, dp.rxPlan);
     this.syncTlb();
   }
@@ -175,7 +182,7 @@ export class FastPathLedger {
   /** The fast path balances by the datapath's buckets: written when they moved on. */
   private syncTlb(): void {
     const e = this.dp.tlb;
-    if (!this.offload || e.version === this.tlbSynced) return;
+    if (!this.offload || !this.planned || e.version === this.tlbSynced) return;
     this.offload.tlbTable(e.txPort);
     this.tlbSynced = e.version;
   }

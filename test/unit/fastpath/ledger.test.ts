@@ -3,6 +3,7 @@
 // the bytes the fast path sent. Over the in-memory binding, with a recording stand-in offload.
 import { describe, expect, it } from 'vitest';
 import { Datapath, DpCtr } from '../../../src/datapath/datapath.js';
+import { rxPlan, TX_NONE, type RxPlan, type TxPlan } from '../../../src/datapath/plan.js';
 import { TLB_ENTRIES, TLB_REBALANCE_MS } from '../../../src/datapath/tlb.js';
 import { FastPathLedger, OffloadCtr, type Offload } from '../../../src/fastpath/ledger.js';
 import { Ctr } from '../../../src/native/types.js';
@@ -21,15 +22,16 @@ function setup() {
   const k = new Float64Array(OffloadCtr.Count);
   const sent = new Float64Array(TLB_ENTRIES + 1);
   const tables: number[][] = [];
+  const plans: [TxPlan, RxPlan][] = [];
   const offload: Offload = {
-    publish: () => {},
+    publish: (tx, rx) => plans.push([tx, rx]),
     ports: () => [0, 1],
     counters: (port, out) => out.set(port === 1 ? k : new Float64Array(OffloadCtr.Count)),
     localMacs: () => [],
     tlbTable: (ports) => tables.push(Array.from(ports)),
     tlbBytes: (out) => out.set(sent),
   };
-  return { dp, ledger, offload, k, sent, tables, advance: (ms: number) => (t += ms) };
+  return { dp, ledger, offload, k, sent, tables, plans, advance: (ms: number) => (t += ms) };
 }
 
 describe('FastPathLedger', () => {
@@ -49,9 +51,27 @@ describe('FastPathLedger', () => {
     dp.close();
   });
 
+  it('a fast path taken over before any plan keeps its own (an adopted one forwards on) until the first plan', () => {
+    const { dp, ledger, offload, tables, plans } = setup();
+    ledger.setOffload(offload);
+    ledger.tlb.restoreTable([1, 2]);
+    expect(plans).toHaveLength(0);
+    expect(tables).toHaveLength(0);
+    const single: TxPlan = { kind: 'single', mask: 2 };
+    ledger.publish(single, rxPlan(32, [1]));
+    expect(plans.map(([tx]) => tx)).toEqual([single]);
+    expect(tables).toHaveLength(1); // the restored table goes with the first plan
+    // a fast path taken over later (a fallback and back) gets the plan there is at once
+    ledger.setOffload(null);
+    ledger.setOffload(offload);
+    expect(plans.at(-1)![0]).toBe(single);
+    dp.close();
+  });
+
   it('mirrors the TLB table on every change, and charges a rebalance with the bytes the fast path sent', () => {
     const { dp, ledger, offload, sent, tables, advance } = setup();
     ledger.setOffload(offload);
+    ledger.publish(TX_NONE, rxPlan(32, []));
     const ports = [
       { index: 1, speed: 1000, usable: true },
       { index: 2, speed: 1000, usable: true },
