@@ -173,7 +173,7 @@ for sp in range(20000, 20032):
     expect([...seen]).toEqual(['current attached | activity timeout aggregation synchronized collecting distributing']);
     expect(distributing().length).toBe(2);
     // the kernel path forwards through the gaps; the user path loses what they last
-    expect(p.received).toBeGreaterThanOrEqual(process.env.TAPBOND_DATAPATH === 'user' ? 400 : 590);
+    expect(p.received).toBeGreaterThanOrEqual(process.env.TAPBOND_DATAPATH === 'user' ? 400 : p.sent);
   });
 
   it('slow: negotiates with OVS at the slow rate (state 61) and tshark dissects our LACPDUs cleanly', async () => {
