@@ -139,7 +139,7 @@ k.close();
 bpf.closeFd(floor);
 bpf.closeFd(redirect);
 
-const w = [16, 28, 16];
+const w = [20, 28, 16];
 process.stdout.write(`| program | plan | frame | ns |\n|---|---|---|---|\n`);
 for (const r of rows) process.stdout.write(`| ${r.program.padEnd(w[0])} | ${r.plan.padEnd(w[1])} | ${r.frame.padEnd(w[2])} | ${r.ns} |\n`);
 const file = writeResult('bpf-cost', 'npm run bpf-cost', { repeat: REPEAT, rounds: ROUNDS, rows });
