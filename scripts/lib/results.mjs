@@ -51,13 +51,14 @@ export function provenance(script) {
  * Writes `data` with its provenance to docs/results/NAME-DATE.json and returns the path relative
  * to the repository; null (nothing written) when not run as an npm script and no RESULTS_DIR
  * or `fallback` folder is given.
- * @param {string} name e.g. 'bench'
+ * @param {string} name the npm script's name, e.g. 'bench'
  * @param {string} script the command that ran, e.g. 'npm run bench'
  * @param {object} data
  * @param {string} [fallback] a folder for runs outside npm (relative to the repository)
  */
 export function writeResult(name, script, data, fallback) {
-  const viaNpm = process.env.npm_lifecycle_event !== undefined;
+  // `npm run NAME` itself, not a script run under another npm script (the soaks under npm test)
+  const viaNpm = process.env.npm_lifecycle_event === name;
   const dir = process.env.RESULTS_DIR ?? (viaNpm ? join(ROOT, 'docs', 'results') : fallback && join(ROOT, fallback));
   if (!dir) return null;
   mkdirSync(dir, { recursive: true });
