@@ -122,41 +122,43 @@ describe.skipIf(mustSkip(reason))('bond0 outlives bondd', () => {
     expect(lab.sh(lab.srv, 'ip -o link show br0')).toContain('br0');
   }, 60_000);
 
-  it('a reload (SIGHUP) and a --takeover hand the TAP over: the bridge port over bond0 never stops forwarding', async () => {
-    const args = ['--name', 'bond0', '--slaves', 's0,s1', 'mode=active-backup', 'miimon=100', '--log-format', 'json'];
-    let b = await lab.startBondd(args);
-    await bridgeOverBond();
-    const path = lab.state().bond.datapath.path;
-    const was = around();
-    const pid = b.proc.pid;
-    for (const how of ['reload', 'takeover'] as const) {
-      const probe = lab.shAsync(lab.cli, 'ping -c 400 -i 0.01 -W 1 198.18.0.1', 20_000);
-      // the bridge's view of its port, sampled through the hand-over
-      const states = lab.shAsync(lab.srv, 'for i in $(seq 60); do bridge link show dev bond0; sleep 0.05; done', 20_000);
-      await sleep(500);
-      if (how === 'reload') {
-        const readyBefore = b.log().split('"event":"ready"').length;
-        b.proc.kill('SIGHUP'); // what ExecReload does: the same process runs the program again
-        await waitFor(() => b.log().split('"event":"ready"').length > readyBefore, 10_000, 'ready again after the reload');
-        expect(b.proc.pid).toBe(pid);
-        expect(b.proc.exitCode).toBeNull();
-      } else {
-        const old = b;
-        b = await lab.startBondd(['--takeover', ...args]);
-        expect(await Promise.race([old.exited, sleep(5000).then(() => 'running')])).toBe(0);
-        expect(b.log()).toContain('"event":"takeover"');
+  for (const mode of ['active-backup', 'balance-xor']) {
+    it(`${mode}: a reload (SIGHUP) and a --takeover hand the TAP over: the bridge port over bond0 never stops forwarding`, async () => {
+      const args = ['--name', 'bond0', '--slaves', 's0,s1', `mode=${mode}`, 'miimon=100', '--log-format', 'json'];
+      let b = await lab.startBondd(args);
+      await bridgeOverBond();
+      const path = lab.state().bond.datapath.path;
+      const was = around();
+      const pid = b.proc.pid;
+      for (const how of ['reload', 'takeover'] as const) {
+        const probe = lab.shAsync(lab.cli, 'ping -c 400 -i 0.01 -W 1 198.18.0.1', 20_000);
+        // the bridge's view of its port, sampled through the hand-over
+        const states = lab.shAsync(lab.srv, 'for i in $(seq 60); do bridge link show dev bond0; sleep 0.05; done', 20_000);
+        await sleep(500);
+        if (how === 'reload') {
+          const readyBefore = b.log().split('"event":"ready"').length;
+          b.proc.kill('SIGHUP'); // what ExecReload does: the same process runs the program again
+          await waitFor(() => b.log().split('"event":"ready"').length > readyBefore, 10_000, 'ready again after the reload');
+          expect(b.proc.pid).toBe(pid);
+          expect(b.proc.exitCode).toBeNull();
+        } else {
+          const old = b;
+          b = await lab.startBondd(['--takeover', ...args]);
+          expect(await Promise.race([old.exited, sleep(5000).then(() => 'running')])).toBe(0);
+          expect(b.log()).toContain('"event":"takeover"');
+        }
+        expect(b.log()).toContain('"event":"adopted"');
+        const p = pingSummary(await probe);
+        const seen = await states;
+        console.log(`${mode} ${how} with a bridge over bond0 (${path} path): ${p.sent - p.received} of ${p.sent} pings lost`);
+        expect(seen).not.toMatch(/disabled|NO-CARRIER/);
+        expect(around()).toEqual(was);
+        if (path === 'kernel') expect(p.sent - p.received, `${how}: ${p.received}/${p.sent}`).toBe(0);
+        else expect(p.received).toBeGreaterThan(200);
       }
-      expect(b.log()).toContain('"event":"adopted"');
-      const p = pingSummary(await probe);
-      const seen = await states;
-      console.log(`${how} with a bridge over bond0 (${path} path): ${p.sent - p.received} of ${p.sent} pings lost`);
-      expect(seen).not.toMatch(/disabled|NO-CARRIER/);
-      expect(around()).toEqual(was);
-      if (path === 'kernel') expect(p.sent - p.received, `${how}: ${p.received}/${p.sent}`).toBe(0);
-      else expect(p.received).toBeGreaterThan(200);
-    }
-    expect(await lab.stopBondd()).toBe(0);
-  }, 90_000);
+      expect(await lab.stopBondd()).toBe(0);
+    }, 90_000);
+  }
 
   it('a slave no longer in the configuration is released at the adoption; bondctl recover takes down a bond left forwarding', async () => {
     const before = slaves();

@@ -142,13 +142,13 @@ for sp in range(20000, 20032):
     await waitFor(() => o.lacpShow().members.q1?.status === 'current attached', 5000, 'OVS sees q1 current again');
   });
 
-  it('a restart of bondd (SIGTERM, then SIGKILL) is invisible to OVS: never expired or defaulted, members stay current, traffic goes on', async () => {
+  it('a restart (SIGTERM, SIGKILL), a reload and a --takeover of bondd are invisible to OVS: never expired or defaulted, members stay current, traffic goes on', async () => {
     const o = startOvs('fast');
     const args = ['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'lacp_rate=fast', 'xmit_hash_policy=layer3+4'];
-    await lab.startBondd(args);
+    let b = await lab.startBondd(args);
     await waitFor(() => distributing().length === 2, 6000, 'both ports distributing');
     await waitFor(() => Object.values(o.lacpShow().members).every((m) => m.status === 'current attached'), 5000, 'OVS members current');
-    // OVS's own view every 100 ms through both restarts: its fast timeout is 3 s
+    // OVS's own view every 100 ms through every restart and hand-over: its fast timeout is 3 s
     const seen = new Set<string>();
     let polling = true;
     const poller = (async () => {
@@ -157,15 +157,26 @@ for sp in range(20000, 20032):
         await sleep(100);
       }
     })();
-    const pinger = lab.shAsync(lab.cli, 'ping -c 600 -i 0.01 -W 1 198.18.0.1', 20_000);
+    const pinger = lab.shAsync(lab.cli, 'ping -c 1000 -i 0.01 -W 1 198.18.0.1', 30_000);
     lab.sh(lab.srv, 'ip addr replace 198.18.0.1/24 dev bond0');
     await sleep(500);
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       await lab.stopBondd(signal);
       await sleep(300); // no bondd for a while: the pinned programs forward, no LACPDU is sent
-      await lab.startBondd(args);
+      b = await lab.startBondd(args);
       await sleep(1200);
     }
+    // the planned hand-overs: a reload (what ExecReload does: SIGHUP, the same process runs the
+    // program again with the fds kept) and a --takeover by a new process
+    const readies = () => b.log().split('bond0: ready').length;
+    const before = readies();
+    b.proc.kill('SIGHUP');
+    await waitFor(() => readies() > before, 10_000, 'ready again after the reload');
+    await sleep(1200);
+    const old = b;
+    b = await lab.startBondd(['--takeover', ...args]);
+    expect(await Promise.race([old.exited, sleep(5000).then(() => 'running')])).toBe(0);
+    await sleep(1200);
     const p = pingSummary(await pinger);
     polling = false;
     await poller;
