@@ -510,21 +510,21 @@ export class Rtnl {
 
   /** Makes `ifindex` a port of `master` (0: of none). */
   setMaster(ifindex: number, master: number): void {
-    const hdr = new Uint8Array(16);
-    new DataView(hdr.buffer).setInt32(4, ifindex, true);
-    checkAck(
-      this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, concat([hdr, attr(IFLA_MASTER, u32(master))]))),
-      'RTM_SETLINK master',
-    );
+    this.setLinkU32(ifindex, IFLA_MASTER, master, 'master');
   }
 
   /** An interface's transmit queue length (`ip link set DEV txqueuelen N`; a TAP's ring of frames). */
   setTxQueueLen(ifindex: number, len: number): void {
+    this.setLinkU32(ifindex, IFLA_TXQLEN, len, 'txqueuelen');
+  }
+
+  /** RTM_SETLINK of one u32 attribute on `ifindex`. */
+  private setLinkU32(ifindex: number, type: number, value: number, what: string): void {
     const hdr = new Uint8Array(16);
     new DataView(hdr.buffer).setInt32(4, ifindex, true);
     checkAck(
-      this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, concat([hdr, attr(IFLA_TXQLEN, u32(len))]))),
-      'RTM_SETLINK txqueuelen',
+      this.sock.request(message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, concat([hdr, attr(type, u32(value))]))),
+      `RTM_SETLINK ${what}`,
     );
   }
 
