@@ -45,6 +45,28 @@ const IFF_PERSIST = 0x0800; // linux/if_tun.h
 
 export function nativeHost(binding: NativeBinding): Host {
   const rtnl = new Rtnl(binding);
+  // /proc/net/dev_mcast ("ifindex ifname users global address", per network namespace) lists
+  // every interface: read once for every bond whose chore runs in the same beat (64 bonds, one
+  // read, not 64 of a file 64 times as long), and read anew in the next
+  let mcast: Map<string, string[]> | null = null;
+  const multicast = (): Map<string, string[]> => {
+    if (mcast) return mcast;
+    const m = new Map<string, string[]>();
+    try {
+      for (const line of readFileSync('/proc/net/dev_mcast', 'utf8').split('\n')) {
+        const f = line.trim().split(/\s+/);
+        if (f.length < 5) continue;
+        const list = m.get(f[1]);
+        if (list) list.push(f[4].toLowerCase());
+        else m.set(f[1], [f[4].toLowerCase()]);
+      }
+    } catch {
+      /* no /proc/net: no lists */
+    }
+    mcast = m;
+    queueMicrotask(() => (mcast = null));
+    return m;
+  };
   return {
     binding,
     addresses: (ifindex) => rtnl.addresses(ifindex),
@@ -62,16 +84,7 @@ export function nativeHost(binding: NativeBinding): Host {
       writeFileSync(`/proc/sys/${path}`, value);
     },
     multicastList(ifname) {
-      // /proc/net/dev_mcast: "ifindex ifname users global address", per network namespace
-      try {
-        return readFileSync('/proc/net/dev_mcast', 'utf8')
-          .split('\n')
-          .map((l) => l.trim().split(/\s+/))
-          .filter((f) => f.length >= 5 && f[1] === ifname)
-          .map((f) => f[4].toLowerCase());
-      } catch {
-        return [];
-      }
+      return multicast().get(ifname) ?? [];
     },
     tapDrops: (ifindex) => rtnl.link(ifindex)?.txDropped ?? 0,
     setTxQueueLen: (ifindex, len) => rtnl.setTxQueueLen(ifindex, len),

@@ -8,12 +8,57 @@ export interface Clock {
   after(ms: number, fn: () => void): () => void;
 }
 
+/** Subscribers of one period, called from one interval timer. */
+interface Ticker {
+  readonly subs: Set<{ fn: () => void; from: number }>;
+  readonly handle: ReturnType<typeof setInterval>;
+}
+
+const tickers = new Map<number, Ticker>();
+
+/**
+ * Every periodic job of a period shares one interval timer: 64 bonds' miimon polls wake the
+ * process 10 times a second, not 640 (each wakeup costs the idle daemon CPU; docs/performance.md
+ * "Scale"). A job joins at the first beat at least `ms` after it asked, as a timer of its own
+ * would first fire. One job throwing does not keep the others of its beat from running: the
+ * error is rethrown on its own, as an interval's would be.
+ */
+function every(ms: number, fn: () => void): () => void {
+  let t = tickers.get(ms);
+  if (!t) {
+    const subs: Ticker['subs'] = new Set();
+    const beat = () => {
+      const now = performance.now();
+      for (const s of subs) {
+        if (s.from > now) continue;
+        try {
+          s.fn();
+        } catch (e) {
+          queueMicrotask(() => {
+            throw e;
+          });
+        }
+      }
+    };
+    t = { subs, handle: setInterval(beat, ms) };
+    tickers.set(ms, t);
+  }
+  const ticker = t;
+  // 1 ms of slack: a timer may fire a little before its time by performance.now()
+  const sub = { fn, from: performance.now() + ms - 1 };
+  ticker.subs.add(sub);
+  return () => {
+    ticker.subs.delete(sub);
+    if (ticker.subs.size === 0 && tickers.get(ms) === ticker) {
+      clearInterval(ticker.handle);
+      tickers.delete(ms);
+    }
+  };
+}
+
 export const systemClock: Clock = {
   now: () => performance.now(),
-  every(ms, fn) {
-    const t = setInterval(fn, ms);
-    return () => clearInterval(t);
-  },
+  every,
   after(ms, fn) {
     const t = setTimeout(fn, ms);
     return () => clearTimeout(t);

@@ -11,12 +11,13 @@ export interface ProcessState {
   heap_used_bytes: number;
   external_bytes: number;
   open_fds: number;
-  /** Since the daemon started: how late a 10 ms timer fired (0 on an idle loop). */
+  /** Since the daemon started: how late a 50 ms timer fired (0 on an idle loop). */
   event_loop_delay_ms: { p50: number; p99: number; max: number };
 }
 
-/** monitorEventLoopDelay's sampling interval, ms. */
-const RESOLUTION_MS = 10;
+/** monitorEventLoopDelay's sampling interval, ms: each sample wakes the process, and 100 wakeups a
+ * second were most of what an idle bondd cost (docs/performance.md "Scale"). */
+const RESOLUTION_MS = 50;
 
 export class ProcessStats {
   private readonly h: IntervalHistogram;
@@ -28,7 +29,7 @@ export class ProcessStats {
 
   read(): ProcessState {
     // Node's histogram records the time between two samples, i.e. the interval plus the delay:
-    // an idle loop reads 10.1 ms at p50. The delay is what exceeds the interval.
+    // an idle loop reads 50.1 ms at p50. The delay is what exceeds the interval.
     const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
     let fds = -1;
     try {
