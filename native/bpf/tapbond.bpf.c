@@ -75,7 +75,9 @@ struct map_def SEC("maps") tlb = {BPF_MAP_TYPE_ARRAY, 4, sizeof(struct tlb_table
 struct map_def SEC("maps") tlb_bytes = {BPF_MAP_TYPE_PERCPU_ARRAY, 4, sizeof(struct tlb_bytes), 1, 0};
 
 // Source MACs of frames from the TAP (the host and guests behind it): value = last seen, ns.
-struct map_def SEC("maps") local = {BPF_MAP_TYPE_LRU_HASH, 8, 8, 4096, 0};
+// Room for 16,384: an LRU hash starts evicting before it is full (its free lists are per CPU),
+// and a host with 4,096 guests behind the bond must have every one announced after a failover.
+struct map_def SEC("maps") local = {BPF_MAP_TYPE_LRU_HASH, 8, 8, 16384, 0};
 
 #define LOCAL_AGE_NS (60ull * 1000000000ull)
 #define LOCAL_REFRESH_NS (1000000000ull)

@@ -57,7 +57,7 @@ export class Datapath {
   /** When each port last delivered a batch (the ARP monitor's "something arrived"). */
   readonly lastRx: Float64Array;
   /** Source MACs seen on frames from the TAP (the host and any guests behind a bridge on it). */
-  readonly local = new MacTable();
+  readonly local = new MacTable(16_384);
   /** balance-tlb/alb buckets and their byte counts: changed per frame, so owned here, not by a plan. */
   readonly tlb: TlbEngine;
 

@@ -21,7 +21,7 @@ describe('eBPF object reader', () => {
       gen: [2, 4, 4, 1],
       stats: [6, 4, 72, 32], // PERCPU_ARRAY, 9 counters per engine port
       rr: [6, 4, 4, 1],
-      local: [9, 8, 8, 4096], // LRU_HASH
+      local: [9, 8, 8, 16384], // LRU_HASH
       tlb: [2, 4, 512, 1], // a port per balance-tlb/alb bucket
       tlb_bytes: [6, 4, 513 * 8, 1], // bytes per bucket, per CPU
     });
