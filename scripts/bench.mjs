@@ -8,11 +8,13 @@
 // own CPU over that run, bondd RSS. Prints a table and writes JSON.
 // Every traffic generator is bounded in time; the lab is removed also on failure.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scaleLab } from './bench-scale.mjs';
 import { Ovs } from './lib/ovs.mjs';
+import { busySeconds, median, procSeconds, rssMb, sh, sleep, waitUntil } from './lib/measure.mjs';
 import { exited, spawnBondd } from './lib/proc.mjs';
 import { writeResult } from './lib/results.mjs';
 
@@ -25,16 +27,10 @@ const P = `bench${process.pid % 100000}`;
 const [SRV, SW, CLI] = [`${P}-srv`, `${P}-sw`, `${P}-cli`];
 const RUN = mkdtempSync(join(tmpdir(), 'tapbond-bench-'));
 /** @typedef {Record<string, any>} Row a result row: figures by name */
-/** @param {number} ms */
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** @type {(ns: string, cmd: string, timeout?: number) => string} */
-const sh = (ns, cmd, timeout = 60_000) => execFileSync('ip', ['netns', 'exec', ns, 'sh', '-c', cmd], { encoding: 'utf8', timeout });
 /** Carrier losses per failover row: the first of a fresh daemon runs colder, and this 2-core
  * machine's scheduling spreads the rest over milliseconds, so a median of 3 moves with one run. */
 const FAILOVER_RUNS = Number(process.env.BENCH_FAILOVERS ?? 5);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 1);
-/** @param {number[]} xs */
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 /** @type {import('node:child_process').ChildProcess | undefined} */
 let bondd;
 
@@ -44,31 +40,17 @@ function labDown() {
   stopOvs();
   spawnSync('bash', [LAB, 'down', P]);
 }
+/** @type {ReturnType<typeof scaleLab> | undefined} */
+let scale;
 function cleanup() {
   labDown();
+  scale?.cleanup();
   rmSync(RUN, { recursive: true, force: true });
 }
 process.on('SIGINT', () => {
   cleanup();
   process.exit(130);
 });
-
-/** Busy CPU time of the whole machine so far, in seconds (/proc/stat: all but idle and iowait). */
-function busySeconds() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = f;
-  return (user + nice + system + irq + softirq + steal) / 100; // USER_HZ
-}
-
-/**
- * utime + stime of a process, in seconds.
- * @param {number} pid
- */
-function procSeconds(pid) {
-  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 /**
  * @param {number} streams
@@ -145,13 +127,6 @@ function activeSlave() {
   return s.bond.active_slave ?? 's0';
 }
 
-/** @param {number} pid */
-function rssMb(pid) {
-  // bondd runs under `ip netns exec`, which execs node in place: the spawned pid is bondd
-  const st = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(st)?.[1]) / 1024;
-}
-
 // ---- 802.3ad section ---------------------------------------------------------------------
 
 /** @type {Ovs[]} */
@@ -203,19 +178,6 @@ async function distributingOn(runDir) {
   } catch {
     return -1;
   }
-}
-
-/**
- * @param {() => boolean | Promise<boolean>} pred
- * @param {number} ms
- */
-async function waitUntil(pred, ms) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < ms) {
-    if (await pred()) return (Date.now() - t0) / 1000;
-    await sleep(50);
-  }
-  return null;
 }
 
 /** Client ports for `streams` iperf3 streams that the bond's hash spreads evenly over 2 links. */
@@ -625,6 +587,11 @@ async function main() {
     if (!existsSync('/usr/sbin/ovs-vswitchd')) throw new Error('the 802.3ad section needs openvswitch-switch (or BENCH_SECTIONS=basic)');
     lacp = await lacpSection();
   }
+  let scaled = null;
+  if (sections.includes('scale')) {
+    scale = scaleLab({ prefix: P, seconds: SECS });
+    scaled = await scale.run();
+  }
   const alb = [];
   if (sections.includes('alb')) for (const mode of ['balance-tlb', 'balance-alb']) alb.push(await albRow(mode));
   const bare = results[0];
@@ -721,6 +688,7 @@ async function main() {
       `\n| ${r.name} | transmit ${r.tx.toFixed(2)} Gb/s (${(r.tx / 2).toFixed(2)} x 2) | receive ${r.rx.toFixed(2)} Gb/s (${(r.rx / 2).toFixed(2)} x 2) |`,
     );
   if (alb.length) process.stdout.write('\n');
+  if (scaled && scale) process.stdout.write('\n' + scale.format(scaled));
   const file = writeResult(
     'bench',
     'npm run bench',
@@ -732,6 +700,7 @@ async function main() {
       basicRuns,
       lacp,
       alb,
+      scale: scaled && { rate_mbit: scale?.rate, ...scaled },
     },
     'bench-results',
   );

@@ -28,7 +28,7 @@ export function bonddArgv(runDir, slaves, args = [], nodeFlags = []) {
     'bond0',
     '--slaves',
     slaves,
-    ...args,
+    ...unpinned(args),
   ];
 }
 
@@ -47,8 +47,9 @@ export function exited(proc) {
  * @typedef {object} StartedBondd
  * @property {import('node:child_process').ChildProcess} proc
  * @property {() => string} log what it wrote so far (stderr)
- * @property {(timeoutMs?: number) => Promise<void>} ready resolves at its "bond0: ready" line;
- *   rejects with its log when it exits first or `timeoutMs` (default 10 s) pass
+ * @property {(timeoutMs?: number) => Promise<void>} ready resolves once every bond it was
+ *   started for has logged its "NAME: ready" line; rejects with its log when it exits first or
+ *   `timeoutMs` (default 10 s) pass
  */
 
 /**
@@ -62,12 +63,43 @@ export function exited(proc) {
  * @returns {StartedBondd}
  */
 export function spawnBondd(ns, runDir, slaves, args = [], nodeFlags = []) {
+  return spawnBonddArgv(ns, bonddArgv(runDir, slaves, args, nodeFlags), ['bond0']);
+}
+
+/**
+ * This checkout's bondd in `ns` with arguments of the caller's own (several bonds from a config
+ * directory, say); ready once each of `bonds` is.
+ * @param {string} ns
+ * @param {string[]} args bondd's arguments (after `bondd.js`)
+ * @param {string[]} bonds
+ * @returns {StartedBondd}
+ */
+export function spawnBonddWith(ns, args, bonds) {
+  return spawnBonddArgv(ns, [process.execPath, BONDD, '--log-format', 'pretty', ...unpinned(args)], bonds);
+}
+
+/**
+ * `--bpffs none` unless `args` name a bpffs: a script's lab goes with its namespaces, and
+ * nothing the kernel path would pin on a host's /sys/fs/bpf may outlive it.
+ * @param {string[]} args
+ */
+function unpinned(args) {
+  return args.includes('--bpffs') ? args : ['--bpffs', 'none', ...args];
+}
+
+/**
+ * @param {string} ns
+ * @param {string[]} argv
+ * @param {string[]} bonds
+ * @returns {StartedBondd}
+ */
+function spawnBonddArgv(ns, argv, bonds) {
   let log = '';
-  const proc = spawn('ip', ['netns', 'exec', ns, ...bonddArgv(runDir, slaves, args, nodeFlags)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
   proc.stderr?.on('data', (d) => (log += d));
   const ready = async (timeoutMs = 10_000) => {
     const end = Date.now() + timeoutMs;
-    while (!log.includes('bond0: ready')) {
+    while (!bonds.every((b) => log.includes(`${b}: ready`))) {
       if (proc.exitCode !== null || Date.now() > end) throw new Error(`bondd did not start:\n${log}`);
       await new Promise((r) => setTimeout(r, 10));
     }
