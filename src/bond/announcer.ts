@@ -13,6 +13,8 @@ import type { Host } from '../host/host.js';
 import { isOurMac, type Port } from '../port/port.js';
 
 const RESEND_IGMP_MS = 200; // kernel: resend_igmp reports 200 ms apart
+/** RARPs for learnt MACs sent at once, and then each millisecond (announceLearned). */
+const RARP_BURST = 32;
 
 export interface AnnouncerDeps {
   host: Host;
@@ -39,6 +41,7 @@ export class Announcer {
   private planSig = '';
   private stopPeers: (() => void) | null = null;
   private stopIgmp: (() => void) | null = null;
+  private stopLearned: (() => void) | null = null;
 
   constructor(private readonly d: AnnouncerDeps) {}
 
@@ -101,25 +104,33 @@ export class Announcer {
   /**
    * Beyond the kernel: one RARP per MAC learnt behind the TAP (guests on a bridge over it), sent
    * where that MAC's traffic now leaves, so the switch moves it at once instead of black-holing a
-   * quiet guest until it speaks (OVS and QEMU announce the same way).
+   * quiet guest until it speaks (OVS and QEMU announce the same way). RARP_BURST at once, then as
+   * many each millisecond, the new plan already in place: thousands of guests in one burst
+   * would take the host's CPUs and the switch's queues from the traffic the failover just saved.
    */
   private announceLearned(): void {
-    const ports = this.d.ports();
+    this.stopLearned?.();
     const bondMac = this.d.mac();
-    let n = 0;
-    for (const mac of this.d.learned(this.d.clock.now())) {
-      if (isOurMac(mac, bondMac, ports) || mac[0] & 1) continue;
-      const frame = rarpAnnounce(mac);
-      const mask = this.d.select(frame);
-      for (const p of ports) if ((mask >>> p.index) & 1 && p.isUp) this.d.send(p, frame);
-      n++;
-    }
-    if (n === 0) return;
-    this.learnedAnnouncements += n;
-    this.d.log.info(`announced ${n} MAC${n === 1 ? '' : 's'} learned behind ${this.d.bondName} (RARP)`);
+    const ports = this.d.ports();
+    const macs = this.d.learned(this.d.clock.now()).filter((mac) => !(isOurMac(mac, bondMac, ports) || mac[0] & 1));
+    if (macs.length === 0) return;
+    this.d.log.info(`announcing ${macs.length} MAC${macs.length === 1 ? '' : 's'} learned behind ${this.d.bondName} (RARP)`);
+    let i = 0;
+    const burst = () => {
+      const now = this.d.ports();
+      for (const end = Math.min(i + RARP_BURST, macs.length); i < end; i++) {
+        const frame = rarpAnnounce(macs[i]);
+        const mask = this.d.select(frame);
+        for (const p of now) if ((mask >>> p.index) & 1 && p.isUp) this.d.send(p, frame);
+        this.learnedAnnouncements++;
+      }
+      this.stopLearned = i < macs.length ? this.d.clock.after(1, burst) : null;
+    };
+    burst();
   }
 
   stop(): void {
+    this.stopLearned?.();
     this.stopPeers?.();
     this.stopIgmp?.();
   }

@@ -347,19 +347,23 @@ export class KernelPath implements Offload {
 
   /** Source MACs the transmit program saw within `ageNs` of `nowNs` (CLOCK_MONOTONIC). */
   localMacs(nowNs: bigint, ageNs: bigint): Uint8Array[] {
+    // thousands of entries after a failover: plain numbers, no BigInt per entry (a double holds
+    // nanoseconds since boot to within a few ns, far finer than the age of a minute compared)
     const fd = this.fd('local');
     const out: Uint8Array[] = [];
+    const oldest = Number(nowNs - ageNs);
     let key: Uint8Array | null = null;
     const next = new Uint8Array(8);
+    const prev = new Uint8Array(8);
     const seen = new Uint8Array(8);
+    const seenAt = new DataView(seen.buffer);
     for (let n = 0; n < 65536 && this.bpf.bpfMapNextKey(fd, key, next); n++) {
-      if (this.bpf.bpfMapLookup(fd, next, seen) && nowNs - new DataView(seen.buffer).getBigUint64(0, true) <= ageNs) {
-        const k = new DataView(next.buffer).getBigUint64(0, true);
-        const mac = new Uint8Array(6);
-        for (let i = 0; i < 6; i++) mac[i] = Number((k >> BigInt(8 * (5 - i))) & 0xffn);
-        out.push(mac);
+      if (this.bpf.bpfMapLookup(fd, next, seen) && seenAt.getUint32(4, true) * 4294967296 + seenAt.getUint32(0, true) >= oldest) {
+        // the key is the MAC as a little-endian u64: its first byte is the key's sixth
+        out.push(Uint8Array.of(next[5], next[4], next[3], next[2], next[1], next[0]));
       }
-      key = Uint8Array.from(next);
+      prev.set(next);
+      key = prev;
     }
     return out;
   }

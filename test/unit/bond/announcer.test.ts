@@ -112,4 +112,28 @@ describe('announcer', () => {
     expect(t.sent).toHaveLength(1);
     expect(t.a.learnedAnnouncements).toBe(1);
   });
+
+  it('announces thousands of learnt MACs 32 at once, then 32 a millisecond, and a newer plan starts over', () => {
+    const t = setup();
+    const single = (mask: number): TxPlan => ({ kind: 'single', mask });
+    const guest = (i: number) => Uint8Array.of(0x52, 0x54, 0, 0, i >> 8, i & 0xff);
+    t.learn(Array.from({ length: 1000 }, (_, i) => guest(i)));
+    t.a.planChanged(single(1 << 1));
+    t.leaveBy(1 << 2);
+    t.a.planChanged(single(1 << 2));
+    expect(t.sent).toHaveLength(32);
+    t.clock.advance(1);
+    expect(t.sent).toHaveLength(64);
+    t.clock.advance(14);
+    expect(t.sent).toHaveLength(512);
+    // the plan moves back mid-way: every MAC again, from s0, the rest of the old round dropped
+    t.leaveBy(1 << 1);
+    t.a.planChanged(single(1 << 1));
+    t.clock.advance(40);
+    const after = t.sent.slice(512);
+    expect(after).toHaveLength(1000);
+    expect(new Set(after.map((s) => s.port))).toEqual(new Set(['s0']));
+    expect(new Set(after.map((s) => formatMac(s.frame.subarray(6, 12)))).size).toBe(1000);
+    expect(t.a.learnedAnnouncements).toBe(1512);
+  });
 });
