@@ -6,6 +6,9 @@
 // loss (UDP probe at 20 kpps, 5 runs, median), the CPU cost (CPU seconds of every process and
 // of the kernel's softirqs per Gbit sent, from /proc/stat over the TCP 1-stream run), bondd's
 // own CPU over that run, bondd RSS. Prints a table and writes JSON.
+// BENCH_SECTIONS picks the sections (default basic,lacp,alb): basic (the above), lacp (802.3ad
+// against Open vSwitch), alb (balance-tlb/alb on shaped links), scale (bench-scale.mjs: slaves,
+// bonds, learnt MACs, alb clients) and timeline (bench-timeline.mjs: one cut taken apart).
 // Every traffic generator is bounded in time; the lab is removed also on failure.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scaleLab } from './bench-scale.mjs';
+import { timelineLab } from './bench-timeline.mjs';
 import { Ovs } from './lib/ovs.mjs';
 import { busySeconds, median, procSeconds, rssMb, sh, sleep, waitUntil } from './lib/measure.mjs';
 import { exited, spawnBondd } from './lib/proc.mjs';
@@ -42,9 +46,12 @@ function labDown() {
 }
 /** @type {ReturnType<typeof scaleLab> | undefined} */
 let scale;
+/** @type {ReturnType<typeof timelineLab> | undefined} */
+let timeline;
 function cleanup() {
   labDown();
   scale?.cleanup();
+  timeline?.cleanup();
   rmSync(RUN, { recursive: true, force: true });
 }
 process.on('SIGINT', () => {
@@ -592,6 +599,11 @@ async function main() {
     scale = scaleLab({ prefix: P, seconds: SECS });
     scaled = await scale.run();
   }
+  let timed = null;
+  if (sections.includes('timeline')) {
+    timeline = timelineLab({ prefix: P });
+    timed = await timeline.run();
+  }
   const alb = [];
   if (sections.includes('alb')) for (const mode of ['balance-tlb', 'balance-alb']) alb.push(await albRow(mode));
   const bare = results[0];
@@ -689,6 +701,7 @@ async function main() {
     );
   if (alb.length) process.stdout.write('\n');
   if (scaled && scale) process.stdout.write('\n' + scale.format(scaled));
+  if (timed && timeline) process.stdout.write('\n' + timeline.format(timed));
   const file = writeResult(
     'bench',
     'npm run bench',
@@ -701,6 +714,7 @@ async function main() {
       lacp,
       alb,
       scale: scaled && { rate_mbit: scale?.rate, ...scaled },
+      timeline: timed,
     },
     'bench-results',
   );

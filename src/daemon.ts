@@ -17,7 +17,7 @@ import { BondError } from './errors.js';
 import { loadBinding } from './native/binding.js';
 import { ARPHRD_ETHER, type NativeBinding } from './native/types.js';
 import { Rtnl, watchLinks } from './net/rtnl.js';
-import { systemClock } from './util/clock.js';
+import { systemClock, wallMicros } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 import { metricsRegistry, serveMetrics, type MetricsListen } from './metrics.js';
 import { sdNotifier } from './util/sd-notify.js';
@@ -368,6 +368,8 @@ export async function startDaemon(cfgsIn: DaemonConfig[], settings: DaemonSettin
   const watcher = watchLinks(
     binding,
     (ev) => {
+      // at_us: when it arrived, to set beside a capture (the bench's failover timeline)
+      log.debug('link event', { ifindex: ev.ifindex, type: ev.type, at_us: wallMicros() });
       for (const b of bonds) b.onLinkEvent(ev);
     },
     (a, added) => {

@@ -99,7 +99,10 @@ function spawnBonddArgv(ns, argv, bonds) {
   proc.stderr?.on('data', (d) => (log += d));
   const ready = async (timeoutMs = 10_000) => {
     const end = Date.now() + timeoutMs;
-    while (!bonds.every((b) => log.includes(`${b}: ready`))) {
+    // the pretty line "bond0: ready, ...", or the JSON one with bond and event fields
+    const isReady = (/** @type {string} */ b) =>
+      log.includes(`${b}: ready`) || log.split('\n').some((l) => l.includes(`"bond":"${b}"`) && l.includes('"event":"ready"'));
+    while (!bonds.every(isReady)) {
       if (proc.exitCode !== null || Date.now() > end) throw new Error(`bondd did not start:\n${log}`);
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -8,7 +8,6 @@ import { observing, type RxPlan, type TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
 import { FastPathLedger } from '../fastpath/ledger.js';
 import { createMode, type Mode, type ModeContext } from '../modes/index.js';
-import type { LinkMonitor } from '../monitors/index.js';
 import { IFF_UP } from '../native/types.js';
 import type { IfAddr, LinkEvent } from '../net/rtnl.js';
 import type { BondFacts, BondOptions } from '../options/parse.js';
@@ -16,6 +15,7 @@ import type { Port } from '../port/port.js';
 import { buildState, placement } from '../state/build.js';
 import type { BondState, Placement } from '../state/schema.js';
 import { HoldingLogger } from '../util/logger.js';
+import { wallMicros } from '../util/clock.js';
 import { adoptSlaves } from './adoption.js';
 import { Announcer } from './announcer.js';
 import { Continuity } from './continuity.js';
@@ -97,7 +97,7 @@ export class Bond {
       ...view,
       engine: this.datapath.engine,
       modeGroups: () => this.mode.multicast?.() ?? [],
-      monitorGroups: (p) => this.monitor?.multicast(p) ?? [],
+      monitorGroups: (p) => this.timers.monitor?.multicast(p) ?? [],
     });
     // what the bond's helpers (membership, timers, option changes) may see and do of it
     this.site = {
@@ -109,7 +109,8 @@ export class Bond {
       journal: deps.journal,
       lastRx: () => this.ledger.receivedAt(),
       mode: () => this.mode,
-      failed: (port: Port) => this.countFailover(port),
+      // a slave that was carrying traffic failed (counted before the mode reacts)
+      failed: (port: Port) => void (this.mode.isActive(port) && this.failovers++),
       updateCarrier: () => this.updateCarrier(),
       chore: () => {
         this.syncFilters();
@@ -128,10 +129,6 @@ export class Bond {
     this.continuity = new Continuity(this.name, deps.host, this.log, deps.journal, deps.tapHolder);
   }
 
-  private get monitor(): LinkMonitor | null {
-    return this.timers.monitor;
-  }
-
   private createMode(): Mode {
     const ctx: ModeContext = {
       ...this.site,
@@ -140,7 +137,7 @@ export class Bond {
       publish: (tx, rx) => this.publish(tx, rx),
       notifyPeers: (port) => !this.adopting && this.announcer.notifyPeers(port),
       activeChanged: (prev, next) => {
-        this.monitor?.setActive(next);
+        this.timers.monitor?.setActive(next);
         this.macs.activeChanged(prev, next);
       },
       resendIgmp: (port) => !this.adopting && this.announcer.resendIgmp(port),
@@ -157,7 +154,8 @@ export class Bond {
    */
   private publish(tx: TxPlan, rx: RxPlan): void {
     if (this.adopting) return;
-    this.ledger.publish(tx, observing(rx, this.monitor?.ethertypes() ?? []));
+    this.ledger.publish(tx, observing(rx, this.timers.monitor?.ethertypes() ?? []));
+    this.log.debug('plan published', { plan: tx.kind, at_us: wallMicros() });
     this.announcer.planChanged(tx);
   }
 
@@ -184,7 +182,7 @@ export class Bond {
     this.timers.start();
     this.datapath.onTrap((index, frame) => {
       const port = this.ports.find((p) => p.index === index);
-      if (!port || this.monitor?.onFrame(port, frame)) return;
+      if (!port || this.timers.monitor?.onFrame(port, frame)) return;
       this.mode.trapped?.(port, frame);
     });
     this.datapath.onTxTrap((frame, commit) => this.mode.transmitTrapped?.(frame, commit) ?? 0);
@@ -278,7 +276,7 @@ export class Bond {
     if (!this.started) throw new BondError('EPORT_INVALID', `${name}: bond ${this.name} is not running`);
     const port = joinPort(this.site, name, adopted);
     this.ports.push(port);
-    this.monitor?.addPort(port, port.carrier);
+    this.timers.monitor?.addPort(port, port.carrier);
     this.syncFilters();
     this.mode.portAdded?.(port);
     this.mode.update(`${name} enslaved`);
@@ -291,7 +289,7 @@ export class Bond {
     const wasActive = this.mode.active() === port;
     this.mode.portRemoved?.(port);
     this.ports.splice(this.ports.indexOf(port), 1);
-    this.monitor?.removePort(port);
+    this.timers.monitor?.removePort(port);
     this.mode.update(wasActive ? `${name} released` : 'release');
     this.updateCarrier();
     leavePort(this.site, port);
@@ -319,7 +317,7 @@ export class Bond {
       // name, MTU, MAC and carrier are read afresh, never taken from the message
       keepSlave(this.deps.host, this.log, port, this.mtu);
       // kernel compat: with miimon=0 the kernel never looks at carrier; nor do we
-      this.monitor?.onCarrierEvent(port);
+      this.timers.monitor?.onCarrierEvent(port);
     });
   }
 
@@ -335,11 +333,6 @@ export class Bond {
     this.log.warn(err.message, { event: 'master-gone' });
     this.delete(true);
     this.deps.fatal?.(err);
-  }
-
-  /** A slave that was carrying traffic failed (counted before the mode reacts). */
-  private countFailover(port: Port): void {
-    if (this.mode.isActive(port)) this.failovers++;
   }
 
   private updateCarrier(): void {

@@ -8,6 +8,11 @@ export interface Clock {
   after(ms: number, fn: () => void): () => void;
 }
 
+/** Wall-clock time in whole microseconds (to line up log lines with packet captures). */
+export function wallMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
 /** Subscribers of one period, called from one interval timer. */
 interface Ticker {
   readonly subs: Set<{ fn: () => void; from: number }>;
