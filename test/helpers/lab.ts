@@ -1,7 +1,7 @@
 // Integration-test lab: one namespace topology per test file (scripts/netns/lab.sh), bondd in
 // the server namespace, observers on the switch side. Always torn down, also on failure.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exited } from '../../scripts/lib/proc.mjs';
@@ -261,6 +261,14 @@ export function jsonRecords(log: string): { level: number; msg: string; slave?: 
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l));
+}
+
+/** The systemd unit's RestartSec, in ms (a bare number is seconds, as systemd reads it). */
+export function unitRestartMs(): number {
+  const unit = readFileSync(join(ROOT, 'packaging', 'systemd', 'bondd@.service'), 'utf8');
+  const m = /^RestartSec=(\d+(?:\.\d+)?)(ms|s)?$/m.exec(unit);
+  if (!m) throw new Error('bondd@.service: no RestartSec');
+  return Number(m[1]) * (m[2] === 'ms' ? 1 : 1000);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, mustSkip, pingSummary, ROOT, skipReason, sleep, waitFor } from '../helpers/lab.js';
+import { Lab, mustSkip, pingSummary, ROOT, skipReason, sleep, unitRestartMs, waitFor } from '../helpers/lab.js';
 
 const reason = skipReason();
 const BONDD = join(ROOT, 'dist', 'cli', 'bondd.js');
@@ -65,7 +65,9 @@ describe.skipIf(mustSkip(reason))('bond0 outlives bondd', () => {
         const probe = lab.shAsync(lab.cli, 'ping -c 600 -i 0.01 -W 1 198.18.0.1', 20_000);
         await sleep(1000);
         expect(await lab.stopBondd(signal)).toBe(signal === 'SIGTERM' ? 0 : null);
-        await sleep(500); // no daemon runs for half a second
+        // no daemon runs for half a second: longer than systemctl restart leaves, and than the
+        // unit's RestartSec after a crash (Restart=on-failure)
+        await sleep(Math.max(500, unitRestartMs()));
         expect(around()).toEqual(was);
         const b = await lab.startBondd(args);
         const ready = Date.now();

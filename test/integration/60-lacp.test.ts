@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { exited, have, Lab, pingSummary, skipReason, sleep, waitFor, mustSkip } from '../helpers/lab.js';
+import { exited, have, Lab, pingSummary, skipReason, sleep, unitRestartMs, waitFor, mustSkip } from '../helpers/lab.js';
 import { haveOvs, Ovs } from '../helpers/ovs.js';
 
 const reason =
@@ -162,7 +162,9 @@ for sp in range(20000, 20032):
     await sleep(500);
     for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       await lab.stopBondd(signal);
-      await sleep(300); // no bondd for a while: the pinned programs forward, no LACPDU is sent
+      // no bondd for as long as the unit's RestartSec (what Restart=on-failure leaves after a
+      // SIGKILL): the pinned programs forward, no LACPDU is sent
+      await sleep(Math.max(300, unitRestartMs()));
       b = await lab.startBondd(args);
       await sleep(1200);
     }
