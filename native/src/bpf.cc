@@ -90,6 +90,17 @@ Napi::Value MapNextKey(const Napi::CallbackInfo& info) {
   return Found(info.Env(), BPF_MAP_GET_NEXT_KEY, &a, "BPF_MAP_GET_NEXT_KEY");
 }
 
+// The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
+// SIGCHLD): the load is tried again, as libbpf does, a few times.
+long ProgLoadRetrying(union bpf_attr* a) {
+  long fd = -1;
+  for (int i = 0; i < 5; i++) {
+    fd = Bpf(BPF_PROG_LOAD, a);
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
+  return fd;
+}
+
 // bpfProgLoad(type, insns, license, name, expectedAttachType) -> fd. A refusal carries the
 // verifier's log in the error's `log` property.
 Napi::Value ProgLoad(const Napi::CallbackInfo& info) {
@@ -108,12 +119,12 @@ Napi::Value ProgLoad(const Napi::CallbackInfo& info) {
   a.license = Ptr(license.c_str());
   a.expected_attach_type = attachType;
   strncpy(a.prog_name, name.c_str(), BPF_OBJ_NAME_LEN - 1);
-  long fd = Bpf(BPF_PROG_LOAD, &a);
+  long fd = ProgLoadRetrying(&a);
   if (fd < 0 && errno != EPERM) {  // again with the verifier's log, to say why
     a.log_buf = Ptr(log.data());
     a.log_size = log.size();
     a.log_level = 1;
-    fd = Bpf(BPF_PROG_LOAD, &a);
+    fd = ProgLoadRetrying(&a);
   }
   if (fd < 0) {
     int err = errno;
