@@ -351,6 +351,7 @@ s.send(bytes.fromhex('0180c2000002') + src + b'\\x88\\x09' + body)"`,
       await sleep(800);
       lab.sh(lab.cli, `ip link set ${link} down`);
       const p = pingSummary(await pinger);
+      console.log(`guest across the cut of ${link}: ${p.sent - p.received} of ${p.sent} pings (10 ms apart) lost`);
       expect(p.received).toBeGreaterThanOrEqual(285);
       expect(lab.state().bond.learned_mac_announcements).toBeGreaterThanOrEqual(1);
     } finally {

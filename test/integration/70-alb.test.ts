@@ -1,7 +1,8 @@
 // balance-alb receive load balancing seen from the outside: three client namespaces behind the
 // bridge "switch" resolve the bond's address, learn different slave MACs (their own neighbour
 // tables), their traffic arrives over different switch ports (the switch's counters), and a
-// slave failure moves its clients to the others while they keep talking.
+// slave failure moves its clients to the others while they keep talking; a restart keeps them
+// where they were.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, pingSummary, skipReason, sleep, waitFor, mustSkip } from '../helpers/lab.js';
@@ -77,6 +78,39 @@ describe.skipIf(mustSkip(reason))('balance-alb with three clients behind a switc
       const st = lab.state();
       expect(st.mode.rlb_clients.find((c: { client: string }) => c.client === clients[ci].ip).slave).not.toBe(`s${victim}`);
       lab.sh(lab.sw, `ip link set p${victim} up`);
+    } finally {
+      await lab.stopBondd();
+    }
+  });
+
+  it('a restart (SIGTERM, then SIGKILL) keeps every client on its slave: the RLB table is restored, not taught anew', async () => {
+    const args = ['--name', 'bond0', '--slaves', 's0,s1,s2', 'mode=balance-alb', 'miimon=50', '--log-format', 'json'];
+    await lab.startBondd(args);
+    try {
+      await lab.addressBond();
+      for (const c of clients) lab.sh(c.ns, 'ip neigh flush all');
+      for (const c of clients) lab.sh(c.ns, 'ping -c 2 -i 0.1 -W 1 198.18.0.1');
+      await sleep(1500); // the RLB table reaches the journal with the next once-a-second chore
+      const slaveOf = () =>
+        Object.fromEntries(lab.state().mode.rlb_clients.map((c: { client: string; slave: string }) => [c.client, c.slave]));
+      const assigned = slaveOf();
+      const taught = clients.map((c) => neighMac(c.ns));
+      expect(new Set(taught).size).toBe(3);
+      for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+        await lab.stopBondd(signal);
+        await sleep(300);
+        const b = await lab.startBondd(args);
+        expect(b.log()).toContain('"event":"adopted"');
+        // bondd's own view: every client where it was
+        expect(slaveOf()).toEqual(assigned);
+        // the clients' view: they ask again, in the reverse order (a table built anew would hand
+        // out the slaves in the order the requests come), and are taught the same MACs
+        for (const c of clients) lab.sh(c.ns, 'ip neigh flush all');
+        for (const c of [...clients].reverse()) lab.sh(c.ns, 'ping -c 2 -i 0.1 -W 1 198.18.0.1');
+        await sleep(300);
+        expect(clients.map((c) => neighMac(c.ns))).toEqual(taught);
+        await sleep(1500);
+      }
     } finally {
       await lab.stopBondd();
     }
