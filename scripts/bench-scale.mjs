@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { busySeconds, counters, median, procSeconds, rssMb, sh, sleep, waitUntil } from './lib/measure.mjs';
+import { busySeconds, counters, markdownTable, median, procSeconds, rssMb, sh, sleep, waitUntil } from './lib/measure.mjs';
 import { Ovs } from './lib/ovs.mjs';
 import { exited, spawnBondd, spawnBonddWith } from './lib/proc.mjs';
 
@@ -437,11 +437,6 @@ export function scaleLab(o) {
    */
   function format(out) {
     const f = (/** @type {number} */ x, d = 2) => (x === null || x === undefined ? '-' : x.toFixed(d));
-    /** @param {string[][]} rows */
-    const table = (rows) => {
-      const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
-      return rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n') + '\n';
-    };
     let text = '';
     if (out.slaves) {
       const rows = [
@@ -473,7 +468,7 @@ export function scaleLab(o) {
           `${f(r.failover_ms.median)} / ${f(r.failover_ms.worst)}`,
         ]);
       }
-      text += table(rows);
+      text += markdownTable(rows);
     }
     if (out.bonds) {
       const rows = [['bonds, datapath', 'start to all ready s', 'RSS MB', 'RSS - 1 bond, per bond MB', 'idle CPU %']];
@@ -487,7 +482,7 @@ export function scaleLab(o) {
           f(r.idle_cpu_pct),
         ]);
       }
-      text += '\n' + table(rows);
+      text += '\n' + markdownTable(rows);
     }
     if (out.macs) {
       const rows = [
@@ -507,7 +502,7 @@ export function scaleLab(o) {
           r.announced_macs.join(' '),
           f(r.announced_s_median, 3),
         ]);
-      text += '\n' + table(rows);
+      text += '\n' + markdownTable(rows);
     }
     if (out.alb) {
       const rows = [
@@ -531,7 +526,7 @@ export function scaleLab(o) {
           f(r.idle_cpu_pct),
           f(r.rss_mb, 0),
         ]);
-      text += '\n' + table(rows);
+      text += '\n' + markdownTable(rows);
     }
     return text;
   }

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, sh, sleep } from './lib/measure.mjs';
+import { markdownTable, median, sh, sleep } from './lib/measure.mjs';
 import { exited, spawnBondd } from './lib/proc.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -174,8 +174,7 @@ export function timelineLab(o) {
     const keys = Object.keys(out.summary);
     const rows = [['ms after the cut', ...out.cuts.map((_, i) => `cut ${i + 1}`), 'median']];
     for (const k of keys) rows.push([k.replace(/_ms$/, ''), ...out.cuts.map((c) => c[k].toFixed(2)), out.summary[k].toFixed(2)]);
-    const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
-    return rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n') + '\n';
+    return markdownTable(rows);
   }
 
   return {

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { scaleLab } from './bench-scale.mjs';
 import { timelineLab } from './bench-timeline.mjs';
 import { Ovs } from './lib/ovs.mjs';
-import { busySeconds, median, procSeconds, rssMb, sh, sleep, waitUntil } from './lib/measure.mjs';
+import { busySeconds, markdownTable, median, procSeconds, rssMb, sh, sleep, waitUntil } from './lib/measure.mjs';
 import { exited, spawnBondd } from './lib/proc.mjs';
 import { writeResult } from './lib/results.mjs';
 
@@ -648,8 +648,7 @@ async function main() {
     ]);
   }
   if (rows.length) {
-    const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
-    process.stdout.write(rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n') + '\n');
+    process.stdout.write(markdownTable(rows));
   }
   if (lacp) {
     const f = (/** @type {number} */ x) => x.toFixed(2);
@@ -692,8 +691,7 @@ async function main() {
         r.lacp_s === null ? 'no' : r.lacp_s.toFixed(1),
       ]);
     }
-    const lw = lrows[0].map((_, i) => Math.max(...lrows.map((x) => x[i].length)));
-    process.stdout.write('\n' + lrows.map((x) => '| ' + x.map((c, i) => c.padEnd(lw[i])).join(' | ') + ' |').join('\n') + '\n');
+    process.stdout.write('\n' + markdownTable(lrows));
   }
   for (const r of alb)
     process.stdout.write(

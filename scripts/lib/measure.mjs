@@ -75,3 +75,12 @@ export function counters(ns, re, counter) {
   }
   return r;
 }
+
+/**
+ * Rows of cells as a Markdown table, columns padded to their widest cell.
+ * @param {string[][]} rows
+ */
+export function markdownTable(rows) {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((x) => x[i].length)));
+  return rows.map((x) => '| ' + x.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |').join('\n') + '\n';
+}
