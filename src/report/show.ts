@@ -10,12 +10,12 @@ export function renderShow(s: BondState): string {
   const mode = o.mode as ModeName;
   const info = MODE_INFO[mode];
   const L: string[] = [];
-  L.push(`Ethernet Channel Bonding Driver: tapbond v${VERSION}`);
   const dpath = s.bond.datapath;
-  // beyond the kernel: a line of the header block, so the kernel's own lines keep their order
+  // beyond the kernel, on the driver line: scripts read the line after it as the blank one that
+  // ends the header (the kernel prints nothing else there)
   const kernel = `kernel (eBPF${dpath.attach === 'tc' ? ', tc filters: no TCX links' : ''})`;
   const user = `user space${dpath.requested !== 'user' && dpath.reason ? ` (${dpath.reason})` : ''}`;
-  L.push(`Datapath: ${dpath.path === 'kernel' ? kernel : user}`);
+  L.push(`Ethernet Channel Bonding Driver: tapbond v${VERSION}, datapath ${dpath.path === 'kernel' ? kernel : user}`);
   L.push('');
   L.push(`Bonding Mode: ${info.proc}${info.failOverMac && o.fail_over_mac !== 'none' ? ` (fail_over_mac ${o.fail_over_mac})` : ''}`);
   if (info.hashLine === 'always' || (info.hashLine === 'static-tlb' && o.tlb_dynamic_lb === 'off')) {

@@ -153,7 +153,7 @@ describe.skipIf(mustSkip(reason))('crash safety and what happens behind the bond
     const tc = { TAPBOND_BPF_ATTACH: 'tc', TAPBOND_DATAPATH: 'kernel' };
     await lab.startBondd(ARGS, 'bond0', undefined, tc);
     expect(lab.state().bond.datapath).toMatchObject({ path: 'kernel', attach: 'tc' });
-    expect(lab.bondctl(['show', 'bond0']).out).toContain('Datapath: kernel (eBPF, tc filters: no TCX links)');
+    expect(lab.bondctl(['show', 'bond0']).out).toContain(', datapath kernel (eBPF, tc filters: no TCX links)');
     expect(lab.tcx(lab.srv, ['s0', 's1', 'bond0'])).toEqual({ s0: [0, 0], s1: [0, 0], bond0: [0, 0] });
     for (const s of ['s0', 's1']) expect(snapshot(s).filters).toMatch(/bpf .*tapbond.*direct-action/s);
     expect(lab.sh(lab.srv, 'tc filter show dev bond0 egress')).toMatch(/tapbond.*direct-action/s);
