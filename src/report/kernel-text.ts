@@ -19,7 +19,10 @@ const is8023ad = (s: BondState) => MODE_INFO[s.bond.mode as ModeName]?.lacp ?? f
 const aggregator = (s: BondState): Agg => (is8023ad(s) ? ((s.mode.active_aggregator as Agg) ?? null) : null);
 const portCount = (a: NonNullable<Agg>) => (Array.isArray(a.ports) ? a.ports.length : Number(a.ports));
 
-/** The sysfs files of a kernel bond, each rendered as the kernel prints it. */
+/**
+ * The sysfs files of a kernel bond, each rendered as the kernel prints it (bond_sysfs.c's
+ * per_bond_attrs; ns_ip6_target has none: netlink and /proc only, test/kernel/layouts holds it).
+ */
 const SYSFS: Record<string, (s: BondState) => string> = {
   slaves: (s) => s.ports.map((p) => p.name).join(' '),
   mode: (s) => `${s.bond.mode} ${s.bond.mode_id}`,
@@ -32,7 +35,6 @@ const SYSFS: Record<string, (s: BondState) => string> = {
   lacp_active: (s) => named(s, 'lacp_active'),
   ad_select: (s) => named(s, 'ad_select'),
   arp_ip_target: (s) => s.options.arp_ip_target.join(' '),
-  ns_ip6_target: (s) => s.options.ns_ip6_target.join(' '),
   arp_interval: (s) => String(s.options.arp_interval),
   arp_missed_max: (s) => String(s.options.arp_missed_max),
   miimon: (s) => String(s.options.miimon),
