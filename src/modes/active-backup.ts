@@ -111,12 +111,12 @@ export class ActiveBackup implements Mode {
     const up = this.highestPrio();
     if (up) return up;
     // nothing is up: take the link whose updelay would end first (kernel: "making interface
-    // the new active one N ms earlier")
+    // the new active one N ms earlier"; with no updelay, as under the ARP monitor, none)
     const now = this.ctx.clock.now();
     const updelay = this.ctx.options().updelay;
     let best: Port | null = null;
     for (const p of this.ctx.ports()) {
-      if (p.link.state === 'back' && (!best || p.link.remaining(now, updelay) < best.link.remaining(now, updelay))) best = p;
+      if (updelay > 0 && p.link.state === 'back' && (!best || p.link.remaining(now, updelay) < best.link.remaining(now, updelay))) best = p;
     }
     return best;
   }

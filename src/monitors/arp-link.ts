@@ -75,8 +75,10 @@ export class ArpLink implements LinkMonitor {
     this.monitor.removePort(port.index);
   }
 
-  /** Carrier plays no part: only ARP/ND replies count. */
-  onCarrierEvent(): void {}
+  /** Carrier does not bring a link up or down (replies do); the rotation probes only slaves with it. */
+  onCarrierEvent(port: Port): void {
+    this.monitor.setCarrier(port.index, port.carrier);
+  }
 
   setActive(port: Port | null): void {
     this.monitor.setActive(port?.index ?? null, this.d.clock.now());
@@ -135,6 +137,11 @@ export class ArpLink implements LinkMonitor {
       const detail = c.up ? '' : `, failure count ${port.link.failureCount}`;
       this.d.log.info(`link ${c.up ? 'up' : 'down'} (arp monitor${detail})`, { slave: port.name, event: c.up ? 'link-up' : 'link-down' });
       changed = true;
+    }
+    // what /proc shows of the slaves that are not up: down, or the rotation's going back/down
+    for (const p of ports) {
+      const shown = this.monitor.shown(p.index);
+      if (shown !== 'up' && p.link.state !== 'up') p.link.state = shown;
     }
     if (changed) {
       this.d.update('arp monitor');

@@ -6,8 +6,10 @@
 // verdicts come out; the bond frames and sends the probes.
 //
 // "Within k intervals" is the kernel's bond_time_in_interval: now <= last + k*interval + interval/2.
-// Deviation: with no active slave in active-backup, probes go out on every slave at once instead
-// of one rotating candidate (curr_arp_slave); a slave still comes up only on a reply.
+// Active-backup with no active slave probes one candidate per interval, rotating through the
+// slaves that have carrier (kernel bond_ab_arp_probe's current_arp_slave): the candidate shows
+// "going back", one that got no reply in its interval "going down" (BOND_LINK_BACK/FAIL, as
+// /proc shows them), until a reply brings a slave up.
 // Beyond the kernel: a tick that runs late (event-loop stall) judges "still up" as of when it was
 // due, since no probe went out in the meantime (see tick()).
 
@@ -38,6 +40,9 @@ interface ArpPort {
   lastTx: number;
   targetRx: number[];
   up: boolean;
+  carrier: boolean;
+  /** A slave that is not up, as the rotation left it: probed now ('back'), or probed in vain. */
+  shown: 'back' | 'fail' | null;
 }
 
 export interface ArpVerdicts {
@@ -52,6 +57,8 @@ export class ArpMonitor {
   /** When the current active slave became active (kernel last_link_up of curr_active). */
   private activeSince = 0;
   private active: number | null = null;
+  /** Active-backup with no active slave: the rotation's candidate (kernel current_arp_slave). */
+  private candidate: number | null = null;
   /** When tick() last ran (0: not yet). */
   private lastTick = 0;
 
@@ -69,11 +76,26 @@ export class ArpMonitor {
       lastTx: now,
       targetRx: this.cfg.targets.map(() => (carrier ? now : 0)),
       up: carrier,
+      carrier,
+      shown: null,
     });
   }
 
   removePort(port: number): void {
     this.ports.delete(port);
+    if (this.candidate === port) this.candidate = null;
+  }
+
+  /** The slave's carrier (only the rotation looks at it: it probes slaves that have one). */
+  setCarrier(port: number, carrier: boolean): void {
+    const p = this.ports.get(port);
+    if (p) p.carrier = carrier;
+  }
+
+  /** How /proc shows a slave: up, down, or the rotation's 'back' / 'fail'. */
+  shown(port: number): 'up' | 'down' | 'back' | 'fail' {
+    const p = this.ports.get(port);
+    return !p ? 'down' : p.up ? 'up' : (p.shown ?? 'down');
   }
 
   setActive(port: number | null, now: number): void {
@@ -85,8 +107,9 @@ export class ArpMonitor {
     return this.ports.get(port)?.up ?? false;
   }
 
+  /** The rotation's candidate is active for the time of its probe (kernel: active flags set). */
   private isActiveState(port: number): boolean {
-    return !this.cfg.activeBackup || port === this.active;
+    return !this.cfg.activeBackup || port === this.active || (this.active === null && port === this.candidate);
   }
 
   /** Does this port validate ARPs in its current role (kernel slave_do_arp_validate)? */
@@ -159,6 +182,8 @@ export class ArpMonitor {
         else up = this.within(p.lastTx, m, at) && this.within(rx, m, at);
       } else if (!p.up) {
         up = this.within(rx, 1, now);
+        // kernel bond_ab_arp_inspect: the candidate that heard nothing in its interval fails
+        if (!up && p.shown === 'back') p.shown = 'fail';
       } else if (idx === this.active) {
         // kernel compat: two intervals of grace after becoming active, to avoid bouncing
         up = at <= this.activeSince + 2 * this.cfg.intervalMs || (this.within(p.lastTx, m, at) && this.within(rx, m, at));
@@ -167,11 +192,45 @@ export class ArpMonitor {
       }
       if (up !== p.up) {
         p.up = up;
+        p.shown = null;
         changes.push({ port: idx, up });
+        // a slave that comes up ends the rotation (kernel: current_arp_slave = NULL)
+        if (up || idx === this.candidate) this.candidate = null;
       }
     }
-    const probe = this.cfg.activeBackup && this.active !== null && this.ports.has(this.active) ? [this.active] : [...this.ports.keys()];
+    let probe: number[];
+    if (!this.cfg.activeBackup) probe = [...this.ports.keys()];
+    else if (this.active !== null && this.ports.has(this.active)) probe = [this.active];
+    // a slave that came up now is the one the bond makes active (kernel: commit selects it
+    // before the probe): it is probed, the rotation ends
+    else if (changes.some((c) => c.up)) probe = [changes.find((c) => c.up)!.port];
+    else probe = this.rotate(changes);
     for (const idx of probe) this.ports.get(idx)!.lastTx = now;
     return { probe, changes };
+  }
+
+  /**
+   * Active-backup without an active slave (kernel bond_ab_arp_probe): an up slave that lost its
+   * carrier goes down; the next slave with carrier after the candidate (from the first, the
+   * second; wrapping) becomes the candidate and is probed alone.
+   */
+  private rotate(changes: { port: number; up: boolean }[]): number[] {
+    const order = [...this.ports.keys()];
+    for (const idx of order) {
+      const p = this.ports.get(idx)!;
+      if (p.up && !p.carrier) {
+        p.up = false;
+        changes.push({ port: idx, up: false });
+      }
+    }
+    const from = this.candidate !== null && this.ports.has(this.candidate) ? this.candidate : order[0];
+    if (from === undefined) return [];
+    const at = order.indexOf(from);
+    const next = [...order.slice(at + 1), ...order.slice(0, at + 1)].find((i) => this.ports.get(i)!.carrier);
+    if (next === undefined) return [];
+    this.candidate = next;
+    const p = this.ports.get(next)!;
+    if (!p.up) p.shown = 'back';
+    return [next];
   }
 }

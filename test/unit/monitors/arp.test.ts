@@ -107,6 +107,29 @@ describe('ARP monitor', () => {
     expect(m.tick(200).changes).toEqual([{ port: 1, up: true }]);
   });
 
+  it('active-backup with no active slave probes one candidate per interval, rotating (kernel bond_ab_arp_probe)', () => {
+    const m = new ArpMonitor(cfg({ validate: 'active' }));
+    for (const i of [1, 2, 3, 4]) m.addPort(i, 0, false);
+    m.setCarrier(1, true);
+    m.setCarrier(2, true);
+    m.setCarrier(4, true);
+    // from the first slave the next one with carrier: 2, then 4 (3 has none), then 1
+    expect(m.tick(100).probe).toEqual([2]);
+    expect([1, 2, 3, 4].map((i) => m.shown(i))).toEqual(['down', 'back', 'down', 'down']);
+    expect(m.tick(200).probe).toEqual([4]);
+    expect([1, 2, 3, 4].map((i) => m.shown(i))).toEqual(['down', 'fail', 'down', 'back']);
+    expect(m.tick(300).probe).toEqual([1]);
+    // the candidate validates as the active slave would: a reply from the target brings it up
+    m.onArp(1, reply(T1), ours, 350);
+    const v = m.tick(400);
+    expect(v.changes).toEqual([{ port: 1, up: true }]);
+    expect(v.probe).toEqual([1]);
+    m.setActive(1, 400);
+    expect(m.tick(500).probe).toEqual([1]);
+    // the ones probed in vain stay "going down", as the kernel's /proc shows them
+    expect([1, 2, 3, 4].map((i) => m.shown(i))).toEqual(['up', 'fail', 'down', 'fail']);
+  });
+
   it('probes only on the active slave in active-backup, on every slave otherwise', () => {
     const ab = new ArpMonitor(cfg());
     ab.addPort(1, 0, true);
