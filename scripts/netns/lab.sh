@@ -19,6 +19,7 @@
 #                            bare pair is to a bond): PREFIX-srv s0..s{N-1} <-- veth --> q0..q{N-1}
 #                            PREFIX-cli, every q with q0's MAC and 198.18.0.2/24 on q0, so the
 #                            host takes the bond's frames on whichever link brings them
+#   lab.sh alone PREFIX      PREFIX-srv only (the kernel-oracle guest makes its own TAPs in it)
 #   lab.sh bare PREFIX       reference path: PREFIX-srv eth0 198.18.0.1 <-> PREFIX-cli eth0
 #   lab.sh down PREFIX       removes every namespace of PREFIX (and so every veth in them)
 set -euo pipefail
@@ -101,6 +102,7 @@ case $cmd in
     ip -n "$P-cli" addr add 198.18.0.2/24 dev q0
     ip -n "$P-cli" addr add 2001:db8::2/64 dev q0 nodad
     ;;
+  alone) mkns "$P-srv" ;;
   bare)
     trap 'down; exit 1' ERR
     mkns "$P-srv"; mkns "$P-cli"

@@ -90,6 +90,12 @@ export class Lab {
     execFileSync('bash', [LAB, 'pair', this.prefix, String(links)], { stdio: 'pipe' });
   }
 
+  /** The server namespace alone (the kernel-oracle guest brings its own links). */
+  alone(): void {
+    this.mountBpffs();
+    execFileSync('bash', [LAB, 'alone', this.prefix], { stdio: 'pipe' });
+  }
+
   down(): void {
     this.bondd?.proc.kill('SIGKILL');
     for (const b of this.extra) b.proc.kill('SIGKILL');
