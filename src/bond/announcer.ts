@@ -4,8 +4,8 @@
 // once, and after any change of where traffic leaves a RARP for every MAC learnt behind the TAP.
 // Control path; frames are built by src/net/frames.ts.
 import type { TxPlan } from '../datapath/plan.js';
-import { gratuitousArp, igmpReports, rarpAnnounce, unsolicitedNa } from '../net/frames.js';
-import { AF_INET, IFA_F_TENTATIVE, type IfAddr } from '../net/rtnl.js';
+import { gratuitousArp, igmpReports, mldReports, rarpAnnounce, unsolicitedNa } from '../net/frames.js';
+import { AF_INET, AF_INET6, IFA_F_TENTATIVE, type IfAddr } from '../net/rtnl.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -60,7 +60,7 @@ export class Announcer {
   }
 
   /**
-   * resend_igmp: the TAP's IPv4 group memberships reported again from `port`, resend_igmp times,
+   * resend_igmp: the TAP's IPv4 and IPv6 group memberships reported again (IGMP, MLD) from `port`, resend_igmp times,
    * the first at once and then every 200 ms (kernel NETDEV_RESEND_IGMP after an active change),
    * so a snooping switch moves the groups to the new port.
    */
@@ -69,10 +69,19 @@ export class Announcer {
     this.stopIgmp = this.repeat(this.d.options().resend_igmp, RESEND_IGMP_MS, () => {
       const mac = this.d.mac();
       if (!this.d.usable(port) || !mac) return false;
+      const addrs = this.d.host.addresses(this.d.tapIfindex());
       const { version, groups } = this.d.host.igmpGroups(this.d.bondName);
       if (groups.length) {
-        const src = this.d.host.addresses(this.d.tapIfindex()).find((a) => a.family === AF_INET)?.address ?? new Uint8Array(4);
+        const src = addrs.find((a) => a.family === AF_INET)?.address ?? new Uint8Array(4);
         for (const f of igmpReports(mac, src, groups, version)) this.d.send(port, f);
+        this.igmpResends++;
+      }
+      // kernel compat: NETDEV_RESEND_IGMP makes IPv6 report its groups too (MLD, from the
+      // link-local address)
+      const mld = this.d.host.mldGroups(this.d.bondName);
+      if (mld.groups.length) {
+        const src = addrs.find((a) => a.family === AF_INET6 && a.address[0] === 0xfe && (a.address[1] & 0xc0) === 0x80)?.address;
+        for (const f of mldReports(mac, src ?? new Uint8Array(16), mld.groups, mld.version)) this.d.send(port, f);
         this.igmpResends++;
       }
       return true;

@@ -19,6 +19,8 @@ export interface Host {
   multicastList(ifname: string): string[];
   /** IPv4 multicast groups joined on `ifname` (not 224.0.0.1) and its IGMP version (/proc/net/igmp). */
   igmpGroups(ifname: string): { version: 2 | 3; groups: Uint8Array[] };
+  /** IPv6 groups joined on `ifname` that MLD reports (/proc/net/igmp6), and the MLD version. */
+  mldGroups(ifname: string): { version: 1 | 2; groups: Uint8Array[] };
   /** The TAP's transmit drops (frames the kernel dropped because the daemon lagged). */
   tapDrops(ifindex: number): number;
   /** An interface's transmit queue length (a TAP's ring of frames waiting for the daemon). */
@@ -97,6 +99,21 @@ export function nativeHost(binding: NativeBinding): Host {
       }
       return parseProcIgmp(text, ifname);
     },
+    mldGroups(ifname) {
+      let text = '';
+      try {
+        text = readFileSync('/proc/net/igmp6', 'utf8');
+      } catch {
+        return { version: 2, groups: [] };
+      }
+      let force = '0';
+      try {
+        force = readFileSync(`/proc/sys/net/ipv6/conf/${ifname}/force_mld_version`, 'utf8').trim();
+      } catch {
+        /* no IPv6 on it */
+      }
+      return { version: force === '1' ? 1 : 2, groups: parseProcIgmp6(text, ifname) };
+    },
     deleteLink: (ifindex) => rtnl.deleteLink(ifindex),
     setAlias(name, alias) {
       try {
@@ -151,4 +168,21 @@ export function parseProcIgmp(text: string, ifname: string): { version: 2 | 3; g
     groups.push(addr);
   }
   return { version, groups };
+}
+
+/**
+ * /proc/net/igmp6: "idx name group users flags timer", the group as 32 hex digits. Like the
+ * kernel's MLD (MAF_NOREPORT), ff02::1 and groups of a scope below link-local are not reported.
+ */
+export function parseProcIgmp6(text: string, ifname: string): Uint8Array[] {
+  const groups: Uint8Array[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*\d+\s+(\S+)\s+([0-9a-fA-F]{32})\s/.exec(line);
+    if (!m || m[1] !== ifname) continue;
+    const g = Uint8Array.from(Buffer.from(m[2], 'hex'));
+    const allNodes = g[1] === 0x02 && g.subarray(2, 15).every((b) => b === 0) && g[15] === 1;
+    if (allNodes || (g[1] & 0x0f) < 2) continue;
+    groups.push(g);
+  }
+  return groups;
 }

@@ -193,6 +193,60 @@ export function igmpReports(mac: Uint8Array, src: Uint8Array, groups: Uint8Array
   return [frame(Uint8Array.of(224, 0, 0, 22), sum(igmp))];
 }
 
+/**
+ * MLD reports for `groups` (16-byte addresses) from `mac`/`src` (a link-local address, or ::):
+ * MLDv2 (one report, MODE_IS_EXCLUDE with no sources per group, to ff02::16) or MLDv1 (one
+ * report per group, to the group). Hop limit 1 and a Hop-by-Hop Router Alert (RFC 2710, 3810),
+ * as Linux sends them.
+ */
+export function mldReports(mac: Uint8Array, src: Uint8Array, groups: Uint8Array[], version: 1 | 2): Uint8Array[] {
+  const frame = (dst: Uint8Array, icmp: Uint8Array) => {
+    const f = new Uint8Array(14 + 40 + 8 + icmp.length);
+    f.set(Uint8Array.of(0x33, 0x33, dst[12], dst[13], dst[14], dst[15]), 0);
+    f.set(mac, 6);
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    const ip = 14;
+    f[ip] = 0x60;
+    f[ip + 4] = (8 + icmp.length) >> 8;
+    f[ip + 5] = (8 + icmp.length) & 0xff;
+    f[ip + 6] = 0; // Hop-by-Hop options
+    f[ip + 7] = 1;
+    f.set(src, ip + 8);
+    f.set(dst, ip + 24);
+    f.set([58, 0, 5, 2, 0, 0, 1, 0], ip + 40); // next ICMPv6; Router Alert (MLD); PadN
+    const ic = ip + 48;
+    f.set(icmp, ic);
+    const pseudo = new Uint8Array(40);
+    pseudo.set(src, 0);
+    pseudo.set(dst, 16);
+    pseudo[34] = icmp.length >> 8;
+    pseudo[35] = icmp.length & 0xff;
+    pseudo[39] = 58;
+    const c = checksum16([pseudo, f.subarray(ic)]);
+    f[ic + 2] = c >> 8;
+    f[ic + 3] = c & 0xff;
+    return f;
+  };
+  if (version === 1) {
+    return groups.map((g) => {
+      const icmp = new Uint8Array(24);
+      icmp[0] = 131; // MLDv1 report
+      icmp.set(g, 8);
+      return frame(g, icmp);
+    });
+  }
+  const icmp = new Uint8Array(8 + 20 * groups.length);
+  icmp[0] = 143; // MLDv2 report
+  icmp[6] = groups.length >> 8;
+  icmp[7] = groups.length & 0xff;
+  groups.forEach((g, i) => {
+    icmp[8 + 20 * i] = 2; // MODE_IS_EXCLUDE, no sources: "I am a listener"
+    icmp.set(g, 8 + 20 * i + 4);
+  });
+  return [frame(Uint8Array.of(0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16), icmp)];
+}
+
 /** The solicited-node multicast address of an IPv6 address (ff02::1:ffXX:XXXX), and its MAC. */
 export function solicitedNode(ip6: Uint8Array): { ip: Uint8Array; mac: Uint8Array } {
   const ip = Uint8Array.of(0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, ip6[13], ip6[14], ip6[15]);

@@ -182,6 +182,7 @@ export class FakeNet {
   /** TAP fds handed out by dupTap() (fd -> TAP name) and not yet adopted or closed. */
   readonly fds = new Map<number, string>();
   readonly igmp = new Map<string, Uint8Array[]>();
+  readonly mld = new Map<string, Uint8Array[]>();
   /** Datagrams sent to unix sockets (sd_notify). */
   readonly datagrams: { path: string; text: string; fds?: number[] }[] = [];
   engine: FakeEngine | undefined;
@@ -299,6 +300,7 @@ export class FakeNet {
       tapDrops: () => 0,
       setTxQueueLen: () => {},
       igmpGroups: (n) => ({ version: 3 as const, groups: this.igmp.get(n) ?? [] }),
+      mldGroups: (n) => ({ version: 2 as const, groups: this.mld.get(n) ?? [] }),
       blockStack: (ifindex): StackBlock => {
         this.blocked.add(ifindex);
         return { ifindex, createdQdisc: true };

@@ -97,6 +97,15 @@ describe('announcer', () => {
     expect(t.a.igmpResends).toBe(2);
   });
 
+  it('reports the IPv6 groups too (MLD), as the kernel does on NETDEV_RESEND_IGMP', () => {
+    const t = setup({ resend_igmp: 1 });
+    t.net.mld.set('bond0', [Uint8Array.from(Buffer.from('ff0200000000000000000001ff000001', 'hex'))]);
+    t.a.resendIgmp(t.ports[1]);
+    t.clock.advance(1000);
+    expect(t.sent.map((s) => [s.port, s.at])).toEqual([['s1', 0]]);
+    expect(t.a.igmpResends).toBe(1);
+  });
+
   it('announces each learnt MAC by RARP from where a changed plan sends it, skipping our own and group MACs', () => {
     const t = setup();
     const single = (mask: number): TxPlan => ({ kind: 'single', mask });

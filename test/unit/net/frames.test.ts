@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseProcIgmp } from '../../../src/host/host.js';
-import { gratuitousArp, igmpReports, neighbourSolicitation, parseNd, solicitedNode, unsolicitedNa } from '../../../src/net/frames.js';
+import { parseProcIgmp, parseProcIgmp6 } from '../../../src/host/host.js';
+import {
+  gratuitousArp,
+  igmpReports,
+  mldReports,
+  neighbourSolicitation,
+  parseNd,
+  solicitedNode,
+  unsolicitedNa,
+} from '../../../src/net/frames.js';
 import { formatIp } from '../../../src/util/mac.js';
 
 const mac = Uint8Array.of(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
@@ -103,5 +111,57 @@ describe('neighbour discovery for the NS monitor', () => {
     expect(na.op).toBe(2);
     expect(Buffer.from(na.sip).toString('hex')).toBe('20010db8000000000000000000000002');
     expect(Buffer.from(na.tip).toString('hex')).toBe('ff020000000000000000000000000001');
+  });
+});
+
+describe('MLD reports (resend_igmp, IPv6)', () => {
+  const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
+  /** one's complement sum over the IPv6 pseudo-header and the ICMPv6 message */
+  const icmp6Sum = (f: Uint8Array, at: number) => {
+    const icmp = f.subarray(at);
+    const w: number[] = [];
+    const push = (b: Uint8Array) => {
+      for (let i = 0; i < b.length; i += 2) w.push((b[i] << 8) | (b[i + 1] ?? 0));
+    };
+    push(f.subarray(22, 54));
+    w.push(0, icmp.length, 0, 58);
+    push(icmp);
+    let s = w.reduce((a, b) => a + b, 0);
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    return s;
+  };
+
+  it('reads the reportable groups of one device from /proc/net/igmp6', () => {
+    const text = [
+      '1    lo              ff020000000000000000000000000001     1 0000000C 0',
+      '4    bond0           ff020000000000000000000000000001     1 0000000C 0',
+      '4    bond0           ff0200000000000000000001ff000001     1 00000004 0',
+      '4    bond0           ff010000000000000000000000000002     1 0000000C 0',
+      '4    bond0           ff0e0000000000000000000000001234     1 00000004 0',
+      '5    bond1           ff0200000000000000000001ff000002     1 00000004 0',
+    ].join('\n');
+    expect(parseProcIgmp6(text, 'bond0').map((g) => Buffer.from(g).toString('hex'))).toEqual([
+      'ff0200000000000000000001ff000001',
+      'ff0e0000000000000000000000001234',
+    ]);
+  });
+
+  it('builds one MLDv2 report to ff02::16 behind a Router Alert, or MLDv1 reports per group', () => {
+    const src = hex('fe800000000000000011223344556677');
+    const groups = [hex('ff0200000000000000000001ff000001'), hex('ff0e0000000000000000000000001234')];
+    const [v2] = mldReports(mac, src, groups, 2);
+    expect(Buffer.from(v2.subarray(0, 14)).toString('hex')).toBe('33330000001602112233445586dd');
+    expect(v2[14 + 6]).toBe(0); // hop-by-hop header first
+    expect(v2[14 + 7]).toBe(1); // hop limit 1
+    expect(Buffer.from(v2.subarray(54, 62)).toString('hex')).toBe('3a00050200000100');
+    expect(v2[62]).toBe(143);
+    expect((v2[68] << 8) | v2[69]).toBe(2);
+    expect(Buffer.from(v2.subarray(74, 90))).toEqual(Buffer.from(groups[0]));
+    expect(icmp6Sum(v2, 62)).toBe(0xffff);
+    const v1 = mldReports(mac, src, groups, 1);
+    expect(v1).toHaveLength(2);
+    expect(Buffer.from(v1[1].subarray(0, 6)).toString('hex')).toBe('333300001234');
+    expect(v1[1][62]).toBe(131);
+    expect(icmp6Sum(v1[1], 62)).toBe(0xffff);
   });
 });
