@@ -9,7 +9,8 @@ namespace stands for a crowd). Bounded in time; prints one JSON line.
       N clients, MAC 02:5c:00:00:hh:ll and IPv4 198.18.(4 + hh).ll, each ARPs for BOND_IP
       (RATE requests per second) and takes the MAC the answer teaches it (balance-alb's receive
       balancing hands each client a slave's MAC); then each sends FRAMES frames (ethertype
-      0x88b5) to that MAC. Prints how many were answered and the MACs taught, with counts.
+      0x88b5) to that MAC. Prints how many were answered, the MACs taught with counts, and the
+      one each client was taught, in client order.
 """
 import json
 import socket
@@ -85,7 +86,8 @@ def alb(iface, n, bond_ip, frames, rate):
     for t in taught:
         if t is not None:
             counts[fmt(t)] = counts.get(fmt(t), 0) + 1
-    print(json.dumps({"clients": n, "answered": sum(t is not None for t in taught), "taught": counts, "learn_s": learn_s}))
+    order = [fmt(t) if t is not None else None for t in taught]
+    print(json.dumps({"clients": n, "answered": sum(t is not None for t in taught), "taught": counts, "order": order, "learn_s": learn_s}))
 
 
 def main():
