@@ -65,7 +65,7 @@ describe.skipIf(mustSkip(reason))('failover announcements against the kernel', (
       await guest.setLink(0, true);
       await sleep(500);
       // our active link fails (the TAP goes down): tapbond fails over to kt1
-      const ours = await after(lab.link(lab.srv, 'bond0').address, 'out', async () => lab.sh(lab.srv, 'ip link set kt0 down'), 'ours');
+      const ours = await after(lab.link(lab.srv, 'bond0').address, 'out', async () => void lab.sh(lab.srv, 'ip link set kt0 down'), 'ours');
       console.log(`after the cut (ms): kernel ${JSON.stringify(kernel)}, tapbond ${JSON.stringify(ours)}`);
       for (const k of ['garp', 'na', 'mld2', 'mld1', 'igmp']) expect(ours[k]?.length ?? 0, k).toBe(kernel[k]?.length ?? 0);
       expect(kernel.garp?.length).toBe(1);
