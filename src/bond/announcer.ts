@@ -74,7 +74,6 @@ export class Announcer {
       if (groups.length) {
         const src = addrs.find((a) => a.family === AF_INET)?.address ?? new Uint8Array(4);
         for (const f of igmpReports(mac, src, groups, version)) this.d.send(port, f);
-        this.igmpResends++;
       }
       // kernel compat: NETDEV_RESEND_IGMP makes IPv6 report its groups too (MLD, from the
       // link-local address)
@@ -82,8 +81,9 @@ export class Announcer {
       if (mld.groups.length) {
         const src = addrs.find((a) => a.family === AF_INET6 && a.address[0] === 0xfe && (a.address[1] & 0xc0) === 0x80)?.address;
         for (const f of mldReports(mac, src ?? new Uint8Array(16), mld.groups, mld.version)) this.d.send(port, f);
-        this.igmpResends++;
       }
+      // one resend round, whatever it held (the state's igmp_resends)
+      if (groups.length || mld.groups.length) this.igmpResends++;
       return true;
     });
   }
