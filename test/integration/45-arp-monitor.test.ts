@@ -12,6 +12,9 @@ describe.skipIf(mustSkip(reason))('ARP monitor', () => {
   afterAll(() => lab.down());
 
   const statuses = () => lab.state().ports.map((p: { mii_status: string }) => p.mii_status);
+  // active-backup with no slave up probes one candidate per interval, rotating, and shows it
+  // "going back", then "going down", as the kernel does: none of them is up
+  const noneUp = (s: string[]) => s.length > 0 && s.every((x) => x === 'down' || x === 'going down' || x === 'going back');
   const failures = () => lab.state().ports.map((p: { link_failure_count: number }) => p.link_failure_count);
 
   /** The client back as the target: link up and its IPv6 address (it goes with the link). */
@@ -104,7 +107,7 @@ describe.skipIf(mustSkip(reason))('ARP monitor', () => {
         await sleep(2000);
         const s = statuses();
         if (expectUp) expect(s).toEqual(['up', 'up', 'up']);
-        else expect(s).toEqual(['down', 'down', 'down']);
+        else expect(noneUp(s), s.join()).toBe(true);
       } finally {
         await lab.stopBondd();
       }
@@ -142,7 +145,7 @@ while True:
         await sleep(2500);
         const s = statuses();
         if (expectUp) expect(s).toEqual(['up', 'up', 'up']);
-        else expect(s).toEqual(['down', 'down', 'down']);
+        else expect(noneUp(s), s.join()).toBe(true);
       } finally {
         noise.kill();
         await lab.stopBondd();
@@ -188,7 +191,7 @@ while True:
       const backup = lab.state().ports.find((p: { state: string }) => p.state === 'backup');
       expect(backup.multicast).toContain('3333ff000002');
       lab.sh(lab.cli, 'ip link set eth0 down');
-      await waitFor(() => statuses().every((s: string) => s === 'down'), 3000, 'all down');
+      await waitFor(() => noneUp(statuses()), 3000, 'none up');
       // IPv6 addresses go with the link (keep_addr_on_down=0): the target comes back with it
       targetUp();
       await waitFor(() => statuses().every((s: string) => s === 'up'), 4000, 'all up again');
