@@ -114,18 +114,22 @@ function icmp6Frame(dstMac: Uint8Array, srcMac: Uint8Array, src: Uint8Array, dst
   f[ip + 7] = 255; // neighbour discovery requires it
   f.set(src, ip + 8);
   f.set(dst, ip + 24);
-  const ic = ip + 40;
-  f.set(icmp, ic);
+  f.set(icmp, ip + 40);
+  icmp6Checksum(f.subarray(ip + 40), src, dst);
+  return f;
+}
+
+/** Fills in an ICMPv6 message's checksum (over the IPv6 pseudo-header and the message). */
+function icmp6Checksum(icmp: Uint8Array, src: Uint8Array, dst: Uint8Array): void {
   const pseudo = new Uint8Array(40);
   pseudo.set(src, 0);
   pseudo.set(dst, 16);
   pseudo[34] = icmp.length >> 8;
   pseudo[35] = icmp.length & 0xff;
   pseudo[39] = 58;
-  const c = checksum16([pseudo, f.subarray(ic)]);
-  f[ic + 2] = c >> 8;
-  f[ic + 3] = c & 0xff;
-  return f;
+  const c = checksum16([pseudo, icmp]);
+  icmp[2] = c >> 8;
+  icmp[3] = c & 0xff;
 }
 
 /** Unsolicited NA to ff02::1 with the override flag and a target link-layer address option. */
@@ -215,17 +219,8 @@ export function mldReports(mac: Uint8Array, src: Uint8Array, groups: Uint8Array[
     f.set(src, ip + 8);
     f.set(dst, ip + 24);
     f.set([58, 0, 5, 2, 0, 0, 1, 0], ip + 40); // next ICMPv6; Router Alert (MLD); PadN
-    const ic = ip + 48;
-    f.set(icmp, ic);
-    const pseudo = new Uint8Array(40);
-    pseudo.set(src, 0);
-    pseudo.set(dst, 16);
-    pseudo[34] = icmp.length >> 8;
-    pseudo[35] = icmp.length & 0xff;
-    pseudo[39] = 58;
-    const c = checksum16([pseudo, f.subarray(ic)]);
-    f[ic + 2] = c >> 8;
-    f[ic + 3] = c & 0xff;
+    f.set(icmp, ip + 48);
+    icmp6Checksum(f.subarray(ip + 48), src, dst);
     return f;
   };
   if (version === 1) {
