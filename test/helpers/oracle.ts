@@ -4,10 +4,12 @@
 // (scripts/qemu/build-oracle.sh's /init), link state through QMP. The guest is a process of the
 // lab's namespace: Lab.down() ends it with everything else.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { have, ROOT, sleep, type Lab } from './lab.js';
+import { afterAll, beforeAll } from 'vitest';
+import { pcapFrames } from '../../scripts/lib/pcap.mjs';
+import { have, Lab, ROOT, sleep, waitFor } from './lab.js';
 
 export const ORACLE_DIR = process.env.TB_ORACLE_DIR ?? '/tmp/tapbond-oracle';
 
@@ -184,4 +186,45 @@ export class KernelGuest {
     // `timeout` hands SIGTERM on to qemu (a SIGKILL would orphan it; Lab.down kills it anyway)
     this.qemu?.kill('SIGTERM');
   }
+}
+
+/**
+ * A lab with the oracle guest (`nics` NICs) booted in its server namespace, for the enclosing
+ * describe block: made before its tests (then `ready`), gone after them.
+ */
+export function oracleLab(
+  tag: string,
+  nics = 2,
+  ready?: (lab: Lab, guest: KernelGuest) => void | Promise<void>,
+): { lab: Lab; guest: KernelGuest } {
+  const lab = new Lab(tag);
+  const guest = new KernelGuest(lab, nics);
+  beforeAll(async () => {
+    buildOracle();
+    lab.alone();
+    await guest.boot();
+    await ready?.(lab, guest);
+  }, 300_000);
+  afterAll(() => {
+    guest.kill();
+    lab.down();
+  });
+  return { lab, guest };
+}
+
+/**
+ * tcpdump on `iface` in the lab's server namespace, into `file` (`filter`: direction and
+ * expression). Resolves once the capture is on; the returned function ends it and gives its
+ * frames. --immediate-mode: a short capture would otherwise lose its last ring block.
+ */
+export async function capture(lab: Lab, iface: string, file: string, filter: string): Promise<() => Promise<{ t: number; f: Buffer }[]>> {
+  const done = lab.shAsync(lab.srv, `tcpdump --immediate-mode -U -s 0 -i ${iface} -w ${file} ${filter} 2>&1`, 60_000);
+  await waitFor(() => existsSync(file) && statSync(file).size >= 24, 15_000, `tcpdump on ${iface}`);
+  return async () => {
+    // a regular expression ([-]w: it matches tcpdump's command line, not the shell running pkill)
+    const re = file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    lab.sh(lab.srv, `pkill -INT -f -- '[-]w ${re} ' || true`);
+    await done;
+    return [...pcapFrames(file)];
+  };
 }

@@ -4,22 +4,17 @@
 // the answer teaches it: its ARP cache. Both bonds must hand each client the same slave.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, mustSkip, ROOT, skipReason, sleep } from '../helpers/lab.js';
-import { buildOracle, KernelGuest, oracleSkipReason } from '../helpers/oracle.js';
+import { describe, expect, it } from 'vitest';
+import { mustSkip, ROOT, skipReason, sleep } from '../helpers/lab.js';
+import { oracleLab, oracleSkipReason } from '../helpers/oracle.js';
 
 const reason = skipReason() || oracleSkipReason();
 const CLIENTS = 16;
 
 describe.skipIf(mustSkip(reason))('balance-alb receive balancing against the kernel', () => {
-  const lab = new Lab('ka');
-  const guest = new KernelGuest(lab, 2);
-  beforeAll(async () => {
-    buildOracle();
-    lab.alone();
-    await guest.boot();
-    // one bridge in the server namespace: the guest's NICs, tapbond's slaves (in the client
-    // namespace, bondd's), and the crowd's port
+  // one bridge in the server namespace: the guest's NICs, tapbond's slaves (in the client
+  // namespace, bondd's), and the crowd's port
+  const { lab, guest } = oracleLab('ka', 2, (lab) => {
     const s = lab.srv;
     lab.sh(s, 'ip link add sw type bridge stp_state 0 forward_delay 0 && ip link set sw up');
     lab.sh(s, 'for t in kt0 kt1; do ip link set $t master sw; done');
@@ -31,12 +26,7 @@ describe.skipIf(mustSkip(reason))('balance-alb receive balancing against the ker
       ip(`-n ${s} link set p${i} master sw up`);
     }
     lab.sh(s, 'ip link add cr type veth peer name crp && ip link set crp master sw up && ip link set cr up');
-  }, 300_000);
-  afterAll(() => {
-    guest.kill();
-    lab.down();
   });
-
   /** What each client was taught for `ip`, in client order. */
   const crowd = (ip: string): { answered: number; taught: Record<string, number>; order: (string | null)[] } =>
     JSON.parse(lab.sh(lab.srv, `timeout 30 python3 ${join(ROOT, 'scripts/lib/scale-frames.py')} alb cr ${CLIENTS} ${ip} 0 200`));

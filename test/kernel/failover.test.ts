@@ -3,11 +3,9 @@
 // addresses. tcpdump on the link they fail over to counts gratuitous ARPs, unsolicited NAs and
 // MLD/IGMP reports, and when each came.
 import { join } from 'node:path';
-import { existsSync, statSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pcapFrames } from '../../scripts/lib/pcap.mjs';
-import { Lab, mustSkip, skipReason, sleep, waitFor } from '../helpers/lab.js';
-import { buildOracle, KernelGuest, oracleSkipReason } from '../helpers/oracle.js';
+import { describe, expect, it } from 'vitest';
+import { mustSkip, skipReason, sleep } from '../helpers/lab.js';
+import { capture, oracleLab, oracleSkipReason } from '../helpers/oracle.js';
 
 const reason = skipReason() || oracleSkipReason();
 const OPTS = 'mode=active-backup miimon=50 num_grat_arp=1 num_unsol_na=1 resend_igmp=1';
@@ -24,30 +22,17 @@ function announcement(f: Buffer): string | null {
 }
 
 describe.skipIf(mustSkip(reason))('failover announcements against the kernel', () => {
-  const lab = new Lab('kf');
-  const guest = new KernelGuest(lab, 2);
-  beforeAll(async () => {
-    buildOracle();
-    lab.alone();
-    await guest.boot();
-  }, 300_000);
-  afterAll(() => {
-    guest.kill();
-    lab.down();
-  });
+  const { lab, guest } = oracleLab('kf', 2);
 
   /** Announcements from `mac` seen on kt1 within 2 s of `cut()`, by kind, with their delays. */
   const after = async (mac: string, dir: 'in' | 'out', cut: () => Promise<void>, tag: string) => {
-    const file = join(lab.runDir, `failover-${tag}.pcap`);
-    const cap = lab.shAsync(lab.srv, `tcpdump --immediate-mode -Q ${dir} -U -s 0 -i kt1 -w ${file} ether src ${mac} 2>&1`, 30_000);
-    await waitFor(() => existsSync(file) && statSync(file).size >= 24, 15_000, 'tcpdump to start');
+    const stop = await capture(lab, 'kt1', join(lab.runDir, `failover-${tag}.pcap`), `-Q ${dir} ether src ${mac}`);
     const t0 = Date.now() / 1000;
     await cut();
     await sleep(2000);
-    lab.sh(lab.srv, 'pkill -INT -x tcpdump || true');
-    await cap;
+    const frames = await stop();
     const seen: Record<string, number[]> = {};
-    for (const { t, f } of pcapFrames(file)) {
+    for (const { t, f } of frames) {
       const k = announcement(Buffer.from(f));
       if (k && t >= t0) (seen[k] ??= []).push(Math.round((t - t0) * 1000));
     }

@@ -5,13 +5,12 @@
 // link it would pick for the very same bytes. They must agree on every frame, except where the
 // kernel hashes what it cannot show us (encap3+4: a local socket's flow hash), which is asserted
 // to be exactly that case.
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/control/client.js';
-import { pcapFrames } from '../../scripts/lib/pcap.mjs';
-import { Lab, mustSkip, skipReason, sleep, waitFor } from '../helpers/lab.js';
-import { buildOracle, KernelGuest, oracleSkipReason } from '../helpers/oracle.js';
+import { mustSkip, skipReason, sleep, type Lab } from '../helpers/lab.js';
+import { capture, oracleLab, oracleSkipReason, type KernelGuest } from '../helpers/oracle.js';
 
 const reason = skipReason() || oracleSkipReason();
 const POLICIES = ['layer2', 'layer2+3', 'layer3+4', 'encap2+3', 'encap3+4', 'vlan+srcmac'];
@@ -47,21 +46,18 @@ function kind(f: Buffer): string {
   return et.toString(16);
 }
 
-/** Until each tcpdump has its file open (the header written: the capture is on). */
-async function capturing(files: string[]): Promise<void> {
-  await waitFor(() => files.every((f) => existsSync(f) && statSync(f).size >= 24), 15_000, 'tcpdump to start');
+/** Captures on every link of the guest at once (`filter`); ends them and gives each one's frames. */
+async function onEveryLink(lab: Lab, guest: KernelGuest, tag: string, filter: string): Promise<() => Promise<Buffer[][]>> {
+  const stops = await Promise.all(guest.taps.map((t) => capture(lab, t, join(lab.runDir, `${tag}-${t}.pcap`), filter)));
+  return async () => (await Promise.all(stops.map((stop) => stop()))).map((frames) => frames.map(({ f }) => Buffer.from(f)));
 }
 
 /** Sends each frame into bond0 in order; returns the link each left on (tcpdump, outbound). */
 async function sendThrough(lab: Lab, guest: KernelGuest, frames: string[], tag: string): Promise<Map<string, string>> {
   const list = join(lab.runDir, `${tag}.hex`);
   writeFileSync(list, frames.join('\n') + '\n');
-  const files = guest.taps.map((t) => join(lab.runDir, `${tag}-${t}-out.pcap`));
-  const caps = guest.taps.map((t, i) =>
-    // the guest is idle meanwhile: whatever leaves with its MAC is what we send
-    lab.shAsync(lab.srv, `tcpdump --immediate-mode -Q out -U -s 0 -i ${t} -w ${files[i]} ether src ${guest.macs[0]} 2>&1`, 30_000),
-  );
-  await capturing(files);
+  // the guest is idle meanwhile: whatever leaves with its MAC is what we send
+  const stop = await onEveryLink(lab, guest, `${tag}-out`, `-Q out ether src ${guest.macs[0]}`);
   const send = [
     'import socket, sys, time',
     's = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)',
@@ -71,27 +67,15 @@ async function sendThrough(lab: Lab, guest: KernelGuest, frames: string[], tag: 
   ].join('\n');
   lab.sh(lab.srv, `timeout 30 python3 -c "${send}" ${list}`);
   await sleep(300);
-  lab.sh(lab.srv, 'pkill -INT -x tcpdump || true');
-  await Promise.all(caps);
   const took = new Map<string, string>();
-  for (const [i, file] of files.entries()) for (const { f } of pcapFrames(file)) took.set(Buffer.from(f).toString('hex'), guest.taps[i]);
+  for (const [i, frames] of (await stop()).entries()) for (const f of frames) took.set(f.toString('hex'), guest.taps[i]);
   return took;
 }
 
 describe.skipIf(mustSkip(reason))('transmit hash against the kernel', () => {
-  const lab = new Lab('kh');
-  const guest = new KernelGuest(lab, 2);
+  const { lab, guest } = oracleLab('kh', 2);
   const totals: string[] = [];
-  beforeAll(async () => {
-    buildOracle();
-    lab.alone();
-    await guest.boot();
-  }, 300_000);
-  afterAll(() => {
-    console.log(`hash agreement:\n${totals.join('\n')}`);
-    guest.kill();
-    lab.down();
-  });
+  afterAll(() => console.log(`hash agreement:\n${totals.join('\n')}`));
 
   for (const policy of POLICIES) {
     it(`${policy}: every frame on the link tapbond picks, asked and on both datapaths`, async () => {
@@ -99,25 +83,20 @@ describe.skipIf(mustSkip(reason))('transmit hash against the kernel', () => {
       const args = ['--name', 'bond0', '--slaves', 'kt0,kt1', 'mode=balance-xor', 'miimon=100', `xmit_hash_policy=${policy}`];
       await lab.startBondd([...args, '--datapath', 'kernel']);
       try {
-        const files = guest.taps.map((t) => join(lab.runDir, `${policy}-${t}.pcap`));
-        const caps = guest.taps.map((t, i) =>
-          lab.shAsync(lab.srv, `tcpdump --immediate-mode -Q in -U -s 0 -i ${t} -w ${files[i]} 2>&1`, 30_000),
-        );
-        await capturing(files);
+        const stop = await onEveryLink(lab, guest, policy, '-Q in');
         await guest.sh(traffic(), { timeoutMs: 120_000 });
         await sleep(300);
-        lab.sh(lab.srv, 'pkill -INT -x tcpdump || true');
-        await Promise.all(caps);
+        const seen = await stop();
         const sock = join(lab.runDir, 'bond0.sock');
         const byKind = new Map<string, { n: number; differ: number }>();
         let frames = 0;
         const asked = new Map<string, string>();
-        for (const [i, file] of files.entries()) {
-          for (const { f } of pcapFrames(file)) {
-            const hex = Buffer.from(f).toString('hex');
+        for (const [i, onLink] of seen.entries()) {
+          for (const f of onLink) {
+            const hex = f.toString('hex');
             const r = (await call(sock, 'debug.hash', { hex })) as { port: string };
             asked.set(hex, r.port);
-            const k = kind(Buffer.from(f));
+            const k = kind(f);
             const e = byKind.get(k) ?? { n: 0, differ: 0 };
             e.n++;
             if (r.port !== guest.taps[i]) e.differ++;

@@ -2,9 +2,9 @@
 // kernel bond in the oracle guest (eth0, eth1) and on bondd's bond over the guest's TAPs (kt0,
 // kt1), the two bonds facing each other. Only what must differ is normalised (the driver line,
 // MACs, slave names); every other difference fails, except the decided ones in ACCEPTED.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, mustSkip, skipReason } from '../helpers/lab.js';
-import { buildOracle, KernelGuest, oracleSkipReason, type BondDump } from '../helpers/oracle.js';
+import { describe, expect, it } from 'vitest';
+import { mustSkip, skipReason } from '../helpers/lab.js';
+import { oracleLab, oracleSkipReason, type BondDump } from '../helpers/oracle.js';
 import { sysfsValue, SYSFS_FILES } from '../../src/report/kernel-text.js';
 
 const reason = skipReason() || oracleSkipReason();
@@ -73,19 +73,10 @@ function diffLines(kernel: string, ours: string, timing?: RegExp): string[] {
 }
 
 describe.skipIf(mustSkip(reason))('layouts against the kernel driver', () => {
-  const lab = new Lab('kl');
-  const guest = new KernelGuest(lab, 2);
-  beforeAll(async () => {
-    buildOracle();
-    lab.alone();
-    await guest.boot();
+  const { lab, guest } = oracleLab('kl', 2, (_, g) => {
     // the churn difference is the kernel's up to 6.18; a newer guest is held to the standard
-    const [major, minor] = guest.version.split('.').map(Number);
+    const [major, minor] = g.version.split('.').map(Number);
     if (major < 6 || (major === 6 && minor <= 18)) ACCEPTED = [CHURN];
-  }, 300_000);
-  afterAll(() => {
-    guest.kill();
-    lab.down();
   });
 
   for (const c of CASES) {
