@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { Host } from '../host/host.js';
 import { isOurMac, type Port } from '../port/port.js';
+import { isLinkLocal6 } from '../util/mac.js';
 
 const RESEND_IGMP_MS = 200; // kernel: resend_igmp reports 200 ms apart
 /** RARPs for learnt MACs sent at once, and then each millisecond (announceLearned). */
@@ -79,7 +80,7 @@ export class Announcer {
       // link-local address)
       const mld = this.d.host.mldGroups(this.d.bondName);
       if (mld.groups.length) {
-        const src = addrs.find((a) => a.family === AF_INET6 && a.address[0] === 0xfe && (a.address[1] & 0xc0) === 0x80)?.address;
+        const src = addrs.find((a) => a.family === AF_INET6 && isLinkLocal6(a.address))?.address;
         for (const f of mldReports(mac, src ?? new Uint8Array(16), mld.groups, mld.version)) this.d.send(port, f);
       }
       // one resend round, whatever it held (the state's igmp_resends)

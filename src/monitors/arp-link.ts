@@ -7,7 +7,7 @@ import { arpRequest, neighbourSolicitation, parseArp, parseNd, solicitedNode } f
 import { AF_INET, AF_INET6, IFA_F_TENTATIVE, type IfAddr } from '../net/rtnl.js';
 import type { BondOptions } from '../options/parse.js';
 import type { Clock } from '../util/clock.js';
-import { bytesEqual, ipBytes, sameSubnet, sameSubnet6 } from '../util/mac.js';
+import { bytesEqual, ipBytes, isLinkLocal6, sameSubnet, sameSubnet6 } from '../util/mac.js';
 import { ArpMonitor, type ArpMonitorConfig, type ArpValidate } from './arp.js';
 import type { LinkMonitor, LinkVerdicts } from './link-monitor.js';
 import type { Logger } from '../util/logger.js';
@@ -175,10 +175,9 @@ export class ArpLink implements LinkMonitor {
       }
       for (const t of o.ns_ip6_target) {
         const tip = ipBytes(t);
-        const linkLocal = tip[0] === 0xfe && (tip[1] & 0xc0) === 0x80;
+        const linkLocal = isLinkLocal6(tip);
         const src =
-          own6.find((a) => (linkLocal ? a.address[0] === 0xfe && (a.address[1] & 0xc0) === 0x80 : sameSubnet6(a.address, tip, a.prefixlen)))
-            ?.address ?? new Uint8Array(16);
+          own6.find((a) => (linkLocal ? isLinkLocal6(a.address) : sameSubnet6(a.address, tip, a.prefixlen)))?.address ?? new Uint8Array(16);
         this.d.send(port, neighbourSolicitation(port.mac, src, tip));
       }
     }

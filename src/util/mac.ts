@@ -82,6 +82,11 @@ export function sameSubnet(a: Uint8Array, b: Uint8Array, prefixlen: number): boo
   return (n(a) & mask) >>> 0 === (n(b) & mask) >>> 0;
 }
 
+/** Is an IPv6 address link-local (fe80::/10)? */
+export function isLinkLocal6(ip: Uint8Array): boolean {
+  return ip[0] === 0xfe && (ip[1] & 0xc0) === 0x80;
+}
+
 /** Are two IPv6 addresses in the same prefix? */
 export function sameSubnet6(a: Uint8Array, b: Uint8Array, prefixlen: number): boolean {
   for (let bit = 0; bit < prefixlen; bit++) {
