@@ -141,7 +141,7 @@ export class ArpLink implements LinkMonitor {
     // what /proc shows of the slaves that are not up: down, or the rotation's going back/down
     for (const p of ports) {
       const shown = this.monitor.shown(p.index);
-      if (shown !== 'up' && p.link.state !== 'up') p.link.state = shown;
+      if (shown !== 'up') p.link.showNotUp(shown);
     }
     if (changed) {
       this.d.update('arp monitor');

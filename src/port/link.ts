@@ -73,6 +73,14 @@ export class PortLink {
     this.state = up ? 'up' : 'down';
   }
 
+  /**
+   * The ARP monitor's rotation: how a link that is not up shows in /proc, down or its "going
+   * back" / "going down" (not a verdict: nothing is counted, and an up link is left alone).
+   */
+  showNotUp(state: 'down' | 'back' | 'fail'): void {
+    if (this.state !== 'up') this.state = state;
+  }
+
   /** Forces a BACK link up (chosen as active while its updelay runs). */
   forceUp(): void {
     this.state = 'up';
