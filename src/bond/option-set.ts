@@ -98,6 +98,9 @@ function applySlaveOption(
   if (name === 'actor_port_prio') port.actorPortPrio = value;
   else if (name === 'prio') port.prio = value;
   else if (name === 'queue_id') {
+    // kernel compat (bond_option_queue_id_set): at most real_num_tx_queues, i.e. tx_queues
+    if (value > o.tx_queues)
+      throw new BondError('EOPT_VALUE', `queue_id: invalid value '${value}' (tx_queues is ${o.tx_queues}); allowed: 0..${o.tx_queues}`);
     const other = value !== 0 && ports.find((p) => p !== port && p.queueId === value);
     // kernel compat (bond_option_queue_id_set): a non-zero id is one slave's
     if (other)

@@ -109,7 +109,7 @@ const OPTION_ROWS = [
   { name: 'ad_speed_override', desc: 'speed (Mbit/s) assumed for a slave whose driver reports none, so LACP can build a key (0 = off)', kind: 'int', min: 0, max: 800000, default: 0, modes: modesWhere((m) => m.needsSpeed), supported: true, extension: true },
   { name: 'lacp_fallback', desc: 'while no port hears an LACP partner, carry traffic active-backup on one port at once (with gratuitous ARPs); LACP takes over when a partner speaks', kind: 'enum', values: OFF_ON, default: 'off', modes: AD, supported: true, extension: true },
   { name: 'max_bonds', desc: 'bonds created at start (module parameter; --modprobe-conf)', kind: 'int', min: 0, max: INT_MAX, default: 1, startOnly: true, supported: true },
-  { name: 'tx_queues', desc: 'transmit queues (module parameter)', kind: 'int', min: 1, max: 255, default: 16, startOnly: true, supported: false },
+  { name: 'tx_queues', desc: 'transmit queues (module parameter): the queue ids a slave may have are 1..tx_queues', kind: 'int', min: 1, max: 255, default: 16, startOnly: true, supported: true },
 ] as const satisfies readonly OptionDef[];
 
 type OptionRow = (typeof OPTION_ROWS)[number];
@@ -169,6 +169,6 @@ export interface SlaveOptionDef {
 // prettier-ignore
 export const SLAVE_OPTIONS: readonly SlaveOptionDef[] = [
   { name: 'prio', desc: 'failover priority: with no primary, reselection prefers the highest prio among the usable slaves (follows primary_reselect)', min: -(2 ** 31), max: 2 ** 31 - 1, default: 0, modes: ['active-backup', 'balance-tlb', 'balance-alb'] },
-  { name: 'queue_id', desc: 'transmit queue this slave serves (0 = none; a non-zero id belongs to one slave): frames from the TAP carry no queue mapping, so it only shows in /proc', min: 0, max: 65535, default: 0 },
+  { name: 'queue_id', desc: 'transmit queue this slave serves in balance-rr and active-backup: a frame whose queue mapping (set by a tc classifier on the bond\'s egress) is this id leaves here while the link is up (0 = none; at most tx_queues; a non-zero id belongs to one slave)', min: 0, max: 65535, default: 0 },
   { name: 'actor_port_prio', desc: '802.3ad actor port priority (LACPDUs; ad_select=actor_port_prio sums it over an aggregator\'s enabled ports)', min: 1, max: 65535, default: 255, modes: ['802.3ad'] },
 ];

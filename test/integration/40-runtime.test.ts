@@ -94,7 +94,10 @@ describe.skipIf(mustSkip(reason))('runtime control and restoration', () => {
         ['--name', 'bond0', '--slaves', 's0,s1', 'miimon=100', 'arp_interval=100', 'arp_ip_target=198.18.0.2'],
         /miimon and arp_interval are mutually exclusive/,
       ],
-      [['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'tx_queues=4'], /tx_queues.*not supported yet/],
+      [
+        ['--name', 'bond0', '--slaves', 's0,s1', 'mode=balance-rr', 'tx_queues=0'],
+        /tx_queues: invalid value '0' \(out of range\); allowed: an integer from 1 to 255/,
+      ],
       [['--name', 'bond0', '--slaves', 's0,s1', 'bogus=1'], /unknown option 'bogus'/],
       [
         ['--name', 'bond0', '--slaves', 's0,s1', 'mode=802.3ad', 'arp_interval=100', 'arp_ip_target=198.18.0.2'],

@@ -50,7 +50,7 @@ describe('modprobe configuration', () => {
     expect(buildFromSystemFiles(parseModprobe('options bonding mode=4 ad_select=3\n'), []).configs[0].options.ad_select).toBe(
       'actor_port_prio',
     );
-    expect(() => buildFromSystemFiles(parseModprobe('options bonding mode=4 tx_queues=4\n'), [])).toThrow(/tx_queues.*not supported yet/);
+    expect(buildFromSystemFiles(parseModprobe('options bonding mode=1 tx_queues=4\n'), []).configs[0].options.tx_queues).toBe(4);
   });
 
   it('ignores a module-wide option without effect in the mode, with a note, but refuses it per bond', () => {

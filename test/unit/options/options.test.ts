@@ -97,16 +97,18 @@ describe('option table', () => {
     expect(err(() => resolveOptions({ mode: 'active-backup', packets_per_slave: 2 })).code).toBe('EOPT_MODE');
   });
 
-  it('refuses what is not implemented yet instead of ignoring it', () => {
+  it('accepts the options added last (alb, 802.3ad extras, tx_queues)', () => {
     expect(resolveOptions({ mode: 'balance-alb', lp_interval: 5, tlb_dynamic_lb: 0 }).options).toMatchObject({
       mode: 'balance-alb',
       lp_interval: 5,
       tlb_dynamic_lb: 'off',
     });
     expect(resolveOptions({ mode: '802.3ad', ad_select: 3 }).options.ad_select).toBe('actor_port_prio');
-    const e = err(() => resolveOptions({ mode: '802.3ad', tx_queues: 4 }));
-    expect(e.code).toBe('EOPT_UNSUPPORTED');
-    expect(e.message).toMatch(/tx_queues.*not supported yet/);
+    expect(resolveOptions({ mode: 'balance-rr', tx_queues: 4 }).options.tx_queues).toBe(4);
+    expect(resolveOptions({}).options.tx_queues).toBe(16);
+    const e = err(() => resolveOptions({ mode: 'balance-rr', tx_queues: 256 }));
+    expect(e.code).toBe('EOPT_VALUE');
+    expect(e.message).toBe("tx_queues: invalid value '256' (out of range); allowed: an integer from 1 to 255");
     expect(resolveOptions({ mode: '802.3ad', lacp_strict: 'on', coupled_control: 0, broadcast_neighbor: 1 }).options).toMatchObject({
       lacp_strict: 'on',
       coupled_control: 'off',
@@ -136,7 +138,7 @@ describe('option table', () => {
     expect(err(() => changeOption(cur, 'mode', 'balance-rr', { hasPorts: false, isUp: true, running: true })).code).toBe('EOPT_BUSY');
     expect(changeOption(cur, 'mode', 'balance-rr', { hasPorts: false, isUp: false, running: true }).options.mode).toBe('balance-rr');
     expect(err(() => changeOption(cur, 'max_bonds', 2, { hasPorts: false, isUp: false, running: true })).code).toBe('EOPT_READONLY');
-    expect(err(() => changeOption(cur, 'tx_queues', 8, { hasPorts: false, isUp: false, running: true })).code).toBe('EOPT_UNSUPPORTED');
+    expect(err(() => changeOption(cur, 'tx_queues', 8, { hasPorts: false, isUp: false, running: true })).code).toBe('EOPT_READONLY');
   });
 
   it('rounds delays to miimon multiples and reports it', () => {
