@@ -1,6 +1,8 @@
 // The kernel fast path: carries out the plans the TypeScript modes publish, nothing more.
-// Three programs share the maps below:
+// Four programs share the maps below:
 //   tx    (TCX egress of the TAP master): picks the slave as the TxPlan says and redirects;
+//   tx_after (last clsact egress filter of the TAP, only while a slave has a queue_id): the same
+//         verdict, after the user's tc classifiers have set the frame's queue mapping;
 //   rx    (TCX ingress of every slave): delivers into the TAP as the RxPlan says, or drops;
 //   slow  (socket filter on the daemon's AF_PACKET sockets): copies only the frames the mode
 //         must see (LACPDUs, ARP for the monitor or RLB) to the JavaScript datapath.
@@ -44,6 +46,12 @@ struct plan {
   __u32 tlb_usable;          // ports a bucket may use
   __u8 tlb_bond_mac[8];
   __u8 port_macs[MAX_PORTS * 6];  // each port's own MAC, for the source of balanced frames
+  // queue_id (balance-rr, active-backup; TxPlan.queues): a frame whose queue mapping names a
+  // slave's queue id leaves on that slave when its link is up (bond_slave_override)
+  __u32 q_txq;               // tx_queues, 0 = no slave has a queue id
+  __u32 q_up;                // ports that may take an overridden frame
+  __u32 q_after;             // tx_after sits last on the TAP's clsact egress
+  __u8 qid[MAX_PORTS];       // queue id by engine port, 0 = none
 };
 
 enum { K_NONE, K_SINGLE, K_RR, K_ALL, K_HASH, K_SLOW, K_TLB };
@@ -434,11 +442,30 @@ static __always_inline int tlb_select(struct __sk_buff *skb, struct plan *pl, co
 
 // ---- transmit: TAP egress -------------------------------------------------------------------
 
-SEC("tc/tx")
-int tx(struct __sk_buff *skb) {
+// The slave whose queue id the frame's queue mapping names, when it may send (0: none). As in the
+// kernel, the first slave with that id decides: up, it takes the frame; down, the mode does.
+static __always_inline __u32 queue_override(struct __sk_buff *skb, struct plan *pl) {
+  __u32 q = skb->queue_mapping;
+  if (!q) return 0;
+  for (int p = 1; p < MAX_PORTS; p++)
+    if (pl->qid[p] == q) return pl->q_up & (1u << p);
+  return 0;
+}
+
+// `first`: the program that meets the frame first on the TAP's egress (tx). With queue ids it
+// sets the queue mapping the kernel's bond_select_queue() would (the recorded receive queue, or
+// 0, modulo tx_queues; a forwarded frame carries its receive queue + 1), and when tx_after is
+// there hands the frame on to the user's classifiers (TC_ACT_UNSPEC), which tx_after follows.
+static __always_inline int transmit(struct __sk_buff *skb, int first) {
   struct plan *pl = live_plan();
   struct counters *tap = ctr(0);
   if (!pl || !tap) return TC_ACT_OK;
+  __u32 txq = pl->q_txq;
+  if (first && txq) {
+    __u32 q = skb->queue_mapping;
+    skb->queue_mapping = q ? (q - 1) % txq : 0;
+    if (pl->q_after) return TC_ACT_UNSPEC;
+  }
   __u32 len = skb->len;
   __u8 eth[18] = {};
   if (len < 14 || bpf_skb_load_bytes(skb, 0, eth, len < 18 ? 14 : 18)) {
@@ -459,6 +486,10 @@ int tx(struct __sk_buff *skb) {
   // one inlined copy of the hash for every kind that needs it (the verifier walks it once)
   __u32 h = 0;
   __u32 kind = pl->kind;
+  if (txq) {
+    mask = queue_override(skb, pl);
+    if (mask) goto send;
+  }
   if (kind == K_HASH || (kind == K_TLB && (pl->tlb_flags & (TLB_ALB | TLB_DYNAMIC)) != (TLB_ALB | TLB_DYNAMIC))) {
     h = xmit_hash(skb, eth, len, pl->policy);
     if (h == PUNT) goto slow;
@@ -521,6 +552,7 @@ int tx(struct __sk_buff *skb) {
     default:
       break;
   }
+send:
   skb->cb[0] = mask;
   if (!mask) {
     tap->tx_no_port++;
@@ -533,6 +565,16 @@ slow:
   tap->slow++;
   skb->cb[0] = PUNT;
   return TC_ACT_OK;  // to the TAP's fd: the JavaScript datapath decides
+}
+
+SEC("tc/tx")
+int tx(struct __sk_buff *skb) {
+  return transmit(skb, 1);
+}
+
+SEC("tc/tx_after")
+int tx_after(struct __sk_buff *skb) {
+  return transmit(skb, 0);
 }
 
 // ---- receive: slave ingress -----------------------------------------------------------------

@@ -4,7 +4,7 @@
 // filter mirroring, announcements, continuity across restarts and the state tree each live in
 // a module of their own.
 import { Datapath } from '../datapath/datapath.js';
-import { observing, type RxPlan, type TxPlan } from '../datapath/plan.js';
+import { observing, type QueueOverride, type RxPlan, type TxPlan } from '../datapath/plan.js';
 import { BondError } from '../errors.js';
 import { FastPathLedger } from '../fastpath/ledger.js';
 import { createMode, type Mode, type ModeContext } from '../modes/index.js';
@@ -154,9 +154,31 @@ export class Bond {
    */
   private publish(tx: TxPlan, rx: RxPlan): void {
     if (this.adopting) return;
-    this.ledger.publish(tx, observing(rx, this.timers.monitor?.ethertypes() ?? []));
+    const queues = this.queueOverride();
+    if (queues) tx = { ...tx, queues };
+    const observed = observing(rx, this.timers.monitor?.ethertypes() ?? []);
+    this.ledger.publish(tx, observed);
+    this.fast.publishQueues(tx, observed);
     this.log.debug('plan published', { plan: tx.kind, at_us: wallMicros() });
     this.announcer.planChanged(tx);
+  }
+
+  /**
+   * The slaves' queue ids, for the modes the kernel overrides the transmit queue in
+   * (bond_should_override_tx_queue: balance-rr and active-backup); undefined when none has one.
+   * The modes publish on every link change, so the up mask follows the links.
+   */
+  private queueOverride(): QueueOverride | undefined {
+    const { mode, tx_queues } = this.options;
+    if ((mode !== 'balance-rr' && mode !== 'active-backup') || !this.ports.some((p) => p.queueId)) return undefined;
+    const ids = new Uint8Array(this.datapath.maxPorts);
+    let upMask = 0;
+    for (const p of this.ports) {
+      if (!p.queueId) continue;
+      ids[p.index] = p.queueId;
+      if (p.isUp) upMask = (upMask | (1 << p.index)) >>> 0;
+    }
+    return { txQueues: tx_queues, ids, upMask };
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 // JavaScript datapath alone. `auto` takes the kernel path when its programs load and attach, and
 // otherwise says once why not; `kernel` makes that an error; `user` never tries.
 import type { Datapath } from '../datapath/datapath.js';
+import type { RxPlan, TxPlan } from '../datapath/plan.js';
 import type { FastPathLedger } from '../fastpath/ledger.js';
 import { BondError } from '../errors.js';
 import { existsSync, rmSync } from 'node:fs';
@@ -29,10 +30,20 @@ export interface DatapathStatus {
 export class BondFastPath {
   private kernel: KernelPath | null = null;
   private reason = '';
+  private tapIfindex = 0;
+  /**
+   * The user-space datapath with queue ids: the transmit programs in their queue-only form (see
+   * KernelPath.queuesOnly), loaded at the first plan with queue ids; null before, or when they
+   * cannot be (assistError says why, once).
+   */
+  private assist: KernelPath | null = null;
+  private assistError = '';
+  /** The slaves' ifindexes by engine port (the assist redirects to them). */
+  private readonly slaves = new Map<number, number>();
 
   constructor(
     private readonly d: {
-      host: Pick<Host, 'binding' | 'blockStack' | 'attachEgress'>;
+      host: Pick<Host, 'binding' | 'blockStack' | 'attachEgress' | 'detachEgress'>;
       datapath: Datapath;
       ledger: FastPathLedger;
       log: Logger;
@@ -49,6 +60,7 @@ export class BondFastPath {
 
   /** Loads and attaches the transmit program to the TAP (`ifindex`), as the choice says. */
   start(tapIfindex: number): void {
+    this.tapIfindex = tapIfindex;
     if (this.d.choice === 'user') {
       this.reason = 'the user-space datapath was asked for (--datapath user)';
       this.dropPins();
@@ -56,10 +68,8 @@ export class BondFastPath {
     }
     let k: KernelPath | null = null;
     try {
-      const host = this.d.host;
-      k = this.load(host.binding, this.d.pins ?? null);
-      const prefer = this.d.attach ?? 'tcx';
-      k.attachTap(tapIfindex, { egress: (i, fd) => host.attachEgress(i, fd), ingress: (i, fd) => host.blockStack(i, fd) }, prefer);
+      k = this.load(this.d.host.binding, this.d.pins ?? null);
+      k.attachTap(tapIfindex, this.tcAttach(), this.d.attach ?? 'tcx');
     } catch (e) {
       k?.close();
       this.reason = (e as Error).message;
@@ -85,6 +95,57 @@ export class BondFastPath {
    */
   private dropPins(): void {
     if (this.d.pins && existsSync(this.d.pins)) unpinAll(this.d.pins);
+    // and the tc filters an earlier bondd put on the TAP's egress (they would go on with its plan)
+    try {
+      const gone = this.d.host.detachEgress(this.tapIfindex);
+      if (gone.length) this.d.log.info(`removed an earlier bondd's eBPF filters from the TAP's egress (${gone.join(', ')})`);
+    } catch (e) {
+      this.d.log.warn(`could not check the TAP's egress filters: ${(e as Error).message}`);
+    }
+  }
+
+  private tcAttach() {
+    const host = this.d.host;
+    return {
+      egress: (i: number, fd: number, slot?: 'tx' | 'after') => host.attachEgress(i, fd, slot),
+      ingress: (i: number, fd: number) => host.blockStack(i, fd),
+    };
+  }
+
+  /**
+   * A plan, for the user-space datapath's queue ids: a TAP reader never sees a frame's queue
+   * mapping, so where a slave has a queue id the transmit programs carry out that part (no pins:
+   * they go with the process). The first plan with queue ids loads them.
+   */
+  publishQueues(tx: TxPlan, rx: RxPlan): void {
+    if (this.kernel) {
+      if (tx.queues && this.kernel.afterError) this.warnQueues(this.kernel.afterError);
+      return;
+    }
+    if (!this.assist && tx.queues && !this.assistError) {
+      let k: KernelPath | null = null;
+      try {
+        k = this.load(this.d.host.binding, null);
+        k.queuesOnly = true;
+        for (const [index, ifindex] of this.slaves) k.describePort(index, ifindex);
+        k.attachTap(this.tapIfindex, this.tcAttach(), this.d.attach ?? 'tcx');
+        this.assist = k;
+        this.d.log.info('queue_id on the user-space datapath: the eBPF transmit programs send the frames a queue id names', {
+          event: 'queue-assist',
+        });
+      } catch (e) {
+        k?.close();
+        this.warnQueues((e as Error).message);
+      }
+    }
+    this.assist?.publish(tx, rx);
+    if (tx.queues && this.assist?.afterError) this.warnQueues(this.assist.afterError);
+  }
+
+  private warnQueues(why: string): void {
+    if (this.assistError) return;
+    this.assistError = why;
+    this.d.log.warn(`queue_id has no effect: only eBPF sees a frame's queue mapping, and ${why}`, { event: 'queue-unavailable' });
   }
 
   /** A slave an earlier bondd had pinned a receive program on, and this one does not take: it goes. */
@@ -97,6 +158,8 @@ export class BondFastPath {
    * of the user path's drop filter), or undefined when the user-space path runs.
    */
   slaveAttach(index: number, ifindex: number): (() => StackBlock | undefined) | undefined {
+    this.slaves.set(index, ifindex);
+    this.assist?.describePort(index, ifindex);
     const k = this.kernel;
     if (!k) return undefined;
     return () => k.attachSlave(index, ifindex, (fd) => this.d.datapath.engine.attachFilter(index, fd));
@@ -104,6 +167,8 @@ export class BondFastPath {
 
   /** The slave's receive program goes (its stack sees frames again once it is restored). */
   detachSlave(index: number): void {
+    this.slaves.delete(index);
+    this.assist?.describePort(index, 0);
     this.kernel?.detachSlave(index);
   }
 
@@ -112,6 +177,12 @@ export class BondFastPath {
    * until a new bondd adopts them; without, they go with the fds.
    */
   stop(): void {
+    if (this.assist) {
+      // the user-space path does not outlive the process: neither does its tx_after
+      this.assist.close();
+      this.assist = null;
+      this.dropPins();
+    }
     if (!this.kernel) return;
     this.d.ledger.setOffload(null);
     this.kernel.close();
@@ -120,6 +191,8 @@ export class BondFastPath {
 
   /** The bond is deleted: every program detaches and every pin goes. */
   destroy(): void {
+    this.assist?.close();
+    this.assist = null;
     this.d.ledger.setOffload(null);
     this.kernel?.destroy();
     this.kernel = null;

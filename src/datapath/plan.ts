@@ -3,7 +3,7 @@
 // Ports are engine port indexes; masks are verdict bitmasks (bit p = engine port p). A plan holds
 // data only: what changes per frame (TLB byte counts) lives in the datapath's own TlbEngine.
 
-export type TxPlan =
+export type TxPlan = (
   | { readonly kind: 'none' }
   /** active-backup: everything leaves through one port. */
   | { readonly kind: 'single'; readonly mask: number }
@@ -15,7 +15,26 @@ export type TxPlan =
    * neighborMask (802.3ad broadcast_neighbor) ARP and IPv6 ND leave on all of those ports. */
   | { readonly kind: 'hash'; readonly masks: Uint32Array; readonly policy: number; readonly neighborMask?: number }
   /** balance-tlb / balance-alb (see TlbPlan). */
-  | TlbPlan;
+  | TlbPlan
+) & {
+  /** balance-rr, active-backup: the slaves' queue ids (see QueueOverride); absent when none has one. */
+  readonly queues?: QueueOverride;
+};
+
+/**
+ * queue_id (kernel bond_slave_override): a frame whose queue mapping is a slave's non-zero queue
+ * id leaves on that slave when its link is up, whatever the mode would pick; when it is down the
+ * mode decides. Only the kernel sees a frame's queue mapping: the eBPF transmit program carries
+ * this out, on either datapath (src/fastpath/kernel-path.ts).
+ */
+export interface QueueOverride {
+  /** tx_queues: the mapping a frame arrives with wraps at this many queues. */
+  readonly txQueues: number;
+  /** Queue id by engine port (0 = none). */
+  readonly ids: Uint8Array;
+  /** Ports whose link is up (bond_slave_is_up and BOND_LINK_UP): they may take a frame. */
+  readonly upMask: number;
+}
 
 /**
  * balance-tlb and balance-alb. Frames from the bond's own MAC: IPv4/IPv6 unicast by bucket

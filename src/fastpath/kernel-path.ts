@@ -58,7 +58,8 @@ export type AttachMode = 'tcx' | 'tc';
 
 /** The tc way (the Host's clsact filters), for kernels without TCX links. */
 export interface TcAttach {
-  egress(ifindex: number, progFd: number): void;
+  /** `after`: tx_after, the last filter on the TAP's egress (queue ids, whatever the attach mode). */
+  egress(ifindex: number, progFd: number, slot?: 'tx' | 'after'): void;
   /** A slave's receive program in the stack-block slot; returns what to journal and undo. */
   ingress(ifindex: number, progFd: number): StackBlock;
 }
@@ -84,10 +85,22 @@ export class KernelPath implements Offload {
   /** Pinned links of an earlier process that get this process's program at the first plan. */
   private readonly swaps: { link: number; prog: 'tx' | 'rx'; what: string; ifindex: number; type: number }[] = [];
   readonly progs = new Map<string, number>();
+  /** Programs loaded at their first use (prog()). */
+  private readonly lazy = new Map<string, () => number>();
   private tapLink = -1;
   /** TCX links, or tc filters (TcAttach) where TCX is missing or not wanted. */
   attach: AttachMode = 'tcx';
   private readonly slaveLinks = new Map<number, number>();
+  /** tx_after is on the TAP's egress (attached at the first plan with queue ids). */
+  private after = false;
+  /** Why tx_after could not be attached, when it could not (queue ids then do nothing). */
+  afterError = '';
+  private egress: TcAttach['egress'] | null = null;
+  /**
+   * The user-space datapath decides every frame: this path only carries out queue ids (a frame's
+   * queue mapping is visible to eBPF alone). No receive programs; plans say K_SLOW.
+   */
+  queuesOnly = false;
   private readonly ifindex = new Uint32Array(PLAN_MAX_PORTS);
   private tapIfindex = 0;
   private gen = 0;
@@ -112,20 +125,26 @@ export class KernelPath implements Offload {
       const fds = new Map([...this.maps].map(([k, m]) => [k, m.fd]));
       for (const p of obj.programs) {
         const type = p.section.startsWith('socket') ? BPF_PROG_TYPE_SOCKET_FILTER : BPF_PROG_TYPE_SCHED_CLS;
-        try {
-          this.progs.set(p.name, bpf.bpfProgLoad(type, relocate(p, fds), obj.license, p.name, 0));
-        } catch (e) {
-          const log = (e as { log?: string }).log ?? '';
-          // the verifier's reason is the last line before its statistics
-          const reason = log
-            .split('\n')
-            .filter((l) => l && !/^(processed|verification time|stack depth)/.test(l))
-            .pop();
-          const hint = (e as { code?: string }).code === 'EACCES' ? ' (with CAP_BPF, CAP_PERFMON is needed too)' : '';
-          throw new FastPathError(`program ${p.name} refused by the verifier${hint}: ${reason ?? why(e)}`, log);
-        }
+        const load = () => {
+          try {
+            return bpf.bpfProgLoad(type, relocate(p, fds), obj.license, p.name, 0);
+          } catch (e) {
+            const log = (e as { log?: string }).log ?? '';
+            // the verifier's reason is the last line before its statistics
+            const reason = log
+              .split('\n')
+              .filter((l) => l && !/^(processed|verification time|stack depth)/.test(l))
+              .pop();
+            const hint = (e as { code?: string }).code === 'EACCES' ? ' (with CAP_BPF, CAP_PERFMON is needed too)' : '';
+            throw new FastPathError(`program ${p.name} refused by the verifier${hint}: ${reason ?? why(e)}`, log);
+          }
+        };
+        // tx_after only where a slave has a queue id: its verification costs as much as tx's
+        if (p.name === 'tx_after') this.lazy.set(p.name, load);
+        else this.progs.set(p.name, load());
       }
       for (const name of ['tx', 'rx', 'slow']) if (!this.progs.has(name)) throw new FastPathError(`the object has no program ${name}`);
+      if (!this.lazy.has('tx_after')) throw new FastPathError('the object has no program tx_after');
     } catch (e) {
       this.close();
       throw e instanceof FastPathError ? e : new FastPathError(why(e));
@@ -221,8 +240,13 @@ export class KernelPath implements Offload {
     }
   }
 
-  prog(name: 'tx' | 'rx' | 'slow'): number {
-    return this.progs.get(name)!;
+  prog(name: 'tx' | 'tx_after' | 'rx' | 'slow'): number {
+    let fd = this.progs.get(name);
+    if (fd === undefined) {
+      fd = this.lazy.get(name)!();
+      this.progs.set(name, fd);
+    }
+    return fd;
   }
 
   /**
@@ -236,7 +260,7 @@ export class KernelPath implements Offload {
   }
 
   /** Runs a program once on `frame` (BPF_PROG_TEST_RUN); ctx = a struct __sk_buff prefix. */
-  testRun(name: 'tx' | 'rx' | 'slow', frame: Uint8Array, ctx: Uint8Array | null = null) {
+  testRun(name: 'tx' | 'tx_after' | 'rx' | 'slow', frame: Uint8Array, ctx: Uint8Array | null = null) {
     return this.bpf.bpfProgTestRun(this.prog(name), frame, ctx, 1);
   }
 
@@ -246,6 +270,7 @@ export class KernelPath implements Offload {
    */
   attachTap(ifindex: number, tc?: TcAttach, prefer: AttachMode = 'tcx'): void {
     this.describePort(0, ifindex);
+    this.egress = tc ? tc.egress : null;
     if (prefer === 'tcx') {
       try {
         this.tapLink = this.link('tap', 'tx', ifindex, BPF_TCX_EGRESS);
@@ -310,13 +335,31 @@ export class KernelPath implements Offload {
     this.flush();
   }
 
+  /**
+   * tx_after as the TAP's last egress filter, once a plan has queue ids: from then on tx hands
+   * every frame to the clsact filters (the user's classifiers set its queue mapping), and
+   * tx_after decides. Replaces an earlier bondd's in place. Stays until the TAP goes.
+   */
+  private attachAfter(): void {
+    if (this.after || this.afterError || !this.tapIfindex) return;
+    try {
+      if (!this.egress) throw new Error('no way to attach tc filters was given');
+      this.egress(this.tapIfindex, this.prog('tx_after'), 'after');
+      this.after = true;
+    } catch (e) {
+      this.afterError = `tc bpf filter tx_after on the TAP's egress: ${why(e)}`;
+    }
+  }
+
   /** Writes the current plan into the idle generation, then makes it the live one. */
   private flush(): void {
     if (!this.rx) return;
+    if (this.tx.queues) this.attachAfter();
     const next = this.gen ^ 1;
     const key = new Uint8Array(4);
     new DataView(key.buffer).setUint32(0, next, true);
-    this.bpf.bpfMapUpdate(this.fd('plans'), key, encodePlan(this.tx, this.rx, { tapIfindex: this.tapIfindex, ifindex: this.ifindex }), 0);
+    const ports = { tapIfindex: this.tapIfindex, ifindex: this.ifindex, after: this.after, queuesOnly: this.queuesOnly };
+    this.bpf.bpfMapUpdate(this.fd('plans'), key, encodePlan(this.tx, this.rx, ports), 0);
     this.bpf.bpfMapUpdate(this.fd('gen'), new Uint8Array(4), key, 0);
     this.gen = next;
     if (this.swaps.length) this.swapAdopted();

@@ -41,14 +41,22 @@ const O = {
   tlbUsable: 56 + 15 * PLAN_MAX_PORTS + 3 * MAX_ET,
   tlbBondMac: 60 + 15 * PLAN_MAX_PORTS + 3 * MAX_ET,
   portMacs: 68 + 15 * PLAN_MAX_PORTS + 3 * MAX_ET,
+  qTxq: 68 + 21 * PLAN_MAX_PORTS + 3 * MAX_ET,
+  qUp: 72 + 21 * PLAN_MAX_PORTS + 3 * MAX_ET,
+  qAfter: 76 + 21 * PLAN_MAX_PORTS + 3 * MAX_ET,
+  qid: 80 + 21 * PLAN_MAX_PORTS + 3 * MAX_ET,
 } as const;
 /** sizeof(struct plan), checked against the object's map definition at load. */
-export const PLAN_SIZE = O.portMacs + 6 * PLAN_MAX_PORTS;
+export const PLAN_SIZE = O.qid + PLAN_MAX_PORTS;
 
 export interface PlanPorts {
   tapIfindex: number;
   /** ifindex by engine port (0 = not attached). */
   ifindex: ArrayLike<number>;
+  /** tx_after is attached: with queue ids, tx hands frames on to the user's classifiers. */
+  after?: boolean;
+  /** The user-space datapath decides every frame but those a queue id sends (K_SLOW). */
+  queuesOnly?: boolean;
 }
 
 export class PlanEncodeError extends Error {}
@@ -101,6 +109,13 @@ export function encodePlan(tx: TxPlan, rx: RxPlan, ports: PlanPorts): Uint8Array
       buf.set(tx.portMacs.subarray(0, 6 * PLAN_MAX_PORTS), O.portMacs);
       break;
     }
+  }
+  if (ports.queuesOnly) u32(O.kind, K_SLOW);
+  if (tx.queues) {
+    u32(O.qTxq, tx.queues.txQueues);
+    u32(O.qUp, tx.queues.upMask);
+    u32(O.qAfter, ports.after ? 1 : 0);
+    buf.set(tx.queues.ids.subarray(0, PLAN_MAX_PORTS), O.qid);
   }
   u32(O.tapIfindex, ports.tapIfindex);
   for (let p = 0; p < Math.min(PLAN_MAX_PORTS, ports.ifindex.length); p++) u32(O.ifindex + 4 * p, ports.ifindex[p]);

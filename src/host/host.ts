@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { NativeBinding } from '../native/types.js';
 import { isIPv4 } from 'node:net';
-import { AF_INET, AF_INET6, Rtnl, type IfAddr, type StackBlock } from '../net/rtnl.js';
+import { AF_INET, AF_INET6, Rtnl, type EgressSlot, type IfAddr, type StackBlock } from '../net/rtnl.js';
 import { ipBytes } from '../util/mac.js';
 
 export interface Host {
@@ -29,8 +29,13 @@ export interface Host {
   blockStack(ifindex: number, progFd?: number): StackBlock;
   /** Whether the device has a clsact qdisc. */
   hasClsact(ifindex: number): boolean;
-  /** The fast path's transmit program on the TAP's egress, as a tc filter (no TCX). */
-  attachEgress(ifindex: number, progFd: number): void;
+  /**
+   * The fast path's transmit program on the TAP's egress as a tc filter: `tx` where TCX is
+   * missing, `after` (last) while a slave has a queue_id.
+   */
+  attachEgress(ifindex: number, progFd: number, slot?: EgressSlot): void;
+  /** Removes the fast path's egress filters from the TAP, if there. */
+  detachEgress(ifindex: number): EgressSlot[];
   unblockStack(b: StackBlock): void;
   /** Deletes an interface (the bond's persistent TAP, when the bond is taken down without its daemon). */
   deleteLink(ifindex: number): void;
@@ -137,7 +142,8 @@ export function nativeHost(binding: NativeBinding): Host {
       }
     },
     blockStack: (ifindex, progFd) => rtnl.blockStack(ifindex, progFd),
-    attachEgress: (ifindex, progFd) => rtnl.attachEgress(ifindex, progFd),
+    attachEgress: (ifindex, progFd, slot) => rtnl.attachEgress(ifindex, progFd, slot),
+    detachEgress: (ifindex) => rtnl.detachEgress(ifindex),
     hasClsact: (ifindex) => rtnl.hasClsact(ifindex),
     unblockStack: (b) => rtnl.unblockStack(b),
     removeStaleBlock: (ifindex, qdisc) => rtnl.removeStaleBlock(ifindex, qdisc),

@@ -43,6 +43,16 @@ const TC_H_CLSACT_EGRESS = 0xfffffff3;
 const STACK_DROP_PREF = 1;
 const STACK_DROP_HANDLE = 0x7b01;
 const STACK_DROP_INFO = (STACK_DROP_PREF << 16) | 0x0300; // protocol ETH_P_ALL in network byte order
+/**
+ * The TAP's egress slots: `tx` first (pref 1, where TCX links are missing), `after` last (pref
+ * 65535, the verdict after the user's classifiers, while a slave has a queue_id). A filter added
+ * without a pref gets one below the last one there, 65534: between the two.
+ */
+export const EGRESS_SLOTS = {
+  tx: { handle: STACK_DROP_HANDLE, info: STACK_DROP_INFO },
+  after: { handle: 0x7b02, info: (0xffff << 16) | 0x0300 },
+} as const;
+export type EgressSlot = keyof typeof EGRESS_SLOTS;
 /** 'tapb': loaded into A before the verdict, so a dump tells our filter from anyone else's. */
 const STACK_DROP_TAG = 0x74617062;
 
@@ -617,17 +627,48 @@ export class Rtnl {
    * The fast path's transmit program on a TAP's egress (where TCX links are missing). The filter
    * lives as long as the TAP (deleting the bond removes both): nothing to journal.
    */
-  attachEgress(ifindex: number, progFd: number): void {
+  attachEgress(ifindex: number, progFd: number, slot: EgressSlot = 'tx'): void {
     this.addClsact(ifindex);
     // replaced in place when there (a persistent TAP adopted from an earlier bondd)
-    this.addBpfFilter(ifindex, TC_H_CLSACT_EGRESS, progFd, false);
+    this.addBpfFilter(ifindex, TC_H_CLSACT_EGRESS, progFd, false, EGRESS_SLOTS[slot]);
+  }
+
+  /**
+   * Removes the fast path's filters from a TAP's egress (a bond that now runs without them: an
+   * earlier bondd's would go on with its last plan). Returns the slots it removed.
+   */
+  detachEgress(ifindex: number): EgressSlot[] {
+    const done: EgressSlot[] = [];
+    const here = this.filters(ifindex, 'egress');
+    for (const slot of Object.keys(EGRESS_SLOTS) as EgressSlot[]) {
+      const { handle, info } = EGRESS_SLOTS[slot];
+      if (!here.some((f) => f.kind === 'bpf' && f.handle === handle && f.pref === info >>> 16 && f.name === BPF_FILTER_NAME)) continue;
+      checkAck(
+        this.sock.request(
+          message(
+            RTM_DELTFILTER,
+            NLM_F_REQUEST | NLM_F_ACK,
+            concat([tcmsg(ifindex, handle, TC_H_CLSACT_EGRESS, info), attr(TCA_KIND, cstr('bpf'))]),
+          ),
+        ),
+        'RTM_DELTFILTER bpf egress',
+      );
+      done.push(slot);
+    }
+    return done;
   }
 
   /**
    * A direct-action `bpf` filter in our slot (pref 1, handle 0x7b01) of a clsact hook: the
    * classic drop program, or the eBPF program `progFd` named BPF_FILTER_NAME.
    */
-  private addBpfFilter(ifindex: number, parent: number, progFd?: number, exclusive = true): void {
+  private addBpfFilter(
+    ifindex: number,
+    parent: number,
+    progFd?: number,
+    exclusive = true,
+    slot: { handle: number; info: number } = EGRESS_SLOTS.tx,
+  ): void {
     const program =
       progFd === undefined
         ? [attr(TCA_BPF_OPS_LEN, u16(2)), attr(TCA_BPF_OPS, stackDropOps())]
@@ -638,7 +679,7 @@ export class Rtnl {
         message(
           RTM_NEWTFILTER,
           NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (exclusive ? NLM_F_EXCL : 0),
-          concat([tcmsg(ifindex, STACK_DROP_HANDLE, parent, STACK_DROP_INFO), attr(TCA_KIND, cstr('bpf')), attr(TCA_OPTIONS, options)]),
+          concat([tcmsg(ifindex, slot.handle, parent, slot.info), attr(TCA_KIND, cstr('bpf')), attr(TCA_OPTIONS, options)]),
         ),
       ),
       parent === TC_H_CLSACT_EGRESS ? 'RTM_NEWTFILTER bpf egress' : 'RTM_NEWTFILTER bpf',

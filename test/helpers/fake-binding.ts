@@ -307,6 +307,7 @@ export class FakeNet {
       },
       unblockStack: (b) => void this.blocked.delete(b.ifindex),
       attachEgress: () => {},
+      detachEgress: () => [],
       deleteLink: (ifindex) => {
         for (const [n, l] of this.links) {
           if (l.ifindex !== ifindex) continue;

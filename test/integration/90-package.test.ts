@@ -34,6 +34,7 @@ describe.skipIf(mustSkip(reason, 'package'))('npm pack and a global install', ()
       'package/binding.gyp',
       'package/native/src/engine.cc',
       'package/packaging/systemd/bondd@.service',
+      'package/examples/queue-by-mark.bpf.o', // the README's queue_id recipe
       'package/README.md',
     ]) {
       expect(files).toContain(f);

@@ -8,11 +8,12 @@ import { PLAN_SIZE } from '../../../src/fastpath/plan-encode.js';
 const obj = readFileSync(OBJECT_URL);
 
 describe('eBPF object reader', () => {
-  it('finds the three programs, their map references and the seven maps', () => {
+  it('finds the four programs, their map references and the seven maps', () => {
     const o = parseBpfObject(obj);
     expect(o.license).toBe('GPL');
     expect(o.programs.map((p) => [p.section, p.name])).toEqual([
       ['tc/tx', 'tx'],
+      ['tc/tx_after', 'tx_after'],
       ['tc/rx', 'rx'],
       ['socket/slow', 'slow'],
     ]);

@@ -17,6 +17,7 @@ import { ipv4 } from '../../helpers/frames.js';
 import { mustSkip } from '../../helpers/lab.js';
 import { randomBytes, rng } from '../../helpers/rng.js';
 
+const TC_ACT_UNSPEC = -1;
 const TC_ACT_OK = 0;
 const TC_ACT_SHOT = 2;
 const TC_ACT_REDIRECT = 7;
@@ -188,6 +189,39 @@ describe.skipIf(skip)('eBPF fast path programs against the JavaScript datapath',
     for (let i = 1; i < seq.length; i++) if (seq[i] !== seq[i - 1]) changes++;
     expect(changes).toBeLessThanOrEqual(9);
     expect(changes).toBeGreaterThanOrEqual(6);
+  });
+
+  it('queue ids: tx hands every frame to the classifiers once tx_after is there, which decides', () => {
+    const q = KernelPath.load(loadBinding());
+    try {
+      const attached: string[] = [];
+      // tc attachment with a recording stand-in: nothing is attached anywhere
+      q.attachTap(
+        1,
+        { egress: (_i, _fd, slot) => void attached.push(slot ?? 'tx'), ingress: () => ({ ifindex: 0, createdQdisc: false }) },
+        'tc',
+      );
+      for (let p = 1; p < FAKE_IFINDEX.length; p++) q.describePort(p, FAKE_IFINDEX[p]);
+      const rx = rxPlan(32, [1]);
+      const ids = new Uint8Array(32);
+      ids[2] = 3;
+      q.publish({ kind: 'single', mask: 2 }, rx);
+      expect(attached).toEqual(['tx']);
+      expect(q.testRun('tx', ipv4(17), ctx()).retval).toBe(TC_ACT_REDIRECT);
+      q.publish({ kind: 'single', mask: 2, queues: { txQueues: 16, ids, upMask: 4 } }, rx);
+      expect(attached).toEqual(['tx', 'after']);
+      expect(q.testRun('tx', ipv4(17), ctx()).retval).toBe(TC_ACT_UNSPEC);
+      // no queue mapping (the test runner's is 0): the mode's verdict, the active port
+      const r = q.testRun('tx_after', ipv4(17), ctx());
+      expect([r.retval, cb(r.ctx, 0)]).toEqual([TC_ACT_REDIRECT, 2]);
+      // in user-space-datapath form everything but a queue id's frame goes to JavaScript
+      q.queuesOnly = true;
+      q.publish({ kind: 'single', mask: 2, queues: { txQueues: 16, ids, upMask: 4 } }, rx);
+      const u = q.testRun('tx_after', ipv4(17), ctx());
+      expect([u.retval, cb(u.ctx, 0)]).toEqual([TC_ACT_OK, PUNT]);
+    } finally {
+      q.close();
+    }
   });
 
   // balance-tlb/alb: the kernel balances by the TlbEngine's table; an unassigned bucket goes to
