@@ -17,11 +17,17 @@ interface Case {
   l3?: boolean;
   /** lines that may differ in this case, and why */
   timing?: RegExp;
+  /** queue_id per slave, as the kernel's sysfs file takes it (`eth1:2`), set after enslaving */
+  queues?: string;
 }
 
 const CASES: Case[] = [
-  { name: 'balance-rr', opts: 'mode=balance-rr miimon=100 packets_per_slave=3' },
-  { name: 'active-backup', opts: 'mode=active-backup miimon=100 updelay=200 downdelay=100 primary=eth1 primary_reselect=better' },
+  { name: 'balance-rr', opts: 'mode=balance-rr miimon=100 packets_per_slave=3', queues: 'eth1:2' },
+  {
+    name: 'active-backup',
+    opts: 'mode=active-backup miimon=100 updelay=200 downdelay=100 primary=eth1 primary_reselect=better',
+    queues: 'eth0:16',
+  },
   { name: 'active-backup fail_over_mac', opts: 'mode=active-backup miimon=50 fail_over_mac=active num_grat_arp=3 peer_notif_delay=100' },
   {
     name: 'active-backup arp monitor',
@@ -83,6 +89,10 @@ describe.skipIf(mustSkip(reason))('layouts against the kernel driver', () => {
     it(`${c.name}: /proc/net/bonding and ${SYSFS_FILES.length} sysfs files agree`, async () => {
       await guest.sh(`mkbond bond0 "${c.opts}" eth0 eth1`);
       const args = ['--name', 'bond0', '--slaves', 'kt0,kt1', ...c.opts.replace(/\beth(\d)\b/g, 'kt$1').split(' ')];
+      if (c.queues) {
+        await guest.sh(`echo ${c.queues} > /sys/class/net/bond0/bonding/queue_id`);
+        args.push('--slave-option', c.queues.replace(/^eth(\d):/, 'kt$1:queue_id='));
+      }
       const arpTarget = c.opts.includes('arp_ip_target');
       await lab.startBondd(arpTarget ? args.map((a) => a.replace('arp_ip_target=198.18.0.10', 'arp_ip_target=198.18.0.11')) : args);
       try {
@@ -120,6 +130,20 @@ describe.skipIf(mustSkip(reason))('layouts against the kernel driver', () => {
           (f) => `${f}: kernel ${JSON.stringify(kernel.sysfs[f])} / tapbond ${JSON.stringify(sysfsValue(state, f))}`,
         );
         expect(differ).toEqual([]);
+        if (c.queues) {
+          // the same refusals: above tx_queues (16 here, the default) and an id another slave has
+          const other = c.queues.startsWith('eth0') ? 'eth1' : 'eth0';
+          const id = c.queues.split(':')[1];
+          expect(kernel.proc).toContain(`Slave queue ID: ${id}`);
+          for (const [slave, qid] of [
+            [other, '17'],
+            [other, id],
+          ]) {
+            const k = await guest.sh(`echo ${slave}:${qid} > /sys/class/net/bond0/bonding/queue_id && echo taken || echo refused`);
+            const o = lab.bondctl(['set-slave', 'bond0', slave.replace('eth', 'kt'), `queue_id=${qid}`], true);
+            expect([k.trim().split('\n').pop(), o.code === 0 ? 'taken' : 'refused'], `${slave}:${qid}`).toEqual(['refused', 'refused']);
+          }
+        }
       } finally {
         await lab.stopBondd();
         await guest.sh('rmbond bond0');
