@@ -75,6 +75,11 @@ function program(insns) {
 const bpf = loadBinding();
 const k = KernelPath.load(bpf);
 for (let p = 0; p <= 2; p++) k.describePort(p, p + 1);
+// with queue ids: tc attachment to a stand-in that attaches nothing, so tx_after counts as there
+const kq = KernelPath.load(bpf);
+kq.attachTap(1, { egress: () => {}, ingress: () => ({ ifindex: 0, createdQdisc: false }) }, 'tc');
+for (let p = 1; p <= 2; p++) kq.describePort(p, p + 1);
+const queues = { txQueues: 16, ids: Uint8Array.from({ length: 32 }, (_, p) => (p === 2 ? 1 : 0)), upMask: 4 };
 // mov r0, 0; exit                                          (TC_ACT_OK)
 const floor = bpf.bpfProgLoad(
   BPF_PROG_TYPE_SCHED_CLS,
@@ -134,8 +139,14 @@ for (const [name, f] of Object.entries(frames)) {
     rows.push({ program: 'tapbond transmit', plan: label, frame: name, ns: ns(k.prog('tx'), f, ctx()) });
   }
   rows.push({ program: 'tapbond receive', plan: 'delivering port', frame: name, ns: ns(k.prog('rx'), f, ctx(2)) });
+  // a slave with a queue_id: tx sets the mapping and hands on, tx_after (after the user's
+  // classifiers, none here: the test runner's mapping is 0) decides
+  kq.publish({ ...plans[0][1], queues }, rxPlan(32, [1, 2]));
+  rows.push({ program: 'tapbond transmit', plan: 'active-backup, queue ids', frame: name, ns: ns(kq.prog('tx'), f, ctx()) });
+  rows.push({ program: 'tapbond tx_after', plan: 'active-backup, queue ids', frame: name, ns: ns(kq.prog('tx_after'), f, ctx()) });
 }
 k.close();
+kq.close();
 bpf.closeFd(floor);
 bpf.closeFd(redirect);
 
