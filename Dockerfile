@@ -32,6 +32,7 @@ RUN ensure-packages iproute2 iputils-ping iperf3 tcpdump nftables python3 openvs
 COPY vitest.config.ts ./
 COPY scripts ./scripts
 COPY packaging ./packaging
+COPY examples ./examples
 COPY README.md ./
 COPY test ./test
 CMD ["npx", "vitest", "run", "test/integration"]
