@@ -122,6 +122,12 @@ export class BondFastPath {
       if (tx.queues && this.kernel.afterError) this.warnQueues(this.kernel.afterError);
       return;
     }
+    if (this.assist && !tx.queues) {
+      // no queue id left (or a mode without them): every frame is JavaScript's again
+      this.dropAssist();
+      this.d.log.info('queue_id: no slave has one now; the user-space datapath sends every frame', { event: 'queue-assist' });
+      return;
+    }
     if (!this.assist && tx.queues && !this.assistError) {
       let k: KernelPath | null = null;
       try {
@@ -130,6 +136,7 @@ export class BondFastPath {
         for (const [index, ifindex] of this.slaves) k.describePort(index, ifindex);
         k.attachTap(this.tapIfindex, this.tcAttach(), this.d.attach ?? 'tcx');
         this.assist = k;
+        this.d.ledger.setAssist(k);
         this.d.log.info('queue_id on the user-space datapath: the eBPF transmit programs send the frames a queue id names', {
           event: 'queue-assist',
         });
@@ -176,13 +183,17 @@ export class BondFastPath {
    * This process lets go. With pins the programs stay attached and forward with the last plan
    * until a new bondd adopts them; without, they go with the fds.
    */
+  /** The queue-id helper goes, and its filters with it (the user-space path does not outlive the process). */
+  private dropAssist(): void {
+    if (!this.assist) return;
+    this.d.ledger.setAssist(null);
+    this.assist.close();
+    this.assist = null;
+    this.dropPins();
+  }
+
   stop(): void {
-    if (this.assist) {
-      // the user-space path does not outlive the process: neither does its tx_after
-      this.assist.close();
-      this.assist = null;
-      this.dropPins();
-    }
+    this.dropAssist();
     if (!this.kernel) return;
     this.d.ledger.setOffload(null);
     this.kernel.close();
@@ -191,8 +202,7 @@ export class BondFastPath {
 
   /** The bond is deleted: every program detaches and every pin goes. */
   destroy(): void {
-    this.assist?.close();
-    this.assist = null;
+    this.dropAssist();
     this.d.ledger.setOffload(null);
     this.kernel?.destroy();
     this.kernel = null;

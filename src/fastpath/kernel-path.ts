@@ -326,6 +326,8 @@ export class KernelPath implements Offload {
   }
 
   ports(): readonly number[] {
+    // queue-only: no receive programs, but tx sends to the ports it was told of
+    if (this.queuesOnly) return [0, ...[...this.ifindex.keys()].filter((p) => p > 0 && this.ifindex[p])];
     return [0, ...this.slaveLinks.keys()];
   }
 

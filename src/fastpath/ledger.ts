@@ -54,6 +54,13 @@ export class FastPathLedger {
   /** The offload's counters, MAX_PORTS * OffloadCtr.Count, as last read. */
   private readonly offloaded: Float64Array;
   private readAt = -Infinity;
+  /**
+   * The user-space datapath's queue-id helper (BondFastPath): transmit programs that send only
+   * the frames a queue id names. Plans do not reach it through here; its counters do.
+   */
+  private assist: Offload | null = null;
+  /** Its counters, like `offloaded`. */
+  private readonly assisted: Float64Array;
   private readonly scratch = new Float64Array(OffloadCtr.Count);
   /** The TlbEngine version the offload's bucket table was last written at. */
   private tlbSynced = -1;
@@ -67,6 +74,7 @@ export class FastPathLedger {
     private readonly now: () => number,
   ) {
     this.offloaded = new Float64Array(dp.maxPorts * OffloadCtr.Count);
+    this.assisted = new Float64Array(dp.maxPorts * OffloadCtr.Count);
     const e = dp.tlb;
     this.tlb = {
       reset: () => {
@@ -102,20 +110,30 @@ export class FastPathLedger {
     this.syncTlb();
   }
 
+  /** What a fast path that goes forwarded stays counted: folded into the datapath's own counters. */
+  private fold(from: Float64Array): void {
+    const dp = this.dp;
+    this.read(this.now(), true);
+    const per = dp.counters.length / dp.maxPorts;
+    for (let p = 0; p < dp.maxPorts; p++) {
+      const at = p * OffloadCtr.Count;
+      for (let c = 0; c <= Ctr.TxBytes; c++) dp.counters[p * per + c] += from[at + c];
+      OFFLOADED_DP.forEach((k, c) => k >= 0 && (dp.dpCounters[p * DpCtr.Count + c] += from[at + k]));
+    }
+    from.fill(0);
+  }
+
+  /** The queue-id helper of the user-space datapath comes or goes (see `assist`). */
+  setAssist(o: Offload | null): void {
+    if (this.assist) this.fold(this.assisted);
+    this.assist = o;
+    this.readAt = -Infinity;
+  }
+
   /** A fast path takes over (null: the datapath forwards everything again). */
   setOffload(o: Offload | null): void {
     const dp = this.dp;
-    if (this.offload) {
-      // what the old one forwarded stays counted: folded into the datapath's own counters
-      this.read(this.now(), true);
-      const per = dp.counters.length / dp.maxPorts;
-      for (let p = 0; p < dp.maxPorts; p++) {
-        const at = p * OffloadCtr.Count;
-        for (let c = 0; c <= Ctr.TxBytes; c++) dp.counters[p * per + c] += this.offloaded[at + c];
-        OFFLOADED_DP.forEach((k, c) => k >= 0 && (dp.dpCounters[p * DpCtr.Count + c] += this.offloaded[at + k]));
-      }
-      this.offloaded.fill(0);
-    }
+    if (this.offload) this.fold(this.offloaded);
     this.offload = o;
     this.readAt = -Infinity;
     this.tlbSynced = -1;
@@ -130,19 +148,19 @@ export class FastPathLedger {
   }
 
   counter(port: number, c: Ctr): number {
-    const own = this.dp.counter(port, c);
-    const k = c <= Ctr.TxBytes ? c : -1; // Ctr and OffloadCtr share their first four slots
-    if (!this.offload || k < 0) return own;
-    this.read(this.now());
-    return own + this.offloaded[port * OffloadCtr.Count + k];
+    return this.withOffloaded(this.dp.counter(port, c), port, c <= Ctr.TxBytes ? c : -1); // Ctr and OffloadCtr share their first four slots
   }
 
   dpCounter(port: number, c: DpCtr): number {
-    const own = this.dp.dpCounter(port, c);
-    const k = OFFLOADED_DP[c];
-    if (!this.offload || k < 0) return own;
+    return this.withOffloaded(this.dp.dpCounter(port, c), port, OFFLOADED_DP[c]);
+  }
+
+  /** `own` plus OffloadCtr slot `k` of `port` from the fast path and the assist (k < 0: none). */
+  private withOffloaded(own: number, port: number, k: number): number {
+    if ((!this.offload && !this.assist) || k < 0) return own;
     this.read(this.now());
-    return own + this.offloaded[port * OffloadCtr.Count + k];
+    const at = port * OffloadCtr.Count + k;
+    return own + this.offloaded[at] + this.assisted[at];
   }
 
   /** When each port last received something, fast path included (the ARP monitor's "last received"). */
@@ -167,15 +185,20 @@ export class FastPathLedger {
    * on counts as having received now.
    */
   private read(now: number, force = false): void {
-    const o = this.offload;
-    if (!o || (!force && now - this.readAt < REFRESH_MS)) return;
+    if ((!this.offload && !this.assist) || (!force && now - this.readAt < REFRESH_MS)) return;
     this.readAt = now;
     const s = this.scratch;
     const n = OffloadCtr.Count;
-    for (const p of o.ports()) {
-      o.counters(p, s);
-      if (p > 0 && s[OffloadCtr.RxFrames] > this.offloaded[p * n + OffloadCtr.RxFrames]) this.dp.lastRx[p] = now;
-      this.offloaded.set(s, p * n);
+    for (const [o, into] of [
+      [this.offload, this.offloaded],
+      [this.assist, this.assisted],
+    ] as const) {
+      if (!o) continue;
+      for (const p of o.ports()) {
+        o.counters(p, s);
+        if (p > 0 && s[OffloadCtr.RxFrames] > into[p * n + OffloadCtr.RxFrames]) this.dp.lastRx[p] = now;
+        into.set(s, p * n);
+      }
     }
   }
 

@@ -55,7 +55,11 @@ describe.skipIf(mustSkip(skipReason()))('queue_id: the queue mapping picks the s
       expect(lab.bondctl(['show', 'bond0']).out).toMatch(/Slave Interface: s1\n(.*\n)*?Slave queue ID: 2/);
 
       allOn(send(0), 0, 'no mark: the active slave');
+      const sent = () => lab.state().ports[1].counters.tx_frames as number;
+      const before = sent();
       allOn(send(2), 1, 'queue 2: s1, the backup');
+      // bondd's own counters have them too, whichever program sent them
+      await waitFor(() => sent() - before >= N, 2000, `s1's tx_frames to grow by ${N}`);
       allOn(send(3), 0, 'queue 3, no slave has it: the active slave');
       // the README's recipe: nftables marks by destination, the classifier maps the mark
       lab.sh(
@@ -100,6 +104,8 @@ describe.skipIf(mustSkip(skipReason()))('queue_id: the queue mapping picks the s
 
       lab.bondctl(['set-slave', 'bond0', 's1', 'queue_id=0']);
       allOn(send(2), 0, 'queue 2 after s1 gave its id up');
+      // no id left: the user-space path's helper programs and filter go
+      if (path === 'user') expect(lab.sh(lab.srv, 'tc filter show dev bond0 egress')).not.toContain('tapbond');
       await lab.stopBondd();
       expect(lab.sh(lab.srv, 'ip link show bond0', { allowFail: true })).toContain('does not exist');
     } finally {

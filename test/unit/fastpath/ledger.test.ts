@@ -91,6 +91,33 @@ describe('FastPathLedger', () => {
     dp.close();
   });
 
+  it("adds the queue-id helper's counters beside a fast path's, never its plans, and keeps them when it goes", () => {
+    const { dp, ledger, offload, k, plans, advance } = setup();
+    const q = new Float64Array(OffloadCtr.Count);
+    const assistPlans: TxPlan[] = [];
+    const assist: Offload = {
+      ...offload,
+      publish: (tx) => assistPlans.push(tx),
+      counters: (port, out) => out.set(port === 1 ? q : new Float64Array(OffloadCtr.Count)),
+    };
+    ledger.setAssist(assist);
+    ledger.publish({ kind: 'single', mask: 2 }, rxPlan(32, [1]));
+    expect(assistPlans).toHaveLength(0); // BondFastPath hands the helper its plans itself
+    expect(plans).toHaveLength(0);
+    q[OffloadCtr.TxFrames] = 60;
+    q[OffloadCtr.TxBytes] = 6000;
+    advance(20);
+    expect(ledger.counter(1, Ctr.TxFrames)).toBe(60);
+    ledger.setOffload(offload);
+    k[OffloadCtr.TxFrames] = 5;
+    advance(20);
+    expect(ledger.counter(1, Ctr.TxFrames)).toBe(65);
+    ledger.setAssist(null);
+    expect(ledger.counter(1, Ctr.TxFrames)).toBe(65);
+    expect(dp.counter(1, Ctr.TxBytes)).toBe(6000); // folded into the datapath's own
+    dp.close();
+  });
+
   it('with no fast path, the table changes and nothing is mirrored', () => {
     const { dp, ledger, tables } = setup();
     ledger.tlb.setPorts([{ index: 1, speed: 1000, usable: true }], 1, 0);
