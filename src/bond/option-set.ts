@@ -49,6 +49,12 @@ export function setSlaveOption(s: OptionSite, slave: string, name: string, raw: 
   const o = s.options();
   const value = applySlaveOption(s.bondName, s.ports(), o, slave, name, raw);
   s.log.info(`${name} set to ${value}`, { slave, event: 'slave-option-set', option: name });
+  if (name === 'queue_id' && value !== 0 && o.mode !== 'balance-rr' && o.mode !== 'active-backup') {
+    // the kernel keeps the id silently (bond_should_override_tx_queue)
+    s.log.warn(`queue_id is kept, but mode ${o.mode} sends by its own policy: only balance-rr and active-backup follow queue ids`, {
+      slave,
+    });
+  }
   if (name === 'prio' && o.primary && s.ports().some((p) => p.name === o.primary)) {
     // kernel compat (bond_option_prio_set)
     s.log.warn(`prio updated, but it does not affect failover reselection while primary ${o.primary} is set`, { slave });

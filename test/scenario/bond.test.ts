@@ -9,6 +9,7 @@ import { renderShow } from '../../src/report/show.js';
 import { AF_INET, AF_INET6 } from '../../src/net/rtnl.js';
 import { eth, ipv4 } from '../helpers/frames.js';
 import { fakeBond } from '../helpers/fake-bond.js';
+import type { TxPlan } from '../../src/datapath/plan.js';
 
 const data = (n: number) =>
   Array.from({ length: n }, (_, i) => ipv4(17, '02:00:00:00:00:aa', `02:00:00:00:01:${(i % 256).toString(16).padStart(2, '0')}`));
@@ -47,6 +48,30 @@ describe('active-backup', () => {
     bond.onLinkEvent({ type: 'new', ifindex: l.ifindex, flags: 0x1003, name: 's0', mtu: l.mtu, mac: l.mac, carrier: false });
     expect(bond.state().ports[0]).toMatchObject({ mii_status: 'down', link_failure_count: 1 });
     expect(bond.state().bond.active_slave).toBe('s1');
+  });
+
+  it('queue ids reach the plan with the links they may use; other modes keep them with a warning', () => {
+    const { net, clock, bond, portOf, log } = fakeBond({ mode: 'active-backup', miimon: 100, tx_queues: 4 });
+    // the plan the datapaths get (the transmit programs carry the queue ids out)
+    const plan = () => (bond as unknown as { datapath: { txPlan: TxPlan } }).datapath.txPlan;
+    expect(plan().queues).toBeUndefined();
+    bond.setSlaveOption('s1', 'queue_id', 2);
+    const s1 = portOf('s1');
+    expect(plan()).toMatchObject({ kind: 'single', mask: 1 << portOf('s0') });
+    expect(plan().queues?.txQueues).toBe(4);
+    expect(plan().queues?.ids[s1]).toBe(2);
+    expect(plan().queues?.upMask).toBe(1 << s1); // a backup takes its queue's frames
+    net.setCarrier('s1', false);
+    clock.advance(100);
+    expect(plan().queues?.upMask).toBe(0); // down: the mode decides
+    expect(() => bond.setSlaveOption('s0', 'queue_id', 5)).toThrow("queue_id: invalid value '5' (tx_queues is 4); allowed: 0..4");
+    bond.setSlaveOption('s1', 'queue_id', 0);
+    expect(plan().queues).toBeUndefined();
+    const x = fakeBond({ mode: 'balance-xor', miimon: 100 });
+    x.bond.setSlaveOption('s1', 'queue_id', 2);
+    expect((x.bond as unknown as { datapath: { txPlan: TxPlan } }).datapath.txPlan.queues).toBeUndefined();
+    expect(x.log.lines.join('\n')).toMatch(/queue_id is kept, but mode balance-xor sends by its own policy/);
+    expect(log.lines.join('\n')).not.toMatch(/queue_id is kept/);
   });
 
   it('delivers nothing from backups unless all_slaves_active', () => {
