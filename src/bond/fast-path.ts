@@ -179,10 +179,6 @@ export class BondFastPath {
     this.kernel?.detachSlave(index);
   }
 
-  /**
-   * This process lets go. With pins the programs stay attached and forward with the last plan
-   * until a new bondd adopts them; without, they go with the fds.
-   */
   /** The queue-id helper goes, and its filters with it (the user-space path does not outlive the process). */
   private dropAssist(): void {
     if (!this.assist) return;
@@ -192,6 +188,10 @@ export class BondFastPath {
     this.dropPins();
   }
 
+  /**
+   * This process lets go. With pins the programs stay attached and forward with the last plan
+   * until a new bondd adopts them; without, they go with the fds.
+   */
   stop(): void {
     this.dropAssist();
     if (!this.kernel) return;

@@ -659,8 +659,9 @@ export class Rtnl {
   }
 
   /**
-   * A direct-action `bpf` filter in our slot (pref 1, handle 0x7b01) of a clsact hook: the
-   * classic drop program, or the eBPF program `progFd` named BPF_FILTER_NAME.
+   * A direct-action `bpf` filter in a slot of ours (pref 1, handle 0x7b01, unless `slot` says
+   * otherwise) of a clsact hook: the classic drop program, or the eBPF program `progFd` named
+   * BPF_FILTER_NAME.
    */
   private addBpfFilter(
     ifindex: number,
