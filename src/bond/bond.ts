@@ -10,6 +10,7 @@ import { FastPathLedger } from '../fastpath/ledger.js';
 import { createMode, type Mode, type ModeContext } from '../modes/index.js';
 import { IFF_UP } from '../native/types.js';
 import type { IfAddr, LinkEvent } from '../net/rtnl.js';
+import { MODE_INFO } from '../options/modes.js';
 import type { BondFacts, BondOptions } from '../options/parse.js';
 import type { Port } from '../port/port.js';
 import { buildState, placement } from '../state/build.js';
@@ -170,7 +171,7 @@ export class Bond {
    */
   private queueOverride(): QueueOverride | undefined {
     const { mode, tx_queues } = this.options;
-    if ((mode !== 'balance-rr' && mode !== 'active-backup') || !this.ports.some((p) => p.queueId)) return undefined;
+    if (!MODE_INFO[mode].queueOverride || !this.ports.some((p) => p.queueId)) return undefined;
     const ids = new Uint8Array(this.datapath.maxPorts);
     let upMask = 0;
     for (const p of this.ports) {

@@ -5,6 +5,7 @@
 // against the live ports and name what is wrong and what is allowed.
 import { BondError } from '../errors.js';
 import type { Mode } from '../modes/mode.js';
+import { MODE_INFO, modesWhere } from '../options/modes.js';
 import { changeOption, changedEffects, parseSlaveOption, type BondFacts, type BondOptions } from '../options/parse.js';
 import { MII_STATUS_TEXT } from '../port/link.js';
 import type { Port } from '../port/port.js';
@@ -49,9 +50,10 @@ export function setSlaveOption(s: OptionSite, slave: string, name: string, raw: 
   const o = s.options();
   const value = applySlaveOption(s.bondName, s.ports(), o, slave, name, raw);
   s.log.info(`${name} set to ${value}`, { slave, event: 'slave-option-set', option: name });
-  if (name === 'queue_id' && value !== 0 && o.mode !== 'balance-rr' && o.mode !== 'active-backup') {
+  if (name === 'queue_id' && value !== 0 && !MODE_INFO[o.mode].queueOverride) {
     // the kernel keeps the id silently (bond_should_override_tx_queue)
-    s.log.warn(`queue_id is kept, but mode ${o.mode} sends by its own policy: only balance-rr and active-backup follow queue ids`, {
+    const follow = modesWhere((m) => m.queueOverride).join(' and ');
+    s.log.warn(`queue_id is kept, but mode ${o.mode} sends by its own policy: only ${follow} follow queue ids`, {
       slave,
     });
   }
